@@ -1,0 +1,199 @@
+//! Node configuration, its validation, and the planted bugs.
+
+use crate::types::NodeId;
+
+/// The configuration of one node.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// This node's id (non-zero, and one of `voters`).
+    pub id: NodeId,
+    /// The ids of every voter, this node included. Sorted, unique, non-zero.
+    pub voters: Vec<NodeId>,
+    /// Election timeouts are drawn uniformly from
+    /// `[election_timeout_ticks_min, 2 * election_timeout_ticks_min)`.
+    pub election_timeout_ticks_min: u32,
+    /// A leader sends heartbeats every this many ticks. Must be below the election timeout.
+    pub heartbeat_interval_ticks: u32,
+    /// At most this many entries in one AppendEntries.
+    pub max_entries_per_message: usize,
+    /// At most this many unacknowledged AppendEntries in flight to one follower.
+    pub max_inflight_messages: usize,
+    /// The planted bugs switched on (none by default).
+    pub bugs: Bugs,
+}
+
+impl Config {
+    /// A configuration with sensible defaults for node `id` among `voters`.
+    pub fn new(id: NodeId, voters: Vec<NodeId>) -> Config {
+        Config {
+            id,
+            voters,
+            election_timeout_ticks_min: 10,
+            heartbeat_interval_ticks: 2,
+            max_entries_per_message: 64,
+            max_inflight_messages: 8,
+            bugs: Bugs::none(),
+        }
+    }
+
+    /// Checks the configuration; a node is only built from a valid one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.id == 0 {
+            return Err(ConfigError::ZeroId);
+        }
+        if self.voters.iter().any(|&v| v == 0) {
+            return Err(ConfigError::ZeroId);
+        }
+        if !self.voters.windows(2).all(|w| w[0] < w[1]) {
+            return Err(ConfigError::VotersNotSortedUnique);
+        }
+        if !self.voters.contains(&self.id) {
+            return Err(ConfigError::NotAVoter(self.id));
+        }
+        if self.heartbeat_interval_ticks == 0 {
+            return Err(ConfigError::ZeroHeartbeat);
+        }
+        if self.election_timeout_ticks_min <= self.heartbeat_interval_ticks {
+            return Err(ConfigError::ElectionTimeoutTooShort {
+                election: self.election_timeout_ticks_min,
+                heartbeat: self.heartbeat_interval_ticks,
+            });
+        }
+        if self.max_entries_per_message == 0 || self.max_inflight_messages == 0 {
+            return Err(ConfigError::ZeroFlowControl);
+        }
+        Ok(())
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Node id 0 is reserved for "none".
+    #[error("node id 0 is reserved")]
+    ZeroId,
+    /// Voters must be listed in increasing order without repeats.
+    #[error("voters must be sorted and unique")]
+    VotersNotSortedUnique,
+    /// The node must be one of the voters.
+    #[error("node {0} is not among the voters")]
+    NotAVoter(NodeId),
+    /// A heartbeat interval of zero ticks.
+    #[error("heartbeat interval must be at least one tick")]
+    ZeroHeartbeat,
+    /// The election timeout must exceed the heartbeat interval.
+    #[error("election timeout ({election} ticks) must exceed the heartbeat interval ({heartbeat} ticks)")]
+    ElectionTimeoutTooShort {
+        /// Minimum election timeout in ticks.
+        election: u32,
+        /// Heartbeat interval in ticks.
+        heartbeat: u32,
+    },
+    /// Batch size and inflight window must be positive.
+    #[error("max entries per message and max inflight messages must be positive")]
+    ZeroFlowControl,
+}
+
+/// One classic Raft mistake that can be switched on to prove the harness catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bug {
+    /// The leader counts replicas for an entry of an earlier term (Figure 8).
+    CommitOldTerm,
+    /// A vote is granted without the up-to-date log check.
+    VoteWithoutLogCheck,
+    /// A node votes again in a term it already voted in.
+    DoubleVote,
+    /// votedFor is not persisted: a restart forgets it.
+    ForgetVote,
+    /// A follower acknowledges entries before they are durable.
+    AckBeforeFsync,
+    /// A follower drops every entry after prevLogIndex even when they match.
+    TruncateWithoutConflict,
+    /// commitIndex = leaderCommit, without the min with the last new entry.
+    CommitPastLastNewEntry,
+}
+
+impl Bug {
+    /// Every planted bug, in a stable order.
+    pub const ALL: [Bug; 7] = [
+        Bug::CommitOldTerm,
+        Bug::VoteWithoutLogCheck,
+        Bug::DoubleVote,
+        Bug::ForgetVote,
+        Bug::AckBeforeFsync,
+        Bug::TruncateWithoutConflict,
+        Bug::CommitPastLastNewEntry,
+    ];
+
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::CommitOldTerm => "commit-old-term",
+            Bug::VoteWithoutLogCheck => "vote-without-log-check",
+            Bug::DoubleVote => "double-vote",
+            Bug::ForgetVote => "forget-vote",
+            Bug::AckBeforeFsync => "ack-before-fsync",
+            Bug::TruncateWithoutConflict => "truncate-without-conflict",
+            Bug::CommitPastLastNewEntry => "commit-past-last-new-entry",
+        }
+    }
+
+    /// One line saying what the bug does.
+    pub fn description(self) -> &'static str {
+        match self {
+            Bug::CommitOldTerm => "the leader commits an entry of an earlier term by counting replicas (Figure 8)",
+            Bug::VoteWithoutLogCheck => "votes are granted without checking the candidate's log is up to date",
+            Bug::DoubleVote => "a node may vote for a second candidate in a term it already voted in",
+            Bug::ForgetVote => "votedFor is not persisted, so a restarted node forgets its vote",
+            Bug::AckBeforeFsync => "a follower acknowledges entries before they are durable",
+            Bug::TruncateWithoutConflict => "a follower drops every entry after prevLogIndex even when they match",
+            Bug::CommitPastLastNewEntry => "a follower sets commitIndex = leaderCommit without min(last new entry)",
+        }
+    }
+
+    /// The bug with this name, if any.
+    pub fn from_name(name: &str) -> Option<Bug> {
+        Bug::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// A set of planted bugs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Bugs(u32);
+
+impl Bugs {
+    /// No bug: the correct protocol.
+    pub fn none() -> Bugs {
+        Bugs(0)
+    }
+
+    /// Whether `bug` is switched on.
+    pub fn has(self, bug: Bug) -> bool {
+        self.0 & bug.bit() != 0
+    }
+
+    /// This set with `bug` switched on too.
+    pub fn with(self, bug: Bug) -> Bugs {
+        Bugs(self.0 | bug.bit())
+    }
+
+    /// The bugs switched on, in [`Bug::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Bug> {
+        Bug::ALL.into_iter().filter(move |b| self.has(*b))
+    }
+
+    /// Whether no bug is switched on.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl FromIterator<Bug> for Bugs {
+    fn from_iter<I: IntoIterator<Item = Bug>>(iter: I) -> Bugs {
+        iter.into_iter().fold(Bugs::none(), Bugs::with)
+    }
+}

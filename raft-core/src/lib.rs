@@ -1,0 +1,16 @@
+//! raft-core: the Raft consensus protocol as a pure, deterministic state machine.
+//!
+//! Shaped like etcd's raft: the library never does I/O. The host drives it with
+//! [`RawNode::tick`], [`RawNode::step`] and [`RawNode::propose`], then collects a
+//! [`Ready`] describing what to persist, send and apply, and acknowledges it with
+//! [`RawNode::advance`]. Time enters only as ticks and randomness only through an
+//! RNG the host seeds, so the same inputs always give the same outputs.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod types;
+pub mod raw_node;
+
+pub use config::{Bug, Bugs, Config, ConfigError};
+pub use raw_node::{LogChanges, ProposeError, RawNode, Ready, Role, Status};
+pub use types::{Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState, Term};

@@ -1,0 +1,127 @@
+//! The protocol's data: log entries, hard state, and messages between nodes.
+
+use bytes::Bytes;
+
+/// A node's identity. Ids are non-zero and unique within a cluster.
+pub type NodeId = u64;
+/// A Raft term: a logical clock that only moves forward.
+pub type Term = u64;
+/// A position in the log; the first entry has index 1, index 0 is "before the log".
+pub type Index = u64;
+
+/// What an entry carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// An application command, opaque to Raft. A leader's no-op is a `Normal` entry with empty data.
+    Normal,
+}
+
+/// One log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The term of the leader that created the entry.
+    pub term: Term,
+    /// The entry's position in the log.
+    pub index: Index,
+    /// What kind of entry this is.
+    pub kind: EntryKind,
+    /// The opaque command (empty for a leader's no-op).
+    pub data: Bytes,
+}
+
+/// The state that must be durable before any message that depends on it leaves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HardState {
+    /// The latest term this node has seen.
+    pub term: Term,
+    /// The candidate this node voted for in `term`, if any.
+    pub vote: Option<NodeId>,
+    /// The highest index known to be committed.
+    pub commit: Index,
+}
+
+/// What a host reads back from its disk to restart a node.
+#[derive(Clone, Debug, Default)]
+pub struct RestoredState {
+    /// The last durable hard state.
+    pub hard_state: HardState,
+    /// The durable log, contiguous from index 1.
+    pub entries: Vec<Entry>,
+}
+
+/// A message between two nodes. The envelope carries the sender's term.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// The sender's current term when it sent the message.
+    pub term: Term,
+    /// What the message says.
+    pub body: MessageBody,
+}
+
+/// The kinds of messages of the protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageBody {
+    /// RequestVote: a candidate asks for a vote.
+    RequestVote {
+        /// Index of the candidate's last log entry.
+        last_log_index: Index,
+        /// Term of the candidate's last log entry.
+        last_log_term: Term,
+    },
+    /// The answer to RequestVote.
+    RequestVoteResponse {
+        /// Whether the vote was granted.
+        granted: bool,
+    },
+    /// AppendEntries: the leader replicates entries (possibly none) after
+    /// `(prev_log_index, prev_log_term)`.
+    AppendEntries {
+        /// Index of the entry just before `entries`.
+        prev_log_index: Index,
+        /// Term of that entry.
+        prev_log_term: Term,
+        /// The entries to append, consecutive from `prev_log_index + 1`.
+        entries: Vec<Entry>,
+        /// The leader's commit index.
+        leader_commit: Index,
+    },
+    /// The answer to AppendEntries.
+    AppendEntriesResponse {
+        /// Whether the consistency check failed.
+        reject: bool,
+        /// On success: the index of the last entry now matching the leader's log.
+        /// On rejection: the `prev_log_index` that was rejected.
+        index: Index,
+        /// On rejection, the fast-backtracking hint: a candidate index to probe next
+        /// (the follower's last index, or the first index of the conflicting term).
+        reject_hint_index: Index,
+        /// On rejection, the term of the follower's entry at `reject_hint_index` (0 if none).
+        reject_hint_term: Term,
+    },
+    /// A leader's heartbeat: asserts leadership and carries a safe commit index
+    /// (at most what the follower is known to hold).
+    Heartbeat {
+        /// `min(match index of the follower, leader commit)`.
+        commit: Index,
+    },
+    /// The answer to a heartbeat.
+    HeartbeatResponse,
+}
+
+impl MessageBody {
+    /// A short stable name of the message kind, for traces and scenario filters.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            MessageBody::RequestVote { .. } => "vote",
+            MessageBody::RequestVoteResponse { .. } => "vote-resp",
+            MessageBody::AppendEntries { .. } => "app",
+            MessageBody::AppendEntriesResponse { .. } => "app-resp",
+            MessageBody::Heartbeat { .. } => "heartbeat",
+            MessageBody::HeartbeatResponse => "heartbeat-resp",
+        }
+    }
+}
