@@ -1,0 +1,131 @@
+//! The named safety and liveness properties, as the Raft paper names them.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A named property. [`Invariant::name`] gives its kebab-case name, used on the
+/// CLI, in scenario files and in JSON.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Invariant {
+    /// `election-safety`: at most one leader per term.
+    ElectionSafety,
+    /// `log-matching`: two logs holding an entry with the same index and term
+    /// are identical up to that index.
+    LogMatching,
+    /// `leader-completeness`: a leader of term T holds every entry committed in
+    /// terms before T.
+    LeaderCompleteness,
+    /// `state-machine-safety`: no two nodes commit or apply different entries at
+    /// one index.
+    StateMachineSafety,
+    /// `committed-entry-lost`: a committed entry stays on a majority of the
+    /// voters' logs.
+    CommittedEntryLost,
+    /// `monotonic-term`: a node's term never goes down (except what a crash forgets).
+    MonotonicTerm,
+    /// `monotonic-commit`: a node's commit index never goes down (except what a
+    /// crash forgets).
+    MonotonicCommit,
+    /// `monotonic-applied`: a node applies consecutive indexes, each exactly one
+    /// past the last it applied (a restart starts again from 0).
+    MonotonicApplied,
+    /// `liveness-leader`: after the faults heal, a leader is elected within a
+    /// bound (reported by the simulator's heal phase).
+    LivenessLeader,
+    /// `liveness-convergence`: after the faults heal, all live nodes converge
+    /// (reported by the simulator's heal phase).
+    LivenessConvergence,
+    /// `liveness-clients`: after the faults heal, every client operation
+    /// completes (reported by the simulator's heal phase).
+    LivenessClients,
+    /// `linearizability`: the client history is linearizable against the
+    /// key-value model.
+    Linearizability,
+}
+
+impl Invariant {
+    /// Every invariant, in declaration order.
+    pub const ALL: [Invariant; 12] = [
+        Invariant::ElectionSafety,
+        Invariant::LogMatching,
+        Invariant::LeaderCompleteness,
+        Invariant::StateMachineSafety,
+        Invariant::CommittedEntryLost,
+        Invariant::MonotonicTerm,
+        Invariant::MonotonicCommit,
+        Invariant::MonotonicApplied,
+        Invariant::LivenessLeader,
+        Invariant::LivenessConvergence,
+        Invariant::LivenessClients,
+        Invariant::Linearizability,
+    ];
+
+    /// The kebab-case name, as used on the CLI and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Invariant::ElectionSafety => "election-safety",
+            Invariant::LogMatching => "log-matching",
+            Invariant::LeaderCompleteness => "leader-completeness",
+            Invariant::StateMachineSafety => "state-machine-safety",
+            Invariant::CommittedEntryLost => "committed-entry-lost",
+            Invariant::MonotonicTerm => "monotonic-term",
+            Invariant::MonotonicCommit => "monotonic-commit",
+            Invariant::MonotonicApplied => "monotonic-applied",
+            Invariant::LivenessLeader => "liveness-leader",
+            Invariant::LivenessConvergence => "liveness-convergence",
+            Invariant::LivenessClients => "liveness-clients",
+            Invariant::Linearizability => "linearizability",
+        }
+    }
+
+    /// The invariant with this kebab-case name, if any (exact match).
+    pub fn from_name(name: &str) -> Option<Invariant> {
+        Invariant::ALL
+            .into_iter()
+            .find(|invariant| invariant.name() == name)
+    }
+}
+
+impl fmt::Display for Invariant {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+/// The error of parsing an unknown invariant name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, linearizability")]
+pub struct UnknownInvariant {
+    /// The name that was given.
+    pub name: String,
+}
+
+impl FromStr for Invariant {
+    type Err = UnknownInvariant;
+
+    fn from_str(name: &str) -> Result<Invariant, UnknownInvariant> {
+        Invariant::from_name(name).ok_or_else(|| UnknownInvariant {
+            name: name.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips_and_is_unique() {
+        for (position, invariant) in Invariant::ALL.into_iter().enumerate() {
+            assert_eq!(Invariant::from_name(invariant.name()), Some(invariant));
+            assert_eq!(invariant.name().parse::<Invariant>(), Ok(invariant));
+            for other in &Invariant::ALL[position + 1..] {
+                assert_ne!(invariant.name(), other.name());
+            }
+        }
+        assert_eq!(Invariant::from_name("election_safety"), None);
+    }
+}
