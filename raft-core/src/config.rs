@@ -141,13 +141,23 @@ impl Bug {
     /// One line saying what the bug does.
     pub fn description(self) -> &'static str {
         match self {
-            Bug::CommitOldTerm => "the leader commits an entry of an earlier term by counting replicas (Figure 8)",
-            Bug::VoteWithoutLogCheck => "votes are granted without checking the candidate's log is up to date",
-            Bug::DoubleVote => "a node may vote for a second candidate in a term it already voted in",
+            Bug::CommitOldTerm => {
+                "the leader commits an entry of an earlier term by counting replicas (Figure 8)"
+            }
+            Bug::VoteWithoutLogCheck => {
+                "votes are granted without checking the candidate's log is up to date"
+            }
+            Bug::DoubleVote => {
+                "a node may vote for a second candidate in a term it already voted in"
+            }
             Bug::ForgetVote => "votedFor is not persisted, so a restarted node forgets its vote",
             Bug::AckBeforeFsync => "a follower acknowledges entries before they are durable",
-            Bug::TruncateWithoutConflict => "a follower drops every entry after prevLogIndex even when they match",
-            Bug::CommitPastLastNewEntry => "a follower sets commitIndex = leaderCommit without min(last new entry)",
+            Bug::TruncateWithoutConflict => {
+                "a follower drops every entry after prevLogIndex even when they match"
+            }
+            Bug::CommitPastLastNewEntry => {
+                "a follower sets commitIndex = leaderCommit without min(last new entry)"
+            }
         }
     }
 

@@ -8,9 +8,18 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
-pub mod types;
 pub mod raw_node;
+pub mod types;
+
+mod election;
+mod log;
+mod progress;
+mod quorum;
+mod raft;
+mod replication;
 
 pub use config::{Bug, Bugs, Config, ConfigError};
 pub use raw_node::{LogChanges, ProposeError, RawNode, Ready, Role, Status};
-pub use types::{Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState, Term};
+pub use types::{
+    Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState, Term,
+};

@@ -16,7 +16,8 @@
 use bytes::Bytes;
 use rand_core::RngCore;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Bug, Config, ConfigError};
+use crate::raft::{Raft, RoleState};
 use crate::types::{Entry, HardState, Index, Message, NodeId, RestoredState, Term};
 
 /// What a node is, as seen from outside.
@@ -105,72 +106,206 @@ impl Ready {
 /// here on are new, and anything the observer knew at or past it is gone.
 pub type LogChanges = Option<Index>;
 
+/// What the host still owes for the `Ready` it took: set by `ready`, cleared by `advance`.
+#[derive(Clone, Copy, Debug)]
+struct OutstandingReady {
+    /// The ready's number.
+    number: u64,
+    /// `(index, term)` of the last entry it asked the host to persist, if any.
+    last_entry: Option<(Index, Term)>,
+    /// The last index of its committed entries (the applied index once advanced).
+    applied_to: Index,
+}
+
 /// A Raft node driven by its host. See the module doc for the contract.
 pub struct RawNode {
-    #[allow(dead_code)]
-    config: Config,
-    #[allow(dead_code)]
-    rng: Box<dyn RngCore + Send>,
+    /// The protocol state.
+    raft: Raft,
+    /// The ready handed out and not yet advanced.
+    // Invariant: at most one; `ready` asserts there is none, `advance` that its number matches.
+    outstanding: Option<OutstandingReady>,
+    /// The hard state as of the last ready (what the host holds or is writing).
+    last_ready_hard_state: HardState,
+    /// The number of the next ready.
+    next_ready_number: u64,
+    /// The highest index the host applied and acknowledged.
+    // Invariant: applied only moves forward, by `advance`.
+    applied: Index,
 }
 
 impl RawNode {
     /// Builds a node from a valid configuration and the state its host restored
     /// from disk (empty for a new node). `rng` draws the election timeouts.
-    pub fn new(config: Config, restored: RestoredState, rng: Box<dyn RngCore + Send>) -> Result<RawNode, ConfigError> {
+    ///
+    /// Every restored entry counts as durable; the node starts as a follower with
+    /// nothing applied, so the first ready's committed entries start at index 1.
+    /// A restored commit index beyond the restored log is lowered to its last index.
+    pub fn new(
+        config: Config,
+        restored: RestoredState,
+        rng: Box<dyn RngCore + Send>,
+    ) -> Result<RawNode, ConfigError> {
         config.validate()?;
-        let _ = restored;
-        Ok(RawNode { config, rng })
+        let raft = Raft::new(config, restored, rng);
+        let last_ready_hard_state = raft.hard_state();
+        Ok(RawNode {
+            raft,
+            outstanding: None,
+            last_ready_hard_state,
+            next_ready_number: 1,
+            applied: 0,
+        })
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.raft.id()
     }
 
     /// Advances the node's logical clock by one tick.
     pub fn tick(&mut self) {
-        todo!()
+        self.raft.tick();
     }
 
     /// Handles one message from the network. Messages of stale terms, from unknown
     /// nodes or about indexes this node does not have are handled by the protocol's
     /// rules (ignored or answered), never a panic.
     pub fn step(&mut self, message: Message) {
-        let _ = message;
-        todo!()
+        self.raft.step(message);
     }
 
     /// Proposes a command; returns the index it was appended at.
     pub fn propose(&mut self, data: Bytes) -> Result<Index, ProposeError> {
-        let _ = data;
-        todo!()
+        self.raft.propose(data)
     }
 
     /// Whether a `Ready` with anything in it is waiting (and none is outstanding).
     pub fn has_ready(&self) -> bool {
-        todo!()
+        if self.outstanding.is_some() {
+            return false;
+        }
+        let raft = &self.raft;
+        !raft.messages.is_empty()
+            || !raft.persisted_messages.is_empty()
+            || raft.hard_state() != self.last_ready_hard_state
+            || raft.log.has_unstable()
+            || self.applied < self.applicable_index()
+    }
+
+    /// The last index that may be applied once the next ready's writes are durable.
+    fn applicable_index(&self) -> Index {
+        self.raft
+            .commit
+            .min(self.raft.log.last_index())
+            .max(self.applied)
     }
 
     /// Takes the pending work. Panics if the previous ready was not advanced.
+    ///
+    /// `entries` are every entry not yet handed out (from the truncation point if
+    /// the log was truncated below what was handed out); `committed_entries` run
+    /// from the applied index to `min(commit, last index)`, which is durable once
+    /// this ready's entries are written.
     pub fn ready(&mut self) -> Ready {
-        todo!()
+        assert!(
+            self.outstanding.is_none(),
+            "ready() called before advance() of ready {:?}",
+            self.outstanding
+        );
+        let number = self.next_ready_number;
+        self.next_ready_number += 1;
+        let hard_state = self.raft.hard_state();
+        let changed_hard_state = (hard_state != self.last_ready_hard_state).then(|| {
+            self.last_ready_hard_state = hard_state;
+            if self.raft.config.bugs.has(Bug::ForgetVote) {
+                // BUG(ForgetVote): votedFor never reaches the disk, so a restarted node
+                // may vote a second time in a term it already voted in.
+                HardState {
+                    vote: None,
+                    ..hard_state
+                }
+            } else {
+                hard_state
+            }
+        });
+        let (entries, last_entry) = self.raft.log.take_unstable();
+        let applied_to = self.applicable_index();
+        let committed_entries = self
+            .raft
+            .log
+            .slice(self.applied + 1, applied_to, usize::MAX)
+            .to_vec();
+        self.outstanding = Some(OutstandingReady {
+            number,
+            last_entry,
+            applied_to,
+        });
+        Ready {
+            number,
+            hard_state: changed_hard_state,
+            entries,
+            messages: std::mem::take(&mut self.raft.messages),
+            persisted_messages: std::mem::take(&mut self.raft.persisted_messages),
+            committed_entries,
+        }
     }
 
     /// Acknowledges that the ready numbered `number` was carried out: its writes are
     /// durable and its committed entries applied. Panics on a wrong number.
+    ///
+    /// Its entries count as durable only if the log still holds its last entry with
+    /// the same term (entries truncated meanwhile are not). A leader then counts its
+    /// own durable log towards the commit index.
     pub fn advance(&mut self, number: u64) {
-        let _ = number;
-        todo!()
+        let outstanding = self
+            .outstanding
+            .take()
+            .expect("advance() without an outstanding ready");
+        assert_eq!(
+            outstanding.number, number,
+            "advance() given the number of another ready"
+        );
+        if let Some((index, term)) = outstanding.last_entry {
+            self.raft.log.stable_to(index, term);
+        }
+        assert!(
+            outstanding.applied_to >= self.applied,
+            "applied never goes backwards"
+        );
+        self.applied = outstanding.applied_to;
+        self.raft.on_persisted();
     }
 
     /// The node's state, cheap to call after every step.
     pub fn status(&self) -> Status {
-        todo!()
+        let raft = &self.raft;
+        Status {
+            id: raft.id(),
+            role: match raft.role {
+                RoleState::Follower => Role::Follower,
+                RoleState::Candidate { .. } => Role::Candidate,
+                RoleState::Leader { .. } => Role::Leader,
+            },
+            term: raft.term,
+            vote: raft.vote,
+            leader: raft.leader,
+            commit: raft.commit,
+            applied: self.applied,
+            last_index: raft.log.last_index(),
+            last_term: raft.log.last_term(),
+            persisted_index: raft.log.persisted(),
+        }
     }
 
     /// The lowest log index rewritten since the last call, for observers.
+    ///
+    /// A restarted node reports `Some(1)` first if it restored any entry.
     pub fn take_log_changes(&mut self) -> LogChanges {
-        todo!()
+        self.raft.log.take_changes()
     }
 
     /// The in-memory log entries from index `from` (1-based) to the last.
     pub fn log_entries_from(&self, from: Index) -> &[Entry] {
-        let _ = from;
-        todo!()
+        self.raft.log.entries_from(from)
     }
 }

@@ -1,0 +1,107 @@
+//! Quorum math: the only place votes and acknowledgements are counted.
+//!
+//! A simple majority of the voters today (etcd's `quorum/majority.go`); a joint
+//! configuration will later be two of these, each of which must agree.
+
+use crate::types::Index;
+
+/// The outcome of an election so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum VoteResult {
+    /// A majority granted the vote.
+    Won,
+    /// A majority can no longer be reached.
+    Lost,
+    /// Neither yet: some voters have not answered.
+    Pending,
+}
+
+/// How many voters make a majority of `voter_count`.
+pub(crate) fn majority(voter_count: usize) -> usize {
+    assert!(voter_count > 0, "a configuration has at least one voter");
+    voter_count / 2 + 1
+}
+
+/// The largest index that a majority of voters hold, given each voter's match
+/// index (one per voter, in any order).
+pub(crate) fn committed_index(match_indexes: &[Index]) -> Index {
+    const STACK_VOTERS: usize = 16;
+    let quorum = majority(match_indexes.len());
+    // Sorting descending, the majority-th largest is held by at least `quorum` voters.
+    if match_indexes.len() <= STACK_VOTERS {
+        let mut sorted = [0; STACK_VOTERS];
+        let sorted = &mut sorted[..match_indexes.len()];
+        sorted.copy_from_slice(match_indexes);
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        sorted[quorum - 1]
+    } else {
+        let mut sorted = match_indexes.to_vec();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        sorted[quorum - 1]
+    }
+}
+
+/// The result of an election given each voter's answer (`None`: not yet answered).
+pub(crate) fn vote_result(votes: &[Option<bool>]) -> VoteResult {
+    let quorum = majority(votes.len());
+    let granted = votes.iter().filter(|v| **v == Some(true)).count();
+    let missing = votes.iter().filter(|v| v.is_none()).count();
+    if granted >= quorum {
+        VoteResult::Won
+    } else if granted + missing >= quorum {
+        VoteResult::Pending
+    } else {
+        VoteResult::Lost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The largest index held by a strict majority, by trying every candidate.
+    fn naive_committed_index(matches: &[Index]) -> Index {
+        let mut best = 0;
+        for &candidate in matches {
+            let holders = matches.iter().filter(|&&m| m >= candidate).count();
+            if holders * 2 > matches.len() {
+                best = best.max(candidate);
+            }
+        }
+        best
+    }
+
+    fn naive_vote_result(votes: &[Option<bool>]) -> VoteResult {
+        let n = votes.len();
+        let yes = votes.iter().filter(|v| **v == Some(true)).count();
+        let no = votes.iter().filter(|v| **v == Some(false)).count();
+        if yes * 2 > n {
+            VoteResult::Won
+        } else if (n - no) * 2 > n {
+            // The unanswered voters could still make a strict majority.
+            VoteResult::Pending
+        } else {
+            VoteResult::Lost
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn committed_index_matches_a_naive_count(matches in prop::collection::vec(0u64..20, 1..24)) {
+            prop_assert_eq!(committed_index(&matches), naive_committed_index(&matches));
+        }
+
+        #[test]
+        fn vote_result_matches_a_naive_count(votes in prop::collection::vec(prop::option::of(any::<bool>()), 1..12)) {
+            prop_assert_eq!(vote_result(&votes), naive_vote_result(&votes));
+        }
+    }
+
+    #[test]
+    fn a_single_voter_is_its_own_majority() {
+        assert_eq!(committed_index(&[7]), 7);
+        assert_eq!(vote_result(&[Some(true)]), VoteResult::Won);
+        assert_eq!(vote_result(&[None]), VoteResult::Pending);
+    }
+}

@@ -1,0 +1,344 @@
+//! The node's protocol state: term, vote, role and log, and the dispatch of inputs.
+//!
+//! Owns the role transitions (`become_follower`, `become_candidate`,
+//! `become_leader`, each asserting it is legal), the election timer, the term
+//! rules every message passes through first, and the outbox. What each role does
+//! with a message lives in `election` and `replication`.
+
+use rand_core::RngCore;
+
+use crate::config::{Bug, Config};
+use crate::log::RaftLog;
+use crate::progress::Progress;
+use crate::types::{
+    Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState, Term,
+};
+
+/// A role and the data only that role has.
+#[derive(Debug)]
+pub(crate) enum RoleState {
+    /// Follows `Raft::leader` (or waits for one).
+    Follower,
+    /// Campaigns in `Raft::term`.
+    Candidate {
+        /// Each voter's answer, indexed by voter position (`None`: no answer yet).
+        // Invariant: votes.len() == voters.len() and votes[self] == Some(true).
+        votes: Vec<Option<bool>>,
+    },
+    /// Leads `Raft::term`.
+    Leader {
+        /// The leader's view of every voter's log, indexed by voter position.
+        // Invariant: progress.len() == voters.len(); progress[self].match_index == log.persisted().
+        progress: Vec<Progress>,
+        /// Ticks since the last heartbeat.
+        heartbeat_elapsed_ticks: u32,
+    },
+}
+
+/// One Raft node's protocol state.
+pub(crate) struct Raft {
+    /// The node's configuration.
+    pub(crate) config: Config,
+    /// Position of `config.id` in `config.voters`.
+    pub(crate) self_position: usize,
+    /// The current term.
+    // Invariant: never decreases.
+    pub(crate) term: Term,
+    /// The vote cast in `term`.
+    // Invariant: a candidate or leader voted for itself (unless a planted bug says otherwise).
+    pub(crate) vote: Option<NodeId>,
+    /// The leader of `term`, if known.
+    pub(crate) leader: Option<NodeId>,
+    /// The role and its data.
+    pub(crate) role: RoleState,
+    /// The log.
+    pub(crate) log: RaftLog,
+    /// The highest index known committed.
+    // Invariant: never decreases.
+    pub(crate) commit: Index,
+    /// Ticks since the election timer was last reset.
+    election_elapsed_ticks: u32,
+    /// The current randomized election timeout.
+    // Invariant: min <= election_timeout_ticks < 2 * min.
+    election_timeout_ticks: u32,
+    /// Draws election timeouts.
+    rng: Box<dyn RngCore + Send>,
+    /// Messages that may leave at once.
+    pub(crate) messages: Vec<Message>,
+    /// Messages that may leave only once the current state is durable.
+    pub(crate) persisted_messages: Vec<Message>,
+    /// Reused buffer for match indexes when computing the commit index.
+    pub(crate) match_scratch: Vec<Index>,
+}
+
+impl Raft {
+    /// A follower rebuilt from what its host restored (nothing, for a new node).
+    pub(crate) fn new(
+        config: Config,
+        restored: RestoredState,
+        rng: Box<dyn RngCore + Send>,
+    ) -> Raft {
+        let self_position = config
+            .voters
+            .binary_search(&config.id)
+            .expect("validated: id is a voter");
+        let log = RaftLog::restored(restored.entries);
+        let mut hard_state = restored.hard_state;
+        if log.last_term() > hard_state.term {
+            // The disk kept entries of a term whose hard state it lost: adopt the term, no vote.
+            hard_state = HardState {
+                term: log.last_term(),
+                vote: None,
+                commit: hard_state.commit,
+            };
+        }
+        let mut raft = Raft {
+            self_position,
+            term: hard_state.term,
+            vote: hard_state.vote,
+            leader: None,
+            role: RoleState::Follower,
+            // The durable commit may run ahead of the durable log if the host wrote
+            // the hard state first; commit only what this node holds.
+            commit: hard_state.commit.min(log.last_index()),
+            log,
+            election_elapsed_ticks: 0,
+            election_timeout_ticks: config.election_timeout_ticks_min,
+            rng,
+            messages: Vec::new(),
+            persisted_messages: Vec::new(),
+            match_scratch: Vec::with_capacity(config.voters.len()),
+            config,
+        };
+        raft.reset_election_timer();
+        raft
+    }
+
+    /// This node's id.
+    pub(crate) fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    /// Term, vote and commit as they are now.
+    pub(crate) fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            vote: self.vote,
+            commit: self.commit,
+        }
+    }
+
+    /// Whether this node leads its term.
+    pub(crate) fn is_leader(&self) -> bool {
+        matches!(self.role, RoleState::Leader { .. })
+    }
+
+    /// The position of `id` among the voters, if it is one.
+    pub(crate) fn position_of(&self, id: NodeId) -> Option<usize> {
+        self.config.voters.binary_search(&id).ok()
+    }
+
+    /// Queues a message to `to` in the current term, in the outbox its kind requires.
+    pub(crate) fn send(&mut self, to: NodeId, body: MessageBody) {
+        assert_ne!(to, self.id(), "a node never messages itself");
+        let after_persist = match body {
+            MessageBody::RequestVote { .. } | MessageBody::RequestVoteResponse { .. } => true,
+            // BUG(AckBeforeFsync): the acknowledgement leaves before the entries it
+            // acknowledges are durable; a crash can then lose entries a leader counted.
+            MessageBody::AppendEntriesResponse { .. } => !self.config.bugs.has(Bug::AckBeforeFsync),
+            MessageBody::AppendEntries { .. }
+            | MessageBody::Heartbeat { .. }
+            | MessageBody::HeartbeatResponse => false,
+        };
+        let message = Message {
+            from: self.id(),
+            to,
+            term: self.term,
+            body,
+        };
+        if after_persist {
+            self.persisted_messages.push(message);
+        } else {
+            self.messages.push(message);
+        }
+    }
+
+    /// Draws a new election timeout and restarts the timer.
+    pub(crate) fn reset_election_timer(&mut self) {
+        let min = self.config.election_timeout_ticks_min;
+        // Uniform in [min, 2 * min); the modulo bias of a 64-bit draw is below 2^-32.
+        let extra = (self.rng.next_u64() % u64::from(min)) as u32;
+        self.election_timeout_ticks = min + extra;
+        self.election_elapsed_ticks = 0;
+        assert!(self.election_timeout_ticks >= min && self.election_timeout_ticks < 2 * min);
+    }
+
+    /// One tick of the logical clock.
+    pub(crate) fn tick(&mut self) {
+        if self.is_leader() {
+            self.tick_heartbeat();
+            return;
+        }
+        self.election_elapsed_ticks += 1;
+        if self.election_elapsed_ticks >= self.election_timeout_ticks {
+            self.campaign();
+        }
+    }
+
+    /// Handles one message: the term rules first, then the role's handler.
+    pub(crate) fn step(&mut self, message: Message) {
+        let Message {
+            from,
+            to,
+            term,
+            body,
+        } = message;
+        if to != self.id() || from == self.id() || self.position_of(from).is_none() {
+            return; // Not for us, or from a stranger: ignore.
+        }
+        if term > self.term {
+            let from_leader = matches!(
+                body,
+                MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. }
+            );
+            self.become_follower(term, from_leader.then_some(from));
+        } else if term < self.term {
+            self.answer_stale(from, &body);
+            return;
+        }
+        match body {
+            MessageBody::RequestVote {
+                last_log_index,
+                last_log_term,
+            } => self.handle_vote_request(from, last_log_index, last_log_term),
+            MessageBody::RequestVoteResponse { granted } => {
+                self.handle_vote_response(from, granted)
+            }
+            MessageBody::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => {
+                if self.accept_leader(from) {
+                    self.handle_append_entries(
+                        from,
+                        prev_log_index,
+                        prev_log_term,
+                        entries,
+                        leader_commit,
+                    );
+                }
+            }
+            MessageBody::Heartbeat { commit } => {
+                if self.accept_leader(from) {
+                    self.handle_heartbeat(from, commit);
+                }
+            }
+            MessageBody::AppendEntriesResponse {
+                reject,
+                index,
+                reject_hint_index,
+                reject_hint_term,
+            } => self.handle_append_response(
+                from,
+                reject,
+                index,
+                reject_hint_index,
+                reject_hint_term,
+            ),
+            MessageBody::HeartbeatResponse => self.handle_heartbeat_response(from),
+        }
+    }
+
+    /// A message from an older term: tell a stale leader or candidate our term so
+    /// it steps down; ignore anything else.
+    fn answer_stale(&mut self, from: NodeId, body: &MessageBody) {
+        let answer = match body {
+            // An acknowledgement of index 0 is news to no leader: only the term matters.
+            MessageBody::AppendEntries { .. } => MessageBody::AppendEntriesResponse {
+                reject: false,
+                index: 0,
+                reject_hint_index: 0,
+                reject_hint_term: 0,
+            },
+            MessageBody::Heartbeat { .. } => MessageBody::HeartbeatResponse,
+            MessageBody::RequestVote { .. } => MessageBody::RequestVoteResponse { granted: false },
+            _ => return,
+        };
+        self.send(from, answer);
+    }
+
+    /// A leader of the current term spoke: follow it. Returns false if this node
+    /// leads the term itself (two leaders in a term only happen with a planted bug).
+    fn accept_leader(&mut self, from: NodeId) -> bool {
+        match self.role {
+            RoleState::Leader { .. } => false,
+            RoleState::Candidate { .. } => {
+                self.become_follower(self.term, Some(from));
+                true
+            }
+            RoleState::Follower => {
+                self.leader = Some(from);
+                self.reset_election_timer();
+                true
+            }
+        }
+    }
+
+    /// Becomes a follower in `term` (a higher term, or the current one for a candidate).
+    pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        assert!(term >= self.term, "terms never go backwards");
+        if term > self.term {
+            self.term = term;
+            self.vote = None;
+        } else {
+            assert!(
+                !self.is_leader(),
+                "a leader steps down only for a higher term"
+            );
+        }
+        self.role = RoleState::Follower;
+        self.leader = leader;
+        self.reset_election_timer();
+    }
+
+    /// Starts an election in the next term, voting for itself.
+    pub(crate) fn become_candidate(&mut self) {
+        assert!(!self.is_leader(), "a leader does not campaign");
+        self.term += 1;
+        self.vote = Some(self.id());
+        self.leader = None;
+        let mut votes = vec![None; self.config.voters.len()];
+        votes[self.self_position] = Some(true);
+        self.role = RoleState::Candidate { votes };
+        self.reset_election_timer();
+    }
+
+    /// Takes the lead of the current term (a majority voted for it): appends the
+    /// term's no-op entry and starts replicating it.
+    pub(crate) fn become_leader(&mut self) {
+        assert!(
+            matches!(self.role, RoleState::Candidate { .. }),
+            "only a candidate becomes leader"
+        );
+        assert_eq!(self.vote, Some(self.id()), "a leader voted for itself");
+        let next_index = self.log.last_index() + 1;
+        let window = self.config.max_inflight_messages;
+        let mut progress = vec![Progress::new(next_index, window); self.config.voters.len()];
+        progress[self.self_position].maybe_update(self.log.persisted());
+        self.role = RoleState::Leader {
+            progress,
+            heartbeat_elapsed_ticks: 0,
+        };
+        self.leader = Some(self.id());
+        let noop = Entry {
+            term: self.term,
+            index: next_index,
+            kind: EntryKind::Normal,
+            data: bytes::Bytes::new(),
+        };
+        self.log.append_one(noop);
+        self.broadcast_append(true);
+    }
+}

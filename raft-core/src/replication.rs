@@ -1,0 +1,318 @@
+//! Log replication (§5.3, §5.4.2): proposals, AppendEntries and heartbeats on the
+//! leader's side, the consistency check and commit rules on the follower's side.
+
+use bytes::Bytes;
+
+use crate::config::Bug;
+use crate::progress::ProgressState;
+use crate::quorum;
+use crate::raft::{Raft, RoleState};
+use crate::raw_node::ProposeError;
+use crate::types::{Entry, EntryKind, Index, MessageBody, NodeId, Term};
+
+impl Raft {
+    /// Appends a command to the leader's log and sends it to followers that can take it.
+    pub(crate) fn propose(&mut self, data: Bytes) -> Result<Index, ProposeError> {
+        if !self.is_leader() {
+            return Err(ProposeError::NotLeader {
+                leader_hint: self.leader,
+            });
+        }
+        let index = self.log.last_index() + 1;
+        self.log.append_one(Entry {
+            term: self.term,
+            index,
+            kind: EntryKind::Normal,
+            data,
+        });
+        self.broadcast_append(false);
+        Ok(index)
+    }
+
+    /// Sends AppendEntries to every follower that is not paused (even with no
+    /// entries, to carry the commit index, if `allow_empty`).
+    pub(crate) fn broadcast_append(&mut self, allow_empty: bool) {
+        for position in 0..self.config.voters.len() {
+            if position != self.self_position {
+                self.send_append(position, allow_empty);
+            }
+        }
+    }
+
+    /// Sends one AppendEntries to the voter at `position` if its flow control
+    /// allows. Returns whether a message was sent.
+    fn send_append(&mut self, position: usize, allow_empty: bool) -> bool {
+        assert_ne!(position, self.self_position);
+        let RoleState::Leader { progress, .. } = &mut self.role else {
+            return false;
+        };
+        let peer = &mut progress[position];
+        if peer.is_paused() {
+            return false;
+        }
+        let prev_log_index = peer.next_index - 1;
+        let Some(prev_log_term) = self.log.term(prev_log_index) else {
+            return false;
+        };
+        let last_index = self.log.last_index();
+        let entries = self
+            .log
+            .slice(
+                peer.next_index,
+                last_index,
+                self.config.max_entries_per_message,
+            )
+            .to_vec();
+        if entries.is_empty() && !allow_empty {
+            return false;
+        }
+        peer.on_append_sent(entries.last().map(|e| e.index));
+        let to = self.config.voters[position];
+        let body = MessageBody::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.commit,
+        };
+        self.send(to, body);
+        true
+    }
+
+    /// Leader: one tick of the heartbeat timer.
+    pub(crate) fn tick_heartbeat(&mut self) {
+        let interval = self.config.heartbeat_interval_ticks;
+        let RoleState::Leader {
+            heartbeat_elapsed_ticks,
+            ..
+        } = &mut self.role
+        else {
+            return;
+        };
+        *heartbeat_elapsed_ticks += 1;
+        if *heartbeat_elapsed_ticks < interval {
+            return;
+        }
+        *heartbeat_elapsed_ticks = 0;
+        for position in 0..self.config.voters.len() {
+            if position == self.self_position {
+                continue;
+            }
+            let RoleState::Leader { progress, .. } = &self.role else {
+                unreachable!()
+            };
+            // Only what the follower is known to hold may be committed by a heartbeat.
+            let commit = progress[position].match_index.min(self.commit);
+            self.send(
+                self.config.voters[position],
+                MessageBody::Heartbeat { commit },
+            );
+        }
+    }
+
+    /// Follower: the consistency check on `(prev_log_index, prev_log_term)`, then append.
+    pub(crate) fn handle_append_entries(
+        &mut self,
+        from: NodeId,
+        prev_log_index: Index,
+        prev_log_term: Term,
+        entries: Vec<Entry>,
+        leader_commit: Index,
+    ) {
+        let last_new_index = prev_log_index.saturating_add(entries.len() as Index);
+        let well_formed = entries
+            .first()
+            .is_none_or(|e| e.index == prev_log_index + 1)
+            && entries.last().is_none_or(|e| e.index == last_new_index);
+        if !well_formed {
+            return;
+        }
+        if !self.log.matches(prev_log_index, prev_log_term) {
+            self.reject_append(from, prev_log_index, prev_log_term);
+            return;
+        }
+        if self.config.bugs.has(Bug::TruncateWithoutConflict) {
+            // BUG(TruncateWithoutConflict): drops matching entries after prev_log_index, so a
+            // stale or reordered AppendEntries erases entries this node already acknowledged.
+            self.log.truncate_from(prev_log_index + 1);
+            self.log.truncate_and_append(&entries);
+        } else if let Some(conflict) = self.log.find_conflict(&entries) {
+            // Invariant (Log Matching): entries before the first conflict match and stay.
+            let skip = (conflict - (prev_log_index + 1)) as usize;
+            self.log.truncate_and_append(&entries[skip..]);
+        }
+        assert!(
+            self.log.last_index() >= last_new_index,
+            "the log now holds every entry of the message"
+        );
+        // BUG(CommitPastLastNewEntry): commit is capped by the whole log, not by the last
+        // entry this message vouched for, so a stale conflicting tail can be committed.
+        let commit_bound = if self.config.bugs.has(Bug::CommitPastLastNewEntry) {
+            self.log.last_index()
+        } else {
+            last_new_index
+        };
+        self.commit_to(leader_commit.min(commit_bound));
+        let body = MessageBody::AppendEntriesResponse {
+            reject: false,
+            index: last_new_index,
+            reject_hint_index: 0,
+            reject_hint_term: 0,
+        };
+        self.send(from, body);
+    }
+
+    /// Follower: the consistency check failed; hint where the leader should probe
+    /// next (etcd's `findConflictByTerm`): the last index whose term is at most
+    /// `prev_log_term`, skipping a whole term per round trip.
+    fn reject_append(&mut self, from: NodeId, prev_log_index: Index, prev_log_term: Term) {
+        let probe_from = prev_log_index.min(self.log.last_index());
+        let (hint_index, hint_term) = self.log.find_conflict_by_term(probe_from, prev_log_term);
+        assert!(hint_index <= prev_log_index);
+        let body = MessageBody::AppendEntriesResponse {
+            reject: true,
+            index: prev_log_index,
+            reject_hint_index: hint_index,
+            reject_hint_term: hint_term,
+        };
+        self.send(from, body);
+    }
+
+    /// Follower: a heartbeat vouches for `commit` (at most what this node holds).
+    pub(crate) fn handle_heartbeat(&mut self, from: NodeId, commit: Index) {
+        self.commit_to(commit.min(self.log.last_index()));
+        self.send(from, MessageBody::HeartbeatResponse);
+    }
+
+    /// Moves the commit index forward to `index` (never backwards).
+    fn commit_to(&mut self, index: Index) {
+        self.commit = self.commit.max(index);
+    }
+
+    /// Leader: a follower answered an AppendEntries of this term.
+    pub(crate) fn handle_append_response(
+        &mut self,
+        from: NodeId,
+        reject: bool,
+        index: Index,
+        hint_index: Index,
+        hint_term: Term,
+    ) {
+        let Some(position) = self.position_of(from) else {
+            return;
+        };
+        if !self.is_leader() {
+            return;
+        }
+        if reject {
+            self.handle_append_rejection(position, index, hint_index, hint_term);
+        } else {
+            self.handle_append_ack(position, index);
+        }
+    }
+
+    fn handle_append_rejection(
+        &mut self,
+        position: usize,
+        rejected: Index,
+        hint_index: Index,
+        hint_term: Term,
+    ) {
+        // Skip every leader entry of a term above the follower's hint term: none can match.
+        let next_probe = if hint_term > 0 {
+            self.log.find_conflict_by_term(hint_index, hint_term).0
+        } else {
+            hint_index
+        };
+        let RoleState::Leader { progress, .. } = &mut self.role else {
+            return;
+        };
+        let peer = &mut progress[position];
+        if peer.maybe_decrease_to(rejected, next_probe) {
+            if peer.state == ProgressState::Replicate {
+                peer.become_probe();
+            }
+            self.send_append(position, true);
+        }
+    }
+
+    fn handle_append_ack(&mut self, position: usize, index: Index) {
+        if index > self.log.last_index() {
+            return; // Acknowledges entries this leader never had: not ours, ignore.
+        }
+        let RoleState::Leader { progress, .. } = &mut self.role else {
+            return;
+        };
+        let peer = &mut progress[position];
+        if peer.maybe_update(index) && matches!(peer.state, ProgressState::Probe { .. }) {
+            peer.become_replicate();
+        }
+        if self.maybe_commit() {
+            self.broadcast_append(true);
+        }
+        // Fill the window; each send either pauses the peer or uses a slot.
+        for _ in 0..self.config.max_inflight_messages {
+            if !self.send_append(position, false) {
+                break;
+            }
+        }
+    }
+
+    /// Leader: a follower answered a heartbeat; resume a paused probe and catch
+    /// up a lagging follower.
+    pub(crate) fn handle_heartbeat_response(&mut self, from: NodeId) {
+        let Some(position) = self.position_of(from) else {
+            return;
+        };
+        let last_index = self.log.last_index();
+        let RoleState::Leader { progress, .. } = &mut self.role else {
+            return;
+        };
+        let peer = &mut progress[position];
+        peer.on_heartbeat_response();
+        if peer.match_index < last_index {
+            self.send_append(position, true);
+        }
+    }
+
+    /// Leader: the host made the log durable up to `log.persisted()`: update our own
+    /// match index, and commit what a majority now holds.
+    pub(crate) fn on_persisted(&mut self) {
+        let persisted = self.log.persisted();
+        let self_position = self.self_position;
+        let RoleState::Leader { progress, .. } = &mut self.role else {
+            return;
+        };
+        progress[self_position].maybe_update(persisted);
+        if self.maybe_commit() {
+            self.broadcast_append(true);
+        }
+    }
+
+    /// Leader: commits the largest index a majority holds, if it is of the
+    /// current term (§5.4.2). Returns whether the commit index moved.
+    fn maybe_commit(&mut self) -> bool {
+        let RoleState::Leader { progress, .. } = &self.role else {
+            return false;
+        };
+        let mut matches = std::mem::take(&mut self.match_scratch);
+        matches.clear();
+        matches.extend(progress.iter().map(|p| p.match_index));
+        let index = quorum::committed_index(&matches);
+        self.match_scratch = matches;
+        if index <= self.commit {
+            return false;
+        }
+        let of_current_term = self.log.term(index) == Some(self.term);
+        // BUG(CommitOldTerm): counting replicas of an entry of an earlier term (Figure 8):
+        // a later leader that never saw it can still overwrite it.
+        if !of_current_term && !self.config.bugs.has(Bug::CommitOldTerm) {
+            return false;
+        }
+        assert!(
+            index <= self.log.last_index(),
+            "a majority holds only entries the leader has"
+        );
+        self.commit = index;
+        true
+    }
+}
