@@ -41,7 +41,7 @@ impl Config {
         if self.id == 0 {
             return Err(ConfigError::ZeroId);
         }
-        if self.voters.iter().any(|&v| v == 0) {
+        if self.voters.contains(&0) {
             return Err(ConfigError::ZeroId);
         }
         if !self.voters.windows(2).all(|w| w[0] < w[1]) {

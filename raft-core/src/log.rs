@@ -197,12 +197,21 @@ impl RaftLog {
         self.handed_out < self.last_index()
     }
 
-    /// The host made the entries up to `(index, term)` durable. Ignored if the
-    /// log no longer holds that entry (it was truncated meanwhile), as etcd's `stableTo`.
+    /// The host made the entries it was handed up to `(index, term)` durable.
+    ///
+    /// If the log still holds that entry, everything up to it is durable (Log
+    /// Matching, as etcd's `stableTo`). If it was truncated meanwhile, only the
+    /// entries handed out and untouched since (up to `handed_out`, which a
+    /// truncation lowers) are.
     pub(crate) fn stable_to(&mut self, index: Index, term: Term) {
-        if self.matches(index, term) && index > self.persisted {
-            self.persisted = index;
-            self.handed_out = self.handed_out.max(index);
+        let durable = if self.matches(index, term) {
+            index
+        } else {
+            index.min(self.handed_out)
+        };
+        if durable > self.persisted {
+            self.persisted = durable;
+            self.handed_out = self.handed_out.max(durable);
         }
         assert!(self.persisted <= self.handed_out && self.handed_out <= self.last_index());
     }
@@ -302,7 +311,11 @@ mod tests {
         assert_eq!((handed.len(), last), (2, Some((2, 1))));
         log.truncate_and_append(&[entry(2, 2)]);
         log.stable_to(2, 1);
-        assert_eq!(log.persisted(), 0);
+        assert_eq!(
+            log.persisted(),
+            1,
+            "(1, 1) was written and is still in the log"
+        );
         assert!(log.has_unstable());
         let (handed, _) = log.take_unstable();
         assert_eq!(handed, vec![entry(2, 2)]);

@@ -1,0 +1,293 @@
+//! A tiny in-test world: a cluster whose network delivers every message in order
+//! and whose disks persist instantly, plus helpers to drive a single node by hand.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use raft_core::{
+    Bugs, Config, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RawNode, Ready,
+    RestoredState, Role, Status, Term,
+};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// The configuration of node `id` in a cluster of `n` voters (ids 1..=n).
+pub fn config(id: NodeId, n: u64, bugs: Bugs) -> Config {
+    let mut config = Config::new(id, (1..=n).collect());
+    config.bugs = bugs;
+    config
+}
+
+/// A seeded RNG for node `id`.
+pub fn rng(id: NodeId) -> Box<ChaCha8Rng> {
+    Box::new(ChaCha8Rng::seed_from_u64(id))
+}
+
+/// A normal entry.
+pub fn entry(index: Index, term: Term, data: &str) -> Entry {
+    Entry {
+        term,
+        index,
+        kind: EntryKind::Normal,
+        data: Bytes::copy_from_slice(data.as_bytes()),
+    }
+}
+
+/// Entries 1.. with the given terms.
+pub fn entries_with_terms(terms: &[Term]) -> Vec<Entry> {
+    terms
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| entry(k as Index + 1, t, ""))
+        .collect()
+}
+
+/// A node restored with `entries` (durable) and `hard_state`.
+pub fn restored_node(
+    config: Config,
+    term: Term,
+    vote: Option<NodeId>,
+    entries: Vec<Entry>,
+) -> RawNode {
+    let restored = RestoredState {
+        hard_state: HardState {
+            term,
+            vote,
+            commit: 0,
+        },
+        entries,
+    };
+    let id = config.id;
+    RawNode::new(config, restored, rng(id)).expect("valid config")
+}
+
+/// A message from `from` to `to` in `term`.
+pub fn message(from: NodeId, to: NodeId, term: Term, body: MessageBody) -> Message {
+    Message {
+        from,
+        to,
+        term,
+        body,
+    }
+}
+
+/// Takes the node's ready (if any) and advances it at once, as a host with an instant disk.
+pub fn drain(node: &mut RawNode) -> Ready {
+    if !node.has_ready() {
+        return Ready::default();
+    }
+    let ready = node.ready();
+    node.advance(ready.number);
+    ready
+}
+
+/// Every message the ready sends, both outboxes.
+pub fn all_messages(ready: &Ready) -> Vec<Message> {
+    ready
+        .messages
+        .iter()
+        .chain(ready.persisted_messages.iter())
+        .cloned()
+        .collect()
+}
+
+/// Ticks a follower until it campaigns.
+pub fn tick_until_candidate(node: &mut RawNode) {
+    for _ in 0..1000 {
+        if node.status().role != Role::Follower {
+            return;
+        }
+        node.tick();
+    }
+    panic!("node never campaigned");
+}
+
+/// What a host keeps on disk.
+#[derive(Clone, Debug, Default)]
+pub struct Disk {
+    /// The last hard state written.
+    pub hard_state: HardState,
+    /// The log, contiguous from 1.
+    pub entries: Vec<Entry>,
+}
+
+impl Disk {
+    /// Writes a ready's hard state and entries.
+    pub fn write(&mut self, ready: &Ready) {
+        if let Some(hard_state) = ready.hard_state {
+            self.hard_state = hard_state;
+        }
+        if let Some(first) = ready.entries.first() {
+            self.entries.truncate(first.index as usize - 1);
+            self.entries.extend(ready.entries.iter().cloned());
+        }
+    }
+}
+
+/// A cluster of nodes 1..=n over a perfect network and instant disks.
+pub struct Cluster {
+    /// Node `id` at `id - 1`; `None` while crashed.
+    pub nodes: Vec<Option<RawNode>>,
+    /// Each node's disk.
+    pub disks: Vec<Disk>,
+    /// Each node's applied entries since its last start.
+    pub applied: Vec<Vec<Entry>>,
+    /// Messages sent and not yet delivered.
+    pub in_flight: VecDeque<Message>,
+    /// Nodes cut off from everyone.
+    pub isolated: Vec<bool>,
+    configs: Vec<Config>,
+    restarts: u64,
+}
+
+impl Cluster {
+    /// `n` fresh nodes with the planted `bugs`.
+    pub fn new(n: u64, bugs: Bugs) -> Cluster {
+        Cluster::with_configs((1..=n).map(|id| config(id, n, bugs)).collect())
+    }
+
+    /// Fresh nodes with these configurations (node ids 1..=n, in order).
+    pub fn with_configs(configs: Vec<Config>) -> Cluster {
+        let n = configs.len();
+        let nodes = configs
+            .iter()
+            .map(|c| {
+                Some(
+                    RawNode::new(c.clone(), RestoredState::default(), rng(c.id))
+                        .expect("valid config"),
+                )
+            })
+            .collect();
+        Cluster {
+            nodes,
+            disks: vec![Disk::default(); n],
+            applied: vec![Vec::new(); n],
+            in_flight: VecDeque::new(),
+            isolated: vec![false; n],
+            configs,
+            restarts: 0,
+        }
+    }
+
+    /// The live node `id`.
+    pub fn node(&mut self, id: NodeId) -> &mut RawNode {
+        self.nodes[id as usize - 1].as_mut().expect("node is up")
+    }
+
+    /// The status of live node `id`.
+    pub fn status(&mut self, id: NodeId) -> Status {
+        self.node(id).status()
+    }
+
+    /// The ids of every node.
+    pub fn ids(&self) -> Vec<NodeId> {
+        (1..=self.nodes.len() as NodeId).collect()
+    }
+
+    /// Carries out every ready of node `id`: persist, send, apply, advance.
+    pub fn process(&mut self, id: NodeId) {
+        let slot = id as usize - 1;
+        let Some(node) = self.nodes[slot].as_mut() else {
+            return;
+        };
+        while node.has_ready() {
+            let ready = node.ready();
+            self.in_flight.extend(ready.messages.iter().cloned());
+            self.disks[slot].write(&ready);
+            self.in_flight
+                .extend(ready.persisted_messages.iter().cloned());
+            self.applied[slot].extend(ready.committed_entries.iter().cloned());
+            node.advance(ready.number);
+        }
+    }
+
+    /// Processes every node and delivers messages until the network is quiet.
+    pub fn deliver_all(&mut self) {
+        for _ in 0..1_000_000 {
+            for id in self.ids() {
+                self.process(id);
+            }
+            let Some(message) = self.in_flight.pop_front() else {
+                return;
+            };
+            let (from, to) = (message.from as usize - 1, message.to as usize - 1);
+            if self.isolated[from] || self.isolated[to] {
+                continue;
+            }
+            if let Some(node) = self.nodes[to].as_mut() {
+                node.step(message);
+            }
+        }
+        panic!("the network never went quiet");
+    }
+
+    /// Ticks every live node once, then delivers everything.
+    pub fn tick_all(&mut self) {
+        for id in self.ids() {
+            if let Some(node) = self.nodes[id as usize - 1].as_mut() {
+                node.tick();
+            }
+        }
+        self.deliver_all();
+    }
+
+    /// Makes `id` campaign (ticking only it) and delivers; returns its role after.
+    pub fn campaign(&mut self, id: NodeId) -> Role {
+        tick_until_candidate(self.node(id));
+        self.deliver_all();
+        self.status(id).role
+    }
+
+    /// Elects `id`, asserting it wins.
+    pub fn elect(&mut self, id: NodeId) {
+        assert_eq!(
+            self.campaign(id),
+            Role::Leader,
+            "node {id} should win the election"
+        );
+    }
+
+    /// Proposes `data` at `id` and delivers everything.
+    pub fn propose(&mut self, id: NodeId, data: &str) -> Index {
+        let index = self
+            .node(id)
+            .propose(Bytes::copy_from_slice(data.as_bytes()))
+            .expect("leader accepts");
+        self.deliver_all();
+        index
+    }
+
+    /// Crashes `id`: its memory is lost, its disk stays.
+    pub fn crash(&mut self, id: NodeId) {
+        self.nodes[id as usize - 1] = None;
+    }
+
+    /// Restarts `id` from its disk.
+    pub fn restart(&mut self, id: NodeId) {
+        let slot = id as usize - 1;
+        let disk = &self.disks[slot];
+        let restored = RestoredState {
+            hard_state: disk.hard_state,
+            entries: disk.entries.clone(),
+        };
+        self.restarts += 1;
+        let node = RawNode::new(
+            self.configs[slot].clone(),
+            restored,
+            rng(id * 1000 + self.restarts),
+        )
+        .unwrap();
+        self.nodes[slot] = Some(node);
+        self.applied[slot].clear();
+    }
+
+    /// The data of the entries node `id` applied, as strings (no-ops skipped).
+    pub fn applied_data(&self, id: NodeId) -> Vec<String> {
+        self.applied[id as usize - 1]
+            .iter()
+            .filter(|e| !e.data.is_empty())
+            .map(|e| String::from_utf8_lossy(&e.data).into_owned())
+            .collect()
+    }
+}
