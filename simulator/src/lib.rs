@@ -1,1 +1,23 @@
-//! placeholder
+//! raftsim's simulator: a deterministic, single-threaded discrete-event world
+//! in which a cluster of raft-core nodes runs over a virtual clock, network and
+//! disks, with faults drawn from one seed and the safety invariants checked after
+//! every event.
+#![forbid(unsafe_code)]
+
+pub mod bench;
+pub mod campaign;
+
+pub mod client;
+pub mod corpus;
+pub mod describe;
+pub mod disk;
+pub mod event;
+pub mod host;
+pub mod kv;
+pub mod nemesis;
+pub mod network;
+pub mod params;
+pub mod rng;
+pub mod run;
+pub mod sim;
+pub mod trace;

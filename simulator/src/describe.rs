@@ -1,0 +1,149 @@
+//! Human-readable lines for events and node states (replay output), and the
+//! message digest the trace hash uses.
+
+use invariants::linearizability::{KvOp, KvResult};
+use raft_core::{Entry, MessageBody};
+
+use crate::event::{Event, Reply};
+use crate::kv::{digest, mix_into};
+use crate::sim::{format_time, Sim};
+
+/// A digest of a message body: kind and every field that matters.
+pub fn message_digest(body: &MessageBody) -> u64 {
+    match body {
+        MessageBody::RequestVote { last_log_index, last_log_term } => mix_into(1 ^ last_log_index << 8, *last_log_term),
+        MessageBody::RequestVoteResponse { granted } => 2 ^ (*granted as u64) << 8,
+        MessageBody::AppendEntries { prev_log_index, prev_log_term, entries, leader_commit } => {
+            let mut hash = mix_into(3 ^ prev_log_index << 8, *prev_log_term);
+            hash = mix_into(hash, *leader_commit);
+            for entry in entries {
+                hash = mix_into(hash, entry.term ^ digest(&entry.data));
+            }
+            hash
+        }
+        MessageBody::AppendEntriesResponse { reject, index, reject_hint_index, reject_hint_term } => {
+            let hash = mix_into(4 ^ (*reject as u64) << 8, *index);
+            mix_into(mix_into(hash, *reject_hint_index), *reject_hint_term)
+        }
+        MessageBody::Heartbeat { commit } => mix_into(5, *commit),
+        MessageBody::HeartbeatResponse => 6,
+    }
+}
+
+/// A message body in a few words, e.g. `app(prev 5/2, entries 6..8, commit 4)`.
+pub fn describe_body(body: &MessageBody) -> String {
+    match body {
+        MessageBody::RequestVote { last_log_index, last_log_term } => {
+            format!("vote?(last {last_log_index}/t{last_log_term})")
+        }
+        MessageBody::RequestVoteResponse { granted } => {
+            if *granted { "vote granted".into() } else { "vote refused".into() }
+        }
+        MessageBody::AppendEntries { prev_log_index, prev_log_term, entries, leader_commit } => {
+            let span = match (entries.first(), entries.last()) {
+                (Some(first), Some(last)) => format!("entries {}..{} t{}", first.index, last.index, last.term),
+                _ => "no entries".into(),
+            };
+            format!("app(prev {prev_log_index}/t{prev_log_term}, {span}, commit {leader_commit})")
+        }
+        MessageBody::AppendEntriesResponse { reject: false, index, .. } => format!("app ok(match {index})"),
+        MessageBody::AppendEntriesResponse { reject: true, index, reject_hint_index, reject_hint_term } => {
+            format!("app reject(at {index}, hint {reject_hint_index}/t{reject_hint_term})")
+        }
+        MessageBody::Heartbeat { commit } => format!("heartbeat(commit {commit})"),
+        MessageBody::HeartbeatResponse => "heartbeat ok".into(),
+    }
+}
+
+/// A client operation in a few words, e.g. `put k0=c1.4`.
+pub fn describe_op(op: &KvOp) -> String {
+    match op {
+        KvOp::Get { key } => format!("get {key}"),
+        KvOp::Put { key, value } => format!("put {key}={value}"),
+        KvOp::Append { key, value } => format!("append {key}+={value}"),
+        KvOp::Cas { key, expected, new } => format!("cas {key} {}->{new}", expected.as_deref().unwrap_or("nil")),
+    }
+}
+
+/// A result in a few words.
+pub fn describe_result(result: &KvResult) -> String {
+    match result {
+        KvResult::Value(Some(value)) => format!("value {value}"),
+        KvResult::Value(None) => "value nil".into(),
+        KvResult::Done => "done".into(),
+        KvResult::CasOk => "cas ok".into(),
+        KvResult::CasFailed => "cas failed".into(),
+    }
+}
+
+/// A log as runs of terms, e.g. `t1x3 t2x5`: short enough to read at a glance.
+pub fn describe_log(entries: &[Entry]) -> String {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for entry in entries {
+        match runs.last_mut() {
+            Some((term, count)) if *term == entry.term => *count += 1,
+            _ => runs.push((entry.term, 1)),
+        }
+    }
+    if runs.is_empty() {
+        return "empty".into();
+    }
+    runs.iter().map(|(term, count)| format!("t{term}x{count}")).collect::<Vec<_>>().join(" ")
+}
+
+impl Sim {
+    /// One line for an event about to be handled.
+    pub(crate) fn describe(&self, event: &Event) -> String {
+        let at = format!("[{} #{}]", format_time(self.now_us), self.trace.events());
+        let what = match event {
+            Event::Tick { node, .. } => format!("n{node} tick"),
+            Event::Deliver(m) => format!("n{} -> n{} t{} {}", m.from, m.to, m.term, describe_body(&m.body)),
+            Event::FsyncDone { node, .. } => format!("n{node} fsync done"),
+            Event::ClientRequest { node, request } => format!(
+                "c{} -> n{node} {} (seq {}, attempt {})",
+                request.client,
+                describe_op(&request.op),
+                request.seq,
+                request.attempt
+            ),
+            Event::ClientReply { client, seq, reply, .. } => match reply {
+                Reply::Done(result) => format!("c{client} <- reply seq {seq}: {}", describe_result(result)),
+                Reply::NotLeader(hint) => format!("c{client} <- reply seq {seq}: not leader (hint {hint:?})"),
+            },
+            Event::ClientTimeout { client, seq, attempt } => {
+                format!("c{client} timeout seq {seq} attempt {attempt}")
+            }
+            Event::ClientWake { client } => format!("c{client} wakes"),
+            Event::Nemesis => "nemesis acts".into(),
+            Event::Restart { node, .. } => format!("n{node} restarts"),
+            Event::HealStart => "heal: faults stop, every node restarts".into(),
+            Event::HealCheck => "heal check".into(),
+        };
+        format!("{at} {what}")
+    }
+
+    /// One line per node: role, term, vote, commit, applied, log.
+    pub fn describe_nodes(&self) -> Vec<String> {
+        self.hosts
+            .iter()
+            .map(|host| match &host.node {
+                None => format!("n{}: down (disk holds {} entries)", host.id(), host.disk.durable_len()),
+                Some(node) => {
+                    let s = node.status();
+                    format!(
+                        "n{}: {} term {} vote {} leader {} commit {} applied {} persisted {} log [{}]",
+                        s.id,
+                        s.role.name(),
+                        s.term,
+                        s.vote.map_or("-".into(), |v| format!("n{v}")),
+                        s.leader.map_or("-".into(), |v| format!("n{v}")),
+                        s.commit,
+                        s.applied,
+                        s.persisted_index,
+                        describe_log(node.log_entries_from(1))
+                    )
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,257 @@
+//! A server: a raft-core node, its disk, its clock and its key-value store, and
+//! how the simulator carries out what the node asks for (the Ready contract).
+
+use std::collections::BTreeSet;
+
+use raft_core::{Config, Entry, Message, NodeId, RawNode, Role, Status};
+
+use crate::disk::Disk;
+use crate::event::{Event, Reply};
+use crate::kv::{digest, Applied, Command, KvStore};
+use crate::network::{Delivery, Endpoint};
+use crate::params::Params;
+use crate::rng::{Rng, Stream};
+use crate::sim::Sim;
+
+/// The part of a `Ready` that waits for its fsync.
+#[derive(Debug)]
+struct AwaitingSync {
+    number: u64,
+    persisted_messages: Vec<Message>,
+    committed_entries: Vec<Entry>,
+}
+
+/// One server of the cluster.
+pub struct Host {
+    id: NodeId,
+    /// The running node; `None` while crashed.
+    pub(crate) node: Option<RawNode>,
+    // Invariant: bumped on every crash, so events of an earlier life are ignored.
+    pub(crate) incarnation: u64,
+    pub(crate) disk: Disk,
+    pub(crate) store: KvStore,
+    awaiting_sync: Option<AwaitingSync>,
+    // Client operations this node proposed and must answer once applied.
+    waiting_clients: BTreeSet<(u64, u64)>,
+    // What the checkers last saw of this node.
+    pub(crate) last_status: Option<Status>,
+    tick_interval_us: u64,
+    config: Config,
+}
+
+impl Host {
+    /// A host for node `id`, not yet started.
+    pub fn new(id: NodeId, params: &Params) -> Host {
+        let drift = params.clock_drift_ppt[id as usize - 1];
+        let mut config = Config::new(id, params.node_ids().collect());
+        config.election_timeout_ticks_min = params.election_timeout_ticks_min;
+        config.heartbeat_interval_ticks = params.heartbeat_interval_ticks;
+        config.bugs = params.bugs;
+        Host {
+            id,
+            node: None,
+            incarnation: 0,
+            disk: Disk::default(),
+            store: KvStore::default(),
+            awaiting_sync: None,
+            waiting_clients: BTreeSet::new(),
+            last_status: None,
+            tick_interval_us: (params.tick_us as i64 * (1000 + drift) / 1000) as u64,
+            config,
+        }
+    }
+
+    /// The node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Whether the node is running.
+    pub fn is_up(&self) -> bool {
+        self.node.is_some()
+    }
+
+    /// The node's status, if it runs.
+    pub fn status(&self) -> Option<Status> {
+        self.node.as_ref().map(|n| n.status())
+    }
+}
+
+impl Sim {
+    /// Starts (or restarts) node `id` from what its disk holds.
+    pub(crate) fn start_node(&mut self, id: NodeId) {
+        let seed = self.params.seed;
+        let host = self.host(id);
+        assert!(host.node.is_none(), "node {id} is already running");
+        let restored = host.disk.restore();
+        let rng = Rng::new(seed, Stream::Node(id << 20 | host.incarnation)).into_rng_core();
+        let mut node = RawNode::new(host.config.clone(), restored.clone(), rng).expect("the simulator builds valid configs");
+        node.take_log_changes(); // the restored log is reported through on_restart below
+        host.last_status = Some(node.status());
+        host.node = Some(node);
+        host.store = KvStore::default();
+        let (incarnation, tick) = (host.incarnation, host.tick_interval_us);
+        let hard = restored.hard_state;
+        if let Some(checker) = &mut self.checker {
+            let log = restored.entries.iter().map(|e| (e.term, digest(&e.data)));
+            let result = checker.on_restart(id, hard.term, hard.commit, log);
+            self.check(result);
+        }
+        self.queue.push(self.now_us + tick, Event::Tick { node: id, incarnation });
+        self.drive(id);
+    }
+
+    /// Crashes node `id`: volatile state is gone, the disk keeps what a crash keeps.
+    pub(crate) fn crash_node(&mut self, id: NodeId, wipe_disk: bool) {
+        let host = &mut self.hosts[id as usize - 1];
+        assert!(host.node.is_some(), "node {id} is already down");
+        host.node = None;
+        host.incarnation += 1;
+        host.awaiting_sync = None;
+        host.waiting_clients.clear();
+        host.last_status = None;
+        host.disk.crash(&mut self.disk_rng);
+        if wipe_disk {
+            host.disk.wipe();
+        }
+        if let Some(checker) = &mut self.checker {
+            checker.on_crash(id);
+        }
+    }
+
+    pub(crate) fn on_tick(&mut self, id: NodeId, incarnation: u64) {
+        let host = self.host(id);
+        if host.incarnation != incarnation {
+            return;
+        }
+        let tick = host.tick_interval_us;
+        host.node.as_mut().expect("a node of the current incarnation runs").tick();
+        self.queue.push(self.now_us + tick, Event::Tick { node: id, incarnation });
+        self.after_input(id);
+    }
+
+    pub(crate) fn on_deliver(&mut self, message: Message) {
+        let id = message.to;
+        let Some(node) = self.host(id).node.as_mut() else { return };
+        node.step(message);
+        self.after_input(id);
+    }
+
+    /// After any input to a node: carry out its ready, then show the checkers.
+    pub(crate) fn after_input(&mut self, id: NodeId) {
+        self.drive(id);
+        self.observe(id);
+    }
+
+    /// Takes and carries out readies until one waits for an fsync.
+    pub(crate) fn drive(&mut self, id: NodeId) {
+        loop {
+            let host = self.host(id);
+            if host.awaiting_sync.is_some() {
+                return;
+            }
+            let Some(node) = host.node.as_mut() else { return };
+            if !node.has_ready() {
+                return;
+            }
+            let mut ready = node.ready();
+            let immediate = std::mem::take(&mut ready.messages);
+            let awaiting = AwaitingSync {
+                number: ready.number,
+                persisted_messages: std::mem::take(&mut ready.persisted_messages),
+                committed_entries: std::mem::take(&mut ready.committed_entries),
+            };
+            let must_persist = ready.must_persist();
+            if must_persist {
+                host.disk.write(ready.hard_state, std::mem::take(&mut ready.entries));
+                host.awaiting_sync = Some(awaiting);
+                let fsync = self.disk_rng.range_inclusive(self.params.fsync_us_min, self.params.fsync_us_max);
+                let incarnation = self.host(id).incarnation;
+                self.queue.push(self.now_us + fsync, Event::FsyncDone { node: id, incarnation });
+                self.send_all(immediate);
+                return;
+            }
+            self.send_all(immediate);
+            self.finish_ready(id, awaiting);
+        }
+    }
+
+    pub(crate) fn on_fsync_done(&mut self, id: NodeId, incarnation: u64) {
+        let host = self.host(id);
+        if host.incarnation != incarnation {
+            return;
+        }
+        host.disk.sync();
+        let awaiting = host.awaiting_sync.take().expect("an fsync completes only for a pending ready");
+        self.finish_ready(id, awaiting);
+        self.after_input(id);
+    }
+
+    /// The writes of a ready are durable: release its messages, apply, advance.
+    fn finish_ready(&mut self, id: NodeId, awaiting: AwaitingSync) {
+        self.send_all(awaiting.persisted_messages);
+        for entry in &awaiting.committed_entries {
+            self.apply(id, entry);
+        }
+        let node = self.host(id).node.as_mut().expect("a node with a ready runs");
+        node.advance(awaiting.number);
+    }
+
+    fn apply(&mut self, id: NodeId, entry: &Entry) {
+        if let Some(checker) = &mut self.checker {
+            let result = checker.on_apply(id, entry.index, entry.term, digest(&entry.data));
+            self.check(result);
+        }
+        let Some(command) = Command::decode(&entry.data) else { return };
+        let host = self.host(id);
+        let result = match host.store.apply(&command) {
+            Applied::Executed(result) | Applied::Duplicate(result) => result,
+            Applied::Superseded => return,
+        };
+        if host.waiting_clients.remove(&(command.client, command.seq)) {
+            self.reply(id, command.client, command.seq, u32::MAX, Reply::Done(result));
+        }
+    }
+
+    /// Registers that node `id` proposed a client's operation and must answer it.
+    pub(crate) fn await_apply(&mut self, id: NodeId, client: u64, seq: u64) {
+        self.host(id).waiting_clients.insert((client, seq));
+    }
+
+    fn send_all(&mut self, messages: Vec<Message>) {
+        for message in messages {
+            match self.network.plan(Endpoint::Node(message.from), Endpoint::Node(message.to)) {
+                Delivery::Lost => {}
+                Delivery::Once(delay) => self.queue.push(self.now_us + delay, Event::Deliver(message)),
+                Delivery::Twice(first, second) => {
+                    self.queue.push(self.now_us + first, Event::Deliver(message.clone()));
+                    self.queue.push(self.now_us + second, Event::Deliver(message));
+                }
+            }
+        }
+    }
+
+    /// Shows the checkers what changed on node `id` in this step.
+    pub(crate) fn observe(&mut self, id: NodeId) {
+        let Some(checker) = self.checker.as_mut() else { return };
+        let host = &mut self.hosts[id as usize - 1];
+        let Some(node) = host.node.as_mut() else { return };
+        let mut result = Ok(());
+        if let Some(from) = node.take_log_changes() {
+            let entries = node.log_entries_from(from).iter().map(|e| (e.term, digest(&e.data)));
+            result = checker.on_log_rewritten(id, from, entries);
+        }
+        let status = node.status();
+        let last = host.last_status.replace(status).expect("a running node has a last status");
+        if result.is_ok() && status.term != last.term {
+            result = checker.on_term(id, status.term);
+        }
+        if result.is_ok() && status.role == Role::Leader && (last.role != Role::Leader || last.term != status.term) {
+            result = checker.on_leader(id, status.term);
+        }
+        if result.is_ok() && status.commit != last.commit {
+            result = checker.on_commit(id, status.term, status.commit);
+        }
+        self.check(result);
+    }
+}

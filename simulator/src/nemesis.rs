@@ -1,0 +1,171 @@
+//! The fault schedule of the chaos phase, and the heal phase that follows it.
+//!
+//! Message faults (drops, duplicates, jitter) are continuous network settings;
+//! the nemesis adds discrete actions at random intervals: partitions (isolate a
+//! node, split in two, cut one direction of a link, heal), crashes with restarts,
+//! and (only when asked for) disk loss. At most a minority is down at once, so the
+//! cluster can make progress between faults.
+
+use invariants::Invariant;
+use raft_core::{NodeId, Role};
+
+use crate::event::Event;
+use crate::params::FaultKind;
+use crate::sim::{Outcome, Phase, Sim};
+
+/// How often the heal phase checks for convergence.
+const HEAL_CHECK_INTERVAL_US: u64 = 100_000;
+/// A healed cluster must have a leader within this long.
+const HEAL_LEADER_BOUND_US: u64 = 10_000_000;
+
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Partition,
+    Crash,
+    DiskLoss,
+}
+
+impl Sim {
+    pub(crate) fn schedule_nemesis(&mut self) {
+        let gap = self.nemesis_rng.range_inclusive(1, 2 * self.params.nemesis_interval_us_mean);
+        self.queue.push(self.now_us + gap, Event::Nemesis);
+    }
+
+    pub(crate) fn on_nemesis(&mut self) {
+        if self.phase != Phase::Chaos {
+            return;
+        }
+        let mut actions = Vec::with_capacity(3);
+        if self.params.has_fault(FaultKind::Partition) {
+            actions.push(Action::Partition);
+        }
+        if self.params.has_fault(FaultKind::Crash) {
+            actions.push(Action::Crash);
+        }
+        if self.params.has_fault(FaultKind::DiskLoss) {
+            actions.push(Action::DiskLoss);
+        }
+        if !actions.is_empty() {
+            match actions[self.nemesis_rng.index(actions.len())] {
+                Action::Partition => self.partition(),
+                Action::Crash => self.crash_some_node(false),
+                Action::DiskLoss => self.crash_some_node(true),
+            }
+        }
+        self.schedule_nemesis();
+    }
+
+    fn partition(&mut self) {
+        let n = self.params.cluster_size;
+        match self.nemesis_rng.index(4) {
+            0 => {
+                let isolated = self.nemesis_rng.range_inclusive(1, n);
+                self.network.partition(&[vec![isolated]]);
+            }
+            1 => {
+                let mut nodes: Vec<u64> = (1..=n).collect();
+                for i in (1..nodes.len()).rev() {
+                    nodes.swap(i, self.nemesis_rng.index(i + 1));
+                }
+                let split = self.nemesis_rng.range_inclusive(1, n - 1) as usize;
+                self.network.partition(&[nodes[..split].to_vec()]);
+            }
+            2 => {
+                let from = self.nemesis_rng.range_inclusive(1, n);
+                let to = self.nemesis_rng.range_inclusive(1, n);
+                if from != to {
+                    self.network.set_cut(from, to, true);
+                }
+            }
+            _ => self.network.heal_partitions(),
+        }
+        if self.trace.is_logging() {
+            let line = format!("           nemesis: cut links now {}", self.network.describe_cuts());
+            self.trace.log(line);
+        }
+    }
+
+    fn crash_some_node(&mut self, wipe_disk: bool) {
+        let n = self.params.cluster_size;
+        let down = self.hosts.iter().filter(|h| !h.is_up()).count() as u64;
+        if down >= (n - 1) / 2 {
+            return;
+        }
+        let up: Vec<NodeId> = self.hosts.iter().filter(|h| h.is_up()).map(|h| h.id()).collect();
+        let victim = up[self.nemesis_rng.index(up.len())];
+        self.crash_node(victim, wipe_disk);
+        if self.trace.is_logging() {
+            let what = if wipe_disk { "crashed and lost its disk" } else { "crashed" };
+            self.trace.log(format!("           nemesis: n{victim} {what}"));
+        }
+        let downtime = self.nemesis_rng.range_inclusive(1, self.params.crash_downtime_us_max);
+        let incarnation = self.host(victim).incarnation;
+        self.queue.push(self.now_us + downtime, Event::Restart { node: victim, incarnation });
+    }
+
+    pub(crate) fn on_restart(&mut self, id: NodeId, incarnation: u64) {
+        let host = self.host(id);
+        if host.incarnation == incarnation && !host.is_up() {
+            self.start_node(id);
+        }
+    }
+
+    pub(crate) fn on_heal_start(&mut self) {
+        self.phase = Phase::Heal;
+        self.heal_started_us = self.now_us;
+        self.network.heal();
+        let down: Vec<NodeId> = self.hosts.iter().filter(|h| !h.is_up()).map(|h| h.id()).collect();
+        for id in down {
+            self.start_node(id);
+        }
+        self.queue.push(self.now_us + HEAL_CHECK_INTERVAL_US, Event::HealCheck);
+    }
+
+    pub(crate) fn on_heal_check(&mut self) {
+        let elapsed = self.now_us - self.heal_started_us;
+        let statuses: Vec<_> = self.hosts.iter().filter_map(|h| h.status()).collect();
+        let leaders: Vec<_> = statuses.iter().filter(|s| s.role == Role::Leader).collect();
+        let max_term = statuses.iter().map(|s| s.term).max().unwrap_or(0);
+        let leader = leaders.iter().find(|s| s.term == max_term).copied();
+        let busy_clients = self.clients.iter().filter(|c| c.is_busy()).count();
+        if let Some(leader) = leader {
+            let converged = statuses.iter().all(|s| {
+                s.term == leader.term
+                    && s.last_index == leader.last_index
+                    && s.last_term == leader.last_term
+                    && s.commit == leader.last_index
+                    && s.applied == s.commit
+            });
+            if converged && busy_clients == 0 {
+                self.outcome = Some(Outcome::Pass);
+                return;
+            }
+        } else if elapsed > HEAL_LEADER_BOUND_US {
+            let seen = format!("no leader {} after the heal; terms {:?}", crate::sim::format_time(elapsed), statuses.iter().map(|s| s.term).collect::<Vec<_>>());
+            self.liveness(Invariant::LivenessLeader, "a leader within 10s of the heal", seen);
+            return;
+        }
+        if elapsed > self.params.heal_duration_us_max {
+            self.report_no_convergence(busy_clients);
+            return;
+        }
+        self.queue.push(self.now_us + HEAL_CHECK_INTERVAL_US, Event::HealCheck);
+    }
+
+    fn report_no_convergence(&mut self, busy_clients: usize) {
+        let bound = crate::sim::format_time(self.params.heal_duration_us_max);
+        if busy_clients > 0 {
+            let seen = format!("{busy_clients} client operations still pending {bound} after the heal");
+            self.liveness(Invariant::LivenessClients, "every client operation completes", seen);
+        } else {
+            let summary: Vec<String> = self
+                .hosts
+                .iter()
+                .filter_map(|h| h.status())
+                .map(|s| format!("n{}:{}/t{}/last{}/commit{}", s.id, s.role.name(), s.term, s.last_index, s.commit))
+                .collect();
+            let seen = format!("not converged {bound} after the heal: {}", summary.join(" "));
+            self.liveness(Invariant::LivenessConvergence, "all live nodes hold one log, all committed", seen);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The virtual network: per-message delay with jitter, drops, duplicates and
+//! partitions between nodes.
+//!
+//! Links between nodes can be cut one direction at a time (a symmetric partition
+//! cuts both). Client links are never partitioned (clients sit beside the nodes,
+//! as in Jepsen), but they do see delays and, when drops are on, losses.
+
+use crate::params::{FaultKind, Params};
+use crate::rng::{Ratio, Rng, Stream};
+
+/// Where a message is going: a node, or a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A Raft node (1-based id).
+    Node(u64),
+    /// A client (0-based id).
+    Client(u64),
+}
+
+/// The network's state and its random stream.
+#[derive(Debug)]
+pub struct Network {
+    node_count: u64,
+    // Invariant: cut[(from - 1) * node_count + (to - 1)] says whether from -> to is down.
+    cut: Vec<bool>,
+    rng: Rng,
+    delay_us_min: u64,
+    delay_jitter_us: u64,
+    drop_ratio: Ratio,
+    duplicate_ratio: Ratio,
+}
+
+impl Network {
+    /// The network of a run, faulty as its parameters say.
+    pub fn new(params: &Params) -> Network {
+        let n = params.cluster_size;
+        Network {
+            node_count: n,
+            cut: vec![false; (n * n) as usize],
+            rng: Rng::new(params.seed, Stream::Network),
+            delay_us_min: params.delay_us_min,
+            delay_jitter_us: params.delay_jitter_us,
+            drop_ratio: if params.has_fault(FaultKind::Drop) { params.drop_ratio } else { Ratio::ZERO },
+            duplicate_ratio: if params.has_fault(FaultKind::Duplicate) { params.duplicate_ratio } else { Ratio::ZERO },
+        }
+    }
+
+    /// The delays after which a message sent now arrives: none (lost or cut), one,
+    /// or two (duplicated).
+    pub fn plan(&mut self, from: Endpoint, to: Endpoint) -> Delivery {
+        if let (Endpoint::Node(a), Endpoint::Node(b)) = (from, to) {
+            if self.is_cut(a, b) {
+                return Delivery::Lost;
+            }
+        }
+        if self.rng.chance(self.drop_ratio) {
+            return Delivery::Lost;
+        }
+        let first = self.delay();
+        if self.rng.chance(self.duplicate_ratio) {
+            return Delivery::Twice(first, self.delay());
+        }
+        Delivery::Once(first)
+    }
+
+    fn delay(&mut self) -> u64 {
+        self.delay_us_min + self.rng.range_inclusive(0, self.delay_jitter_us)
+    }
+
+    fn slot(&self, from: u64, to: u64) -> usize {
+        assert!(from >= 1 && from <= self.node_count && to >= 1 && to <= self.node_count);
+        ((from - 1) * self.node_count + (to - 1)) as usize
+    }
+
+    /// Whether messages from `from` to `to` are cut.
+    pub fn is_cut(&self, from: u64, to: u64) -> bool {
+        self.cut[self.slot(from, to)]
+    }
+
+    /// Cuts (or restores) the one direction `from -> to`.
+    pub fn set_cut(&mut self, from: u64, to: u64, cut: bool) {
+        let slot = self.slot(from, to);
+        self.cut[slot] = cut;
+    }
+
+    /// Splits the nodes into groups that cannot talk to each other. Nodes not in
+    /// any group form one more group.
+    pub fn partition(&mut self, groups: &[Vec<u64>]) {
+        let group_of = |node: u64| groups.iter().position(|g| g.contains(&node));
+        for from in 1..=self.node_count {
+            for to in 1..=self.node_count {
+                let cut = group_of(from) != group_of(to);
+                self.set_cut(from, to, cut);
+            }
+        }
+    }
+
+    /// Restores every link and stops drops, duplicates and large jitter.
+    pub fn heal(&mut self) {
+        self.cut.iter_mut().for_each(|c| *c = false);
+        self.drop_ratio = Ratio::ZERO;
+        self.duplicate_ratio = Ratio::ZERO;
+        self.delay_jitter_us = self.delay_jitter_us.min(500);
+    }
+
+    /// Restores every link, keeping the message faults.
+    pub fn heal_partitions(&mut self) {
+        self.cut.iter_mut().for_each(|c| *c = false);
+    }
+
+    /// A compact description of the cut links, e.g. `1->2 2->1`.
+    pub fn describe_cuts(&self) -> String {
+        let mut out = Vec::new();
+        for from in 1..=self.node_count {
+            for to in 1..=self.node_count {
+                if from != to && self.is_cut(from, to) {
+                    out.push(format!("{from}->{to}"));
+                }
+            }
+        }
+        if out.is_empty() { "none".to_string() } else { out.join(" ") }
+    }
+}
+
+/// What happens to one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// It never arrives.
+    Lost,
+    /// It arrives after this many microseconds.
+    Once(u64),
+    /// It arrives twice, after each delay.
+    Twice(u64, u64),
+}

@@ -1,0 +1,247 @@
+//! The parameters of one run, drawn from its seed (swarm testing).
+//!
+//! Each seed draws the cluster size, which fault kinds are on and how hard, and
+//! the workload. Varying the mix per seed finds bugs that a single "everything a
+//! little" profile hides (Groce et al., "Swarm Testing"). Every parameter is
+//! printed before the run starts.
+
+use std::fmt;
+
+use raft_core::Bugs;
+
+use crate::rng::{Ratio, Rng, Stream};
+
+/// A kind of fault the nemesis can inject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Messages are lost.
+    Drop,
+    /// Messages are delivered twice.
+    Duplicate,
+    /// Large delay jitter, so messages overtake each other.
+    Reorder,
+    /// Symmetric and one-way partitions.
+    Partition,
+    /// Nodes crash (losing unsynced writes) and restart.
+    Crash,
+    /// A crashed node's disk is wiped (Raft is not safe under this: off by default).
+    DiskLoss,
+}
+
+impl FaultKind {
+    /// Every fault kind.
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::Drop,
+        FaultKind::Duplicate,
+        FaultKind::Reorder,
+        FaultKind::Partition,
+        FaultKind::Crash,
+        FaultKind::DiskLoss,
+    ];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Drop => "drop",
+            FaultKind::Duplicate => "duplicate",
+            FaultKind::Reorder => "reorder",
+            FaultKind::Partition => "partition",
+            FaultKind::Crash => "crash",
+            FaultKind::DiskLoss => "disk-loss",
+        }
+    }
+
+    /// The fault kind with this name.
+    pub fn from_name(name: &str) -> Option<FaultKind> {
+        FaultKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// Which parameters a seed draws.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Swarm testing: each seed draws cluster size and fault kinds.
+    #[default]
+    Swarm,
+    /// The reference profile of the benchmarks: 5 voters, every fault kind but
+    /// disk loss on; rates and workload still drawn.
+    Standard,
+}
+
+impl Profile {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Swarm => "swarm",
+            Profile::Standard => "standard",
+        }
+    }
+}
+
+/// How a run is set up beyond its seed: what the user asked for on the command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Which parameters the seed draws.
+    pub profile: Profile,
+    /// Planted bugs to switch on in every node.
+    pub bugs: Bugs,
+    /// Fault kinds forced on in addition to those the seed draws (e.g. disk loss).
+    pub forced_faults: Vec<FaultKind>,
+}
+
+/// Everything that shapes a run, drawn from the seed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Params {
+    /// The run's seed.
+    pub seed: u64,
+    /// Number of voters: 3, 5 or 7.
+    pub cluster_size: u64,
+    /// Planted bugs, by name.
+    #[serde(serialize_with = "serialize_bugs")]
+    pub bugs: Bugs,
+    /// The fault kinds on in this run.
+    pub faults: Vec<FaultKind>,
+    /// Virtual microseconds between two ticks of a node with no clock drift.
+    pub tick_us: u64,
+    /// Per node clock drift in parts per thousand (a node's tick interval is
+    /// `tick_us * (1000 + drift) / 1000`).
+    pub clock_drift_ppt: Vec<i64>,
+    /// Minimum election timeout in ticks (raft-core draws from `[min, 2 * min)`).
+    pub election_timeout_ticks_min: u32,
+    /// Heartbeat interval in ticks.
+    pub heartbeat_interval_ticks: u32,
+    /// Smallest one-way message delay.
+    pub delay_us_min: u64,
+    /// Extra delay drawn uniformly in `[0, delay_jitter_us]`; large values reorder.
+    pub delay_jitter_us: u64,
+    /// Probability a message is lost (when drops are on).
+    pub drop_ratio: Ratio,
+    /// Probability a message is delivered twice (when duplicates are on).
+    pub duplicate_ratio: Ratio,
+    /// Fsync latency range.
+    pub fsync_us_min: u64,
+    /// Fsync latency range (upper bound, inclusive).
+    pub fsync_us_max: u64,
+    /// Mean virtual time between two nemesis actions.
+    pub nemesis_interval_us_mean: u64,
+    /// How long a crashed node stays down at most before it restarts.
+    pub crash_downtime_us_max: u64,
+    /// Number of concurrent clients.
+    pub client_count: u64,
+    /// Number of distinct keys the clients touch.
+    pub key_count: u64,
+    /// A client gives up on one attempt after this long.
+    pub client_timeout_us: u64,
+    /// Attempts per operation during the chaos phase before it is recorded as unknown.
+    pub client_attempts_max: u32,
+    /// Client pause between operations, upper bound.
+    pub client_think_us_max: u64,
+    /// Length of the chaos phase.
+    pub chaos_duration_us: u64,
+    /// Bound on the heal phase: a leader, convergence and idle clients by then.
+    pub heal_duration_us_max: u64,
+}
+
+fn serialize_bugs<S: serde::Serializer>(bugs: &Bugs, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(bugs.iter().map(|b| b.name()))
+}
+
+impl Params {
+    /// Draws the parameters of seed `seed`.
+    pub fn draw(seed: u64, options: &RunOptions) -> Params {
+        let mut rng = Rng::new(seed, Stream::Params);
+        let drawn_size = [3, 5, 7][rng.index(3)];
+        let mut faults: Vec<FaultKind> = [
+            FaultKind::Drop,
+            FaultKind::Duplicate,
+            FaultKind::Reorder,
+            FaultKind::Partition,
+            FaultKind::Crash,
+        ]
+        .into_iter()
+        .filter(|_| rng.chance(Ratio::new(1, 2)))
+        .collect();
+        let cluster_size = match options.profile {
+            Profile::Swarm => drawn_size,
+            Profile::Standard => {
+                faults = vec![FaultKind::Drop, FaultKind::Duplicate, FaultKind::Reorder, FaultKind::Partition, FaultKind::Crash];
+                5
+            }
+        };
+        for forced in &options.forced_faults {
+            if !faults.contains(forced) {
+                faults.push(*forced);
+            }
+        }
+        faults.sort();
+        let reorder = faults.contains(&FaultKind::Reorder);
+        let clock_drift_ppt = (0..cluster_size).map(|_| rng.range_inclusive(0, 20) as i64 - 10).collect();
+        Params {
+            seed,
+            cluster_size,
+            bugs: options.bugs,
+            faults,
+            tick_us: 25_000,
+            clock_drift_ppt,
+            election_timeout_ticks_min: 10,
+            heartbeat_interval_ticks: 2,
+            delay_us_min: rng.range_inclusive(100, 2_000),
+            delay_jitter_us: if reorder { rng.range_inclusive(5_000, 60_000) } else { rng.range_inclusive(0, 500) },
+            drop_ratio: Ratio::new(rng.range_inclusive(1, 15), 100),
+            duplicate_ratio: Ratio::new(rng.range_inclusive(1, 10), 100),
+            fsync_us_min: 100,
+            fsync_us_max: rng.range_inclusive(200, 5_000),
+            nemesis_interval_us_mean: rng.range_inclusive(100_000, 2_000_000),
+            crash_downtime_us_max: rng.range_inclusive(100_000, 3_000_000),
+            client_count: rng.range_inclusive(1, 5),
+            key_count: rng.range_inclusive(1, 4),
+            client_timeout_us: rng.range_inclusive(300_000, 2_000_000),
+            client_attempts_max: rng.range_inclusive(2, 6) as u32,
+            client_think_us_max: rng.range_inclusive(0, 100_000),
+            chaos_duration_us: rng.range_inclusive(5_000_000, 15_000_000),
+            heal_duration_us_max: 30_000_000,
+        }
+    }
+
+    /// Whether fault kind `kind` is on in this run.
+    pub fn has_fault(&self, kind: FaultKind) -> bool {
+        self.faults.contains(&kind)
+    }
+
+    /// Node ids, 1-based.
+    pub fn node_ids(&self) -> impl Iterator<Item = u64> {
+        1..=self.cluster_size
+    }
+}
+
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let faults: Vec<&str> = self.faults.iter().map(|k| k.name()).collect();
+        let bugs: Vec<&str> = self.bugs.iter().map(|b| b.name()).collect();
+        writeln!(f, "seed {} (0x{:016x})", self.seed, self.seed)?;
+        writeln!(f, "  cluster: {} voters, bugs: [{}]", self.cluster_size, bugs.join(", "))?;
+        writeln!(f, "  faults: [{}]", faults.join(", "))?;
+        writeln!(
+            f,
+            "  clock: tick {} us, drift {:?} ppt, election {} ticks min, heartbeat {} ticks",
+            self.tick_us, self.clock_drift_ppt, self.election_timeout_ticks_min, self.heartbeat_interval_ticks
+        )?;
+        writeln!(
+            f,
+            "  network: delay {}+[0,{}] us, drop {}, duplicate {}",
+            self.delay_us_min, self.delay_jitter_us, self.drop_ratio, self.duplicate_ratio
+        )?;
+        writeln!(
+            f,
+            "  disk: fsync {}..{} us; nemesis every ~{} us, downtime <= {} us",
+            self.fsync_us_min, self.fsync_us_max, self.nemesis_interval_us_mean, self.crash_downtime_us_max
+        )?;
+        writeln!(
+            f,
+            "  workload: {} clients, {} keys, timeout {} us, {} attempts, think <= {} us",
+            self.client_count, self.key_count, self.client_timeout_us, self.client_attempts_max, self.client_think_us_max
+        )?;
+        write!(f, "  phases: chaos {} us, heal <= {} us", self.chaos_duration_us, self.heal_duration_us_max)
+    }
+}

@@ -1,0 +1,219 @@
+//! One run from a seed: build it, run it, check the history, report it.
+
+use invariants::linearizability::{check_kv, Budget, CheckOutcome};
+use invariants::{Invariant, Violation};
+use serde_json::json;
+
+use crate::params::{Params, RunOptions};
+use crate::sim::{Outcome, Sim, SimOptions, ViolationReport};
+
+/// The verdict of the end-of-run linearizability check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Linearizability {
+    /// Not checked (the run ended before, with a violation or an error).
+    Unchecked,
+    /// The history is linearizable.
+    Linearizable,
+    /// It is not (the run's outcome is then a linearizability violation).
+    NotLinearizable,
+    /// The checker ran out of its budget: neither pass nor fail.
+    Unknown,
+}
+
+impl Linearizability {
+    /// The name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Linearizability::Unchecked => "unchecked",
+            Linearizability::Linearizable => "linearizable",
+            Linearizability::NotLinearizable => "not-linearizable",
+            Linearizability::Unknown => "unknown",
+        }
+    }
+}
+
+/// The summary of one run.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// The parameters drawn from the seed.
+    pub params: Params,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The trace hash.
+    pub trace_hash: u64,
+    /// Events handled.
+    pub events: u64,
+    /// Virtual time at the end.
+    pub virtual_time_us: u64,
+    /// Client operations recorded.
+    pub operations: usize,
+    /// The end-of-run history check.
+    pub linearizability: Linearizability,
+    /// What the user asked for (to build the replay command).
+    pub options: RunOptions,
+}
+
+/// Runs seed `seed` and returns the finished world (for replay) and its report.
+pub fn execute(seed: u64, options: &RunOptions, sim_options: SimOptions) -> (Sim, RunReport) {
+    let params = Params::draw(seed, options);
+    let mut sim = Sim::new(params, sim_options);
+    let mut outcome = sim.run().clone();
+    let mut linearizability = Linearizability::Unchecked;
+    if outcome == Outcome::Pass {
+        match check_kv(sim.history(), Budget::default()) {
+            CheckOutcome::Linearizable => linearizability = Linearizability::Linearizable,
+            CheckOutcome::Unknown { .. } => linearizability = Linearizability::Unknown,
+            CheckOutcome::NotLinearizable(explanation) => {
+                linearizability = Linearizability::NotLinearizable;
+                outcome = Outcome::Violation(Box::new(ViolationReport {
+                    violation: Violation {
+                        invariant: Invariant::Linearizability,
+                        nodes: Vec::new(),
+                        index: None,
+                        term: None,
+                        expected: "a linearizable client history".into(),
+                        seen: explanation.to_string(),
+                    },
+                    step: sim.trace().events(),
+                    time_us: sim.now_us(),
+                }));
+            }
+        }
+    }
+    let report = RunReport {
+        params: sim.params().clone(),
+        outcome,
+        trace_hash: sim.trace().hash(),
+        events: sim.trace().events(),
+        virtual_time_us: sim.now_us(),
+        operations: sim.history().len(),
+        linearizability,
+        options: options.clone(),
+    };
+    (sim, report)
+}
+
+/// Runs seed `seed` with the checks on and returns its report.
+pub fn run_seed(seed: u64, options: &RunOptions) -> RunReport {
+    execute(seed, options, SimOptions::default()).1
+}
+
+/// The command that replays a run.
+pub fn replay_command(seed: u64, options: &RunOptions) -> String {
+    let mut command = format!("raftsim replay --seed {seed}");
+    if options.profile != crate::params::Profile::Swarm {
+        command.push_str(&format!(" --profile {}", options.profile.name()));
+    }
+    for bug in options.bugs.iter() {
+        command.push_str(&format!(" --bug {}", bug.name()));
+    }
+    for fault in &options.forced_faults {
+        command.push_str(&format!(" --fault {}", fault.name()));
+    }
+    command
+}
+
+impl RunReport {
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.params.seed
+    }
+
+    /// "pass", "violation" or "error".
+    pub fn outcome_name(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Pass => "pass",
+            Outcome::Violation(_) => "violation",
+            Outcome::Error(_) => "error",
+        }
+    }
+
+    /// The trace hash as 16 hex digits.
+    pub fn trace_hash_hex(&self) -> String {
+        format!("{:016x}", self.trace_hash)
+    }
+
+    /// The broken invariant, if any.
+    pub fn invariant(&self) -> Option<Invariant> {
+        match &self.outcome {
+            Outcome::Violation(report) => Some(report.violation.invariant),
+            _ => None,
+        }
+    }
+
+    /// One JSON object (the form of `run --json` and each line of `fuzz --json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = json!({
+            "seed": self.seed(),
+            "outcome": self.outcome_name(),
+            "trace_hash": self.trace_hash_hex(),
+            "events": self.events,
+            "virtual_time_us": self.virtual_time_us,
+            "operations": self.operations,
+            "linearizability": self.linearizability.name(),
+            "cluster_size": self.params.cluster_size,
+            "faults": self.params.faults,
+            "bugs": self.params.bugs.iter().map(|b| b.name()).collect::<Vec<_>>(),
+        });
+        match &self.outcome {
+            Outcome::Pass => {}
+            Outcome::Violation(report) => {
+                value["invariant"] = json!(report.violation.invariant.name());
+                value["step"] = json!(report.step);
+                value["time_us"] = json!(report.time_us);
+                value["nodes"] = json!(report.violation.nodes);
+                value["expected"] = json!(report.violation.expected);
+                value["seen"] = json!(report.violation.seen);
+                value["replay"] = json!(replay_command(self.seed(), &self.options));
+            }
+            Outcome::Error(message) => {
+                value["error"] = json!(message);
+                value["replay"] = json!(replay_command(self.seed(), &self.options));
+            }
+        }
+        value
+    }
+
+    /// A few lines for a person: what broke, and how to replay it.
+    pub fn failure_text(&self) -> Option<String> {
+        let replay = replay_command(self.seed(), &self.options);
+        match &self.outcome {
+            Outcome::Pass => None,
+            Outcome::Violation(report) => Some(format!(
+                "seed {} FAILED {}\n  {}\n  replay: {replay}",
+                self.seed(),
+                report.violation.invariant.name(),
+                report
+            )),
+            Outcome::Error(message) => Some(format!("seed {} ERROR {message}\n  replay: {replay}", self.seed())),
+        }
+    }
+}
+
+/// Where two runs of the same seed first differ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// The first event (1-based) whose trace hash differs.
+    pub event: u64,
+    /// That event as the first run saw it.
+    pub first: String,
+    /// That event as the second run saw it.
+    pub second: String,
+}
+
+/// Runs the seed twice; `None` if both gave the same trace, else where they split.
+pub fn check_determinism(seed: u64, options: &RunOptions) -> Option<Divergence> {
+    let hashed = SimOptions { per_event_hashes: true, ..SimOptions::default() };
+    let (first, _) = execute(seed, options, hashed.clone());
+    let (second, _) = execute(seed, options, hashed);
+    let a = first.trace().per_event().expect("kept");
+    let b = second.trace().per_event().expect("kept");
+    let index = a.iter().zip(b).position(|(x, y)| x != y).or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))?;
+    let event = index as u64 + 1;
+    let describe = || {
+        let options_until = SimOptions { log_capacity: Some(1), max_events: event, ..SimOptions::default() };
+        let (sim, _) = execute(seed, options, options_until);
+        sim.trace().log_lines().and_then(|(_, lines)| lines.last().cloned()).unwrap_or_default()
+    };
+    Some(Divergence { event, first: describe(), second: describe() })
+}
