@@ -120,7 +120,9 @@ impl Progress {
                 if self.next_index - 1 != rejected {
                     return false;
                 }
-                self.next_index = rejected.min(match_hint + 1).max(self.match_index + 1);
+                self.next_index = rejected
+                    .min(match_hint.saturating_add(1))
+                    .max(self.match_index + 1);
                 self.state = ProgressState::Probe { paused: false };
             }
         }

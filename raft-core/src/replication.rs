@@ -118,14 +118,10 @@ impl Raft {
         entries: Vec<Entry>,
         leader_commit: Index,
     ) {
-        let last_new_index = prev_log_index.saturating_add(entries.len() as Index);
-        let well_formed = entries
-            .first()
-            .is_none_or(|e| e.index == prev_log_index + 1)
-            && entries.last().is_none_or(|e| e.index == last_new_index);
-        if !well_formed {
-            return;
+        if !self.is_well_formed(prev_log_index, prev_log_term, &entries) {
+            return; // No leader sends this: ignore rather than corrupt the log.
         }
+        let last_new_index = prev_log_index + entries.len() as Index;
         if !self.log.matches(prev_log_index, prev_log_term) {
             self.reject_append(from, prev_log_index, prev_log_term);
             return;
@@ -159,6 +155,28 @@ impl Raft {
             reject_hint_term: 0,
         };
         self.send(from, body);
+    }
+
+    /// Whether `entries` can follow `(prev_log_index, prev_log_term)` in a leader's
+    /// log of the current term: consecutive indexes, terms not decreasing, none above ours.
+    fn is_well_formed(
+        &self,
+        prev_log_index: Index,
+        prev_log_term: Term,
+        entries: &[Entry],
+    ) -> bool {
+        let fits = prev_log_index
+            .checked_add(entries.len() as Index + 1)
+            .is_some();
+        if !fits || prev_log_term > self.term {
+            return false;
+        }
+        let mut previous = (prev_log_index, prev_log_term);
+        entries.iter().all(|e| {
+            let follows = e.index == previous.0 + 1 && e.term >= previous.1 && e.term <= self.term;
+            previous = (e.index, e.term);
+            follows
+        })
     }
 
     /// Follower: the consistency check failed; hint where the leader should probe
@@ -221,7 +239,7 @@ impl Raft {
         let next_probe = if hint_term > 0 {
             self.log.find_conflict_by_term(hint_index, hint_term).0
         } else {
-            hint_index
+            hint_index.min(self.log.last_index())
         };
         let RoleState::Leader { progress, .. } = &mut self.role else {
             return;

@@ -1,0 +1,231 @@
+//! Sequential specifications: what one object does when calls reach it one at a
+//! time. The search never looks inside a model; a new model is a few lines.
+
+use std::fmt;
+use std::hash::Hash;
+
+use super::history::{KvOp, KvResult, RegisterOp, RegisterResult};
+
+/// A deterministic sequential specification.
+///
+/// `apply` says what a call does to a state and what it returns; from it the
+/// checker derives `step` (is this result possible here, and what follows) and
+/// predicts results of calls still in flight (the online checker needs that).
+pub trait Model {
+    /// What a client asks.
+    type Input: Clone + fmt::Display;
+    /// What it gets back.
+    type Output: Clone + Eq + fmt::Display;
+    /// The object's state. The checker interns states into small integers, so a
+    /// large state costs one hash per new state, not one per search step.
+    type State: Clone + Eq + Hash + fmt::Debug;
+
+    /// The state before any call.
+    fn init(&self) -> Self::State;
+
+    /// The state after `input`, and what it returns.
+    fn apply(&self, state: &Self::State, input: &Self::Input) -> (Self::State, Self::Output);
+
+    /// The state after `input` if it may return `output` in `state`, else `None`.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: &Self::Output,
+    ) -> Option<Self::State> {
+        let (next, expected) = self.apply(state, input);
+        (expected == *output).then_some(next)
+    }
+
+    /// P-compositionality: the independent object a call touches (a key), or
+    /// `None` if the whole history is one object. A history is linearizable iff
+    /// each object's sub-history is, so the checker searches them apart.
+    fn partition<'a>(&self, input: &'a Self::Input) -> Option<&'a str> {
+        let _ = input;
+        None
+    }
+
+    /// True if `input` never changes the state (a read). A read whose result
+    /// is unknown constrains nothing, so the checker drops it.
+    fn is_read_only(&self, input: &Self::Input) -> bool {
+        let _ = input;
+        false
+    }
+}
+
+/// The simulator's key-value store, one key at a time (the checker splits the
+/// history per key; state is the value of one key).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KvModel {
+    /// What a key holds before anything is written to it: `None` (absent) for
+    /// the simulator, `Some("")` for Porcupine's kv histories.
+    pub initial: Option<String>,
+}
+
+impl KvModel {
+    /// An absent key reads as `None` (the simulator's store).
+    pub fn absent_is_none() -> Self {
+        Self { initial: None }
+    }
+
+    /// Every key starts as the empty string (Porcupine's kv histories).
+    pub fn absent_is_empty() -> Self {
+        Self {
+            initial: Some(String::new()),
+        }
+    }
+}
+
+impl Model for KvModel {
+    type Input = KvOp;
+    type Output = KvResult;
+    type State = Option<String>;
+
+    fn init(&self) -> Option<String> {
+        self.initial.clone()
+    }
+
+    fn apply(&self, state: &Option<String>, input: &KvOp) -> (Option<String>, KvResult) {
+        match input {
+            KvOp::Get { .. } => (state.clone(), KvResult::Value(state.clone())),
+            KvOp::Put { value, .. } => (Some(value.clone()), KvResult::Done),
+            KvOp::Append { value, .. } => {
+                let mut next = state.clone().unwrap_or_default();
+                next.push_str(value);
+                (Some(next), KvResult::Done)
+            }
+            KvOp::Cas { expected, new, .. } => {
+                if state == expected {
+                    (Some(new.clone()), KvResult::CasOk)
+                } else {
+                    (state.clone(), KvResult::CasFailed)
+                }
+            }
+        }
+    }
+
+    fn step(&self, state: &Option<String>, input: &KvOp, output: &KvResult) -> Option<Self::State> {
+        // Same as `apply`, without cloning a value only to compare it.
+        match (input, output) {
+            (KvOp::Get { .. }, KvResult::Value(read)) => (read == state).then(|| state.clone()),
+            (KvOp::Cas { expected, .. }, KvResult::CasFailed) => {
+                (state != expected).then(|| state.clone())
+            }
+            _ => {
+                let (next, expected) = self.apply(state, input);
+                (expected == *output).then_some(next)
+            }
+        }
+    }
+
+    fn partition<'a>(&self, input: &'a KvOp) -> Option<&'a str> {
+        Some(input.key())
+    }
+
+    fn is_read_only(&self, input: &KvOp) -> bool {
+        matches!(input, KvOp::Get { .. })
+    }
+}
+
+/// A single compare-and-set register that starts as nil (Jepsen's etcd test).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CasRegisterModel;
+
+impl Model for CasRegisterModel {
+    type Input = RegisterOp;
+    type Output = RegisterResult;
+    type State = Option<i64>;
+
+    fn init(&self) -> Option<i64> {
+        None
+    }
+
+    fn apply(&self, state: &Option<i64>, input: &RegisterOp) -> (Option<i64>, RegisterResult) {
+        match *input {
+            RegisterOp::Read => (*state, RegisterResult::Value(*state)),
+            RegisterOp::Write(value) => (Some(value), RegisterResult::Done),
+            RegisterOp::Cas(from, to) if *state == Some(from) => (Some(to), RegisterResult::CasOk),
+            RegisterOp::Cas(..) => (*state, RegisterResult::CasFailed),
+        }
+    }
+
+    fn is_read_only(&self, input: &RegisterOp) -> bool {
+        matches!(input, RegisterOp::Read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(key: &str) -> KvOp {
+        KvOp::Get { key: key.into() }
+    }
+
+    #[test]
+    fn kv_absent_key_reads_as_the_models_initial_value() {
+        let sim = KvModel::absent_is_none();
+        assert_eq!(
+            sim.step(&sim.init(), &get("k"), &KvResult::Value(None)),
+            Some(None)
+        );
+        let porcupine = KvModel::absent_is_empty();
+        let empty = KvResult::Value(Some(String::new()));
+        assert!(porcupine
+            .step(&porcupine.init(), &get("k"), &empty)
+            .is_some());
+        assert!(sim.step(&sim.init(), &get("k"), &empty).is_none());
+    }
+
+    #[test]
+    fn kv_append_put_and_cas_follow_the_store() {
+        let model = KvModel::absent_is_none();
+        let append = KvOp::Append {
+            key: "k".into(),
+            value: "ab".into(),
+        };
+        let (state, out) = model.apply(&None, &append);
+        assert_eq!((state.as_deref(), out), (Some("ab"), KvResult::Done));
+        let (state, _) = model.apply(&state, &append);
+        assert_eq!(state.as_deref(), Some("abab"));
+        let cas = |expected: Option<&str>| KvOp::Cas {
+            key: "k".into(),
+            expected: expected.map(Into::into),
+            new: "n".into(),
+        };
+        assert_eq!(model.apply(&state, &cas(Some("abab"))).1, KvResult::CasOk);
+        assert_eq!(model.apply(&state, &cas(None)).1, KvResult::CasFailed);
+        assert_eq!(
+            model.apply(&None, &cas(None)),
+            (Some("n".into()), KvResult::CasOk)
+        );
+        assert!(model.step(&state, &cas(None), &KvResult::CasOk).is_none());
+        let put = KvOp::Put {
+            key: "k".into(),
+            value: "v".into(),
+        };
+        assert_eq!(model.apply(&state, &put).0.as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn register_starts_nil_and_cas_compares() {
+        let model = CasRegisterModel;
+        assert_eq!(
+            model.apply(&None, &RegisterOp::Read).1,
+            RegisterResult::Value(None)
+        );
+        assert_eq!(
+            model.apply(&None, &RegisterOp::Cas(1, 2)).1,
+            RegisterResult::CasFailed
+        );
+        assert_eq!(
+            model.apply(&Some(1), &RegisterOp::Cas(1, 2)),
+            (Some(2), RegisterResult::CasOk)
+        );
+        assert_eq!(
+            model.step(&Some(1), &RegisterOp::Write(3), &RegisterResult::Done),
+            Some(Some(3))
+        );
+        assert!(model.is_read_only(&RegisterOp::Read));
+    }
+}
