@@ -8,6 +8,7 @@
 //! an adapter reports what it observes.
 #![forbid(unsafe_code)]
 
+pub mod linearizability;
 pub mod safety;
 
 pub use safety::{Index, Invariant, NodeId, SafetyChecker, Term, UnknownInvariant, Violation};
