@@ -289,15 +289,18 @@ impl SafetyChecker {
                 mismatch = Some((index, earlier));
             }
         }
-        if let Some((index, earlier)) = mismatch {
-            return Err(self.log_matching_violation(node, index, earlier));
-        }
-        self.refresh_holding(slot, "it restarted with a shorter or different durable log")?;
-        let state = &self.nodes[slot];
-        if commit > 0 && commit <= state.log.last_index() {
-            self.check_agrees_with_committed(slot, node, commit)?;
-        }
-        Ok(())
+        let log_matching = match mismatch {
+            Some((index, earlier)) => Err(self.log_matching_violation(node, index, earlier)),
+            None => Ok(()),
+        };
+        let lost = self.refresh_holding(slot, "it restarted with a shorter or different log");
+        // A durable commit index past the durable log is left to the node's next commit.
+        let commit_agrees = if commit <= self.nodes[slot].log.last_index() {
+            self.check_agrees_with_committed(slot, node, commit)
+        } else {
+            Ok(())
+        };
+        log_matching.and(lost).and(commit_agrees)
     }
 
     /// The highest index known committed cluster-wide (0 before any commit).

@@ -51,16 +51,27 @@ impl SafetyChecker {
         } else {
             String::new()
         };
-        Violation {
-            invariant: Invariant::LogMatching,
-            nodes: vec![earlier.node, node],
-            index: Some(index),
-            term: Some(earlier.term),
-            expected: format!(
+        let (nodes, expected) = if earlier.node == node {
+            let expected = format!(
+                "node {node}'s log up to index {index} to stay what it was when it first \
+                 held the entry of term {} there",
+                earlier.term
+            );
+            (vec![node], expected)
+        } else {
+            let expected = format!(
                 "node {node}'s log up to index {index} to be node {}'s, as both hold \
                  the entry of term {} at index {index}",
                 earlier.node, earlier.term
-            ),
+            );
+            (vec![earlier.node, node], expected)
+        };
+        Violation {
+            invariant: Invariant::LogMatching,
+            nodes,
+            index: Some(index),
+            term: Some(earlier.term),
+            expected,
             seen: format!("a different prefix{divergence}"),
         }
     }
@@ -189,9 +200,13 @@ impl SafetyChecker {
     /// Records that `commit` is committed in `term` (or before), keeping the
     /// staircase: a term is kept only if it raised the highest committed index.
     pub(super) fn record_commit_in_term(&mut self, term: Term, commit: Index) {
-        if let Some((&last_term, &last_commit)) = self.committed_by_term.last_key_value() {
-            if last_term <= term && last_commit >= commit {
-                return; // The common case: nothing new.
+        if let Some(mut last) = self.committed_by_term.last_entry() {
+            if *last.key() <= term && *last.get() >= commit {
+                return; // The common case: a follower learning what its leader committed.
+            }
+            if *last.key() == term {
+                *last.get_mut() = commit; // The common case: the leader committing more.
+                return;
             }
         }
         let below = self.committed_by_term.range(..=term).next_back();
