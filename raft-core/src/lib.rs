@@ -6,6 +6,7 @@
 //! [`RawNode::advance`]. Time enters only as ticks and randomness only through an
 //! RNG the host seeds, so the same inputs always give the same outputs.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod config;
 pub mod raw_node;

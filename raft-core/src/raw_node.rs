@@ -12,6 +12,24 @@
 //! The host may keep calling `tick`/`step`/`propose` between taking a `Ready` and
 //! advancing it (while its fsync is in flight); it takes no second `Ready` before
 //! advancing the first.
+//!
+//! What this implementation puts where:
+//! - `messages`: AppendEntries, Heartbeat, HeartbeatResponse. `persisted_messages`:
+//!   RequestVote (the candidate's term and self-vote are in this ready's hard state),
+//!   RequestVoteResponse, AppendEntriesResponse (acks, rejections, and the answer to
+//!   a stale leader). A message produced while a ready is outstanding goes into the
+//!   next ready, whose writes cover the state it depends on.
+//! - `entries`: every entry not yet handed out; after a truncation below what was
+//!   handed out, from the truncation point.
+//! - `hard_state`: `Some` iff term, vote or commit differ from the last ready's.
+//! - `committed_entries`: `(applied, min(commit, last index)]`; every such entry is
+//!   durable once this ready's entries are written.
+//! - `advance`: the ready's entries count as durable up to its last entry if the
+//!   log still holds it with the same term; if the log was truncated meanwhile,
+//!   only up to the truncation point. A leader then counts its own durable log
+//!   towards the commit index (so a leader commits nothing before its own fsync),
+//!   and sends AppendEntries carrying a new commit index if it moved.
+//! - A single-voter cluster wins its election as soon as it campaigns.
 
 use bytes::Bytes;
 use rand_core::RngCore;
