@@ -3,11 +3,6 @@
 
 use invariants::{Invariant, SafetyChecker, Violation};
 
-/// Entries `(term, digest)` where the digest is derived from the term and a label.
-fn entries(terms_and_labels: &[(u64, u64)]) -> Vec<(u64, u64)> {
-    terms_and_labels.to_vec()
-}
-
 fn broken(result: Result<(), Violation>) -> Violation {
     result.expect_err("expected a violation")
 }
@@ -20,13 +15,9 @@ fn cluster_with_two_committed_entries() -> SafetyChecker {
         checker.on_term(node, 1).unwrap();
     }
     checker.on_leader(1, 1).unwrap();
-    checker
-        .on_log_rewritten(1, 1, entries(&[(1, 10), (1, 11)]))
-        .unwrap();
-    checker
-        .on_log_rewritten(2, 1, entries(&[(1, 10), (1, 11)]))
-        .unwrap();
-    checker.on_log_rewritten(3, 1, entries(&[(1, 10)])).unwrap();
+    checker.on_log_rewritten(1, 1, [(1, 10), (1, 11)]).unwrap();
+    checker.on_log_rewritten(2, 1, [(1, 10), (1, 11)]).unwrap();
+    checker.on_log_rewritten(3, 1, [(1, 10)]).unwrap();
     checker.on_commit(1, 1, 2).unwrap();
     assert_eq!(checker.committed_index(), 2);
     checker
@@ -60,10 +51,10 @@ fn one_leader_per_term_is_election_safe_even_when_reported_twice() {
 fn same_index_and_term_over_different_prefixes_breaks_log_matching() {
     let mut checker = SafetyChecker::new(&[1, 2, 3]);
     checker
-        .on_log_rewritten(1, 1, entries(&[(1, 10), (2, 20), (2, 21)]))
+        .on_log_rewritten(1, 1, [(1, 10), (2, 20), (2, 21)])
         .unwrap();
     // Index 1 of another term is legal; index 2 of term 2 over it is not.
-    let violation = broken(checker.on_log_rewritten(2, 1, entries(&[(3, 10), (2, 20)])));
+    let violation = broken(checker.on_log_rewritten(2, 1, [(3, 10), (2, 20)]));
     assert_eq!(violation.invariant, Invariant::LogMatching);
     assert_eq!(violation.nodes, vec![1, 2]);
     assert_eq!(violation.index, Some(2));
@@ -77,8 +68,8 @@ fn same_index_and_term_over_different_prefixes_breaks_log_matching() {
 #[test]
 fn same_index_and_term_with_different_data_breaks_log_matching() {
     let mut checker = SafetyChecker::new(&[1, 2, 3]);
-    checker.on_log_rewritten(1, 1, entries(&[(1, 10)])).unwrap();
-    let violation = broken(checker.on_log_rewritten(3, 1, entries(&[(1, 99)])));
+    checker.on_log_rewritten(1, 1, [(1, 10)]).unwrap();
+    let violation = broken(checker.on_log_rewritten(3, 1, [(1, 99)]));
     assert_eq!(violation.invariant, Invariant::LogMatching);
     assert_eq!(violation.nodes, vec![1, 3]);
 }
@@ -87,18 +78,12 @@ fn same_index_and_term_with_different_data_breaks_log_matching() {
 fn a_follower_replacing_its_uncommitted_tail_keeps_log_matching() {
     let mut checker = cluster_with_two_committed_entries();
     // Node 3 got an entry of term 2 from a leader that lost; term 3's leader replaces it.
-    checker
-        .on_log_rewritten(3, 2, entries(&[(1, 11), (2, 30)]))
-        .unwrap();
-    checker
-        .on_log_rewritten(3, 3, entries(&[(3, 40), (3, 41)]))
-        .unwrap();
-    checker.on_log_rewritten(2, 3, entries(&[(3, 40)])).unwrap();
+    checker.on_log_rewritten(3, 2, [(1, 11), (2, 30)]).unwrap();
+    checker.on_log_rewritten(3, 3, [(3, 40), (3, 41)]).unwrap();
+    checker.on_log_rewritten(2, 3, [(3, 40)]).unwrap();
     // A pure truncation of the uncommitted tail, then the same entries again.
-    checker.on_log_rewritten(3, 3, entries(&[])).unwrap();
-    checker
-        .on_log_rewritten(3, 3, entries(&[(3, 40), (3, 41)]))
-        .unwrap();
+    checker.on_log_rewritten(3, 3, []).unwrap();
+    checker.on_log_rewritten(3, 3, [(3, 40), (3, 41)]).unwrap();
 }
 
 #[test]
@@ -119,7 +104,7 @@ fn a_leader_missing_an_entry_committed_in_an_earlier_term_breaks_leader_complete
 #[test]
 fn a_leader_holding_a_different_entry_where_one_was_committed_breaks_leader_completeness() {
     let mut checker = cluster_with_two_committed_entries();
-    checker.on_log_rewritten(3, 2, entries(&[(2, 50)])).unwrap();
+    checker.on_log_rewritten(3, 2, [(2, 50)]).unwrap();
     let violation = broken(checker.on_leader(3, 3));
     assert_eq!(violation.invariant, Invariant::LeaderCompleteness);
     assert!(violation.seen.contains("term 2 at index 2"), "{violation}");
@@ -130,20 +115,14 @@ fn a_stale_leader_may_miss_entries_committed_in_a_higher_term() {
     let mut checker = SafetyChecker::new(&[1, 2, 3, 4, 5]);
     checker.on_leader(1, 2).unwrap();
     for node in [1, 2, 3] {
-        checker
-            .on_log_rewritten(node, 1, entries(&[(2, 1)]))
-            .unwrap();
+        checker.on_log_rewritten(node, 1, [(2, 1)]).unwrap();
     }
     checker.on_commit(1, 2, 1).unwrap();
     checker.on_leader(2, 5).unwrap();
     for node in [2, 3] {
-        checker
-            .on_log_rewritten(node, 2, entries(&[(5, 2)]))
-            .unwrap();
+        checker.on_log_rewritten(node, 2, [(5, 2)]).unwrap();
     }
-    checker
-        .on_log_rewritten(4, 1, entries(&[(2, 1), (5, 2)]))
-        .unwrap();
+    checker.on_log_rewritten(4, 1, [(2, 1), (5, 2)]).unwrap();
     checker.on_commit(2, 5, 2).unwrap();
     // Node 1 wins term 4 late (a stale partition): it holds index 1 (term 2), not index 2 (term 5).
     checker.on_leader(1, 4).unwrap();
@@ -157,7 +136,7 @@ fn a_stale_leader_may_miss_entries_committed_in_a_higher_term() {
 #[test]
 fn committing_an_entry_other_than_the_committed_one_breaks_state_machine_safety() {
     let mut checker = cluster_with_two_committed_entries();
-    checker.on_log_rewritten(3, 2, entries(&[(2, 50)])).unwrap();
+    checker.on_log_rewritten(3, 2, [(2, 50)]).unwrap();
     let violation = broken(checker.on_commit(3, 2, 2));
     assert_eq!(violation.invariant, Invariant::StateMachineSafety);
     assert_eq!(violation.nodes, vec![3]);
@@ -180,7 +159,7 @@ fn followers_learning_the_commit_index_is_state_machine_safe() {
     let mut checker = cluster_with_two_committed_entries();
     checker.on_commit(2, 1, 1).unwrap();
     checker.on_commit(2, 1, 2).unwrap();
-    checker.on_log_rewritten(3, 2, entries(&[(1, 11)])).unwrap();
+    checker.on_log_rewritten(3, 2, [(1, 11)]).unwrap();
     checker.on_commit(3, 1, 2).unwrap();
     for node in 1..=3 {
         checker.on_apply(node, 1, 1, 10).unwrap();
@@ -192,8 +171,8 @@ fn followers_learning_the_commit_index_is_state_machine_safe() {
 fn applying_different_entries_at_one_index_breaks_state_machine_safety() {
     let mut checker = SafetyChecker::new(&[1, 2, 3]);
     // No commits known to the checker: the applied table alone catches it.
-    checker.on_restart(1, 1, 1, entries(&[(1, 10)])).unwrap();
-    checker.on_restart(2, 1, 1, entries(&[(2, 10)])).unwrap();
+    checker.on_restart(1, 1, 1, [(1, 10)]).unwrap();
+    checker.on_restart(2, 1, 1, [(2, 10)]).unwrap();
     checker.on_apply(1, 1, 1, 10).unwrap();
     let violation = broken(checker.on_apply(2, 1, 2, 10));
     assert_eq!(violation.invariant, Invariant::StateMachineSafety);
@@ -230,7 +209,7 @@ fn a_restart_that_leaves_a_committed_entry_on_a_minority_loses_it() {
     let mut checker = cluster_with_two_committed_entries();
     checker.on_crash(2);
     // Node 2 never synced index 2, yet it counted for the commit.
-    let violation = broken(checker.on_restart(2, 1, 0, entries(&[(1, 10)])));
+    let violation = broken(checker.on_restart(2, 1, 0, [(1, 10)]));
     assert_eq!(violation.invariant, Invariant::CommittedEntryLost);
     assert_eq!(violation.nodes, vec![2]);
     assert_eq!(violation.index, Some(2));
@@ -244,20 +223,20 @@ fn a_restart_that_leaves_a_committed_entry_on_a_minority_loses_it() {
 fn a_disk_loss_on_a_majority_loses_committed_entries() {
     let mut checker = cluster_with_two_committed_entries();
     checker.on_crash(1);
-    checker.on_restart(1, 0, 0, entries(&[])).unwrap_err();
+    checker.on_restart(1, 0, 0, []).unwrap_err();
 }
 
 #[test]
 fn truncating_a_committed_entry_on_a_majority_loses_it() {
     let mut checker = cluster_with_two_committed_entries();
-    let violation = broken(checker.on_log_rewritten(2, 2, entries(&[(2, 60)])));
+    let violation = broken(checker.on_log_rewritten(2, 2, [(2, 60)]));
     assert_eq!(violation.invariant, Invariant::CommittedEntryLost);
 }
 
 #[test]
 fn committing_an_entry_held_by_a_minority_loses_it_at_once() {
     let mut checker = SafetyChecker::new(&[1, 2, 3]);
-    checker.on_log_rewritten(1, 1, entries(&[(1, 10)])).unwrap();
+    checker.on_log_rewritten(1, 1, [(1, 10)]).unwrap();
     let violation = broken(checker.on_commit(1, 1, 1));
     assert_eq!(violation.invariant, Invariant::CommittedEntryLost);
     assert!(
@@ -272,14 +251,12 @@ fn crashes_and_restarts_that_keep_a_majority_lose_nothing() {
     // A crashed node's last known log still counts until it restarts.
     checker.on_crash(1);
     checker.on_crash(2);
-    checker
-        .on_restart(2, 1, 2, entries(&[(1, 10), (1, 11)]))
-        .unwrap();
+    checker.on_restart(2, 1, 2, [(1, 10), (1, 11)]).unwrap();
     // Node 3 never held index 2: losing its disk loses nothing committed.
     checker.on_crash(3);
-    checker.on_restart(3, 0, 0, entries(&[])).unwrap();
+    checker.on_restart(3, 0, 0, []).unwrap();
     checker
-        .on_restart(1, 1, 2, entries(&[(1, 10), (1, 11), (1, 12)]))
+        .on_restart(1, 1, 2, [(1, 10), (1, 11), (1, 12)])
         .unwrap();
 }
 
@@ -287,13 +264,11 @@ fn crashes_and_restarts_that_keep_a_majority_lose_nothing() {
 fn learners_do_not_count_for_the_majority() {
     let mut checker = SafetyChecker::new(&[2, 5, 9]);
     for node in [2, 5, 7] {
-        checker
-            .on_log_rewritten(node, 1, entries(&[(1, 10)]))
-            .unwrap();
+        checker.on_log_rewritten(node, 1, [(1, 10)]).unwrap();
     }
     checker.on_commit(2, 1, 1).unwrap();
     // Voter 5 loses it: voter 2 and learner 7 hold it, one voter of three.
-    let violation = broken(checker.on_log_rewritten(5, 1, entries(&[])));
+    let violation = broken(checker.on_log_rewritten(5, 1, []));
     assert_eq!(violation.invariant, Invariant::CommittedEntryLost);
     assert!(violation.expected.contains("2 of 3 voters"), "{violation}");
 }
@@ -313,9 +288,7 @@ fn a_restart_may_roll_back_an_unsynced_term_and_commit() {
     let mut checker = cluster_with_two_committed_entries();
     checker.on_term(1, 3).unwrap();
     checker.on_crash(1);
-    checker
-        .on_restart(1, 2, 1, entries(&[(1, 10), (1, 11)]))
-        .unwrap();
+    checker.on_restart(1, 2, 1, [(1, 10), (1, 11)]).unwrap();
     checker.on_term(1, 2).unwrap();
     checker.on_commit(1, 2, 1).unwrap();
     checker.on_commit(1, 2, 2).unwrap();
@@ -345,9 +318,7 @@ fn a_restarted_node_applies_again_from_the_start() {
     checker.on_apply(1, 1, 1, 10).unwrap();
     checker.on_apply(1, 2, 1, 11).unwrap();
     checker.on_crash(1);
-    checker
-        .on_restart(1, 1, 2, entries(&[(1, 10), (1, 11)]))
-        .unwrap();
+    checker.on_restart(1, 1, 2, [(1, 10), (1, 11)]).unwrap();
     checker.on_apply(1, 1, 1, 10).unwrap();
     checker.on_apply(1, 2, 1, 11).unwrap();
 }
@@ -364,5 +335,45 @@ fn observing_a_crashed_node_is_a_caller_bug() {
 #[should_panic(expected = "log ends at 0")]
 fn a_gap_in_a_log_is_a_caller_bug() {
     let mut checker = SafetyChecker::new(&[1, 2, 3]);
-    let _ = checker.on_log_rewritten(1, 2, entries(&[(1, 1)]));
+    let _ = checker.on_log_rewritten(1, 2, [(1, 1)]);
+}
+
+#[test]
+fn a_lagging_follower_installing_a_snapshot_holds_the_committed_prefix() {
+    let mut checker = cluster_with_two_committed_entries();
+    // Node 3 holds a stale entry of term 2 at index 2; the snapshot replaces it.
+    checker.on_log_rewritten(3, 2, [(2, 50)]).unwrap();
+    checker.on_snapshot(3, 2, 1).unwrap();
+    checker.on_leader(3, 2).unwrap();
+    checker.on_log_rewritten(3, 3, [(2, 60)]).unwrap();
+    checker.on_apply(3, 3, 2, 60).unwrap_err(); // index 3 is not committed yet
+}
+
+#[test]
+fn a_follower_installing_a_snapshot_applies_from_the_next_index() {
+    let mut checker = cluster_with_two_committed_entries();
+    checker.on_snapshot(3, 2, 1).unwrap();
+    checker.on_log_rewritten(3, 3, [(1, 12)]).unwrap();
+    checker.on_log_rewritten(1, 3, [(1, 12)]).unwrap();
+    checker.on_commit(1, 1, 3).unwrap();
+    checker.on_commit(3, 1, 3).unwrap();
+    checker.on_apply(3, 3, 1, 12).unwrap();
+    // Compacting its own applied log changes nothing.
+    checker.on_apply(1, 1, 1, 10).unwrap();
+    checker.on_apply(1, 2, 1, 11).unwrap();
+    checker.on_snapshot(1, 2, 1).unwrap();
+    checker.on_apply(1, 3, 1, 12).unwrap();
+}
+
+#[test]
+fn a_snapshot_of_uncommitted_entries_breaks_state_machine_safety() {
+    let mut checker = cluster_with_two_committed_entries();
+    let violation = broken(checker.on_snapshot(2, 3, 1));
+    assert_eq!(violation.invariant, Invariant::StateMachineSafety);
+    assert!(
+        violation.seen.contains("only 2 entries are committed"),
+        "{violation}"
+    );
+    let violation = broken(checker.on_snapshot(2, 2, 3));
+    assert!(violation.seen.contains("is of term 1"), "{violation}");
 }

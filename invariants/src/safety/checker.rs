@@ -63,9 +63,9 @@ pub struct SafetyChecker {
     // highest index committed in that term or any before it.
     committed_by_term: BTreeMap<Term, Index>,
     leaders: BTreeMap<Term, NodeId>,
-    // Invariant: applied[i - 1] is the first entry applied at index i, and every
-    // node's applied index is at most applied.len().
-    applied: Vec<AppliedEntry>,
+    // Invariant: applied[i - 1] is the first entry applied at index i (None: every
+    // node that passed index i did so by a snapshot).
+    applied: Vec<Option<AppliedEntry>>,
 }
 
 impl SafetyChecker {
@@ -212,8 +212,9 @@ impl SafetyChecker {
     }
 
     /// `node` applied the entry at `index`, of `term` and `digest`, to its
-    /// state machine. Indexes are applied one by one from 1, and only up to
-    /// the node's commit index: report the commit first.
+    /// state machine. Indexes are applied one by one, from 1 or from just past
+    /// a snapshot ([`SafetyChecker::on_snapshot`]), and only up to the node's
+    /// commit index: report the commit first.
     pub fn on_apply(
         &mut self,
         node: NodeId,
@@ -249,6 +250,47 @@ impl SafetyChecker {
         }
         first_applied?;
         self.check_applied_is_committed(node, index, term, digest)
+    }
+
+    /// `node` took a snapshot of its state machine at `index`, whose entry is
+    /// of `term`: it compacted its own log, or installed a snapshot its leader
+    /// sent. A snapshot holds committed entries only. If the node's log holds
+    /// the committed entry at `index`, its log stands (compaction discards
+    /// nothing the checker needs); otherwise its log becomes the committed
+    /// prefix up to `index` (O(index), once per install). The node's applied
+    /// and commit indexes move up to `index` if they were below.
+    pub fn on_snapshot(&mut self, node: NodeId, index: Index, term: Term) -> Result<(), Violation> {
+        let slot = self.live_slot(node, "on_snapshot");
+        let committed_index = self.committed.last_index();
+        let committed_term = self.committed.entry_at(index).map(|entry| entry.term);
+        if index == 0 || committed_term != Some(term) {
+            let committed = match committed_term {
+                Some(committed_term) => {
+                    format!("the committed entry there is of term {committed_term}")
+                }
+                None => format!("only {committed_index} entries are committed"),
+            };
+            return Err(Violation {
+                invariant: Invariant::StateMachineSafety,
+                nodes: vec![node],
+                index: Some(index),
+                term: Some(term),
+                expected: format!("node {node} to snapshot committed entries only"),
+                seen: format!("a snapshot at index {index} of term {term}, but {committed}"),
+            });
+        }
+        let state = &mut self.nodes[slot];
+        state.applied = state.applied.max(index);
+        state.commit = state.commit.max(index);
+        if !state.log.agrees_with(&self.committed, index) {
+            state.log.truncate(0);
+            for committed_index in 1..=index {
+                let entry = self.committed.entry_at(committed_index).expect("committed");
+                state.log.push_chained(entry);
+            }
+            self.refresh_holding(slot, "it installed a snapshot")?;
+        }
+        Ok(())
     }
 
     /// `node` crashed: its volatile state is gone until

@@ -10,6 +10,26 @@
 //!
 //! Nothing here knows a Raft implementation: an adapter reports terms, log
 //! rewrites, leaders, commits, applies, crashes and restarts.
+//!
+//! ```
+//! use invariants::{Invariant, SafetyChecker};
+//!
+//! let mut checker = SafetyChecker::new(&[1, 2, 3]);
+//! checker.on_term(1, 1)?;
+//! checker.on_leader(1, 1)?;
+//! // Entries are (term, digest of the data); the log is replaced from index 1.
+//! checker.on_log_rewritten(1, 1, [(1, 0xA), (1, 0xB)])?;
+//! checker.on_log_rewritten(2, 1, [(1, 0xA), (1, 0xB)])?;
+//! checker.on_commit(1, 1, 2)?; // Report a commit before applying up to it.
+//! checker.on_apply(1, 1, 1, 0xA)?;
+//! assert_eq!(checker.committed_index(), 2);
+//!
+//! // Node 2 loses its disk: index 2 is now on node 1 alone.
+//! checker.on_crash(2);
+//! let violation = checker.on_restart(2, 0, 0, []).unwrap_err();
+//! assert_eq!(violation.invariant, Invariant::CommittedEntryLost);
+//! # Ok::<(), invariants::Violation>(())
+//! ```
 
 mod chain;
 mod checker;

@@ -263,12 +263,14 @@ impl SafetyChecker {
         digest: u64,
     ) -> Result<(), Violation> {
         let position = (index - 1) as usize;
-        assert!(
-            position <= self.applied.len(),
-            "applied index {index} skipped one"
-        );
-        let Some(first) = self.applied.get(position).copied() else {
-            self.applied.push(AppliedEntry { term, digest, node });
+        if position >= self.applied.len() {
+            // Only a snapshot makes a node skip indexes, which nobody applied then.
+            self.applied.resize(position, None);
+            self.applied.push(Some(AppliedEntry { term, digest, node }));
+            return Ok(());
+        }
+        let Some(first) = self.applied[position] else {
+            self.applied[position] = Some(AppliedEntry { term, digest, node });
             return Ok(());
         };
         if first.term == term && first.digest == digest {
