@@ -10,7 +10,7 @@ use invariants::SafetyChecker;
 #[ignore = "a measurement, not a check"]
 // The wall clock only times this measurement; nothing it reads reaches a run.
 #[allow(clippy::disallowed_methods)]
-fn common_observations_take_well_under_100_ns() {
+fn measure_the_common_observations() {
     let entry_count: u64 = 200_000;
     let mut checker = SafetyChecker::new(&[1, 2, 3, 4, 5]);
     checker.on_leader(1, 1).unwrap();
