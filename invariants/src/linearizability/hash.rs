@@ -103,15 +103,10 @@ pub(crate) fn mix64(mut value: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::Hash;
 
     #[test]
     fn equal_keys_hash_equal_and_small_keys_spread() {
-        let hash = |value: u32| {
-            let mut hasher = FxBuildHasher.build_hasher();
-            value.hash(&mut hasher);
-            hasher.finish()
-        };
+        let hash = |value: u32| FxBuildHasher.hash_one(value);
         assert_eq!(hash(7), hash(7));
         assert_ne!(hash(1) >> 57, hash(2) >> 57);
         assert_ne!(mix64(1), mix64(2));

@@ -37,6 +37,12 @@ pub trait Model {
         (expected == *output).then_some(next)
     }
 
+    /// For a read-only `input`: whether it may return `output` in `state`.
+    /// Override it to avoid building the unchanged state that `step` returns.
+    fn observes(&self, state: &Self::State, input: &Self::Input, output: &Self::Output) -> bool {
+        self.step(state, input, output).is_some()
+    }
+
     /// P-compositionality: the independent object a call touches (a key), or
     /// `None` if the whole history is one object. A history is linearizable iff
     /// each object's sub-history is, so the checker searches them apart.
@@ -116,6 +122,10 @@ impl Model for KvModel {
                 (expected == *output).then_some(next)
             }
         }
+    }
+
+    fn observes(&self, state: &Option<String>, input: &KvOp, output: &KvResult) -> bool {
+        matches!((input, output), (KvOp::Get { .. }, KvResult::Value(read)) if read == state)
     }
 
     fn partition<'a>(&self, input: &'a KvOp) -> Option<&'a str> {

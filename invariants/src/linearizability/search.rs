@@ -19,7 +19,9 @@
 
 use hashbrown::HashTable;
 
-use super::hash::{mix64, FxHashMap};
+use std::hash::{BuildHasher, Hash};
+
+use super::hash::{mix64, FxBuildHasher, FxHashMap};
 use super::history::{OpHistory, Outcome};
 use super::model::Model;
 
@@ -60,6 +62,8 @@ struct Call<'h, M: Model> {
     input: &'h M::Input,
     /// `None`: unknown result (no return entry, need not be linearized).
     output: Option<&'h M::Output>,
+    /// The model says this call never changes the state.
+    read_only: bool,
     /// Zobrist word of this call in the linearized set.
     zobrist: u64,
 }
@@ -68,67 +72,117 @@ struct Call<'h, M: Model> {
 struct StateTable<'m, M: Model> {
     model: &'m M,
     states: Vec<M::State>,
-    // allow-nondeterminism: membership only, never iterated
-    ids: FxHashMap<M::State, u32>,
+    /// State ids, hashed by state: the state itself lives in `states` only.
+    ids: HashTable<u32>,
+    /// Per call: the last transition computed (from, to), the common case.
+    last: Vec<(u32, u32)>,
     // allow-nondeterminism: membership only, never iterated
     transitions: FxHashMap<u64, u32>,
 }
 
+fn hash_state<S: Hash>(state: &S) -> u64 {
+    FxBuildHasher.hash_one(state)
+}
+
 impl<'m, M: Model> StateTable<'m, M> {
-    fn new(model: &'m M) -> Self {
+    fn new(model: &'m M, calls: usize) -> Self {
         Self {
             model,
             states: Vec::new(),
-            ids: FxHashMap::default(),
+            ids: HashTable::with_capacity(calls + 1),
+            last: vec![(NONE, NONE); calls],
             transitions: FxHashMap::default(),
         }
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
-        if let Some(&id) = self.ids.get(&state) {
+        let hash = hash_state(&state);
+        let states = &self.states;
+        if let Some(&id) = self.ids.find(hash, |&id| states[id as usize] == state) {
             return id;
         }
         let id = u32::try_from(self.states.len()).expect("fewer than 2^32 states");
-        self.states.push(state.clone());
-        self.ids.insert(state, id);
+        self.ids
+            .insert_unique(hash, id, |&id| hash_state(&states[id as usize]));
+        self.states.push(state);
         id
     }
 
     /// Next state id of `call` (number `index`) from state `from`, or `NONE`.
     fn step(&mut self, index: u32, call: &Call<'_, M>, from: u32) -> u32 {
-        let key = (u64::from(index) << 32) | u64::from(from);
-        if let Some(&next) = self.transitions.get(&key) {
-            return next;
+        let (last_from, last_to) = self.last[index as usize];
+        if last_from == from {
+            return last_to;
         }
-        let state = &self.states[from as usize];
-        let next = match call.output {
-            Some(output) => self.model.step(state, call.input, output),
-            None => Some(self.model.apply(state, call.input).0),
+        let key = |from: u32| (u64::from(index) << 32) | u64::from(from);
+        let next = match self.transitions.get(&key(from)) {
+            Some(&next) => next,
+            None => self.compute(call, from),
         };
-        let next = next.map_or(NONE, |next| self.intern(next));
-        self.transitions.insert(key, next);
+        // The map keeps what the one-entry cache lets go: a search that sees
+        // one state per call (the common case) never touches the map.
+        if last_from != NONE {
+            self.transitions.insert(key(last_from), last_to);
+        }
+        self.last[index as usize] = (from, next);
         next
+    }
+
+    fn compute(&mut self, call: &Call<'_, M>, from: u32) -> u32 {
+        let state = &self.states[from as usize];
+        match call.output {
+            // A read leaves the state as it is: no new state to build.
+            Some(output) if call.read_only => {
+                if self.model.observes(state, call.input, output) {
+                    from
+                } else {
+                    NONE
+                }
+            }
+            Some(output) => match self.model.step(state, call.input, output) {
+                Some(next) => self.intern(next),
+                None => NONE,
+            },
+            None => {
+                let next = self.model.apply(state, call.input).0;
+                self.intern(next)
+            }
+        }
     }
 }
 
 /// Lowe's memo: the configurations already explored (all of them failed, or
-/// the search would have stopped). Keys live in flat arenas.
+/// the search would have stopped), with subsumption for unknown calls.
+///
+/// A configuration that linearized a superset of the unknown calls of an
+/// explored one, with the same definite calls and the same state, can do
+/// nothing the explored one could not (an unknown call may go later, or never),
+/// so it is pruned too. Entries are grouped in chains by (definite calls,
+/// state); keys live in flat arenas and are compared in place.
 struct Memo {
+    /// Chain head per (definite calls, state).
     table: HashTable<u32>,
     hashes: Vec<u64>,
+    /// Per entry: the next (older) entry of its chain, or `NONE`.
+    chain_next: Vec<u32>,
     bits: Vec<u64>,
     states: Vec<u32>,
+    /// Bit set of the calls with an unknown result.
+    unknown: Vec<u64>,
     words: usize,
     partitions: usize,
 }
 
 impl Memo {
-    fn new(words: usize, partitions: usize) -> Self {
+    fn new(unknown: Vec<u64>, partitions: usize, capacity: usize) -> Self {
+        let words = unknown.len();
         Self {
-            table: HashTable::new(),
-            hashes: Vec::new(),
-            bits: Vec::new(),
-            states: Vec::new(),
+            table: HashTable::with_capacity(capacity),
+            hashes: Vec::with_capacity(capacity),
+            chain_next: Vec::with_capacity(capacity),
+            bits: Vec::with_capacity(capacity * words),
+            states: Vec::with_capacity(capacity * partitions),
+            unknown,
             words,
             partitions,
         }
@@ -138,26 +192,67 @@ impl Memo {
         self.hashes.len()
     }
 
-    /// Adds the configuration; false if it was already there.
+    /// Adds the configuration; false if it, or one that subsumes it, was
+    /// already there. `hash` covers the definite calls and the states only.
     fn insert(&mut self, hash: u64, bits: &[u64], states: &[u32]) -> bool {
         let (words, partitions) = (self.words, self.partitions);
-        let (hashes, arena_bits, arena_states) = (&self.hashes, &self.bits, &self.states);
-        let found = self.table.find(hash, |&entry| {
+        let (hashes, arena_bits, arena_states, unknown) =
+            (&self.hashes, &self.bits, &self.states, &self.unknown);
+        let same_key = |entry: u32| {
             let entry = entry as usize;
             hashes[entry] == hash
-                && arena_bits[entry * words..(entry + 1) * words] == *bits
                 && arena_states[entry * partitions..(entry + 1) * partitions] == *states
-        });
-        if found.is_some() {
-            return false;
-        }
-        let entry = u32::try_from(self.hashes.len()).expect("memo below 2^32 entries");
+                && arena_bits[entry * words..(entry + 1) * words]
+                    .iter()
+                    .zip(bits)
+                    .zip(unknown)
+                    .all(|((old, new), unknown)| (old ^ new) & !unknown == 0)
+        };
+        let new_entry = u32::try_from(self.hashes.len()).expect("memo below 2^32 entries");
+        let head = self.table.find_mut(hash, |&entry| same_key(entry));
+        let next = match head {
+            Some(head) => {
+                // One pass: prune if an older entry subsumes this one; else
+                // unlink the older entries this one subsumes, so that a chain
+                // stays an antichain and short.
+                let subset = |small: &[u64], large: &[u64]| {
+                    small.iter().zip(large).all(|(s, l)| s & !l == 0)
+                };
+                let mut previous = NONE;
+                let mut entry = *head;
+                while entry != NONE {
+                    let at = entry as usize * words;
+                    let old = &arena_bits[at..at + words];
+                    let following = self.chain_next[entry as usize];
+                    if subset(old, bits) {
+                        return false;
+                    }
+                    if subset(bits, old) {
+                        if previous == NONE {
+                            *head = following;
+                        } else {
+                            self.chain_next[previous as usize] = following;
+                        }
+                    } else {
+                        previous = entry;
+                    }
+                    entry = following;
+                }
+                let next = *head;
+                *head = new_entry;
+                next
+            }
+            None => {
+                let hashes = &self.hashes;
+                self.table
+                    .insert_unique(hash, new_entry, |&entry| hashes[entry as usize]);
+                NONE
+            }
+        };
         self.hashes.push(hash);
+        self.chain_next.push(next);
         self.bits.extend_from_slice(bits);
         self.states.extend_from_slice(states);
-        let hashes = &self.hashes;
-        self.table
-            .insert_unique(hash, entry, |&entry| hashes[entry as usize]);
         true
     }
 }
@@ -278,6 +373,8 @@ struct Search<'h, 'm, M: Model> {
     deepest: Vec<u32>,
     deepest_states: Vec<u32>,
     deepest_stuck: Vec<u32>,
+    /// The stack is deeper than `deepest` and not recorded yet.
+    at_new_depth: bool,
 }
 
 fn zobrist_state(partition: u32, state: u32) -> u64 {
@@ -306,28 +403,40 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             if let (Some(_), Some(position)) = (output, op.complete_position) {
                 events.push((position, index, false));
             }
-            let zobrist = mix64(u64::from(index) ^ 0x243f_6a88_85a3_08d3);
+            // Unknown calls stay out of the hash: the memo groups
+            // configurations by their definite calls (see `Memo`).
+            let zobrist = match output {
+                Some(_) => mix64(u64::from(index) ^ 0x243f_6a88_85a3_08d3),
+                None => 0,
+            };
             calls.push(Call {
                 history_index: member,
                 partition,
                 input: &op.input,
                 output,
+                read_only: model.is_read_only(&op.input),
                 zobrist,
             });
         }
         let returned_left = calls.iter().filter(|call| call.output.is_some()).count();
-        let mut table = StateTable::new(model);
+        let mut table = StateTable::new(model, members.len());
         let init = table.intern(model.init());
         let states = vec![init; partitions];
         let hash = (0u32..)
             .take(partitions)
             .fold(0, |hash, p| hash ^ zobrist_state(p, init));
         let words = members.len().div_ceil(64).max(1);
+        let mut unknown = vec![0u64; words];
+        for (index, call) in calls.iter().enumerate() {
+            if call.output.is_none() {
+                unknown[index / 64] |= 1 << (index % 64);
+            }
+        }
         Self {
             list: EntryList::new(events, calls.len()),
             calls,
             table,
-            memo: Memo::new(words, partitions),
+            memo: Memo::new(unknown, partitions, members.len() * 4),
             bits: vec![0; words],
             states,
             hash,
@@ -336,6 +445,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             deepest: Vec::new(),
             deepest_states: Vec::new(),
             deepest_stuck: Vec::new(),
+            at_new_depth: false,
         }
     }
 
@@ -386,6 +496,11 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         if to == NONE {
             return false;
         }
+        if to == from && self.calls[call as usize].output.is_none() {
+            // An unknown call that changes nothing here: the current
+            // configuration can do all that the next one could.
+            return false;
+        }
         let hash =
             self.hash ^ zobrist ^ zobrist_state(partition, from) ^ zobrist_state(partition, to);
         let (word, bit) = ((call / 64) as usize, 1u64 << (call % 64));
@@ -402,14 +517,18 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         if self.calls[call as usize].output.is_some() {
             self.returned_left -= 1;
         }
-        if self.stack.len() > self.deepest.len() {
-            self.record_deepest();
-        }
+        // The deepest configuration is recorded when the search backs off
+        // it (`undo`): a search that never backtracks records nothing.
+        self.at_new_depth |= self.stack.len() > self.deepest.len();
         true
     }
 
     /// Undoes the last linearized call; returns it, or `None` at the root.
     fn undo(&mut self) -> Option<u32> {
+        if self.at_new_depth {
+            self.record_deepest();
+            self.at_new_depth = false;
+        }
         let (call, from) = self.stack.pop()?;
         let c = &self.calls[call as usize];
         let partition = c.partition as usize;

@@ -1,0 +1,259 @@
+//! The linearizability checker on small hand-made histories, and the online
+//! checker against the whole-history search on random ones.
+
+use invariants::linearizability::{
+    check, check_kv, check_with, Budget, CasRegisterModel, CheckOutcome, History, KvModel, KvOp,
+    KvResult, OnlineKvChecker, OpId, Outcome, Partitioning, RegisterHistory, RegisterOp,
+    RegisterResult,
+};
+use proptest::prelude::*;
+
+fn put(key: &str, value: &str) -> KvOp {
+    KvOp::Put {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+fn get(key: &str) -> KvOp {
+    KvOp::Get { key: key.into() }
+}
+
+fn read(value: Option<&str>) -> Outcome<KvResult> {
+    Outcome::Ok(KvResult::Value(value.map(Into::into)))
+}
+
+/// Client 1 puts "a", then, after it returned, client 2 reads `seen`.
+fn put_then_get(put_outcome: Outcome<KvResult>, seen: Option<&str>) -> History {
+    let mut history = History::new();
+    let p = history.invoke(1, put("k", "a"), 10);
+    history.complete(p, put_outcome, 20);
+    let g = history.invoke(2, get("k"), 30);
+    history.complete(g, read(seen), 40);
+    history
+}
+
+#[test]
+fn a_read_after_a_write_returned_must_see_it() {
+    assert_eq!(
+        check_kv(
+            &put_then_get(Outcome::Ok(KvResult::Done), Some("a")),
+            Budget::default()
+        ),
+        CheckOutcome::Linearizable
+    );
+    let stale = check_kv(
+        &put_then_get(Outcome::Ok(KvResult::Done), None),
+        Budget::default(),
+    );
+    assert!(
+        matches!(stale, CheckOutcome::NotLinearizable(_)),
+        "{stale:?}"
+    );
+}
+
+#[test]
+fn a_failed_write_did_not_happen() {
+    assert!(check_kv(&put_then_get(Outcome::Fail, None), Budget::default()).is_linearizable());
+    let seen = check_kv(&put_then_get(Outcome::Fail, Some("a")), Budget::default());
+    assert!(matches!(seen, CheckOutcome::NotLinearizable(_)), "{seen:?}");
+}
+
+#[test]
+fn an_unknown_write_may_take_effect_later_or_never() {
+    assert!(check_kv(&put_then_get(Outcome::Unknown, None), Budget::default()).is_linearizable());
+    assert!(check_kv(
+        &put_then_get(Outcome::Unknown, Some("a")),
+        Budget::default()
+    )
+    .is_linearizable());
+    // Even long after the client gave up.
+    let mut history = put_then_get(Outcome::Unknown, None);
+    let g = history.invoke(3, get("k"), 50);
+    history.complete(g, read(Some("a")), 60);
+    assert!(check_kv(&history, Budget::default()).is_linearizable());
+    // But once seen, it cannot be unseen.
+    let g = history.invoke(3, get("k"), 70);
+    history.complete(g, read(None), 80);
+    assert!(!check_kv(&history, Budget::default()).is_linearizable());
+}
+
+#[test]
+fn a_pending_call_at_the_end_counts_as_unknown() {
+    let mut history = History::new();
+    history.invoke(1, put("k", "a"), 10);
+    let g = history.invoke(2, get("k"), 30);
+    history.complete(g, read(Some("a")), 40);
+    assert_eq!(history.pending(), 1);
+    assert!(check_kv(&history, Budget::default()).is_linearizable());
+}
+
+#[test]
+fn out_of_budget_is_unknown_never_a_pass() {
+    let history = put_then_get(Outcome::Ok(KvResult::Done), Some("a"));
+    let outcome = check_kv(
+        &history,
+        Budget {
+            max_steps: 1,
+            max_memo_entries: 100,
+        },
+    );
+    assert!(
+        matches!(outcome, CheckOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn the_explanation_names_the_read_that_cannot_be_placed() {
+    let history = put_then_get(Outcome::Ok(KvResult::Done), Some("b"));
+    let CheckOutcome::NotLinearizable(explanation) = check_kv(&history, Budget::default()) else {
+        panic!("expected a violation");
+    };
+    assert_eq!(explanation.key.as_deref(), Some("k"));
+    assert_eq!(explanation.stuck[0].id, OpId(1));
+    assert_eq!(explanation.prefix.len(), 1);
+    let text = explanation.to_string();
+    assert!(
+        text.contains("client 2 [30..40] get \"k\" -> \"b\""),
+        "{text}"
+    );
+    assert!(text.lines().count() <= 6, "{text}");
+}
+
+#[test]
+fn keys_are_independent_objects() {
+    let mut history = History::new();
+    let a = history.invoke(1, put("x", "1"), 1);
+    let b = history.invoke(2, put("y", "2"), 2);
+    history.complete(a, Outcome::Ok(KvResult::Done), 3);
+    history.complete(b, Outcome::Ok(KvResult::Done), 4);
+    let g = history.invoke(1, get("y"), 5);
+    history.complete(g, read(Some("2")), 6);
+    let g = history.invoke(1, get("x"), 7);
+    history.complete(g, read(None), 8);
+    let CheckOutcome::NotLinearizable(explanation) = check_kv(&history, Budget::default()) else {
+        panic!("expected a violation");
+    };
+    assert_eq!(explanation.key.as_deref(), Some("x"));
+    let whole = check_with(
+        &KvModel::absent_is_none(),
+        &history,
+        Budget::default(),
+        Partitioning::Whole,
+    );
+    assert!(matches!(whole, CheckOutcome::NotLinearizable(_)));
+}
+
+#[test]
+fn the_register_compares_and_sets() {
+    let mut history = RegisterHistory::new();
+    let w = history.invoke(0, RegisterOp::Write(1), 1);
+    let c = history.invoke(1, RegisterOp::Cas(1, 2), 2);
+    history.complete(c, Outcome::Ok(RegisterResult::CasOk), 3);
+    history.complete(w, Outcome::Ok(RegisterResult::Done), 4);
+    let r = history.invoke(2, RegisterOp::Read, 5);
+    history.complete(r, Outcome::Ok(RegisterResult::Value(Some(2))), 6);
+    assert!(check(&CasRegisterModel, &history, Budget::default()).is_linearizable());
+    let r = history.invoke(2, RegisterOp::Read, 7);
+    history.complete(r, Outcome::Ok(RegisterResult::Value(Some(1))), 8);
+    assert!(!check(&CasRegisterModel, &history, Budget::default()).is_linearizable());
+}
+
+#[test]
+fn the_online_checker_stops_at_the_completion_that_breaks_it() {
+    let mut online = OnlineKvChecker::new(Budget::default());
+    online.on_invoke(OpId(0), 1, &put("k", "a"), 10);
+    assert!(online
+        .on_complete(OpId(0), &Outcome::Ok(KvResult::Done), 20)
+        .is_ok());
+    online.on_invoke(OpId(1), 2, &get("k"), 30);
+    online.on_invoke(OpId(2), 3, &put("k", "b"), 31);
+    let explanation = online
+        .on_complete(OpId(1), &read(Some("c")), 40)
+        .unwrap_err();
+    assert_eq!(explanation.stuck[0].id, OpId(1));
+    assert!(matches!(online.finish(), CheckOutcome::NotLinearizable(_)));
+}
+
+/// A random event of a small history: (client, action) where action picks
+/// invoke (with an op) or complete (with an outcome) for that client.
+fn op_strategy() -> impl Strategy<Value = KvOp> {
+    let key = prop_oneof![Just("x"), Just("y")];
+    let value = prop_oneof![Just("1"), Just("2"), Just("3")];
+    (
+        0u8..4,
+        key,
+        value,
+        proptest::option::of(prop_oneof![Just("1"), Just("2")]),
+    )
+        .prop_map(|(kind, key, value, expected)| match kind {
+            0 => get(key),
+            1 => put(key, value),
+            2 => KvOp::Append {
+                key: key.into(),
+                value: value.into(),
+            },
+            _ => KvOp::Cas {
+                key: key.into(),
+                expected: expected.map(Into::into),
+                new: value.into(),
+            },
+        })
+}
+
+/// Outcome of a call: what the model would say from some state (so that
+/// both verdicts occur), or fail, or unknown.
+fn outcome_strategy() -> impl Strategy<Value = (u8, u8)> {
+    (0u8..8, 0u8..4)
+}
+
+fn outcome_for(op: &KvOp, (kind, pick): (u8, u8)) -> Outcome<KvResult> {
+    match kind {
+        0 => Outcome::Fail,
+        1 => Outcome::Unknown,
+        _ => Outcome::Ok(match op {
+            KvOp::Get { .. } => KvResult::Value(
+                [None, Some("1"), Some("2"), Some("13")][pick as usize].map(Into::into),
+            ),
+            KvOp::Put { .. } | KvOp::Append { .. } => KvResult::Done,
+            KvOp::Cas { .. } if pick % 2 == 0 => KvResult::CasOk,
+            KvOp::Cas { .. } => KvResult::CasFailed,
+        }),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn online_and_whole_history_verdicts_agree(
+        script in proptest::collection::vec((0u64..3, op_strategy(), outcome_strategy(), any::<bool>()), 1..14)
+    ) {
+        let mut history = History::new();
+        let mut online = OnlineKvChecker::new(Budget::default());
+        let mut open: Vec<Option<(OpId, KvOp)>> = vec![None; 3];
+        let mut first_error_at = None;
+        for (step, (client, op, outcome, complete_first)) in script.into_iter().enumerate() {
+            let time = step as u64;
+            let slot = &mut open[client as usize];
+            if let (true, Some((id, op))) = (complete_first || slot.is_some(), slot.take()) {
+                let outcome = outcome_for(&op, outcome);
+                history.complete(id, outcome.clone(), time);
+                if online.on_complete(id, &outcome, time).is_err() && first_error_at.is_none() {
+                    first_error_at = Some(history.events());
+                }
+            } else {
+                let id = history.invoke(client, op.clone(), time);
+                online.on_invoke(id, client, &op, time);
+                *slot = Some((id, op));
+            }
+        }
+        let offline = check_kv(&history, Budget::default());
+        let online_verdict = online.finish();
+        prop_assert_eq!(offline.is_linearizable(), online_verdict.is_linearizable(), "offline {:?}\nonline {:?}\n{:?}", offline, online_verdict, history);
+        let out_of_budget = matches!(offline, CheckOutcome::Unknown { .. });
+        prop_assert!(!out_of_budget, "out of budget");
+        prop_assert_eq!(first_error_at.is_some(), !offline.is_linearizable());
+    }
+}
