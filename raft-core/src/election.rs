@@ -52,7 +52,12 @@ impl Raft {
                     || self.vote == Some(from)
                     || self.config.bugs.has(Bug::DoubleVote)
             );
-            self.vote = Some(from);
+            // With DoubleVote the second grant is not recorded: the node keeps
+            // believing it voted for the first candidate (so a candidate or leader
+            // stays consistent with itself), yet the second candidate got a vote too.
+            if self.vote.is_none() {
+                self.vote = Some(from);
+            }
             self.reset_election_timer();
         }
         self.send(from, MessageBody::RequestVoteResponse { granted });

@@ -35,9 +35,16 @@ struct Measured {
 #[allow(clippy::disallowed_methods)] // allow-nondeterminism: wall time measures the simulator, never feeds a run
 fn measure(seeds: std::ops::Range<u64>, options: &RunOptions, checks: bool) -> Measured {
     let started = std::time::Instant::now();
-    let mut measured = Measured { events: 0, virtual_us: 0, wall_secs: 0.0 };
+    let mut measured = Measured {
+        events: 0,
+        virtual_us: 0,
+        wall_secs: 0.0,
+    };
     for seed in seeds {
-        let sim_options = SimOptions { checks, ..SimOptions::default() };
+        let sim_options = SimOptions {
+            checks,
+            ..SimOptions::default()
+        };
         let (_, report) = execute(seed, options, sim_options);
         measured.events += report.events;
         measured.virtual_us += report.virtual_time_us;
@@ -49,7 +56,10 @@ fn measure(seeds: std::ops::Range<u64>, options: &RunOptions, checks: bool) -> M
 /// Runs `runs` seeds of the standard profile (5 voters, heartbeats every 50 ms,
 /// faults on) on this thread, with checks and without.
 pub fn bench(runs: u64) -> BenchResult {
-    let options = RunOptions { profile: Profile::Standard, ..RunOptions::default() };
+    let options = RunOptions {
+        profile: Profile::Standard,
+        ..RunOptions::default()
+    };
     // Warm caches and the allocator so the first measurement is not penalised.
     measure(0..2.min(runs), &options, true);
     let checked = measure(0..runs, &options, true);

@@ -121,8 +121,10 @@ pub fn run_campaign(campaign: &Campaign, out: &mut dyn Write) -> std::io::Result
     let total = campaign.seeds.end - campaign.seeds.start;
     let progress = ProgressBar::new(total);
     progress.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds  {msg}  [{elapsed_precise}, eta {eta}]")
-            .expect("a valid template"),
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} seeds  {msg}  [{elapsed_precise}, eta {eta}]",
+        )
+        .expect("a valid template"),
     );
     let mut summary = Summary::default();
     let mut start = campaign.seeds.start;
@@ -177,5 +179,10 @@ pub fn write_summary(json: bool, summary: &Summary, out: &mut dyn Write) -> std:
         summary.not_linearizable,
         summary.linearizability_unknown
     )?;
-    writeln!(out, "{} passed, {} failed", summary.passed, summary.failed())
+    writeln!(
+        out,
+        "{} passed, {} failed",
+        summary.passed,
+        summary.failed()
+    )
 }

@@ -35,6 +35,22 @@ enum Command {
     Bench(BenchArgs),
     /// Replay the regression corpus (seeds/) and check every pinned outcome.
     Corpus(CorpusArgs),
+    /// Check third-party histories for linearizability (exit 0 all linearizable,
+    /// 1 any not or undecided, 2 unreadable file).
+    CheckHistory(CheckHistoryArgs),
+}
+
+#[derive(Args, Debug)]
+struct CheckHistoryArgs {
+    /// The history format.
+    #[arg(long, value_enum)]
+    format: simulator::check_history::HistoryFormat,
+    /// Repeat each check and print best per-file times and the total.
+    #[arg(long)]
+    bench: bool,
+    /// History files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -53,7 +69,11 @@ struct WorldArgs {
 
 impl WorldArgs {
     fn options(&self) -> RunOptions {
-        RunOptions { profile: self.profile, bugs: self.bugs.iter().copied().collect(), forced_faults: self.faults.clone() }
+        RunOptions {
+            profile: self.profile,
+            bugs: self.bugs.iter().copied().collect(),
+            forced_faults: self.faults.clone(),
+        }
     }
 }
 
@@ -136,6 +156,7 @@ pub fn main() -> i32 {
             return if error.use_stderr() { 2 } else { 0 };
         }
     };
+    simulator::run::quiet_panics();
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(error) => {
@@ -166,6 +187,9 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Corpus(args) => corpus(args),
+        Command::CheckHistory(args) => {
+            simulator::check_history::run(args.format, &args.files, args.bench)
+        }
     }
 }
 
@@ -175,11 +199,18 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         return Ok(match check_determinism(args.seed, &options) {
             None => {
                 let report = run_seed(args.seed, &options);
-                println!("deterministic: seed {} ran twice with trace hash {}", args.seed, report.trace_hash_hex());
+                println!(
+                    "deterministic: seed {} ran twice with trace hash {}",
+                    args.seed,
+                    report.trace_hash_hex()
+                );
                 0
             }
             Some(divergence) => {
-                println!("NONDETERMINISM: seed {} diverged at event {}", args.seed, divergence.event);
+                println!(
+                    "NONDETERMINISM: seed {} diverged at event {}",
+                    args.seed, divergence.event
+                );
                 println!("  first run:  {}", divergence.first);
                 println!("  second run: {}", divergence.second);
                 3
@@ -215,7 +246,10 @@ fn exit_code(outcome: &Outcome) -> i32 {
 }
 
 fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
-    let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = args
+        .jobs
+        .map(|j| j as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let campaign = Campaign {
         seeds: args.seeds,
         jobs,
@@ -233,7 +267,10 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
 
 fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
     let options = args.world.options();
-    let sim_options = SimOptions { log_capacity: Some(args.events.max(1)), ..SimOptions::default() };
+    let sim_options = SimOptions {
+        log_capacity: Some(args.events.max(1)),
+        ..SimOptions::default()
+    };
     let (sim, report) = execute(args.seed, &options, sim_options);
     println!("{}", report.params);
     let (dropped, lines) = sim.trace().log_lines().expect("replay keeps a log");
@@ -243,7 +280,11 @@ fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
     for line in lines {
         println!("{line}");
     }
-    println!("--- state of every node at the end (t={}, event {}) ---", format_time(sim.now_us()), report.events);
+    println!(
+        "--- state of every node at the end (t={}, event {}) ---",
+        format_time(sim.now_us()),
+        report.events
+    );
     for line in sim.describe_nodes() {
         println!("  {line}");
     }
@@ -258,11 +299,20 @@ fn corpus(args: CorpusArgs) -> anyhow::Result<i32> {
     if let Some(seed) = args.record {
         let report = run_seed(seed, &args.world.options());
         let entry = simulator::corpus::CorpusEntry::from_report(&report, &args.note);
-        let label = entry.bugs.first().cloned().unwrap_or_else(|| "clean".into());
+        let label = entry
+            .bugs
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "clean".into());
         let path = args.dir.join(format!("{label}-{seed}.json"));
         std::fs::create_dir_all(&args.dir)?;
         std::fs::write(&path, serde_json::to_string_pretty(&entry)? + "\n")?;
-        println!("wrote {} ({} {:?})", path.display(), entry.expected_outcome, entry.expected_invariant);
+        println!(
+            "wrote {} ({} {:?})",
+            path.display(),
+            entry.expected_outcome,
+            entry.expected_invariant
+        );
         return Ok(0);
     }
     let entries = match simulator::corpus::load(&args.dir) {
@@ -292,7 +342,9 @@ fn parse_seed(text: &str) -> Result<u64, String> {
         Some(hex) => u64::from_str_radix(hex, 16),
         None => text.parse::<u64>(),
     };
-    parsed.map_err(|_| format!("{text:?} is not a seed: expected an unsigned 64-bit integer, decimal or 0x-hex"))
+    parsed.map_err(|_| {
+        format!("{text:?} is not a seed: expected an unsigned 64-bit integer, decimal or 0x-hex")
+    })
 }
 
 fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
@@ -301,10 +353,16 @@ fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
         let end = seed.checked_add(1).ok_or("the seed range would overflow")?;
         return Ok(seed..end);
     };
-    let start = if start.is_empty() { 0 } else { parse_seed(start)? };
+    let start = if start.is_empty() {
+        0
+    } else {
+        parse_seed(start)?
+    };
     let end = parse_seed(end)?;
     if end <= start {
-        return Err(format!("{text:?} is an empty range: write A..B with A < B (B is excluded)"));
+        return Err(format!(
+            "{text:?} is an empty range: write A..B with A < B (B is excluded)"
+        ));
     }
     Ok(start..end)
 }
@@ -312,14 +370,20 @@ fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
 fn parse_bug(text: &str) -> Result<Bug, String> {
     Bug::from_name(text).ok_or_else(|| {
         let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
-        format!("unknown bug {text:?}; planted bugs are: {}", names.join(", "))
+        format!(
+            "unknown bug {text:?}; planted bugs are: {}",
+            names.join(", ")
+        )
     })
 }
 
 fn parse_fault(text: &str) -> Result<FaultKind, String> {
     FaultKind::from_name(text).ok_or_else(|| {
         let names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
-        format!("unknown fault kind {text:?}; fault kinds are: {}", names.join(", "))
+        format!(
+            "unknown fault kind {text:?}; fault kinds are: {}",
+            names.join(", ")
+        )
     })
 }
 
@@ -327,6 +391,8 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
     match text {
         "swarm" => Ok(Profile::Swarm),
         "standard" => Ok(Profile::Standard),
-        _ => Err(format!("unknown profile {text:?}; profiles are: swarm, standard")),
+        _ => Err(format!(
+            "unknown profile {text:?}; profiles are: swarm, standard"
+        )),
     }
 }

@@ -78,7 +78,10 @@ impl Sim {
     }
 
     fn begin_operation(&mut self, client: u64) {
-        let key = format!("k{}", self.workload_rng.index(self.params.key_count as usize));
+        let key = format!(
+            "k{}",
+            self.workload_rng.index(self.params.key_count as usize)
+        );
         let c = &mut self.clients[client as usize];
         let seq = c.next_seq;
         c.next_seq += 1;
@@ -86,51 +89,96 @@ impl Sim {
         let op = match self.workload_rng.index(10) {
             0..=2 => KvOp::Get { key },
             3..=4 => KvOp::Put { key, value },
-            5..=7 => KvOp::Append { key, value: format!("{value};") },
+            5..=7 => KvOp::Append {
+                key,
+                value: format!("{value};"),
+            },
             _ => {
                 let expected = c.last_seen.get(&key).cloned().flatten();
-                KvOp::Cas { key, expected, new: value }
+                KvOp::Cas {
+                    key,
+                    expected,
+                    new: value,
+                }
             }
         };
         let op_id = self.history.invoke(client, op.clone(), self.now_us);
         let c = &mut self.clients[client as usize];
-        c.current =
-            Some(InFlight { op_id, op, seq, attempt: 0, timeouts: 0, redirects: 0, maybe_executed: false });
+        c.current = Some(InFlight {
+            op_id,
+            op,
+            seq,
+            attempt: 0,
+            timeouts: 0,
+            redirects: 0,
+            maybe_executed: false,
+        });
     }
 
     fn send_attempt(&mut self, client: u64) {
         let c = &self.clients[client as usize];
         let inflight = c.current.as_ref().expect("an attempt needs an operation");
         let node = c.leader_guess;
-        let request = Request { client, seq: inflight.seq, attempt: inflight.attempt, op: inflight.op.clone() };
+        let request = Request {
+            client,
+            seq: inflight.seq,
+            attempt: inflight.attempt,
+            op: inflight.op.clone(),
+        };
         let (seq, attempt) = (inflight.seq, inflight.attempt);
         let timeout = self.params.client_timeout_us;
-        self.queue.push(self.now_us + timeout, Event::ClientTimeout { client, seq, attempt });
-        match self.network.plan(Endpoint::Client(client), Endpoint::Node(node)) {
+        self.queue.push(
+            self.now_us + timeout,
+            Event::ClientTimeout {
+                client,
+                seq,
+                attempt,
+            },
+        );
+        match self
+            .network
+            .plan(Endpoint::Client(client), Endpoint::Node(node))
+        {
             Delivery::Lost => {}
-            Delivery::Once(delay) | Delivery::Twice(delay, _) => {
-                self.queue.push(self.now_us + delay, Event::ClientRequest { node, request })
-            }
+            Delivery::Once(delay) | Delivery::Twice(delay, _) => self
+                .queue
+                .push(self.now_us + delay, Event::ClientRequest { node, request }),
         }
     }
 
     pub(crate) fn on_client_request(&mut self, id: NodeId, request: Request) {
-        let Some(node) = self.host(id).node.as_mut() else { return };
+        let Some(node) = self.host(id).node.as_mut() else {
+            return;
+        };
         let status = node.status();
         if status.role != Role::Leader {
-            self.reply(id, request.client, request.seq, request.attempt, Reply::NotLeader(status.leader));
+            self.reply(
+                id,
+                request.client,
+                request.seq,
+                request.attempt,
+                Reply::NotLeader(status.leader),
+            );
             return;
         }
         if self.serve_stale_read(id, &request) {
             return;
         }
-        let command = crate::kv::Command { client: request.client, seq: request.seq, op: request.op };
+        let command = crate::kv::Command {
+            client: request.client,
+            seq: request.seq,
+            op: request.op,
+        };
         let node = self.host(id).node.as_mut().expect("checked above");
         match node.propose(command.encode()) {
             Ok(_) => self.await_apply(id, request.client, request.seq),
-            Err(ProposeError::NotLeader { leader_hint }) => {
-                self.reply(id, request.client, request.seq, request.attempt, Reply::NotLeader(leader_hint))
-            }
+            Err(ProposeError::NotLeader { leader_hint }) => self.reply(
+                id,
+                request.client,
+                request.seq,
+                request.attempt,
+                Reply::NotLeader(leader_hint),
+            ),
         }
         self.after_input(id);
     }
@@ -142,18 +190,36 @@ impl Sim {
     }
 
     /// Sends a node's reply to a client over the network.
-    pub(crate) fn reply(&mut self, node: NodeId, client: u64, seq: u64, attempt: u32, reply: Reply) {
-        match self.network.plan(Endpoint::Node(node), Endpoint::Client(client)) {
+    pub(crate) fn reply(
+        &mut self,
+        node: NodeId,
+        client: u64,
+        seq: u64,
+        attempt: u32,
+        reply: Reply,
+    ) {
+        match self
+            .network
+            .plan(Endpoint::Node(node), Endpoint::Client(client))
+        {
             Delivery::Lost => {}
-            Delivery::Once(delay) | Delivery::Twice(delay, _) => {
-                self.queue.push(self.now_us + delay, Event::ClientReply { client, seq, attempt, reply })
-            }
+            Delivery::Once(delay) | Delivery::Twice(delay, _) => self.queue.push(
+                self.now_us + delay,
+                Event::ClientReply {
+                    client,
+                    seq,
+                    attempt,
+                    reply,
+                },
+            ),
         }
     }
 
     pub(crate) fn on_client_reply(&mut self, client: u64, seq: u64, attempt: u32, reply: Reply) {
         let c = &mut self.clients[client as usize];
-        let Some(inflight) = c.current.as_mut().filter(|f| f.seq == seq) else { return };
+        let Some(inflight) = c.current.as_mut().filter(|f| f.seq == seq) else {
+            return;
+        };
         match reply {
             Reply::Done(result) => {
                 remember(&mut c.last_seen, &inflight.op, &result);
@@ -165,7 +231,8 @@ impl Sim {
                 }
                 inflight.redirects += 1;
                 inflight.attempt += 1;
-                let give_up = self.phase == Phase::Chaos && inflight.redirects > REDIRECTS_PER_OPERATION_MAX;
+                let give_up =
+                    self.phase == Phase::Chaos && inflight.redirects > REDIRECTS_PER_OPERATION_MAX;
                 match hint {
                     Some(leader) if leader != c.leader_guess => c.leader_guess = leader,
                     _ => c.rotate_guess(),
@@ -173,7 +240,10 @@ impl Sim {
                 if give_up {
                     self.give_up(client);
                 } else {
-                    self.queue.push(self.now_us + REDIRECT_BACKOFF_US, Event::ClientWake { client });
+                    self.queue.push(
+                        self.now_us + REDIRECT_BACKOFF_US,
+                        Event::ClientWake { client },
+                    );
                 }
             }
         }
@@ -181,7 +251,13 @@ impl Sim {
 
     pub(crate) fn on_client_timeout(&mut self, client: u64, seq: u64, attempt: u32) {
         let c = &mut self.clients[client as usize];
-        let Some(inflight) = c.current.as_mut().filter(|f| f.seq == seq && f.attempt == attempt) else { return };
+        let Some(inflight) = c
+            .current
+            .as_mut()
+            .filter(|f| f.seq == seq && f.attempt == attempt)
+        else {
+            return;
+        };
         inflight.maybe_executed = true;
         inflight.timeouts += 1;
         inflight.attempt += 1;
@@ -197,16 +273,29 @@ impl Sim {
     /// Ends the operation without an answer: unknown if it may have been
     /// proposed, otherwise failed (it definitely did not happen).
     fn give_up(&mut self, client: u64) {
-        let inflight = self.clients[client as usize].current.as_ref().expect("giving up needs an operation");
-        let outcome = if inflight.maybe_executed { Outcome::Unknown } else { Outcome::Fail };
+        let inflight = self.clients[client as usize]
+            .current
+            .as_ref()
+            .expect("giving up needs an operation");
+        let outcome = if inflight.maybe_executed {
+            Outcome::Unknown
+        } else {
+            Outcome::Fail
+        };
         self.finish_operation(client, outcome);
     }
 
     fn finish_operation(&mut self, client: u64, outcome: Outcome<KvResult>) {
-        let inflight = self.clients[client as usize].current.take().expect("finishing needs an operation");
+        let inflight = self.clients[client as usize]
+            .current
+            .take()
+            .expect("finishing needs an operation");
         self.history.complete(inflight.op_id, outcome, self.now_us);
-        let think = self.workload_rng.range_inclusive(0, self.params.client_think_us_max);
-        self.queue.push(self.now_us + think, Event::ClientWake { client });
+        let think = self
+            .workload_rng
+            .range_inclusive(0, self.params.client_think_us_max);
+        self.queue
+            .push(self.now_us + think, Event::ClientWake { client });
     }
 }
 
@@ -215,7 +304,13 @@ fn remember(last_seen: &mut BTreeMap<String, Option<String>>, op: &KvOp, result:
         (KvOp::Get { key }, KvResult::Value(value)) => {
             last_seen.insert(key.clone(), value.clone());
         }
-        (KvOp::Put { key, value }, _) | (KvOp::Cas { key, new: value, .. }, KvResult::CasOk) => {
+        (KvOp::Put { key, value }, _)
+        | (
+            KvOp::Cas {
+                key, new: value, ..
+            },
+            KvResult::CasOk,
+        ) => {
             last_seen.insert(key.clone(), Some(value.clone()));
         }
         (KvOp::Append { key, .. }, _) => {

@@ -48,15 +48,29 @@ impl CorpusEntry {
             .iter()
             .map(|name| FaultKind::from_name(name).ok_or_else(|| format!("unknown fault {name:?}")))
             .collect::<Result<Vec<_>, String>>()?;
-        Ok(RunOptions { profile: Profile::Swarm, bugs, forced_faults })
+        Ok(RunOptions {
+            profile: Profile::Swarm,
+            bugs,
+            forced_faults,
+        })
     }
 
     /// An entry pinning what `report` saw.
     pub fn from_report(report: &RunReport, note: &str) -> CorpusEntry {
         CorpusEntry {
             seed: report.seed(),
-            bugs: report.options.bugs.iter().map(|b| b.name().to_string()).collect(),
-            faults: report.options.forced_faults.iter().map(|f| f.name().to_string()).collect(),
+            bugs: report
+                .options
+                .bugs
+                .iter()
+                .map(|b| b.name().to_string())
+                .collect(),
+            faults: report
+                .options
+                .forced_faults
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect(),
             expected_outcome: report.outcome_name().to_string(),
             expected_invariant: report.invariant().map(|i| i.name().to_string()),
             trace_hash: report.trace_hash_hex(),
@@ -78,7 +92,11 @@ impl CorpusEntry {
             ));
         }
         if report.trace_hash_hex() != self.trace_hash {
-            return Err(format!("trace hash {} differs from the pinned {}", report.trace_hash_hex(), self.trace_hash));
+            return Err(format!(
+                "trace hash {} differs from the pinned {}",
+                report.trace_hash_hex(),
+                self.trace_hash
+            ));
         }
         Ok(())
     }
@@ -86,7 +104,8 @@ impl CorpusEntry {
 
 /// Every entry of the corpus directory, in file name order.
 pub fn load(directory: &Path) -> Result<Vec<(PathBuf, CorpusEntry)>, String> {
-    let listing = std::fs::read_dir(directory).map_err(|e| format!("{}: {e}", directory.display()))?;
+    let listing =
+        std::fs::read_dir(directory).map_err(|e| format!("{}: {e}", directory.display()))?;
     let mut paths: Vec<PathBuf> = listing
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
@@ -95,7 +114,8 @@ pub fn load(directory: &Path) -> Result<Vec<(PathBuf, CorpusEntry)>, String> {
     paths
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             let entry: CorpusEntry = serde_json::from_str(&text)
                 .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
             Ok((path, entry))

@@ -11,9 +11,17 @@ use crate::sim::{format_time, Sim};
 /// A digest of a message body: kind and every field that matters.
 pub fn message_digest(body: &MessageBody) -> u64 {
     match body {
-        MessageBody::RequestVote { last_log_index, last_log_term } => mix_into(1 ^ last_log_index << 8, *last_log_term),
+        MessageBody::RequestVote {
+            last_log_index,
+            last_log_term,
+        } => mix_into(1 ^ last_log_index << 8, *last_log_term),
         MessageBody::RequestVoteResponse { granted } => 2 ^ (*granted as u64) << 8,
-        MessageBody::AppendEntries { prev_log_index, prev_log_term, entries, leader_commit } => {
+        MessageBody::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit,
+        } => {
             let mut hash = mix_into(3 ^ prev_log_index << 8, *prev_log_term);
             hash = mix_into(hash, *leader_commit);
             for entry in entries {
@@ -21,7 +29,12 @@ pub fn message_digest(body: &MessageBody) -> u64 {
             }
             hash
         }
-        MessageBody::AppendEntriesResponse { reject, index, reject_hint_index, reject_hint_term } => {
+        MessageBody::AppendEntriesResponse {
+            reject,
+            index,
+            reject_hint_index,
+            reject_hint_term,
+        } => {
             let hash = mix_into(4 ^ (*reject as u64) << 8, *index);
             mix_into(mix_into(hash, *reject_hint_index), *reject_hint_term)
         }
@@ -33,21 +46,44 @@ pub fn message_digest(body: &MessageBody) -> u64 {
 /// A message body in a few words, e.g. `app(prev 5/2, entries 6..8, commit 4)`.
 pub fn describe_body(body: &MessageBody) -> String {
     match body {
-        MessageBody::RequestVote { last_log_index, last_log_term } => {
+        MessageBody::RequestVote {
+            last_log_index,
+            last_log_term,
+        } => {
             format!("vote?(last {last_log_index}/t{last_log_term})")
         }
         MessageBody::RequestVoteResponse { granted } => {
-            if *granted { "vote granted".into() } else { "vote refused".into() }
+            if *granted {
+                "vote granted".into()
+            } else {
+                "vote refused".into()
+            }
         }
-        MessageBody::AppendEntries { prev_log_index, prev_log_term, entries, leader_commit } => {
+        MessageBody::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit,
+        } => {
             let span = match (entries.first(), entries.last()) {
-                (Some(first), Some(last)) => format!("entries {}..{} t{}", first.index, last.index, last.term),
+                (Some(first), Some(last)) => {
+                    format!("entries {}..{} t{}", first.index, last.index, last.term)
+                }
                 _ => "no entries".into(),
             };
             format!("app(prev {prev_log_index}/t{prev_log_term}, {span}, commit {leader_commit})")
         }
-        MessageBody::AppendEntriesResponse { reject: false, index, .. } => format!("app ok(match {index})"),
-        MessageBody::AppendEntriesResponse { reject: true, index, reject_hint_index, reject_hint_term } => {
+        MessageBody::AppendEntriesResponse {
+            reject: false,
+            index,
+            ..
+        } => format!("app ok(match {index})"),
+        MessageBody::AppendEntriesResponse {
+            reject: true,
+            index,
+            reject_hint_index,
+            reject_hint_term,
+        } => {
             format!("app reject(at {index}, hint {reject_hint_index}/t{reject_hint_term})")
         }
         MessageBody::Heartbeat { commit } => format!("heartbeat(commit {commit})"),
@@ -61,7 +97,9 @@ pub fn describe_op(op: &KvOp) -> String {
         KvOp::Get { key } => format!("get {key}"),
         KvOp::Put { key, value } => format!("put {key}={value}"),
         KvOp::Append { key, value } => format!("append {key}+={value}"),
-        KvOp::Cas { key, expected, new } => format!("cas {key} {}->{new}", expected.as_deref().unwrap_or("nil")),
+        KvOp::Cas { key, expected, new } => {
+            format!("cas {key} {}->{new}", expected.as_deref().unwrap_or("nil"))
+        }
     }
 }
 
@@ -88,7 +126,10 @@ pub fn describe_log(entries: &[Entry]) -> String {
     if runs.is_empty() {
         return "empty".into();
     }
-    runs.iter().map(|(term, count)| format!("t{term}x{count}")).collect::<Vec<_>>().join(" ")
+    runs.iter()
+        .map(|(term, count)| format!("t{term}x{count}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Sim {
@@ -97,7 +138,13 @@ impl Sim {
         let at = format!("[{} #{}]", format_time(self.now_us), self.trace.events());
         let what = match event {
             Event::Tick { node, .. } => format!("n{node} tick"),
-            Event::Deliver(m) => format!("n{} -> n{} t{} {}", m.from, m.to, m.term, describe_body(&m.body)),
+            Event::Deliver(m) => format!(
+                "n{} -> n{} t{} {}",
+                m.from,
+                m.to,
+                m.term,
+                describe_body(&m.body)
+            ),
             Event::FsyncDone { node, .. } => format!("n{node} fsync done"),
             Event::ClientRequest { node, request } => format!(
                 "c{} -> n{node} {} (seq {}, attempt {})",
@@ -106,11 +153,21 @@ impl Sim {
                 request.seq,
                 request.attempt
             ),
-            Event::ClientReply { client, seq, reply, .. } => match reply {
-                Reply::Done(result) => format!("c{client} <- reply seq {seq}: {}", describe_result(result)),
-                Reply::NotLeader(hint) => format!("c{client} <- reply seq {seq}: not leader (hint {hint:?})"),
+            Event::ClientReply {
+                client, seq, reply, ..
+            } => match reply {
+                Reply::Done(result) => {
+                    format!("c{client} <- reply seq {seq}: {}", describe_result(result))
+                }
+                Reply::NotLeader(hint) => {
+                    format!("c{client} <- reply seq {seq}: not leader (hint {hint:?})")
+                }
             },
-            Event::ClientTimeout { client, seq, attempt } => {
+            Event::ClientTimeout {
+                client,
+                seq,
+                attempt,
+            } => {
                 format!("c{client} timeout seq {seq} attempt {attempt}")
             }
             Event::ClientWake { client } => format!("c{client} wakes"),

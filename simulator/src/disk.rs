@@ -63,7 +63,10 @@ impl Disk {
 
     /// What a restarting node reads back.
     pub fn restore(&self) -> RestoredState {
-        assert!(self.unsynced.is_empty(), "restore only after a crash settled the disk");
+        assert!(
+            self.unsynced.is_empty(),
+            "restore only after a crash settled the disk"
+        );
         self.durable.clone()
     }
 
@@ -78,7 +81,11 @@ impl Disk {
             Write::Entries(entries) => {
                 let first = entries[0].index;
                 let log = &mut self.durable.entries;
-                assert!(first >= 1 && first <= log.len() as u64 + 1, "write at {first} leaves a gap after {}", log.len());
+                assert!(
+                    first >= 1 && first <= log.len() as u64 + 1,
+                    "write at {first} leaves a gap after {}",
+                    log.len()
+                );
                 log.truncate(first as usize - 1);
                 log.extend(entries);
             }
@@ -93,13 +100,25 @@ mod tests {
     use raft_core::EntryKind;
 
     fn entry(index: u64, term: u64) -> Entry {
-        Entry { index, term, kind: EntryKind::Normal, data: bytes::Bytes::new() }
+        Entry {
+            index,
+            term,
+            kind: EntryKind::Normal,
+            data: bytes::Bytes::new(),
+        }
     }
 
     #[test]
     fn only_synced_writes_are_sure_to_survive_a_crash() {
         let mut disk = Disk::default();
-        disk.write(Some(HardState { term: 1, vote: Some(1), commit: 0 }), vec![entry(1, 1)]);
+        disk.write(
+            Some(HardState {
+                term: 1,
+                vote: Some(1),
+                commit: 0,
+            }),
+            vec![entry(1, 1)],
+        );
         disk.sync();
         disk.write(None, vec![entry(2, 1)]);
         let mut rng = Rng::new(3, Stream::Disk);
@@ -122,7 +141,14 @@ mod tests {
     #[test]
     fn a_wiped_disk_keeps_nothing() {
         let mut disk = Disk::default();
-        disk.write(Some(HardState { term: 4, vote: None, commit: 0 }), vec![entry(1, 4)]);
+        disk.write(
+            Some(HardState {
+                term: 4,
+                vote: None,
+                commit: 0,
+            }),
+            vec![entry(1, 4)],
+        );
         disk.sync();
         disk.wipe();
         assert_eq!(disk.durable_len(), 0);

@@ -43,7 +43,12 @@ pub enum Event {
     /// A client request arrives at a node.
     ClientRequest { node: NodeId, request: Request },
     /// A node's reply arrives at a client.
-    ClientReply { client: u64, seq: u64, attempt: u32, reply: Reply },
+    ClientReply {
+        client: u64,
+        seq: u64,
+        attempt: u32,
+        reply: Reply,
+    },
     /// A client's attempt times out.
     ClientTimeout { client: u64, seq: u64, attempt: u32 },
     /// A client starts its next operation (or retries after a redirect).
@@ -113,7 +118,11 @@ impl EventQueue {
     pub fn push(&mut self, time_us: u64, event: Event) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Scheduled { time_us, seq, event });
+        self.heap.push(Scheduled {
+            time_us,
+            seq,
+            event,
+        });
     }
 
     /// The earliest event, with its time.
@@ -142,7 +151,9 @@ mod tests {
         queue.push(5, Event::Nemesis);
         queue.push(3, Event::HealStart);
         queue.push(5, Event::HealCheck);
-        let order: Vec<u64> = std::iter::from_fn(|| queue.pop()).map(|(t, e)| t * 100 + e.code()).collect();
+        let order: Vec<u64> = std::iter::from_fn(|| queue.pop())
+            .map(|(t, e)| t * 100 + e.code())
+            .collect();
         assert_eq!(order, vec![310, 508, 511]);
     }
 }

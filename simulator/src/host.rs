@@ -8,6 +8,7 @@ use raft_core::{Config, Entry, Message, NodeId, RawNode, Role, Status};
 use crate::disk::Disk;
 use crate::event::{Event, Reply};
 use crate::kv::{digest, Applied, Command, KvStore};
+use crate::nemesis::FsyncCrash;
 use crate::network::{Delivery, Endpoint};
 use crate::params::Params;
 use crate::rng::{Rng, Stream};
@@ -47,6 +48,8 @@ impl Host {
         config.election_timeout_ticks_min = params.election_timeout_ticks_min;
         config.heartbeat_interval_ticks = params.heartbeat_interval_ticks;
         config.bugs = params.bugs;
+        config.max_entries_per_message = params.max_entries_per_message;
+        config.max_inflight_messages = params.max_inflight_messages;
         Host {
             id,
             node: None,
@@ -85,7 +88,8 @@ impl Sim {
         assert!(host.node.is_none(), "node {id} is already running");
         let restored = host.disk.restore();
         let rng = Rng::new(seed, Stream::Node(id << 20 | host.incarnation)).into_rng_core();
-        let mut node = RawNode::new(host.config.clone(), restored.clone(), rng).expect("the simulator builds valid configs");
+        let mut node = RawNode::new(host.config.clone(), restored.clone(), rng)
+            .expect("the simulator builds valid configs");
         node.take_log_changes(); // the restored log is reported through on_restart below
         host.last_status = Some(node.status());
         host.node = Some(node);
@@ -97,7 +101,13 @@ impl Sim {
             let result = checker.on_restart(id, hard.term, hard.commit, log);
             self.check(result);
         }
-        self.queue.push(self.now_us + tick, Event::Tick { node: id, incarnation });
+        self.queue.push(
+            self.now_us + tick,
+            Event::Tick {
+                node: id,
+                incarnation,
+            },
+        );
         self.drive(id);
     }
 
@@ -125,14 +135,25 @@ impl Sim {
             return;
         }
         let tick = host.tick_interval_us;
-        host.node.as_mut().expect("a node of the current incarnation runs").tick();
-        self.queue.push(self.now_us + tick, Event::Tick { node: id, incarnation });
+        host.node
+            .as_mut()
+            .expect("a node of the current incarnation runs")
+            .tick();
+        self.queue.push(
+            self.now_us + tick,
+            Event::Tick {
+                node: id,
+                incarnation,
+            },
+        );
         self.after_input(id);
     }
 
     pub(crate) fn on_deliver(&mut self, message: Message) {
         let id = message.to;
-        let Some(node) = self.host(id).node.as_mut() else { return };
+        let Some(node) = self.host(id).node.as_mut() else {
+            return;
+        };
         node.step(message);
         self.after_input(id);
     }
@@ -150,7 +171,9 @@ impl Sim {
             if host.awaiting_sync.is_some() {
                 return;
             }
-            let Some(node) = host.node.as_mut() else { return };
+            let Some(node) = host.node.as_mut() else {
+                return;
+            };
             if !node.has_ready() {
                 return;
             }
@@ -163,11 +186,20 @@ impl Sim {
             };
             let must_persist = ready.must_persist();
             if must_persist {
-                host.disk.write(ready.hard_state, std::mem::take(&mut ready.entries));
+                host.disk
+                    .write(ready.hard_state, std::mem::take(&mut ready.entries));
                 host.awaiting_sync = Some(awaiting);
-                let fsync = self.disk_rng.range_inclusive(self.params.fsync_us_min, self.params.fsync_us_max);
+                let fsync = self
+                    .disk_rng
+                    .range_inclusive(self.params.fsync_us_min, self.params.fsync_us_max);
                 let incarnation = self.host(id).incarnation;
-                self.queue.push(self.now_us + fsync, Event::FsyncDone { node: id, incarnation });
+                self.queue.push(
+                    self.now_us + fsync,
+                    Event::FsyncDone {
+                        node: id,
+                        incarnation,
+                    },
+                );
                 self.send_all(immediate);
                 return;
             }
@@ -181,10 +213,22 @@ impl Sim {
         if host.incarnation != incarnation {
             return;
         }
+        let crash = self.crash_at_fsync();
+        if crash == Some(FsyncCrash::Before) {
+            self.crash_and_schedule_restart(id, false);
+            return;
+        }
+        let host = self.host(id);
         host.disk.sync();
-        let awaiting = host.awaiting_sync.take().expect("an fsync completes only for a pending ready");
+        let awaiting = host
+            .awaiting_sync
+            .take()
+            .expect("an fsync completes only for a pending ready");
         self.finish_ready(id, awaiting);
         self.after_input(id);
+        if crash == Some(FsyncCrash::After) {
+            self.crash_and_schedule_restart(id, false);
+        }
     }
 
     /// The writes of a ready are durable: release its messages, apply, advance.
@@ -193,7 +237,11 @@ impl Sim {
         for entry in &awaiting.committed_entries {
             self.apply(id, entry);
         }
-        let node = self.host(id).node.as_mut().expect("a node with a ready runs");
+        let node = self
+            .host(id)
+            .node
+            .as_mut()
+            .expect("a node with a ready runs");
         node.advance(awaiting.number);
     }
 
@@ -202,14 +250,22 @@ impl Sim {
             let result = checker.on_apply(id, entry.index, entry.term, digest(&entry.data));
             self.check(result);
         }
-        let Some(command) = Command::decode(&entry.data) else { return };
+        let Some(command) = Command::decode(&entry.data) else {
+            return;
+        };
         let host = self.host(id);
         let result = match host.store.apply(&command) {
             Applied::Executed(result) | Applied::Duplicate(result) => result,
             Applied::Superseded => return,
         };
         if host.waiting_clients.remove(&(command.client, command.seq)) {
-            self.reply(id, command.client, command.seq, u32::MAX, Reply::Done(result));
+            self.reply(
+                id,
+                command.client,
+                command.seq,
+                u32::MAX,
+                Reply::Done(result),
+            );
         }
     }
 
@@ -220,12 +276,19 @@ impl Sim {
 
     fn send_all(&mut self, messages: Vec<Message>) {
         for message in messages {
-            match self.network.plan(Endpoint::Node(message.from), Endpoint::Node(message.to)) {
+            match self
+                .network
+                .plan(Endpoint::Node(message.from), Endpoint::Node(message.to))
+            {
                 Delivery::Lost => {}
-                Delivery::Once(delay) => self.queue.push(self.now_us + delay, Event::Deliver(message)),
+                Delivery::Once(delay) => self
+                    .queue
+                    .push(self.now_us + delay, Event::Deliver(message)),
                 Delivery::Twice(first, second) => {
-                    self.queue.push(self.now_us + first, Event::Deliver(message.clone()));
-                    self.queue.push(self.now_us + second, Event::Deliver(message));
+                    self.queue
+                        .push(self.now_us + first, Event::Deliver(message.clone()));
+                    self.queue
+                        .push(self.now_us + second, Event::Deliver(message));
                 }
             }
         }
@@ -233,20 +296,33 @@ impl Sim {
 
     /// Shows the checkers what changed on node `id` in this step.
     pub(crate) fn observe(&mut self, id: NodeId) {
-        let Some(checker) = self.checker.as_mut() else { return };
+        let Some(checker) = self.checker.as_mut() else {
+            return;
+        };
         let host = &mut self.hosts[id as usize - 1];
-        let Some(node) = host.node.as_mut() else { return };
+        let Some(node) = host.node.as_mut() else {
+            return;
+        };
         let mut result = Ok(());
         if let Some(from) = node.take_log_changes() {
-            let entries = node.log_entries_from(from).iter().map(|e| (e.term, digest(&e.data)));
+            let entries = node
+                .log_entries_from(from)
+                .iter()
+                .map(|e| (e.term, digest(&e.data)));
             result = checker.on_log_rewritten(id, from, entries);
         }
         let status = node.status();
-        let last = host.last_status.replace(status).expect("a running node has a last status");
+        let last = host
+            .last_status
+            .replace(status)
+            .expect("a running node has a last status");
         if result.is_ok() && status.term != last.term {
             result = checker.on_term(id, status.term);
         }
-        if result.is_ok() && status.role == Role::Leader && (last.role != Role::Leader || last.term != status.term) {
+        if result.is_ok()
+            && status.role == Role::Leader
+            && (last.role != Role::Leader || last.term != status.term)
+        {
             result = checker.on_leader(id, status.term);
         }
         if result.is_ok() && status.commit != last.commit {

@@ -43,13 +43,21 @@ impl Command {
                 put_str(&mut buffer, key);
             }
             KvOp::Put { key, value } | KvOp::Append { key, value } => {
-                let tag = if matches!(self.op, KvOp::Put { .. }) { TAG_PUT } else { TAG_APPEND };
+                let tag = if matches!(self.op, KvOp::Put { .. }) {
+                    TAG_PUT
+                } else {
+                    TAG_APPEND
+                };
                 buffer.put_u8(tag);
                 put_str(&mut buffer, key);
                 put_str(&mut buffer, value);
             }
             KvOp::Cas { key, expected, new } => {
-                buffer.put_u8(if expected.is_some() { TAG_CAS_FROM_SOME } else { TAG_CAS_FROM_NONE });
+                buffer.put_u8(if expected.is_some() {
+                    TAG_CAS_FROM_SOME
+                } else {
+                    TAG_CAS_FROM_NONE
+                });
                 put_str(&mut buffer, key);
                 if let Some(expected) = expected {
                     put_str(&mut buffer, expected);
@@ -67,13 +75,27 @@ impl Command {
         let client = reader.u64()?;
         let seq = reader.u64()?;
         let op = match reader.u8()? {
-            TAG_GET => KvOp::Get { key: reader.string()? },
-            TAG_PUT => KvOp::Put { key: reader.string()?, value: reader.string()? },
-            TAG_APPEND => KvOp::Append { key: reader.string()?, value: reader.string()? },
-            TAG_CAS_FROM_NONE => KvOp::Cas { key: reader.string()?, expected: None, new: reader.string()? },
-            TAG_CAS_FROM_SOME => {
-                KvOp::Cas { key: reader.string()?, expected: Some(reader.string()?), new: reader.string()? }
-            }
+            TAG_GET => KvOp::Get {
+                key: reader.string()?,
+            },
+            TAG_PUT => KvOp::Put {
+                key: reader.string()?,
+                value: reader.string()?,
+            },
+            TAG_APPEND => KvOp::Append {
+                key: reader.string()?,
+                value: reader.string()?,
+            },
+            TAG_CAS_FROM_NONE => KvOp::Cas {
+                key: reader.string()?,
+                expected: None,
+                new: reader.string()?,
+            },
+            TAG_CAS_FROM_SOME => KvOp::Cas {
+                key: reader.string()?,
+                expected: Some(reader.string()?),
+                new: reader.string()?,
+            },
             _ => return None,
         };
         (reader.at == data.len()).then_some(Command { client, seq, op })
@@ -96,7 +118,8 @@ impl Reader<'_> {
         self.take(1).map(|b| b[0])
     }
     fn u64(&mut self) -> Option<u64> {
-        self.take(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        self.take(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
     }
     fn string(&mut self) -> Option<String> {
         let len = u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")) as usize;
@@ -135,7 +158,8 @@ impl KvStore {
             }
         }
         let result = self.execute(&command.op);
-        self.sessions.insert(command.client, (command.seq, result.clone()));
+        self.sessions
+            .insert(command.client, (command.seq, result.clone()));
         Applied::Executed(result)
     }
 
@@ -202,17 +226,35 @@ mod tests {
     use super::*;
 
     fn roundtrip(op: KvOp) {
-        let command = Command { client: 3, seq: 9, op };
+        let command = Command {
+            client: 3,
+            seq: 9,
+            op,
+        };
         assert_eq!(Command::decode(&command.encode()), Some(command));
     }
 
     #[test]
     fn commands_survive_encoding() {
         roundtrip(KvOp::Get { key: "k".into() });
-        roundtrip(KvOp::Put { key: "k".into(), value: "v".into() });
-        roundtrip(KvOp::Append { key: "k".into(), value: "".into() });
-        roundtrip(KvOp::Cas { key: "k".into(), expected: None, new: "n".into() });
-        roundtrip(KvOp::Cas { key: "k".into(), expected: Some("o".into()), new: "n".into() });
+        roundtrip(KvOp::Put {
+            key: "k".into(),
+            value: "v".into(),
+        });
+        roundtrip(KvOp::Append {
+            key: "k".into(),
+            value: "".into(),
+        });
+        roundtrip(KvOp::Cas {
+            key: "k".into(),
+            expected: None,
+            new: "n".into(),
+        });
+        roundtrip(KvOp::Cas {
+            key: "k".into(),
+            expected: Some("o".into()),
+            new: "n".into(),
+        });
         assert_eq!(Command::decode(&[]), None);
         assert_eq!(Command::decode(&[1, 2, 3]), None);
     }
@@ -220,12 +262,26 @@ mod tests {
     #[test]
     fn a_retried_command_takes_effect_once() {
         let mut store = KvStore::default();
-        let append = Command { client: 1, seq: 1, op: KvOp::Append { key: "k".into(), value: "x".into() } };
+        let append = Command {
+            client: 1,
+            seq: 1,
+            op: KvOp::Append {
+                key: "k".into(),
+                value: "x".into(),
+            },
+        };
         assert_eq!(store.apply(&append), Applied::Executed(KvResult::Done));
         assert_eq!(store.apply(&append), Applied::Duplicate(KvResult::Done));
         assert_eq!(store.read("k").as_deref(), Some("x"));
-        let next = Command { client: 1, seq: 2, op: KvOp::Get { key: "k".into() } };
-        assert_eq!(store.apply(&next), Applied::Executed(KvResult::Value(Some("x".into()))));
+        let next = Command {
+            client: 1,
+            seq: 2,
+            op: KvOp::Get { key: "k".into() },
+        };
+        assert_eq!(
+            store.apply(&next),
+            Applied::Executed(KvResult::Value(Some("x".into())))
+        );
         assert_eq!(store.apply(&append), Applied::Superseded);
         assert_eq!(store.read("k").as_deref(), Some("x"));
     }
@@ -236,11 +292,24 @@ mod tests {
         let cas = |seq, expected: Option<&str>, new: &str| Command {
             client: 1,
             seq,
-            op: KvOp::Cas { key: "k".into(), expected: expected.map(String::from), new: new.into() },
+            op: KvOp::Cas {
+                key: "k".into(),
+                expected: expected.map(String::from),
+                new: new.into(),
+            },
         };
-        assert_eq!(store.apply(&cas(1, Some("a"), "b")), Applied::Executed(KvResult::CasFailed));
-        assert_eq!(store.apply(&cas(2, None, "a")), Applied::Executed(KvResult::CasOk));
-        assert_eq!(store.apply(&cas(3, Some("a"), "b")), Applied::Executed(KvResult::CasOk));
+        assert_eq!(
+            store.apply(&cas(1, Some("a"), "b")),
+            Applied::Executed(KvResult::CasFailed)
+        );
+        assert_eq!(
+            store.apply(&cas(2, None, "a")),
+            Applied::Executed(KvResult::CasOk)
+        );
+        assert_eq!(
+            store.apply(&cas(3, Some("a"), "b")),
+            Applied::Executed(KvResult::CasOk)
+        );
         assert_eq!(store.read("k").as_deref(), Some("b"));
     }
 }

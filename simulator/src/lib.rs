@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod campaign;
+pub mod check_history;
 
 pub mod client;
 pub mod corpus;

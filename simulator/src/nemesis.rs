@@ -18,6 +18,15 @@ const HEAL_CHECK_INTERVAL_US: u64 = 100_000;
 /// A healed cluster must have a leader within this long.
 const HEAL_LEADER_BOUND_US: u64 = 10_000_000;
 
+/// When a crash around an fsync strikes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FsyncCrash {
+    /// Before the fsync completes: a prefix of its writes may be lost.
+    Before,
+    /// Just after the writes are durable and the waiting messages left.
+    After,
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Action {
     Partition,
@@ -27,7 +36,9 @@ enum Action {
 
 impl Sim {
     pub(crate) fn schedule_nemesis(&mut self) {
-        let gap = self.nemesis_rng.range_inclusive(1, 2 * self.params.nemesis_interval_us_mean);
+        let gap = self
+            .nemesis_rng
+            .range_inclusive(1, 2 * self.params.nemesis_interval_us_mean);
         self.queue.push(self.now_us + gap, Event::Nemesis);
     }
 
@@ -80,27 +91,75 @@ impl Sim {
             _ => self.network.heal_partitions(),
         }
         if self.trace.is_logging() {
-            let line = format!("           nemesis: cut links now {}", self.network.describe_cuts());
+            let line = format!(
+                "           nemesis: cut links now {}",
+                self.network.describe_cuts()
+            );
             self.trace.log(line);
         }
     }
 
-    fn crash_some_node(&mut self, wipe_disk: bool) {
-        let n = self.params.cluster_size;
+    /// Whether one more node may go down: at most a minority is down at once.
+    fn may_crash_another(&self) -> bool {
         let down = self.hosts.iter().filter(|h| !h.is_up()).count() as u64;
-        if down >= (n - 1) / 2 {
+        down < (self.params.cluster_size - 1) / 2
+    }
+
+    /// Whether (and when) the fsync completing now is struck by a crash.
+    pub(crate) fn crash_at_fsync(&mut self) -> Option<FsyncCrash> {
+        if self.phase != Phase::Chaos
+            || !self.params.has_fault(FaultKind::Crash)
+            || !self.may_crash_another()
+        {
+            return None;
+        }
+        if !self.nemesis_rng.chance(self.params.fsync_crash_ratio) {
+            return None;
+        }
+        Some(if self.nemesis_rng.chance(crate::rng::Ratio::new(1, 2)) {
+            FsyncCrash::Before
+        } else {
+            FsyncCrash::After
+        })
+    }
+
+    fn crash_some_node(&mut self, wipe_disk: bool) {
+        if !self.may_crash_another() {
             return;
         }
-        let up: Vec<NodeId> = self.hosts.iter().filter(|h| h.is_up()).map(|h| h.id()).collect();
+        let up: Vec<NodeId> = self
+            .hosts
+            .iter()
+            .filter(|h| h.is_up())
+            .map(|h| h.id())
+            .collect();
         let victim = up[self.nemesis_rng.index(up.len())];
+        self.crash_and_schedule_restart(victim, wipe_disk);
+    }
+
+    /// Crashes `victim` now and schedules its restart after a drawn downtime.
+    pub(crate) fn crash_and_schedule_restart(&mut self, victim: NodeId, wipe_disk: bool) {
         self.crash_node(victim, wipe_disk);
         if self.trace.is_logging() {
-            let what = if wipe_disk { "crashed and lost its disk" } else { "crashed" };
-            self.trace.log(format!("           nemesis: n{victim} {what}"));
+            let what = if wipe_disk {
+                "crashed and lost its disk"
+            } else {
+                "crashed"
+            };
+            self.trace
+                .log(format!("           nemesis: n{victim} {what}"));
         }
-        let downtime = self.nemesis_rng.range_inclusive(1, self.params.crash_downtime_us_max);
+        let downtime = self
+            .nemesis_rng
+            .range_inclusive(1, self.params.crash_downtime_us_max);
         let incarnation = self.host(victim).incarnation;
-        self.queue.push(self.now_us + downtime, Event::Restart { node: victim, incarnation });
+        self.queue.push(
+            self.now_us + downtime,
+            Event::Restart {
+                node: victim,
+                incarnation,
+            },
+        );
     }
 
     pub(crate) fn on_restart(&mut self, id: NodeId, incarnation: u64) {
@@ -114,11 +173,17 @@ impl Sim {
         self.phase = Phase::Heal;
         self.heal_started_us = self.now_us;
         self.network.heal();
-        let down: Vec<NodeId> = self.hosts.iter().filter(|h| !h.is_up()).map(|h| h.id()).collect();
+        let down: Vec<NodeId> = self
+            .hosts
+            .iter()
+            .filter(|h| !h.is_up())
+            .map(|h| h.id())
+            .collect();
         for id in down {
             self.start_node(id);
         }
-        self.queue.push(self.now_us + HEAL_CHECK_INTERVAL_US, Event::HealCheck);
+        self.queue
+            .push(self.now_us + HEAL_CHECK_INTERVAL_US, Event::HealCheck);
     }
 
     pub(crate) fn on_heal_check(&mut self) {
@@ -141,31 +206,61 @@ impl Sim {
                 return;
             }
         } else if elapsed > HEAL_LEADER_BOUND_US {
-            let seen = format!("no leader {} after the heal; terms {:?}", crate::sim::format_time(elapsed), statuses.iter().map(|s| s.term).collect::<Vec<_>>());
-            self.liveness(Invariant::LivenessLeader, "a leader within 10s of the heal", seen);
+            let seen = format!(
+                "no leader {} after the heal; terms {:?}",
+                crate::sim::format_time(elapsed),
+                statuses.iter().map(|s| s.term).collect::<Vec<_>>()
+            );
+            self.liveness(
+                Invariant::LivenessLeader,
+                "a leader within 10s of the heal",
+                seen,
+            );
             return;
         }
         if elapsed > self.params.heal_duration_us_max {
             self.report_no_convergence(busy_clients);
             return;
         }
-        self.queue.push(self.now_us + HEAL_CHECK_INTERVAL_US, Event::HealCheck);
+        self.queue
+            .push(self.now_us + HEAL_CHECK_INTERVAL_US, Event::HealCheck);
     }
 
     fn report_no_convergence(&mut self, busy_clients: usize) {
         let bound = crate::sim::format_time(self.params.heal_duration_us_max);
         if busy_clients > 0 {
-            let seen = format!("{busy_clients} client operations still pending {bound} after the heal");
-            self.liveness(Invariant::LivenessClients, "every client operation completes", seen);
+            let seen =
+                format!("{busy_clients} client operations still pending {bound} after the heal");
+            self.liveness(
+                Invariant::LivenessClients,
+                "every client operation completes",
+                seen,
+            );
         } else {
             let summary: Vec<String> = self
                 .hosts
                 .iter()
                 .filter_map(|h| h.status())
-                .map(|s| format!("n{}:{}/t{}/last{}/commit{}", s.id, s.role.name(), s.term, s.last_index, s.commit))
+                .map(|s| {
+                    format!(
+                        "n{}:{}/t{}/last{}/commit{}",
+                        s.id,
+                        s.role.name(),
+                        s.term,
+                        s.last_index,
+                        s.commit
+                    )
+                })
                 .collect();
-            let seen = format!("not converged {bound} after the heal: {}", summary.join(" "));
-            self.liveness(Invariant::LivenessConvergence, "all live nodes hold one log, all committed", seen);
+            let seen = format!(
+                "not converged {bound} after the heal: {}",
+                summary.join(" ")
+            );
+            self.liveness(
+                Invariant::LivenessConvergence,
+                "all live nodes hold one log, all committed",
+                seen,
+            );
         }
     }
 }

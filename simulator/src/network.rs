@@ -40,8 +40,16 @@ impl Network {
             rng: Rng::new(params.seed, Stream::Network),
             delay_us_min: params.delay_us_min,
             delay_jitter_us: params.delay_jitter_us,
-            drop_ratio: if params.has_fault(FaultKind::Drop) { params.drop_ratio } else { Ratio::ZERO },
-            duplicate_ratio: if params.has_fault(FaultKind::Duplicate) { params.duplicate_ratio } else { Ratio::ZERO },
+            drop_ratio: if params.has_fault(FaultKind::Drop) {
+                params.drop_ratio
+            } else {
+                Ratio::ZERO
+            },
+            duplicate_ratio: if params.has_fault(FaultKind::Duplicate) {
+                params.duplicate_ratio
+            } else {
+                Ratio::ZERO
+            },
         }
     }
 
@@ -118,7 +126,11 @@ impl Network {
                 }
             }
         }
-        if out.is_empty() { "none".to_string() } else { out.join(" ") }
+        if out.is_empty() {
+            "none".to_string()
+        } else {
+            out.join(" ")
+        }
     }
 }
 

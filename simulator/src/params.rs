@@ -111,6 +111,15 @@ pub struct Params {
     pub election_timeout_ticks_min: u32,
     /// Heartbeat interval in ticks.
     pub heartbeat_interval_ticks: u32,
+    /// At most this many entries in one AppendEntries (small batches expose
+    /// commit-rule bugs that a single large batch hides).
+    pub max_entries_per_message: usize,
+    /// At most this many unacknowledged AppendEntries per follower.
+    pub max_inflight_messages: usize,
+    /// Probability that a node crashes right around an fsync (before it
+    /// completes, or just after the messages waiting for it left), when crashes
+    /// are on: the moments where persistence bugs show.
+    pub fsync_crash_ratio: Ratio,
     /// Smallest one-way message delay.
     pub delay_us_min: u64,
     /// Extra delay drawn uniformly in `[0, delay_jitter_us]`; large values reorder.
@@ -165,7 +174,13 @@ impl Params {
         let cluster_size = match options.profile {
             Profile::Swarm => drawn_size,
             Profile::Standard => {
-                faults = vec![FaultKind::Drop, FaultKind::Duplicate, FaultKind::Reorder, FaultKind::Partition, FaultKind::Crash];
+                faults = vec![
+                    FaultKind::Drop,
+                    FaultKind::Duplicate,
+                    FaultKind::Reorder,
+                    FaultKind::Partition,
+                    FaultKind::Crash,
+                ];
                 5
             }
         };
@@ -176,7 +191,9 @@ impl Params {
         }
         faults.sort();
         let reorder = faults.contains(&FaultKind::Reorder);
-        let clock_drift_ppt = (0..cluster_size).map(|_| rng.range_inclusive(0, 20) as i64 - 10).collect();
+        let clock_drift_ppt = (0..cluster_size)
+            .map(|_| rng.range_inclusive(0, 20) as i64 - 10)
+            .collect();
         Params {
             seed,
             cluster_size,
@@ -186,14 +203,21 @@ impl Params {
             clock_drift_ppt,
             election_timeout_ticks_min: 10,
             heartbeat_interval_ticks: 2,
+            max_entries_per_message: [1, 2, 3, 8, 64][rng.index(5)],
+            max_inflight_messages: [1, 4, 16][rng.index(3)],
+            fsync_crash_ratio: Ratio::new(rng.range_inclusive(0, 20), 1000),
             delay_us_min: rng.range_inclusive(100, 2_000),
-            delay_jitter_us: if reorder { rng.range_inclusive(5_000, 60_000) } else { rng.range_inclusive(0, 500) },
+            delay_jitter_us: if reorder {
+                rng.range_inclusive(5_000, 60_000)
+            } else {
+                rng.range_inclusive(0, 500)
+            },
             drop_ratio: Ratio::new(rng.range_inclusive(1, 15), 100),
             duplicate_ratio: Ratio::new(rng.range_inclusive(1, 10), 100),
             fsync_us_min: 100,
             fsync_us_max: rng.range_inclusive(200, 5_000),
             nemesis_interval_us_mean: rng.range_inclusive(100_000, 2_000_000),
-            crash_downtime_us_max: rng.range_inclusive(100_000, 3_000_000),
+            crash_downtime_us_max: [20_000, 200_000, 1_000_000, 3_000_000][rng.index(4)],
             client_count: rng.range_inclusive(1, 5),
             key_count: rng.range_inclusive(1, 4),
             client_timeout_us: rng.range_inclusive(300_000, 2_000_000),
@@ -220,12 +244,20 @@ impl fmt::Display for Params {
         let faults: Vec<&str> = self.faults.iter().map(|k| k.name()).collect();
         let bugs: Vec<&str> = self.bugs.iter().map(|b| b.name()).collect();
         writeln!(f, "seed {} (0x{:016x})", self.seed, self.seed)?;
-        writeln!(f, "  cluster: {} voters, bugs: [{}]", self.cluster_size, bugs.join(", "))?;
+        writeln!(
+            f,
+            "  cluster: {} voters, bugs: [{}]",
+            self.cluster_size,
+            bugs.join(", ")
+        )?;
         writeln!(f, "  faults: [{}]", faults.join(", "))?;
         writeln!(
             f,
             "  clock: tick {} us, drift {:?} ppt, election {} ticks min, heartbeat {} ticks",
-            self.tick_us, self.clock_drift_ppt, self.election_timeout_ticks_min, self.heartbeat_interval_ticks
+            self.tick_us,
+            self.clock_drift_ppt,
+            self.election_timeout_ticks_min,
+            self.heartbeat_interval_ticks
         )?;
         writeln!(
             f,
@@ -234,14 +266,31 @@ impl fmt::Display for Params {
         )?;
         writeln!(
             f,
-            "  disk: fsync {}..{} us; nemesis every ~{} us, downtime <= {} us",
-            self.fsync_us_min, self.fsync_us_max, self.nemesis_interval_us_mean, self.crash_downtime_us_max
+            "  raft: <= {} entries per message, <= {} in flight",
+            self.max_entries_per_message, self.max_inflight_messages
+        )?;
+        writeln!(
+            f,
+            "  disk: fsync {}..{} us, crash at fsync {}; nemesis every ~{} us, downtime <= {} us",
+            self.fsync_us_min,
+            self.fsync_us_max,
+            self.fsync_crash_ratio,
+            self.nemesis_interval_us_mean,
+            self.crash_downtime_us_max
         )?;
         writeln!(
             f,
             "  workload: {} clients, {} keys, timeout {} us, {} attempts, think <= {} us",
-            self.client_count, self.key_count, self.client_timeout_us, self.client_attempts_max, self.client_think_us_max
+            self.client_count,
+            self.key_count,
+            self.client_timeout_us,
+            self.client_attempts_max,
+            self.client_think_us_max
         )?;
-        write!(f, "  phases: chaos {} us, heal <= {} us", self.chaos_duration_us, self.heal_duration_us_max)
+        write!(
+            f,
+            "  phases: chaos {} us, heal <= {} us",
+            self.chaos_duration_us, self.heal_duration_us_max
+        )
     }
 }

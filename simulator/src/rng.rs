@@ -105,7 +105,10 @@ impl Ratio {
     /// `numerator / denominator`.
     pub const fn new(numerator: u64, denominator: u64) -> Ratio {
         assert!(denominator > 0 && numerator <= denominator);
-        Ratio { numerator, denominator }
+        Ratio {
+            numerator,
+            denominator,
+        }
     }
 
     /// Never.
@@ -124,18 +127,24 @@ mod tests {
 
     #[test]
     fn streams_of_one_seed_are_independent_and_reproducible() {
-        let a: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(7, Stream::Network);
-            move |_| r.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(7, Stream::Network);
-            move |_| r.next_u64()
-        }).collect();
-        let c: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(7, Stream::Disk);
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7, Stream::Network);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7, Stream::Network);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7, Stream::Disk);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

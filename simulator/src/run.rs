@@ -57,7 +57,11 @@ pub struct RunReport {
 pub fn execute(seed: u64, options: &RunOptions, sim_options: SimOptions) -> (Sim, RunReport) {
     let params = Params::draw(seed, options);
     let mut sim = Sim::new(params, sim_options);
-    let mut outcome = sim.run().clone();
+    // A panic is a broken assertion inside raft-core or the harness: report it as
+    // this seed's internal error instead of taking the whole campaign down.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run().clone()));
+    let mut outcome =
+        ran.unwrap_or_else(|payload| Outcome::Error(format!("panic: {}", panic_message(&payload))));
     let mut linearizability = Linearizability::Unchecked;
     if outcome == Outcome::Pass {
         match check_kv(sim.history(), Budget::default()) {
@@ -91,6 +95,33 @@ pub fn execute(seed: u64, options: &RunOptions, sim_options: SimOptions) -> (Sim
         options: options.clone(),
     };
     (sim, report)
+}
+
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "(no message)".into());
+    match LAST_PANIC_LOCATION.with(|cell| cell.borrow_mut().take()) {
+        Some(location) => format!("{message} at {location}"),
+        None => message,
+    }
+}
+
+thread_local! {
+    static LAST_PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Replaces the default panic output (a backtrace per panic) with nothing: the
+/// panic's message and location are reported as the run's error instead.
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()));
+        LAST_PANIC_LOCATION.with(|cell| *cell.borrow_mut() = location);
+    }));
 }
 
 /// Runs seed `seed` with the checks on and returns its report.
@@ -185,7 +216,10 @@ impl RunReport {
                 report.violation.invariant.name(),
                 report
             )),
-            Outcome::Error(message) => Some(format!("seed {} ERROR {message}\n  replay: {replay}", self.seed())),
+            Outcome::Error(message) => Some(format!(
+                "seed {} ERROR {message}\n  replay: {replay}",
+                self.seed()
+            )),
         }
     }
 }
@@ -203,17 +237,35 @@ pub struct Divergence {
 
 /// Runs the seed twice; `None` if both gave the same trace, else where they split.
 pub fn check_determinism(seed: u64, options: &RunOptions) -> Option<Divergence> {
-    let hashed = SimOptions { per_event_hashes: true, ..SimOptions::default() };
+    let hashed = SimOptions {
+        per_event_hashes: true,
+        ..SimOptions::default()
+    };
     let (first, _) = execute(seed, options, hashed.clone());
     let (second, _) = execute(seed, options, hashed);
     let a = first.trace().per_event().expect("kept");
     let b = second.trace().per_event().expect("kept");
-    let index = a.iter().zip(b).position(|(x, y)| x != y).or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))?;
+    let index = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))?;
     let event = index as u64 + 1;
     let describe = || {
-        let options_until = SimOptions { log_capacity: Some(1), max_events: event, ..SimOptions::default() };
+        let options_until = SimOptions {
+            log_capacity: Some(1),
+            max_events: event,
+            ..SimOptions::default()
+        };
         let (sim, _) = execute(seed, options, options_until);
-        sim.trace().log_lines().and_then(|(_, lines)| lines.last().cloned()).unwrap_or_default()
+        sim.trace()
+            .log_lines()
+            .and_then(|(_, lines)| lines.last().cloned())
+            .unwrap_or_default()
     };
-    Some(Divergence { event, first: describe(), second: describe() })
+    Some(Divergence {
+        event,
+        first: describe(),
+        second: describe(),
+    })
 }

@@ -36,7 +36,12 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> SimOptions {
-        SimOptions { checks: true, per_event_hashes: false, log_capacity: None, max_events: 20_000_000 }
+        SimOptions {
+            checks: true,
+            per_event_hashes: false,
+            log_capacity: None,
+            max_events: 20_000_000,
+        }
     }
 }
 
@@ -62,7 +67,13 @@ pub struct ViolationReport {
 
 impl fmt::Display for ViolationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at step {}, t={}", self.violation, self.step, format_time(self.time_us))
+        write!(
+            f,
+            "{} at step {}, t={}",
+            self.violation,
+            self.step,
+            format_time(self.time_us)
+        )
     }
 }
 
@@ -113,7 +124,9 @@ impl Sim {
             disk_rng: Rng::new(params.seed, Stream::Disk),
             nemesis_rng: Rng::new(params.seed, Stream::Nemesis),
             workload_rng: Rng::new(params.seed, Stream::Workload),
-            clients: (0..params.client_count).map(|id| Client::new(id, params.cluster_size)).collect(),
+            clients: (0..params.client_count)
+                .map(|id| Client::new(id, params.cluster_size))
+                .collect(),
             history: History::new(),
             checker: options.checks.then(|| SafetyChecker::new(&voters)),
             trace: Trace::new(options.per_event_hashes, options.log_capacity),
@@ -132,7 +145,8 @@ impl Sim {
             sim.queue.push(0, Event::ClientWake { client });
         }
         sim.schedule_nemesis();
-        sim.queue.push(sim.params.chaos_duration_us, Event::HealStart);
+        sim.queue
+            .push(sim.params.chaos_duration_us, Event::HealStart);
         sim
     }
 
@@ -157,7 +171,9 @@ impl Sim {
             }
             self.handle(event);
         }
-        self.outcome.as_ref().expect("the loop ends only with an outcome")
+        self.outcome
+            .as_ref()
+            .expect("the loop ends only with an outcome")
     }
 
     fn handle(&mut self, event: Event) {
@@ -166,8 +182,17 @@ impl Sim {
             Event::Deliver(message) => self.on_deliver(message),
             Event::FsyncDone { node, incarnation } => self.on_fsync_done(node, incarnation),
             Event::ClientRequest { node, request } => self.on_client_request(node, request),
-            Event::ClientReply { client, seq, attempt, reply } => self.on_client_reply(client, seq, attempt, reply),
-            Event::ClientTimeout { client, seq, attempt } => self.on_client_timeout(client, seq, attempt),
+            Event::ClientReply {
+                client,
+                seq,
+                attempt,
+                reply,
+            } => self.on_client_reply(client, seq, attempt, reply),
+            Event::ClientTimeout {
+                client,
+                seq,
+                attempt,
+            } => self.on_client_timeout(client, seq, attempt),
             Event::ClientWake { client } => self.on_client_wake(client),
             Event::Nemesis => self.on_nemesis(),
             Event::Restart { node, incarnation } => self.on_restart(node, incarnation),
@@ -181,7 +206,9 @@ impl Sim {
     fn digest(&self, event: &Event) -> u64 {
         let mut hash = mix_into(self.now_us, event.code());
         match event {
-            Event::Tick { node, .. } | Event::FsyncDone { node, .. } | Event::Restart { node, .. } => {
+            Event::Tick { node, .. }
+            | Event::FsyncDone { node, .. }
+            | Event::Restart { node, .. } => {
                 hash = mix_into(hash, *node);
             }
             Event::Deliver(message) => {
@@ -193,7 +220,17 @@ impl Sim {
                 hash = mix_into(hash, *node << 32 | request.client);
                 hash = mix_into(hash, request.seq << 8 | request.attempt as u64);
             }
-            Event::ClientReply { client, seq, attempt, .. } | Event::ClientTimeout { client, seq, attempt } => {
+            Event::ClientReply {
+                client,
+                seq,
+                attempt,
+                ..
+            }
+            | Event::ClientTimeout {
+                client,
+                seq,
+                attempt,
+            } => {
                 hash = mix_into(hash, *client << 40 | *seq << 8 | *attempt as u64);
             }
             Event::ClientWake { client } => hash = mix_into(hash, *client),

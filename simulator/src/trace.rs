@@ -31,7 +31,11 @@ impl Trace {
             hash: 0x5241_4654_5349_4d00, // "RAFTSIM\0": any fixed start will do
             events: 0,
             per_event: per_event.then(Vec::new),
-            log: log_capacity.map(|capacity| EventLog { capacity, lines: VecDeque::new(), dropped: 0 }),
+            log: log_capacity.map(|capacity| EventLog {
+                capacity,
+                lines: VecDeque::new(),
+                dropped: 0,
+            }),
         }
     }
 
