@@ -117,7 +117,11 @@ impl Progress {
                 self.next_index = self.match_index + 1;
             }
             ProgressState::Probe { .. } => {
-                if self.next_index - 1 != rejected {
+                // A rejection at or below the match index is stale (or comes from a
+                // follower that lost acknowledged entries, which correct Raft rules
+                // out): answering it would resend the same probe forever, and with
+                // duplicated messages the resends multiply.
+                if self.next_index - 1 != rejected || rejected <= self.match_index {
                     return false;
                 }
                 self.next_index = rejected

@@ -11,10 +11,13 @@ use raft_core::{NodeId, Role};
 
 use crate::event::Event;
 use crate::params::FaultKind;
+use crate::rng::Ratio;
 use crate::sim::{Outcome, Phase, Sim};
 
 /// How often the heal phase checks for convergence.
 const HEAL_CHECK_INTERVAL_US: u64 = 100_000;
+/// The longest downtime of a quick bounce.
+const BOUNCE_US_MAX: u64 = 20_000;
 /// A healed cluster must have a leader within this long.
 const HEAL_LEADER_BOUND_US: u64 = 10_000_000;
 
@@ -68,10 +71,20 @@ impl Sim {
 
     fn partition(&mut self) {
         let n = self.params.cluster_size;
-        match self.nemesis_rng.index(4) {
+        match self.nemesis_rng.index(5) {
             0 => {
                 let isolated = self.nemesis_rng.range_inclusive(1, n);
                 self.network.partition(&[vec![isolated]]);
+            }
+            4 => {
+                // Jepsen's favourite: cut the leader off with a minority, where it
+                // keeps taking writes it cannot commit.
+                let Some(leader) = self.current_leader() else { return };
+                let mut minority = vec![leader];
+                let others: Vec<u64> = (1..=n).filter(|&id| id != leader).collect();
+                let extra = self.nemesis_rng.range_inclusive(0, (n - 1) / 2 - 1) as usize;
+                minority.extend(others.iter().take(extra));
+                self.network.partition(&[minority]);
             }
             1 => {
                 let mut nodes: Vec<u64> = (1..=n).collect();
@@ -116,7 +129,7 @@ impl Sim {
         if !self.nemesis_rng.chance(self.params.fsync_crash_ratio) {
             return None;
         }
-        Some(if self.nemesis_rng.chance(crate::rng::Ratio::new(1, 2)) {
+        Some(if self.nemesis_rng.chance(Ratio::new(1, 2)) {
             FsyncCrash::Before
         } else {
             FsyncCrash::After
@@ -133,7 +146,10 @@ impl Sim {
             .filter(|h| h.is_up())
             .map(|h| h.id())
             .collect();
-        let victim = up[self.nemesis_rng.index(up.len())];
+        // Half the time the leader: leader crashes mid-replication are where
+        // commit rules are tested (Figure 8).
+        let leader = self.current_leader().filter(|_| self.nemesis_rng.chance(Ratio::new(1, 2)));
+        let victim = leader.unwrap_or_else(|| up[self.nemesis_rng.index(up.len())]);
         self.crash_and_schedule_restart(victim, wipe_disk);
     }
 
@@ -149,9 +165,15 @@ impl Sim {
             self.trace
                 .log(format!("           nemesis: n{victim} {what}"));
         }
-        let downtime = self
-            .nemesis_rng
-            .range_inclusive(1, self.params.crash_downtime_us_max);
+        // A third of the crashes are quick bounces (a supervisor restarts the
+        // process at once): a node back within one election is where forgotten
+        // votes and lost unsynced writes show.
+        let downtime_max = if self.nemesis_rng.chance(Ratio::new(1, 3)) {
+            BOUNCE_US_MAX
+        } else {
+            self.params.crash_downtime_us_max
+        };
+        let downtime = self.nemesis_rng.range_inclusive(1, downtime_max);
         let incarnation = self.host(victim).incarnation;
         self.queue.push(
             self.now_us + downtime,
@@ -160,6 +182,16 @@ impl Sim {
                 incarnation,
             },
         );
+    }
+
+    /// The leader of the highest term among running nodes, if any.
+    pub(crate) fn current_leader(&self) -> Option<NodeId> {
+        self.hosts
+            .iter()
+            .filter_map(|h| h.status())
+            .filter(|s| s.role == Role::Leader)
+            .max_by_key(|s| s.term)
+            .map(|s| s.id)
     }
 
     pub(crate) fn on_restart(&mut self, id: NodeId, incarnation: u64) {
