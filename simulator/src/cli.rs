@@ -38,6 +38,25 @@ enum Command {
     /// Check third-party histories for linearizability (exit 0 all linearizable,
     /// 1 any not or undecided, 2 unreadable file).
     CheckHistory(CheckHistoryArgs),
+    /// Run scenario files (or directories of them); exit 1 if any fails, 2 if
+    /// one cannot be read or parsed. See scenarios/README.md.
+    Scenario(ScenarioArgs),
+}
+
+#[derive(Args, Debug)]
+struct ScenarioArgs {
+    /// Rewrite each file's expected output with the actual output (review the diff).
+    #[arg(long, env = "RAFTSIM_UPDATE_SCENARIOS")]
+    update: bool,
+    /// Print the JSON form of one scenario file instead of running it.
+    #[arg(long, conflicts_with_all = ["from_json", "update"])]
+    to_json: bool,
+    /// Print the text form of one scenario in JSON form instead of running it.
+    #[arg(long, conflicts_with = "update")]
+    from_json: bool,
+    /// Scenario files or directories (searched for *.scen).
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    paths: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -187,6 +206,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Corpus(args) => corpus(args),
+        Command::Scenario(args) => simulator::scenario::cli(args.paths, args.update, args.to_json, args.from_json),
         Command::CheckHistory(args) => {
             simulator::check_history::run(args.format, &args.files, args.bench)
         }

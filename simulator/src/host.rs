@@ -276,6 +276,9 @@ impl Sim {
 
     fn send_all(&mut self, messages: Vec<Message>) {
         for message in messages {
+            let Some(message) = self.filter_message(message) else {
+                continue; // dropped or held by a scenario rule (control.rs)
+            };
             match self
                 .network
                 .plan(Endpoint::Node(message.from), Endpoint::Node(message.to))

@@ -9,6 +9,7 @@ pub mod campaign;
 pub mod check_history;
 
 pub mod client;
+pub mod control;
 pub mod corpus;
 pub mod describe;
 pub mod disk;
@@ -20,5 +21,6 @@ pub mod network;
 pub mod params;
 pub mod rng;
 pub mod run;
+pub mod scenario;
 pub mod sim;
 pub mod trace;

@@ -112,6 +112,8 @@ pub struct Sim {
     pub(crate) phase: Phase,
     pub(crate) heal_started_us: u64,
     pub(crate) outcome: Option<Outcome>,
+    /// Scenario message rules (drop, hold, duplicate); `None` outside scenarios.
+    pub(crate) message_filter: Option<crate::control::MessageFilter>,
 }
 
 impl Sim {
@@ -135,6 +137,7 @@ impl Sim {
             phase: Phase::Chaos,
             heal_started_us: 0,
             outcome: None,
+            message_filter: None,
             params,
             options,
         };

@@ -1,0 +1,731 @@
+//! Scripted control of the simulated world, for scenario files.
+//!
+//! A scripted world is the fuzzing world without its dice: an explicit cluster
+//! size, no nemesis, no automatic clients, a fixed message delay and a fixed
+//! fsync latency (unless asked otherwise), and virtual time that moves only when
+//! the script says so. [`Scripted`] owns the [`Sim`] and its own event loop, so it
+//! can stop at any instant, pause nodes, and intercept client replies; the
+//! per-step invariant checkers of the `Sim` run exactly as in a fuzz run.
+//!
+//! Message rules (drop, hold, duplicate a kind of message between two nodes) live
+//! in the `Sim` itself ([`MessageFilter`]), because the host's `send_all` asks
+//! them about every message it sends.
+
+use bytes::Bytes;
+use invariants::linearizability::{KvOp, KvResult};
+use raft_core::{Bugs, Message, NodeId, ProposeError, RestoredState, Role, Status};
+
+use crate::disk::Disk;
+use crate::event::{Event, Reply};
+use crate::kv::{mix_into, Command};
+use crate::network::{Delivery, Endpoint};
+use crate::params::{FaultKind, Params};
+use crate::rng::Ratio;
+use crate::sim::{Outcome, Sim, SimOptions, ViolationReport};
+
+/// At most this many messages held back at once (a limit reached is reported).
+const HELD_MESSAGES_MAX: usize = 10_000;
+/// At most this many events in one scripted command (a run must not run away).
+const EVENTS_PER_COMMAND_MAX: u64 = 5_000_000;
+
+/// What a scripted world is made of: everything a fuzz run would draw from its seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptedWorld {
+    /// Number of voters (1 to 9).
+    pub cluster_size: u64,
+    /// Seed of the background randomness: election timeouts, and jitter, drops
+    /// and duplicates when those are asked for.
+    pub seed: u64,
+    /// Planted bugs switched on in every node.
+    pub bugs: Bugs,
+    /// At most this many entries in one AppendEntries.
+    pub max_entries_per_message: usize,
+    /// At most this many unacknowledged AppendEntries per follower.
+    pub max_inflight_messages: usize,
+    /// Minimum election timeout in ticks.
+    pub election_timeout_ticks_min: u32,
+    /// Heartbeat interval in ticks.
+    pub heartbeat_interval_ticks: u32,
+    /// Virtual time between two automatic ticks.
+    pub tick_us: u64,
+    /// One-way message delay.
+    pub delay_us: u64,
+    /// Extra delay drawn uniformly from `[0, jitter_us]` (0: messages keep their order).
+    pub jitter_us: u64,
+    /// Fsync latency.
+    pub fsync_us: u64,
+    /// Probability that a message is lost.
+    pub drop_ratio: Ratio,
+    /// Probability that a message is delivered twice.
+    pub duplicate_ratio: Ratio,
+    /// Nodes tick only when the script says `tick` (no automatic clock).
+    pub manual_ticks: bool,
+}
+
+impl ScriptedWorld {
+    /// The parameters of the equivalent run: no nemesis, no clients, no heal phase.
+    pub fn params(&self) -> Params {
+        let mut faults = Vec::new();
+        if self.drop_ratio != Ratio::ZERO {
+            faults.push(FaultKind::Drop);
+        }
+        if self.duplicate_ratio != Ratio::ZERO {
+            faults.push(FaultKind::Duplicate);
+        }
+        Params {
+            seed: self.seed,
+            cluster_size: self.cluster_size,
+            bugs: self.bugs,
+            faults,
+            tick_us: self.tick_us,
+            clock_drift_ppt: vec![0; self.cluster_size as usize],
+            election_timeout_ticks_min: self.election_timeout_ticks_min,
+            heartbeat_interval_ticks: self.heartbeat_interval_ticks,
+            max_entries_per_message: self.max_entries_per_message,
+            max_inflight_messages: self.max_inflight_messages,
+            fsync_crash_ratio: Ratio::ZERO,
+            delay_us_min: self.delay_us,
+            delay_jitter_us: self.jitter_us,
+            drop_ratio: self.drop_ratio,
+            duplicate_ratio: self.duplicate_ratio,
+            fsync_us_min: self.fsync_us,
+            fsync_us_max: self.fsync_us,
+            nemesis_interval_us_mean: u64::MAX / 4,
+            crash_downtime_us_max: 1,
+            client_count: 0,
+            key_count: 1,
+            client_timeout_us: u64::MAX / 4,
+            client_attempts_max: 1,
+            client_think_us_max: 0,
+            chaos_duration_us: u64::MAX / 2,
+            heal_duration_us_max: u64::MAX / 4,
+        }
+    }
+}
+
+/// What a message rule does to the messages it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleAction {
+    /// The message is lost.
+    Drop,
+    /// The message waits until released.
+    Hold,
+    /// The message is delivered, and a copy waits until released (a delayed duplicate).
+    Duplicate,
+}
+
+impl RuleAction {
+    /// The name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleAction::Drop => "drop",
+            RuleAction::Hold => "hold",
+            RuleAction::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Which messages a rule or a release concerns.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MessagePattern {
+    /// The message kind ([`raft_core::MessageBody::kind_name`]); `None`: any kind.
+    pub kind: Option<String>,
+    /// The sender; `None`: any node.
+    pub from: Option<NodeId>,
+    /// The receiver; `None`: any node.
+    pub to: Option<NodeId>,
+}
+
+impl MessagePattern {
+    /// Whether `message` matches.
+    pub fn matches(&self, message: &Message) -> bool {
+        self.kind
+            .as_deref()
+            .map_or(true, |k| k == message.body.kind_name())
+            && self.from.map_or(true, |f| f == message.from)
+            && self.to.map_or(true, |t| t == message.to)
+    }
+
+    /// Whether every message this pattern matches is also matched by `wider`.
+    pub fn within(&self, wider: &MessagePattern) -> bool {
+        let kind = wider.kind.is_none() || wider.kind == self.kind;
+        let from = wider.from.is_none() || wider.from == self.from;
+        let to = wider.to.is_none() || wider.to == self.to;
+        kind && from && to
+    }
+}
+
+/// The scenario's message rules and the messages they hold back.
+#[derive(Clone, Debug, Default)]
+pub struct MessageFilter {
+    // Invariant: checked in order; the first matching rule decides.
+    rules: Vec<(RuleAction, MessagePattern)>,
+    // Invariant: in the order they were sent; at most HELD_MESSAGES_MAX.
+    held: Vec<Message>,
+    // Messages that did not fit under HELD_MESSAGES_MAX (reported, then dropped).
+    overflowed: u64,
+}
+
+impl MessageFilter {
+    /// The rules in force, oldest first.
+    pub fn rules(&self) -> &[(RuleAction, MessagePattern)] {
+        &self.rules
+    }
+
+    /// The messages held back, oldest first.
+    pub fn held(&self) -> &[Message] {
+        &self.held
+    }
+
+    fn hold(&mut self, message: Message) {
+        if self.held.len() < HELD_MESSAGES_MAX {
+            self.held.push(message);
+        } else {
+            self.overflowed += 1;
+        }
+    }
+}
+
+impl Sim {
+    /// Applies the scenario's message rules to a message about to be sent:
+    /// `Some` to send it, `None` if a rule dropped or held it.
+    pub(crate) fn filter_message(&mut self, message: Message) -> Option<Message> {
+        let Some(filter) = self.message_filter.as_mut() else {
+            return Some(message); // no scenario rules: every message goes out
+        };
+        let Some((action, _)) = filter.rules.iter().find(|(_, p)| p.matches(&message)) else {
+            return Some(message);
+        };
+        match action {
+            RuleAction::Drop => None,
+            RuleAction::Hold => {
+                filter.hold(message);
+                None
+            }
+            RuleAction::Duplicate => {
+                filter.hold(message.clone());
+                Some(message)
+            }
+        }
+    }
+
+    /// Sends a message over the network now, bypassing the message rules.
+    fn send_unfiltered(&mut self, message: Message) {
+        let route = (Endpoint::Node(message.from), Endpoint::Node(message.to));
+        match self.network.plan(route.0, route.1) {
+            Delivery::Lost => {}
+            Delivery::Once(delay) => self
+                .queue
+                .push(self.now_us + delay, Event::Deliver(message)),
+            Delivery::Twice(first, second) => {
+                self.queue
+                    .push(self.now_us + first, Event::Deliver(message.clone()));
+                self.queue
+                    .push(self.now_us + second, Event::Deliver(message));
+            }
+        }
+    }
+}
+
+/// A client operation's fate, as the script sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpState {
+    /// The node refused it (not the leader; maybe it named one).
+    Refused(Option<NodeId>),
+    /// Proposed at this index; no answer yet.
+    Pending(u64),
+    /// Answered with this result.
+    Done(KvResult),
+}
+
+/// One client operation of the script.
+#[derive(Clone, Debug)]
+pub struct ScriptOp {
+    /// The operation.
+    pub op: KvOp,
+    /// The node it went through.
+    pub node: NodeId,
+    /// Where it stands.
+    pub state: OpState,
+}
+
+/// Why a scripted action could not be carried out.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// The node is down.
+    #[error("n{0} is down")]
+    Down(NodeId),
+    /// The node is already up.
+    #[error("n{0} is already up")]
+    Up(NodeId),
+    /// The node is paused.
+    #[error("n{0} is paused")]
+    Paused(NodeId),
+    /// The node is not paused.
+    #[error("n{0} is not paused")]
+    NotPaused(NodeId),
+    /// The node leads already, so it cannot campaign.
+    #[error("n{0} is the leader: it does not campaign")]
+    Leads(NodeId),
+    /// The node did not campaign within the ticks allowed.
+    #[error("n{0} did not campaign within {1} ticks")]
+    NoCampaign(NodeId, u32),
+    /// The simulator hit a limit.
+    #[error("{0}")]
+    Limit(String),
+}
+
+/// A scripted world: the `Sim`, plus what the script controls around it.
+pub struct Scripted {
+    sim: Sim,
+    manual_ticks: bool,
+    // Invariant: paused[i] is node i + 1; a paused node's events wait in deferred[i].
+    paused: Vec<bool>,
+    deferred: Vec<Vec<Event>>,
+    // What each node has made durable, as of its last fsync (crash lose-unsynced).
+    durable: Vec<RestoredState>,
+    ops: Vec<ScriptOp>,
+    // Events of this command worth a line (op answers); taken by the caller.
+    notes: Vec<String>,
+    violations: Vec<ViolationReport>,
+    events_this_command: u64,
+}
+
+impl Scripted {
+    /// Builds the scripted world at time zero with every node started.
+    pub fn new(world: &ScriptedWorld) -> Scripted {
+        assert!(world.cluster_size >= 1, "a cluster needs a node");
+        let options = SimOptions {
+            max_events: u64::MAX,
+            ..SimOptions::default()
+        };
+        let mut sim = Sim::new(world.params(), options);
+        sim.message_filter = Some(MessageFilter::default());
+        let n = world.cluster_size as usize;
+        let mut scripted = Scripted {
+            sim,
+            manual_ticks: world.manual_ticks,
+            paused: vec![false; n],
+            deferred: vec![Vec::new(); n],
+            durable: vec![RestoredState::default(); n],
+            ops: Vec::new(),
+            notes: Vec::new(),
+            violations: Vec::new(),
+            events_this_command: 0,
+        };
+        scripted.collect_outcome();
+        scripted
+    }
+
+    /// The world.
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// The number of nodes.
+    pub fn node_count(&self) -> u64 {
+        self.sim.hosts.len() as u64
+    }
+
+    /// Virtual time now.
+    pub fn now_us(&self) -> u64 {
+        self.sim.now_us
+    }
+
+    /// A running node's status.
+    pub fn status(&self, id: NodeId) -> Option<Status> {
+        self.sim.hosts[id as usize - 1].status()
+    }
+
+    /// Whether node `id` is paused.
+    pub fn is_paused(&self, id: NodeId) -> bool {
+        self.paused[id as usize - 1]
+    }
+
+    /// The client operations so far; `op1` is index 0.
+    pub fn ops(&self) -> &[ScriptOp] {
+        &self.ops
+    }
+
+    /// Violations seen so far, oldest first.
+    pub fn violations(&self) -> &[ViolationReport] {
+        &self.violations
+    }
+
+    /// Takes the notes (op answers) gathered since the last call.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// The message rules and held messages.
+    pub fn filter(&self) -> &MessageFilter {
+        self.sim
+            .message_filter
+            .as_ref()
+            .expect("a scripted world has a filter")
+    }
+
+    fn filter_mut(&mut self) -> &mut MessageFilter {
+        self.sim
+            .message_filter
+            .as_mut()
+            .expect("a scripted world has a filter")
+    }
+
+    /// The value of `key` in node `id`'s state machine.
+    pub fn read(&self, id: NodeId, key: &str) -> Option<String> {
+        self.sim.hosts[id as usize - 1].store.read(key)
+    }
+
+    /// What node `id`'s disk holds (meaningful while it is down).
+    pub fn disk_state(&self, id: NodeId) -> RestoredState {
+        let mut disk = self.sim.hosts[id as usize - 1].disk.clone();
+        disk.sync();
+        disk.restore()
+    }
+
+    /// Moves a violation or error the `Sim` recorded into this script's list, so
+    /// that checking goes on and later violations are seen too.
+    fn collect_outcome(&mut self) -> Option<String> {
+        match self.sim.outcome.take() {
+            Some(Outcome::Violation(report)) => {
+                self.violations.push(*report);
+                None
+            }
+            Some(Outcome::Error(message)) => Some(message),
+            Some(Outcome::Pass) | None => None,
+        }
+    }
+
+    fn require_up(&self, id: NodeId) -> Result<(), ControlError> {
+        if !self.sim.hosts[id as usize - 1].is_up() {
+            return Err(ControlError::Down(id));
+        }
+        if self.is_paused(id) {
+            return Err(ControlError::Paused(id));
+        }
+        Ok(())
+    }
+}
+
+/// Node start, stop and clock.
+impl Scripted {
+    /// Ticks node `id` `count` times, now.
+    pub fn tick(&mut self, id: NodeId, count: u32) -> Result<(), ControlError> {
+        self.require_up(id)?;
+        for _ in 0..count {
+            let node = self.sim.host(id).node.as_mut().expect("checked up");
+            node.tick();
+            self.sim.after_input(id);
+            self.collect_outcome();
+        }
+        Ok(())
+    }
+
+    /// Ticks node `id` until it starts an election; returns the ticks it took.
+    pub fn campaign(&mut self, id: NodeId) -> Result<u32, ControlError> {
+        self.require_up(id)?;
+        let before = self.status(id).expect("up");
+        if before.role == Role::Leader {
+            return Err(ControlError::Leads(id));
+        }
+        let limit = 2 * self.sim.params.election_timeout_ticks_min + 2;
+        for ticks in 1..=limit {
+            self.tick(id, 1)?;
+            let now = self.status(id).expect("up");
+            if now.term > before.term && now.role != Role::Follower {
+                return Ok(ticks);
+            }
+        }
+        Err(ControlError::NoCampaign(id, limit))
+    }
+
+    /// Crashes node `id`. Its disk keeps every write already issued, or with
+    /// `lose_unsynced` (a power loss) only what its last fsync made durable.
+    pub fn crash(&mut self, id: NodeId, lose_unsynced: bool) -> Result<(), ControlError> {
+        if !self.sim.hosts[id as usize - 1].is_up() {
+            return Err(ControlError::Down(id));
+        }
+        let slot = id as usize - 1;
+        if lose_unsynced {
+            let durable = self.durable[slot].clone();
+            let mut disk = Disk::default();
+            disk.write(Some(durable.hard_state), durable.entries);
+            disk.sync();
+            self.sim.hosts[slot].disk = disk;
+        } else {
+            self.sim.hosts[slot].disk.sync();
+        }
+        self.sim.crash_node(id, false);
+        self.paused[slot] = false;
+        self.deferred[slot].clear();
+        Ok(())
+    }
+
+    /// Crashes node `id` and wipes its disk: it restarts with nothing.
+    pub fn wipe(&mut self, id: NodeId) -> Result<(), ControlError> {
+        let slot = id as usize - 1;
+        if self.sim.hosts[slot].is_up() {
+            self.sim.crash_node(id, true);
+        } else {
+            self.sim.hosts[slot].disk.wipe();
+        }
+        self.durable[slot] = RestoredState::default();
+        self.paused[slot] = false;
+        self.deferred[slot].clear();
+        Ok(())
+    }
+
+    /// Restarts node `id` from its disk.
+    pub fn restart(&mut self, id: NodeId) -> Result<(), ControlError> {
+        let slot = id as usize - 1;
+        if self.sim.hosts[slot].is_up() {
+            return Err(ControlError::Up(id));
+        }
+        self.durable[slot] = self.sim.hosts[slot].disk.restore();
+        self.sim.start_node(id);
+        self.collect_outcome();
+        Ok(())
+    }
+
+    /// Pauses node `id`: its clock, its inbox and its disk stop until resumed.
+    pub fn pause(&mut self, id: NodeId) -> Result<(), ControlError> {
+        self.require_up(id)?;
+        self.paused[id as usize - 1] = true;
+        Ok(())
+    }
+
+    /// Resumes node `id`: what waited for it happens now, in order.
+    pub fn resume(&mut self, id: NodeId) -> Result<(), ControlError> {
+        let slot = id as usize - 1;
+        if !self.paused[slot] {
+            return Err(ControlError::NotPaused(id));
+        }
+        self.paused[slot] = false;
+        for event in std::mem::take(&mut self.deferred[slot]) {
+            self.sim.queue.push(self.sim.now_us, event);
+        }
+        Ok(())
+    }
+}
+
+/// The network.
+impl Scripted {
+    /// Splits the nodes into groups that cannot talk; unlisted nodes form one more group.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        self.sim.network.partition(groups);
+    }
+
+    /// Cuts (or restores) the direction `from -> to`.
+    pub fn set_cut(&mut self, from: NodeId, to: NodeId, cut: bool) {
+        self.sim.network.set_cut(from, to, cut);
+    }
+
+    /// The cut links, e.g. `1->2 2->1`, or `none`.
+    pub fn describe_cuts(&self) -> String {
+        self.sim.network.describe_cuts()
+    }
+
+    /// Adds a message rule (checked after the rules already in force).
+    pub fn add_rule(&mut self, action: RuleAction, pattern: MessagePattern) {
+        self.filter_mut().rules.push((action, pattern));
+    }
+
+    /// Removes the rules within `pattern`, and delivers now (over the network,
+    /// in the order they were sent) up to `count` held messages it matches.
+    /// Returns how many were released.
+    pub fn release(&mut self, pattern: &MessagePattern, count: Option<usize>) -> usize {
+        let filter = self.filter_mut();
+        if count.is_none() {
+            filter.rules.retain(|(_, rule)| !rule.within(pattern));
+        }
+        let limit = count.unwrap_or(usize::MAX);
+        let mut released = Vec::new();
+        let mut kept = Vec::new();
+        for message in std::mem::take(&mut filter.held) {
+            if released.len() < limit && pattern.matches(&message) {
+                released.push(message);
+            } else {
+                kept.push(message);
+            }
+        }
+        filter.held = kept;
+        let n = released.len();
+        for message in released {
+            self.sim.send_unfiltered(message);
+        }
+        n
+    }
+
+    /// Restores every link and removes every rule; held messages stay held.
+    pub fn heal(&mut self) {
+        self.sim.network.heal_partitions();
+        self.filter_mut().rules.clear();
+    }
+
+    /// Messages that did not fit in the held buffer (a limit reached).
+    pub fn overflowed(&self) -> u64 {
+        self.filter().overflowed
+    }
+}
+
+/// Clients.
+impl Scripted {
+    /// Proposes `op` through node `id`; the answer arrives once it is applied.
+    /// Returns the op's number (1-based).
+    pub fn propose(&mut self, id: NodeId, op: KvOp) -> Result<usize, ControlError> {
+        self.require_up(id)?;
+        let number = self.ops.len() + 1;
+        // One client per op: no session can make one op supersede another.
+        let client = number as u64;
+        let command = Command {
+            client,
+            seq: 1,
+            op: op.clone(),
+        };
+        let node = self.sim.host(id).node.as_mut().expect("checked up");
+        let state = match node.propose(command.encode()) {
+            Ok(index) => {
+                self.sim.await_apply(id, client, 1);
+                OpState::Pending(index)
+            }
+            Err(ProposeError::NotLeader { leader_hint }) => OpState::Refused(leader_hint),
+        };
+        self.ops.push(ScriptOp {
+            op,
+            node: id,
+            state,
+        });
+        self.sim.after_input(id);
+        self.collect_outcome();
+        Ok(number)
+    }
+
+    /// Proposes raw bytes through node `id` (not a key-value command).
+    pub fn propose_raw(&mut self, id: NodeId, data: Bytes) -> Result<bool, ControlError> {
+        self.require_up(id)?;
+        let node = self.sim.host(id).node.as_mut().expect("checked up");
+        let accepted = node.propose(data).is_ok();
+        self.sim.after_input(id);
+        self.collect_outcome();
+        Ok(accepted)
+    }
+}
+
+/// Time.
+impl Scripted {
+    /// Runs every event up to `deadline_us` (or until `stop` holds, checked after
+    /// each event), calling `observe` after each. Time ends at the deadline, or at
+    /// the event that made `stop` hold. Returns whether `stop` held.
+    pub fn run_until(
+        &mut self,
+        deadline_us: u64,
+        stop: &mut dyn FnMut(&Scripted) -> bool,
+        observe: &mut dyn FnMut(&mut Scripted, Option<&str>),
+    ) -> Result<bool, ControlError> {
+        self.events_this_command = 0;
+        if stop(self) {
+            return Ok(true);
+        }
+        while let Some((time_us, event)) = self.sim.queue.pop() {
+            if time_us > deadline_us {
+                self.put_back(time_us, event);
+                break;
+            }
+            self.events_this_command += 1;
+            if self.events_this_command > EVENTS_PER_COMMAND_MAX {
+                let limit = EVENTS_PER_COMMAND_MAX;
+                return Err(ControlError::Limit(format!(
+                    "more than {limit} events in one command"
+                )));
+            }
+            self.sim.now_us = time_us;
+            let line = self.handle(event);
+            if let Some(message) = self.collect_outcome() {
+                return Err(ControlError::Limit(message));
+            }
+            observe(self, line.as_deref());
+            if stop(self) {
+                return Ok(true);
+            }
+        }
+        self.sim.now_us = self.sim.now_us.max(deadline_us);
+        Ok(false)
+    }
+
+    /// Puts an event that is not due back at the head of the queue, keeping the
+    /// order of everything queued (the queue has no peek: re-queue all in order).
+    fn put_back(&mut self, time_us: u64, event: Event) {
+        let mut all = vec![(time_us, event)];
+        while let Some(next) = self.sim.queue.pop() {
+            all.push(next);
+        }
+        for (time_us, event) in all {
+            self.sim.queue.push(time_us, event);
+        }
+    }
+
+    /// Handles one event; returns its readable line if it was a delivery.
+    fn handle(&mut self, event: Event) -> Option<String> {
+        self.sim.trace.record(mix_into(self.sim.now_us, event.code()));
+        let node = match &event {
+            Event::Tick { node, .. } | Event::FsyncDone { node, .. } => Some(*node),
+            Event::Deliver(message) => Some(message.to),
+            _ => None,
+        };
+        if let Some(id) = node {
+            if self.paused[id as usize - 1] {
+                self.deferred[id as usize - 1].push(event);
+                return None;
+            }
+        }
+        match event {
+            Event::Tick { node, incarnation } if !self.manual_ticks => {
+                self.sim.on_tick(node, incarnation)
+            }
+            Event::Deliver(message) => {
+                let line = self.sim.describe(&Event::Deliver(message.clone()));
+                self.sim.on_deliver(message);
+                return Some(line);
+            }
+            Event::FsyncDone { node, incarnation } => {
+                let host = &self.sim.hosts[node as usize - 1];
+                if host.incarnation == incarnation && host.is_up() {
+                    self.durable[node as usize - 1] = self.disk_state(node);
+                }
+                self.sim.on_fsync_done(node, incarnation);
+            }
+            Event::ClientReply {
+                client,
+                reply: Reply::Done(result),
+                ..
+            } => self.on_reply(client, result),
+            _ => {} // no nemesis, clients or heal phase in a scripted world
+        }
+        None
+    }
+
+    fn on_reply(&mut self, client: u64, result: KvResult) {
+        let Some(op) = self.ops.get_mut(client as usize - 1) else {
+            return;
+        };
+        if matches!(op.state, OpState::Done(_)) {
+            return;
+        }
+        op.state = OpState::Done(result.clone());
+        let answer = describe_answer(&result);
+        self.notes.push(format!("op{client} {answer}"));
+    }
+}
+
+/// A client result in a few words: `ok`, `value v`, `value nil`, `cas ok`, `cas failed`.
+pub fn describe_answer(result: &KvResult) -> String {
+    match result {
+        KvResult::Done => "ok".into(),
+        KvResult::Value(Some(value)) => format!("value {value}"),
+        KvResult::Value(None) => "value nil".into(),
+        KvResult::CasOk => "cas ok".into(),
+        KvResult::CasFailed => "cas failed".into(),
+    }
+}

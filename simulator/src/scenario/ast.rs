@@ -1,0 +1,593 @@
+//! A scenario as data: the commands, their expected output, the comments around
+//! them. This is also the JSON form (serde), and [`fmt::Display`] gives each
+//! command's canonical text, so either form can be written from the other.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::control::{MessagePattern, RuleAction};
+
+/// A node id (1-based) as scenario files write it: `n3`.
+pub type Node = u64;
+
+/// One scenario file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scenario {
+    /// The commands in order.
+    pub steps: Vec<Step>,
+    /// Comment and blank lines after the last command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trailing: Vec<String>,
+}
+
+/// One command with what surrounds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The comment (`# ...`) and blank lines just before the command, verbatim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leading: Vec<String>,
+    /// The command.
+    pub command: Command,
+    /// A comment after the command on the same line (without the `#`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The output the command must produce, one string a line (empty: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output: Vec<String>,
+    /// The 1-based line of the command in its file (0 when built, not parsed).
+    #[serde(default, skip_serializing)]
+    pub line: usize,
+    /// The command line as written (kept when rewriting expected output).
+    #[serde(skip)]
+    pub source: Option<String>,
+}
+
+/// The cluster a scenario runs on: the first command of every file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterSpec {
+    /// Number of voters, `n1` to `nN`.
+    pub size: u64,
+    /// Seed of the background randomness (election timeouts, jitter).
+    pub seed: u64,
+    /// Planted bugs by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bugs: Vec<String>,
+    /// Nodes tick only on `tick` and `campaign` (no automatic clock).
+    #[serde(default)]
+    pub manual_ticks: bool,
+    /// At most this many entries in one AppendEntries.
+    pub max_entries_per_message: usize,
+    /// At most this many unacknowledged AppendEntries per follower.
+    pub max_inflight: usize,
+    /// Minimum election timeout in ticks.
+    pub election_ticks: u32,
+    /// Heartbeat interval in ticks.
+    pub heartbeat_ticks: u32,
+    /// Virtual time between two automatic ticks.
+    pub tick_us: u64,
+    /// One-way message delay.
+    pub delay_us: u64,
+    /// Extra random delay, up to this much (reorders messages).
+    pub jitter_us: u64,
+    /// Fsync latency.
+    pub fsync_us: u64,
+    /// Percent of messages lost.
+    pub drop_percent: u64,
+    /// Percent of messages delivered twice.
+    pub duplicate_percent: u64,
+}
+
+impl ClusterSpec {
+    /// A cluster of `size` with every setting at its default.
+    pub fn with_size(size: u64) -> ClusterSpec {
+        ClusterSpec {
+            size,
+            seed: 1,
+            bugs: Vec::new(),
+            manual_ticks: false,
+            max_entries_per_message: 64,
+            max_inflight: 8,
+            election_ticks: 10,
+            heartbeat_ticks: 2,
+            tick_us: 10_000,
+            delay_us: 1_000,
+            jitter_us: 0,
+            fsync_us: 100,
+            drop_percent: 0,
+            duplicate_percent: 0,
+        }
+    }
+}
+
+/// A client operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum ClientOp {
+    /// `put n1 k v`
+    Put {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// `get n1 k`
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// `append n1 k v`: the value becomes its old value (or nothing) followed by `v`.
+    Append {
+        /// The key.
+        key: String,
+        /// What to append.
+        value: String,
+    },
+    /// `cas n1 k old new` (`old` is `nil` for "absent").
+    Cas {
+        /// The key.
+        key: String,
+        /// The value expected now (`None`: absent).
+        expected: Option<String>,
+        /// The value to write if it matches.
+        new: String,
+    },
+}
+
+/// A condition `run-until` waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "condition", rename_all = "kebab-case")]
+pub enum Condition {
+    /// `leader-exists`: some live node leads.
+    LeaderExists,
+    /// `leader n3`: n3 is the leader of the highest term among live nodes.
+    Leader {
+        /// The node.
+        node: Node,
+    },
+    /// `committed N` (every live node) or `committed n1 N`: commit index at least N.
+    Committed {
+        /// One node, or every live node.
+        node: Option<Node>,
+        /// The index.
+        index: u64,
+    },
+    /// `op3 done`: client operation 3 got its answer.
+    OpDone {
+        /// The op number.
+        op: usize,
+    },
+    /// `converged`: every live node holds the same log, all committed and applied.
+    Converged,
+    /// `violation`: a property broke.
+    Violation,
+}
+
+/// What an `expect` checks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "expect", rename_all = "kebab-case")]
+pub enum Expectation {
+    /// `expect leader n3`: n3 leads the highest term among live nodes.
+    Leader {
+        /// The node.
+        node: Node,
+    },
+    /// `expect no-leader`: no live node leads.
+    NoLeader,
+    /// `expect role n1 follower`.
+    Role {
+        /// The node.
+        node: Node,
+        /// `leader`, `candidate`, `follower` or `down`.
+        role: String,
+    },
+    /// `expect term n1 3`.
+    Term {
+        /// The node.
+        node: Node,
+        /// The term.
+        term: u64,
+    },
+    /// `expect committed n1 3` (one node) or `expect committed 3` (every live node):
+    /// the commit index is exactly this.
+    Committed {
+        /// One node, or every live node.
+        node: Option<Node>,
+        /// The index.
+        index: u64,
+    },
+    /// `expect log n1 t1x2 t3x1`: the log, as runs of terms (`empty` for none).
+    Log {
+        /// The node.
+        node: Node,
+        /// The runs, e.g. `t1x2 t3x1`.
+        runs: String,
+    },
+    /// `expect value k v` (every live node) or `expect value n1 k v`; `nil`: absent.
+    Value {
+        /// One node, or every live node.
+        node: Option<Node>,
+        /// The key.
+        key: String,
+        /// The value (`None`: absent).
+        value: Option<String>,
+    },
+    /// `expect violation election-safety`: this property broke (and that is the point).
+    Violation {
+        /// The invariant's name.
+        invariant: String,
+    },
+    /// `expect no-violation`: nothing broke so far.
+    NoViolation,
+}
+
+/// One command of the language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case")]
+pub enum Command {
+    /// `cluster 3 seed=7 bug=forget-vote ...`
+    Cluster(ClusterSpec),
+    /// `tick [nN] [count]`: ticks now, without moving time.
+    Tick {
+        /// One node, or every live node.
+        node: Option<Node>,
+        /// How many ticks.
+        count: u32,
+    },
+    /// `campaign n1`: tick n1 until it starts an election.
+    Campaign {
+        /// The node.
+        node: Node,
+    },
+    /// `run 500ms [verbose]`
+    Run {
+        /// For how long.
+        duration_us: u64,
+        /// Print every message delivered.
+        #[serde(default)]
+        verbose: bool,
+    },
+    /// `run-until leader-exists [within 5s] [verbose]`
+    RunUntil {
+        /// What to wait for.
+        until: Condition,
+        /// At most this long.
+        within_us: u64,
+        /// Print every message delivered.
+        #[serde(default)]
+        verbose: bool,
+    },
+    /// `partition 1,2 | 3,4,5`
+    Partition {
+        /// The groups (unlisted nodes form one more).
+        groups: Vec<Vec<Node>>,
+    },
+    /// `isolate n1`: cut every link to and from n1.
+    Isolate {
+        /// The node.
+        node: Node,
+    },
+    /// `cut n1->n2`: messages from n1 to n2 are lost.
+    Cut {
+        /// Sender.
+        from: Node,
+        /// Receiver.
+        to: Node,
+    },
+    /// `restore n1->n2`: undo a cut.
+    Restore {
+        /// Sender.
+        from: Node,
+        /// Receiver.
+        to: Node,
+    },
+    /// `drop app n1->n2`, `hold vote n3->*`, `duplicate app n1->n2`.
+    Rule {
+        /// What happens to matching messages.
+        action: RuleAction,
+        /// Which messages.
+        pattern: MessagePattern,
+    },
+    /// `release app n1->n2 [count]`
+    Release {
+        /// Which messages.
+        pattern: MessagePattern,
+        /// Deliver only the oldest `count` (and keep the rule); all if absent.
+        count: Option<usize>,
+    },
+    /// `heal`: every link restored, every rule removed.
+    Heal,
+    /// `crash n1 [lose-unsynced]`
+    Crash {
+        /// The node.
+        node: Node,
+        /// Power loss: only what the last fsync made durable survives.
+        #[serde(default)]
+        lose_unsynced: bool,
+    },
+    /// `restart n1`
+    Restart {
+        /// The node.
+        node: Node,
+    },
+    /// `wipe n1`: crash and lose the disk.
+    Wipe {
+        /// The node.
+        node: Node,
+    },
+    /// `pause n1`
+    Pause {
+        /// The node.
+        node: Node,
+    },
+    /// `resume n1`
+    Resume {
+        /// The node.
+        node: Node,
+    },
+    /// `put n1 k v`, `get n1 k`, `append n1 k v`, `cas n1 k old new`
+    Client {
+        /// The node the operation goes through.
+        node: Node,
+        /// The operation.
+        #[serde(flatten)]
+        op: ClientOp,
+    },
+    /// `status`
+    Status,
+    /// `held`: the messages held back.
+    Held,
+    /// `expect ...`
+    Expect(Expectation),
+}
+
+/// A duration in the largest unit that divides it: `5s`, `500ms`, `250us`.
+pub fn format_duration(us: u64) -> String {
+    if us > 0 && us % 1_000_000 == 0 {
+        format!("{}s", us / 1_000_000)
+    } else if us > 0 && us % 1_000 == 0 {
+        format!("{}ms", us / 1_000)
+    } else {
+        format!("{us}us")
+    }
+}
+
+fn node_or_star(node: Option<Node>) -> String {
+    node.map_or("*".into(), |n| format!("n{n}"))
+}
+
+/// A message pattern as written: `app n1->n2`, `* n3->*`.
+pub fn format_pattern(pattern: &MessagePattern) -> String {
+    format!(
+        "{} {}->{}",
+        pattern.kind.as_deref().unwrap_or("*"),
+        node_or_star(pattern.from),
+        node_or_star(pattern.to)
+    )
+}
+
+impl fmt::Display for ClusterSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let default = ClusterSpec::with_size(self.size);
+        write!(f, "cluster {} seed={}", self.size, self.seed)?;
+        for bug in &self.bugs {
+            write!(f, " bug={bug}")?;
+        }
+        if self.manual_ticks {
+            write!(f, " ticks=manual")?;
+        }
+        let numbers = [
+            ("max-entries-per-message", self.max_entries_per_message as u64, default.max_entries_per_message as u64),
+            ("max-inflight", self.max_inflight as u64, default.max_inflight as u64),
+            ("election-ticks", self.election_ticks.into(), default.election_ticks.into()),
+            ("heartbeat-ticks", self.heartbeat_ticks.into(), default.heartbeat_ticks.into()),
+            ("drop", self.drop_percent, default.drop_percent),
+            ("duplicate", self.duplicate_percent, default.duplicate_percent),
+        ];
+        for (name, value, default) in numbers {
+            if value != default {
+                let unit = if name == "drop" || name == "duplicate" { "%" } else { "" };
+                write!(f, " {name}={value}{unit}")?;
+            }
+        }
+        let durations = [
+            ("tick", self.tick_us, default.tick_us),
+            ("delay", self.delay_us, default.delay_us),
+            ("jitter", self.jitter_us, default.jitter_us),
+            ("fsync", self.fsync_us, default.fsync_us),
+        ];
+        for (name, value, default) in durations {
+            if value != default {
+                write!(f, " {name}={}", format_duration(value))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ClientOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientOp::Put { key, value } => write!(f, "put {key}={value}"),
+            ClientOp::Get { key } => write!(f, "get {key}"),
+            ClientOp::Append { key, value } => write!(f, "append {key}+={value}"),
+            ClientOp::Cas { key, expected, new } => write!(
+                f,
+                "cas {key} {}->{new}",
+                expected.as_deref().unwrap_or("nil")
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Condition::LeaderExists => write!(f, "leader-exists"),
+            Condition::Leader { node } => write!(f, "leader n{node}"),
+            Condition::Committed { node: None, index } => write!(f, "committed {index}"),
+            Condition::Committed {
+                node: Some(node),
+                index,
+            } => write!(f, "committed n{node} {index}"),
+            Condition::OpDone { op } => write!(f, "op{op} done"),
+            Condition::Converged => write!(f, "converged"),
+            Condition::Violation => write!(f, "violation"),
+        }
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expectation::Leader { node } => write!(f, "leader n{node}"),
+            Expectation::NoLeader => write!(f, "no-leader"),
+            Expectation::Role { node, role } => write!(f, "role n{node} {role}"),
+            Expectation::Term { node, term } => write!(f, "term n{node} {term}"),
+            Expectation::Committed { node: None, index } => write!(f, "committed {index}"),
+            Expectation::Committed {
+                node: Some(node),
+                index,
+            } => write!(f, "committed n{node} {index}"),
+            Expectation::Log { node, runs } => write!(f, "log n{node} {runs}"),
+            Expectation::Value { node, key, value } => {
+                write!(f, "value ")?;
+                if let Some(node) = node {
+                    write!(f, "n{node} ")?;
+                }
+                write!(f, "{key} {}", value.as_deref().unwrap_or("nil"))
+            }
+            Expectation::Violation { invariant } => write!(f, "violation {invariant}"),
+            Expectation::NoViolation => write!(f, "no-violation"),
+        }
+    }
+}
+
+fn verbose_suffix(verbose: bool) -> &'static str {
+    if verbose {
+        " verbose"
+    } else {
+        ""
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Cluster(spec) => write!(f, "{spec}"),
+            Command::Tick { node, count } => {
+                write!(f, "tick")?;
+                if let Some(node) = node {
+                    write!(f, " n{node}")?;
+                }
+                if *count != 1 {
+                    write!(f, " {count}")?;
+                }
+                Ok(())
+            }
+            Command::Campaign { node } => write!(f, "campaign n{node}"),
+            Command::Run {
+                duration_us,
+                verbose,
+            } => write!(
+                f,
+                "run {}{}",
+                format_duration(*duration_us),
+                verbose_suffix(*verbose)
+            ),
+            Command::RunUntil {
+                until,
+                within_us,
+                verbose,
+            } => write!(
+                f,
+                "run-until {until} within {}{}",
+                format_duration(*within_us),
+                verbose_suffix(*verbose)
+            ),
+            Command::Partition { groups } => {
+                let groups: Vec<String> = groups
+                    .iter()
+                    .map(|g| g.iter().map(|n| format!("n{n}")).collect::<Vec<_>>().join(","))
+                    .collect();
+                write!(f, "partition {}", groups.join(" | "))
+            }
+            Command::Isolate { node } => write!(f, "isolate n{node}"),
+            Command::Cut { from, to } => write!(f, "cut n{from}->n{to}"),
+            Command::Restore { from, to } => write!(f, "restore n{from}->n{to}"),
+            Command::Rule { action, pattern } => {
+                write!(f, "{} {}", action.name(), format_pattern(pattern))
+            }
+            Command::Release { pattern, count } => {
+                write!(f, "release {}", format_pattern(pattern))?;
+                match count {
+                    Some(count) => write!(f, " {count}"),
+                    None => Ok(()),
+                }
+            }
+            Command::Heal => write!(f, "heal"),
+            Command::Crash {
+                node,
+                lose_unsynced,
+            } => {
+                let suffix = if *lose_unsynced { " lose-unsynced" } else { "" };
+                write!(f, "crash n{node}{suffix}")
+            }
+            Command::Restart { node } => write!(f, "restart n{node}"),
+            Command::Wipe { node } => write!(f, "wipe n{node}"),
+            Command::Pause { node } => write!(f, "pause n{node}"),
+            Command::Resume { node } => write!(f, "resume n{node}"),
+            Command::Client { node, op } => write_client(f, *node, op),
+            Command::Status => write!(f, "status"),
+            Command::Held => write!(f, "held"),
+            Command::Expect(expectation) => write!(f, "expect {expectation}"),
+        }
+    }
+}
+
+fn write_client(f: &mut fmt::Formatter<'_>, node: Node, op: &ClientOp) -> fmt::Result {
+    match op {
+        ClientOp::Put { key, value } => write!(f, "put n{node} {key} {value}"),
+        ClientOp::Get { key } => write!(f, "get n{node} {key}"),
+        ClientOp::Append { key, value } => write!(f, "append n{node} {key} {value}"),
+        ClientOp::Cas { key, expected, new } => write!(
+            f,
+            "cas n{node} {key} {} {new}",
+            expected.as_deref().unwrap_or("nil")
+        ),
+    }
+}
+
+impl fmt::Display for Scenario {
+    /// The text form: leading lines, the command, its output block, a blank line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.steps.iter().enumerate() {
+            for line in &step.leading {
+                writeln!(f, "{line}")?;
+            }
+            match (&step.source, &step.comment) {
+                (Some(source), _) => writeln!(f, "{source}")?,
+                (None, Some(comment)) => writeln!(f, "{}  #{comment}", step.command)?,
+                (None, None) => writeln!(f, "{}", step.command)?,
+            }
+            if !step.output.is_empty() {
+                writeln!(f, "----")?;
+                for line in &step.output {
+                    writeln!(f, "{line}")?;
+                }
+                // The blank line that ends the block, unless one follows anyway.
+                let next_line = match self.steps.get(i + 1) {
+                    Some(next) => next.leading.first().map_or("command", String::as_str),
+                    None => self.trailing.first().map_or("", String::as_str),
+                };
+                if !next_line.trim().is_empty() {
+                    writeln!(f)?;
+                }
+            }
+        }
+        for line in &self.trailing {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}

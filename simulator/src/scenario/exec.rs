@@ -1,0 +1,638 @@
+//! Carries out a parsed scenario on a scripted world and records what each
+//! command printed, which expectations failed, and which violations were not
+//! expected.
+
+use invariants::linearizability::KvOp;
+use raft_core::{Bug, Bugs, NodeId, Role};
+
+use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Scenario};
+use crate::control::{ControlError, OpState, Scripted, ScriptedWorld};
+use crate::describe::{describe_body, describe_log};
+use crate::rng::Ratio;
+
+/// A reason a scenario fails, at a line of its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The 1-based line of the command at fault (or that caused a violation).
+    pub line: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// What running a scenario produced.
+#[derive(Clone, Debug, Default)]
+pub struct Execution {
+    /// The output of every step, in order.
+    pub outputs: Vec<Vec<String>>,
+    /// Failed expectations, commands that could not be carried out, unexpected violations.
+    pub failures: Vec<Failure>,
+}
+
+/// What the transcript remembers of a node, to print what changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct View {
+    role: Role,
+    term: u64,
+    commit: u64,
+    log_terms: Vec<u64>,
+}
+
+/// The state of one execution.
+struct Executor {
+    world: Scripted,
+    views: Vec<Option<View>>,
+    // Invariant: claimed.len() == world.violations().len().
+    claimed: Vec<bool>,
+    // The line of the step that caused violation i.
+    causes: Vec<usize>,
+    failures: Vec<Failure>,
+    line: usize,
+}
+
+/// The world a cluster spec describes.
+pub fn world_of(spec: &ClusterSpec) -> ScriptedWorld {
+    let bugs: Bugs = spec
+        .bugs
+        .iter()
+        .filter_map(|name| Bug::from_name(name))
+        .collect();
+    ScriptedWorld {
+        cluster_size: spec.size,
+        seed: spec.seed,
+        bugs,
+        max_entries_per_message: spec.max_entries_per_message,
+        max_inflight_messages: spec.max_inflight,
+        election_timeout_ticks_min: spec.election_ticks,
+        heartbeat_interval_ticks: spec.heartbeat_ticks,
+        tick_us: spec.tick_us,
+        delay_us: spec.delay_us,
+        jitter_us: spec.jitter_us,
+        fsync_us: spec.fsync_us,
+        drop_ratio: Ratio::new(spec.drop_percent, 100),
+        duplicate_ratio: Ratio::new(spec.duplicate_percent, 100),
+        manual_ticks: spec.manual_ticks,
+    }
+}
+
+/// Runs `scenario` (which the parser checked: it starts with `cluster`).
+pub fn execute(scenario: &Scenario) -> Execution {
+    let mut execution = Execution::default();
+    let Some(Command::Cluster(spec)) = scenario.steps.first().map(|s| &s.command) else {
+        execution.failures.push(Failure {
+            line: scenario.steps.first().map_or(1, |s| s.line),
+            message: "a scenario starts with `cluster N`".into(),
+        });
+        return execution;
+    };
+    let world = Scripted::new(&world_of(spec));
+    let mut executor = Executor {
+        views: vec![None; spec.size as usize],
+        world,
+        claimed: Vec::new(),
+        causes: Vec::new(),
+        failures: Vec::new(),
+        line: scenario.steps[0].line,
+    };
+    executor.refresh_views();
+    execution.outputs.push(Vec::new());
+    for step in &scenario.steps[1..] {
+        executor.line = step.line;
+        let mut out = Vec::new();
+        if let Err(error) = executor.step(&step.command, &mut out) {
+            executor.fail(format!("`{}`: {error}", step.command));
+            if matches!(error, ControlError::Limit(_)) {
+                execution.outputs.push(out);
+                break;
+            }
+        }
+        executor.note_violations(&mut out);
+        execution.outputs.push(out);
+    }
+    executor.report_unclaimed();
+    execution.failures = executor.failures;
+    execution
+}
+
+/// A virtual time for transcripts: `@12.5ms`, `@1.25s`.
+fn at(time_us: u64) -> String {
+    let (whole, fraction, unit) = if time_us >= 1_000_000 {
+        (time_us / 1_000_000, time_us % 1_000_000, (6, "s"))
+    } else {
+        (time_us / 1_000, time_us % 1_000, (3, "ms"))
+    };
+    let mut text = format!("@{whole}");
+    if fraction > 0 {
+        let digits = format!("{fraction:0width$}", width = unit.0);
+        text.push('.');
+        text.push_str(digits.trim_end_matches('0'));
+    }
+    text.push_str(unit.1);
+    text
+}
+
+impl Executor {
+    fn fail(&mut self, message: String) {
+        self.failures.push(Failure {
+            line: self.line,
+            message,
+        });
+    }
+
+    fn step(&mut self, command: &Command, out: &mut Vec<String>) -> Result<(), ControlError> {
+        match command {
+            Command::Cluster(_) => unreachable!("the parser allows one cluster, first"),
+            Command::Tick { node, count } => self.tick(*node, *count, out)?,
+            Command::Campaign { node } => {
+                self.world.campaign(*node)?;
+                self.print_changes(out, false);
+            }
+            Command::Run { duration_us, verbose } => {
+                let deadline = self.world.now_us() + duration_us;
+                self.run(deadline, None, *verbose, out)?;
+            }
+            Command::RunUntil { until, within_us, verbose } => {
+                self.run_until(until, *within_us, *verbose, out)?
+            }
+            Command::Status => self.status(out),
+            Command::Held => self.held(out),
+            Command::Expect(expectation) => self.expect(expectation),
+            Command::Client { node, op } => self.client(*node, op, out)?,
+            _ => self.fault(command, out)?,
+        }
+        Ok(())
+    }
+
+    /// Network and node faults.
+    fn fault(&mut self, command: &Command, out: &mut Vec<String>) -> Result<(), ControlError> {
+        match command {
+            Command::Partition { groups } => self.world.partition(groups),
+            Command::Isolate { node } => self.world.partition(&[vec![*node]]),
+            Command::Cut { from, to } => self.world.set_cut(*from, *to, true),
+            Command::Restore { from, to } => self.world.set_cut(*from, *to, false),
+            Command::Rule { action, pattern } => self.world.add_rule(*action, pattern.clone()),
+            Command::Release { pattern, count } => {
+                let released = self.world.release(pattern, *count);
+                let plural = if released == 1 { "" } else { "s" };
+                out.push(format!("released {released} message{plural}"));
+            }
+            Command::Heal => self.world.heal(),
+            Command::Crash { node, lose_unsynced } => {
+                self.world.crash(*node, *lose_unsynced)?;
+                out.push(format!("n{node} down; {}", self.disk_line(*node)));
+            }
+            Command::Wipe { node } => {
+                self.world.wipe(*node)?;
+                out.push(format!("n{node} down; disk wiped"));
+            }
+            Command::Restart { node } => {
+                self.world.restart(*node)?;
+                out.push(format!("n{node} up: {}", self.node_line(*node)));
+            }
+            Command::Pause { node } => self.world.pause(*node)?,
+            Command::Resume { node } => self.world.resume(*node)?,
+            _ => unreachable!("handled in step"),
+        }
+        self.refresh_views();
+        Ok(())
+    }
+
+    fn tick(
+        &mut self,
+        node: Option<NodeId>,
+        count: u32,
+        out: &mut Vec<String>,
+    ) -> Result<(), ControlError> {
+        match node {
+            Some(id) => self.world.tick(id, count)?,
+            None => {
+                for _ in 0..count {
+                    for id in 1..=self.world.node_count() {
+                        if self.world.status(id).is_some() && !self.world.is_paused(id) {
+                            self.world.tick(id, 1)?;
+                        }
+                    }
+                }
+            }
+        }
+        self.print_changes(out, false);
+        Ok(())
+    }
+
+    fn run(
+        &mut self,
+        deadline_us: u64,
+        until: Option<&Condition>,
+        verbose: bool,
+        out: &mut Vec<String>,
+    ) -> Result<bool, ControlError> {
+        let violations_before = self.world.violations().len();
+        let mut stop = |world: &Scripted| {
+            until.is_some_and(|c| condition_holds(world, c, violations_before))
+        };
+        let views = &mut self.views;
+        let mut shown = violations_before;
+        let mut observe = |world: &mut Scripted, delivery: Option<&str>| {
+            let time = at(world.now_us());
+            if let (true, Some(line)) = (verbose, delivery) {
+                let what = line.split_once("] ").map_or(line, |(_, what)| what);
+                out.push(format!("{time} {what}"));
+            }
+            for change in changes(world, views) {
+                out.push(format!("{time} {change}"));
+            }
+            for note in world.take_notes() {
+                out.push(format!("{time} {note}"));
+            }
+            for report in &world.violations()[shown..] {
+                out.push(format!("{time} VIOLATION {}", report.violation));
+            }
+            shown = world.violations().len();
+        };
+        self.world.run_until(deadline_us, &mut stop, &mut observe)
+    }
+
+    fn run_until(
+        &mut self,
+        until: &Condition,
+        within_us: u64,
+        verbose: bool,
+        out: &mut Vec<String>,
+    ) -> Result<(), ControlError> {
+        let start = self.world.now_us();
+        let reached = self.run(start + within_us, Some(until), verbose, out)?;
+        let elapsed = self.world.now_us() - start;
+        if reached {
+            let after = at(elapsed);
+            out.push(format!("{until}: reached after {}", &after[1..]));
+        } else {
+            let within = super::ast::format_duration(within_us);
+            out.push(format!("{until}: NOT reached within {within}"));
+            self.fail(format!("run-until {until}: not reached within {within}"));
+        }
+        Ok(())
+    }
+
+    fn client(&mut self, node: NodeId, op: &ClientOp, out: &mut Vec<String>) -> Result<(), ControlError> {
+        let kv = match op.clone() {
+            ClientOp::Put { key, value } => KvOp::Put { key, value },
+            ClientOp::Get { key } => KvOp::Get { key },
+            ClientOp::Append { key, value } => KvOp::Append { key, value },
+            ClientOp::Cas { key, expected, new } => KvOp::Cas { key, expected, new },
+        };
+        let number = self.world.propose(node, kv)?;
+        let line = match &self.world.ops()[number - 1].state {
+            OpState::Pending(index) => format!("op{number}: n{node} proposed {op} at index {index}"),
+            OpState::Refused(hint) => {
+                let leader = hint.map_or("no leader known".into(), |l| format!("leader n{l}"));
+                format!("op{number}: n{node} refused {op}: not the leader ({leader})")
+            }
+            OpState::Done(_) => unreachable!("an answer needs time to pass"),
+        };
+        out.push(line);
+        self.print_changes(out, false);
+        Ok(())
+    }
+
+    /// Prints what changed on the nodes since the views were taken.
+    fn print_changes(&mut self, out: &mut Vec<String>, timed: bool) {
+        let time = at(self.world.now_us());
+        for change in changes(&self.world, &mut self.views) {
+            out.push(if timed { format!("{time} {change}") } else { change });
+        }
+    }
+
+    fn refresh_views(&mut self) {
+        for id in 1..=self.world.node_count() {
+            self.views[id as usize - 1] = view(&self.world, id);
+        }
+    }
+
+    /// Attributes violations seen in this step to its line and prints those the
+    /// step's own output has not shown yet.
+    fn note_violations(&mut self, out: &mut Vec<String>) {
+        let all = self.world.violations();
+        for report in &all[self.claimed.len()..] {
+            let shown = out.iter().any(|l| l.ends_with(&report.violation.to_string()));
+            if !shown {
+                out.push(format!("VIOLATION {}", report.violation));
+            }
+            self.causes.push(self.line);
+        }
+        self.claimed.resize(all.len(), false);
+    }
+
+    fn report_unclaimed(&mut self) {
+        let all = self.world.violations().to_vec();
+        for (i, report) in all.iter().enumerate() {
+            if !self.claimed[i] {
+                let name = report.violation.invariant.name();
+                self.failures.push(Failure {
+                    line: self.causes[i],
+                    message: format!(
+                        "unexpected violation {}, at step {} (if it is the point, add `expect violation {name}`)",
+                        report.violation, report.step
+                    ),
+                });
+            }
+        }
+    }
+
+    fn disk_line(&self, id: NodeId) -> String {
+        let disk = self.world.disk_state(id);
+        let hard = disk.hard_state;
+        format!(
+            "disk holds term {} vote {} commit {} log [{}]",
+            hard.term,
+            hard.vote.map_or("-".into(), |v| format!("n{v}")),
+            hard.commit,
+            describe_log(&disk.entries)
+        )
+    }
+
+    fn node_line(&self, id: NodeId) -> String {
+        let Some(s) = self.world.status(id) else {
+            return format!("down; {}", self.disk_line(id));
+        };
+        let log = self.world.sim().hosts()[id as usize - 1]
+            .node
+            .as_ref()
+            .map(|n| describe_log(n.log_entries_from(1)))
+            .unwrap_or_default();
+        format!(
+            "{:<9} term {} vote {} commit {} applied {} log [{}]",
+            s.role.name(),
+            s.term,
+            s.vote.map_or("-".into(), |v| format!("n{v}")),
+            s.commit,
+            s.applied,
+            log
+        )
+    }
+
+    fn status(&mut self, out: &mut Vec<String>) {
+        for id in 1..=self.world.node_count() {
+            let paused = if self.world.is_paused(id) { " (paused)" } else { "" };
+            out.push(format!("n{id}{paused} {}", self.node_line(id)).trim_end().to_string());
+        }
+        let cuts = self.world.describe_cuts();
+        if cuts != "none" {
+            out.push(format!("cut: {cuts}"));
+        }
+        let rules: Vec<String> = self
+            .world
+            .filter()
+            .rules()
+            .iter()
+            .map(|(action, pattern)| format!("{} {}", action.name(), super::ast::format_pattern(pattern)))
+            .collect();
+        if !rules.is_empty() {
+            out.push(format!("rules: {}", rules.join("; ")));
+        }
+        let held = self.world.filter().held().len();
+        if held > 0 {
+            out.push(format!("held: {held} messages (`held` lists them)"));
+        }
+    }
+
+    fn held(&mut self, out: &mut Vec<String>) {
+        for message in self.world.filter().held() {
+            out.push(format!(
+                "n{} -> n{} t{} {}",
+                message.from,
+                message.to,
+                message.term,
+                describe_body(&message.body)
+            ));
+        }
+        if out.is_empty() {
+            out.push("no message held".into());
+        }
+        let overflowed = self.world.overflowed();
+        if overflowed > 0 {
+            out.push(format!("{overflowed} more were dropped: the held buffer is full"));
+        }
+    }
+}
+
+fn view(world: &Scripted, id: NodeId) -> Option<View> {
+    let status = world.status(id)?;
+    let node = world.sim().hosts()[id as usize - 1].node.as_ref()?;
+    Some(View {
+        role: status.role,
+        term: status.term,
+        commit: status.commit,
+        log_terms: node.log_entries_from(1).iter().map(|e| e.term).collect(),
+    })
+}
+
+fn runs(terms: &[u64]) -> String {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &term in terms {
+        match runs.last_mut() {
+            Some((t, count)) if *t == term => *count += 1,
+            _ => runs.push((term, 1)),
+        }
+    }
+    if runs.is_empty() {
+        return "empty".into();
+    }
+    let words: Vec<String> = runs.iter().map(|(t, c)| format!("t{t}x{c}")).collect();
+    words.join(" ")
+}
+
+/// One line per node whose role, term, commit changed or whose log lost entries;
+/// updates the views.
+fn changes(world: &Scripted, views: &mut [Option<View>]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for id in 1..=world.node_count() {
+        let slot = id as usize - 1;
+        let now = view(world, id);
+        let (Some(old), Some(new)) = (&views[slot], &now) else {
+            views[slot] = now;
+            continue;
+        };
+        let mut parts = Vec::new();
+        if old.role != new.role || old.term != new.term {
+            parts.push(format!("{} term {}", new.role.name(), new.term));
+        }
+        let kept = old.log_terms.len().min(new.log_terms.len());
+        let agree = (0..kept).take_while(|&i| old.log_terms[i] == new.log_terms[i]).count();
+        if agree < old.log_terms.len() {
+            parts.push(format!("log [{}] -> [{}]", runs(&old.log_terms), runs(&new.log_terms)));
+        }
+        if old.commit != new.commit {
+            parts.push(format!("commit {}", new.commit));
+        }
+        if !parts.is_empty() {
+            lines.push(format!("n{id} {}", parts.join(", ")));
+        }
+        views[slot] = now;
+    }
+    lines
+}
+
+fn leaders(world: &Scripted) -> Vec<(NodeId, u64)> {
+    (1..=world.node_count())
+        .filter_map(|id| world.status(id))
+        .filter(|s| s.role == Role::Leader)
+        .map(|s| (s.id, s.term))
+        .collect()
+}
+
+/// The leader of the highest term among live nodes, if there is one.
+fn current_leader(world: &Scripted) -> Option<NodeId> {
+    leaders(world).into_iter().max_by_key(|&(_, term)| term).map(|(id, _)| id)
+}
+
+fn condition_holds(world: &Scripted, condition: &Condition, violations_before: usize) -> bool {
+    let live: Vec<_> = (1..=world.node_count()).filter_map(|id| world.status(id)).collect();
+    match condition {
+        Condition::LeaderExists => !leaders(world).is_empty(),
+        Condition::Leader { node } => current_leader(world) == Some(*node),
+        Condition::Committed { node: Some(node), index } => {
+            world.status(*node).is_some_and(|s| s.commit >= *index)
+        }
+        Condition::Committed { node: None, index } => live.iter().all(|s| s.commit >= *index),
+        Condition::OpDone { op } => world
+            .ops()
+            .get(op - 1)
+            .is_some_and(|o| matches!(o.state, OpState::Done(_))),
+        Condition::Converged => {
+            current_leader(world).is_some()
+                && live.iter().all(|s| {
+                    (s.last_index, s.last_term) == (live[0].last_index, live[0].last_term)
+                        && s.commit == s.last_index
+                        && s.applied == s.commit
+                })
+        }
+        Condition::Violation => world.violations().len() > violations_before,
+    }
+}
+
+impl Executor {
+    fn expect(&mut self, expectation: &Expectation) {
+        if let Err(message) = self.check(expectation) {
+            self.fail(format!("expect {expectation}: {message}"));
+        }
+    }
+
+    fn check(&mut self, expectation: &Expectation) -> Result<(), String> {
+        let world = &self.world;
+        match expectation {
+            Expectation::Leader { node } => {
+                let leaders = leaders(world);
+                match current_leader(world) {
+                    Some(id) if id == *node => Ok(()),
+                    _ => Err(format!("leaders seen: {}", describe_leaders(&leaders))),
+                }
+            }
+            Expectation::NoLeader => match leaders(world).as_slice() {
+                [] => Ok(()),
+                leaders => Err(format!("leaders seen: {}", describe_leaders(leaders))),
+            },
+            Expectation::Role { node, role } => {
+                let seen = world.status(*node).map_or("down", |s| s.role.name());
+                (seen == role).then_some(()).ok_or(format!("n{node} is {seen}"))
+            }
+            Expectation::Term { node, term } => {
+                let seen = world.status(*node).ok_or(format!("n{node} is down"))?.term;
+                (seen == *term).then_some(()).ok_or(format!("n{node} is in term {seen}"))
+            }
+            Expectation::Committed { node, index } => self.check_committed(*node, *index),
+            Expectation::Log { node, runs: expected } => {
+                let seen = view(world, *node).ok_or(format!("n{node} is down"))?;
+                let seen = runs(&seen.log_terms);
+                (seen == *expected).then_some(()).ok_or(format!("n{node} holds [{seen}]"))
+            }
+            Expectation::Value { node, key, value } => self.check_value(*node, key, value.as_deref()),
+            Expectation::Violation { invariant } => self.claim(invariant),
+            Expectation::NoViolation => {
+                let unclaimed: Vec<String> = world
+                    .violations()
+                    .iter()
+                    .zip(&self.claimed)
+                    .filter(|(_, claimed)| !**claimed)
+                    .map(|(report, _)| report.violation.to_string())
+                    .collect();
+                match unclaimed.first() {
+                    None => Ok(()),
+                    Some(first) => Err(format!("{} violation(s), first: {first}", unclaimed.len())),
+                }
+            }
+        }
+    }
+
+    fn live_or_one(&self, node: Option<NodeId>) -> Result<Vec<NodeId>, String> {
+        match node {
+            Some(id) if self.world.status(id).is_none() => Err(format!("n{id} is down")),
+            Some(id) => Ok(vec![id]),
+            None => Ok((1..=self.world.node_count())
+                .filter(|&id| self.world.status(id).is_some())
+                .collect()),
+        }
+    }
+
+    fn check_committed(&self, node: Option<NodeId>, index: u64) -> Result<(), String> {
+        let wrong: Vec<String> = self
+            .live_or_one(node)?
+            .into_iter()
+            .filter_map(|id| self.world.status(id))
+            .filter(|s| s.commit != index)
+            .map(|s| format!("n{} commit {}", s.id, s.commit))
+            .collect();
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(wrong.join(", "))
+        }
+    }
+
+    fn check_value(&self, node: Option<NodeId>, key: &str, value: Option<&str>) -> Result<(), String> {
+        let wrong: Vec<String> = self
+            .live_or_one(node)?
+            .into_iter()
+            .filter_map(|id| {
+                let seen = self.world.read(id, key);
+                (seen.as_deref() != value).then(|| {
+                    format!("n{id} has {key}={}", seen.as_deref().unwrap_or("nil"))
+                })
+            })
+            .collect();
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(wrong.join(", "))
+        }
+    }
+
+    fn claim(&mut self, invariant: &str) -> Result<(), String> {
+        let mut found = false;
+        for (i, report) in self.world.violations().iter().enumerate() {
+            if report.violation.invariant.name() == invariant {
+                self.claimed[i] = true;
+                found = true;
+            }
+        }
+        if found {
+            return Ok(());
+        }
+        let seen: Vec<&str> = self
+            .world
+            .violations()
+            .iter()
+            .map(|r| r.violation.invariant.name())
+            .collect();
+        Err(format!("no {invariant} violation was seen (seen: [{}])", seen.join(", ")))
+    }
+}
+
+fn describe_leaders(leaders: &[(NodeId, u64)]) -> String {
+    if leaders.is_empty() {
+        return "none".into();
+    }
+    let words: Vec<String> = leaders
+        .iter()
+        .map(|(id, term)| format!("n{id} (term {term})"))
+        .collect();
+    words.join(", ")
+}

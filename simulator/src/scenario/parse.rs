@@ -1,0 +1,718 @@
+//! The text form of a scenario: one command a line, `#` comments, and after a
+//! command its expected output between a `----` line and a blank line.
+//!
+//! Errors carry the line and column (1-based) of the token at fault; the runner
+//! adds the file name, giving `file:line:col: what is wrong`.
+
+use std::fmt;
+
+use invariants::Invariant;
+use raft_core::{Bug, Config};
+
+use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Node, Scenario, Step};
+use crate::control::{MessagePattern, RuleAction};
+
+/// The largest cluster a scenario may ask for.
+pub const CLUSTER_SIZE_MAX: u64 = 9;
+/// The message kinds rules can name ([`raft_core::MessageBody::kind_name`]).
+pub const MESSAGE_KINDS: [&str; 6] = [
+    "vote",
+    "vote-resp",
+    "app",
+    "app-resp",
+    "heartbeat",
+    "heartbeat-resp",
+];
+/// `run-until` waits this long when no `within` is given.
+pub const RUN_UNTIL_DEFAULT_US: u64 = 10_000_000;
+
+/// What is wrong with a scenario file, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.col, self.message)
+    }
+}
+
+/// One word of a command line, with its 1-based column.
+#[derive(Clone, Copy, Debug)]
+struct Token<'a> {
+    text: &'a str,
+    col: usize,
+}
+
+/// The words of one command line, consumed left to right.
+struct Words<'a> {
+    line: usize,
+    tokens: Vec<Token<'a>>,
+    at: usize,
+    // Column just past the last token (for "missing argument" errors).
+    end_col: usize,
+}
+
+impl<'a> Words<'a> {
+    fn error(&self, col: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            line: self.line,
+            col,
+            message: message.into(),
+        }
+    }
+
+    fn next(&mut self, what: &str) -> Result<Token<'a>, ParseError> {
+        let token = self.tokens.get(self.at).copied();
+        self.at += 1;
+        token.ok_or_else(|| self.error(self.end_col, format!("missing {what}")))
+    }
+
+    fn peek(&self) -> Option<Token<'a>> {
+        self.tokens.get(self.at).copied()
+    }
+
+    fn done(&self) -> Result<(), ParseError> {
+        match self.peek() {
+            Some(token) => Err(self.error(
+                token.col,
+                format!("unexpected argument `{}`", token.text),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the next token if it is exactly `word`.
+    fn accept(&mut self, word: &str) -> bool {
+        let found = self.peek().is_some_and(|t| t.text == word);
+        if found {
+            self.at += 1;
+        }
+        found
+    }
+}
+
+/// Splits a line into tokens; returns them, the inline comment, and the end column.
+fn tokenize(text: &str) -> (Vec<Token<'_>>, Option<String>, usize) {
+    let mut tokens = Vec::new();
+    let mut start: Option<usize> = None;
+    for (offset, c) in text.char_indices() {
+        if start.is_none() && c == '#' {
+            let comment = text[offset + 1..].to_string();
+            return (tokens, Some(comment), offset + 1);
+        }
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                tokens.push(Token {
+                    text: &text[s..offset],
+                    col: s + 1,
+                });
+                start = None;
+            }
+            (false, None) => start = Some(offset),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        tokens.push(Token {
+            text: &text[s..],
+            col: s + 1,
+        });
+    }
+    let end = text.trim_end().len() + 1;
+    (tokens, None, end)
+}
+
+/// Parses a whole file. `Err` names the first thing wrong.
+pub fn parse(text: &str) -> Result<Scenario, ParseError> {
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let mut scenario = Scenario::default();
+    let mut leading = Vec::new();
+    let mut cluster_size: Option<u64> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let raw = lines[i];
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            leading.push(raw.to_string());
+            i += 1;
+            continue;
+        }
+        if trimmed == "----" {
+            return Err(ParseError {
+                line: i + 1,
+                col: 1,
+                message: "an output block (`----`) must follow a command".into(),
+            });
+        }
+        let (command, comment) = parse_command(raw, i + 1, cluster_size)?;
+        if let Command::Cluster(spec) = &command {
+            cluster_size = Some(spec.size);
+        }
+        let mut step = Step {
+            leading: std::mem::take(&mut leading),
+            command,
+            comment,
+            output: Vec::new(),
+            line: i + 1,
+            source: Some(raw.to_string()),
+        };
+        i += 1;
+        if lines.get(i).is_some_and(|l| l.trim_end() == "----") {
+            i += 1;
+            while i < lines.len() && !lines[i].is_empty() {
+                step.output.push(lines[i].to_string());
+                i += 1;
+            }
+            i += 1; // the blank line that ends the block
+        }
+        scenario.steps.push(step);
+    }
+    scenario.trailing = leading;
+    Ok(scenario)
+}
+
+/// Parses one command line; `cluster_size` is known once `cluster` was seen.
+fn parse_command(
+    raw: &str,
+    line: usize,
+    cluster_size: Option<u64>,
+) -> Result<(Command, Option<String>), ParseError> {
+    let (tokens, comment, end_col) = tokenize(raw);
+    let mut words = Words {
+        line,
+        tokens,
+        at: 0,
+        end_col,
+    };
+    let head = words.next("command")?;
+    let size = match (head.text, cluster_size) {
+        ("cluster", Some(_)) => {
+            return Err(words.error(head.col, "the cluster is already set up; `cluster` comes once, first"))
+        }
+        ("cluster", None) => {
+            let spec = parse_cluster(&mut words)?;
+            return Ok((Command::Cluster(spec), comment));
+        }
+        (_, None) => {
+            return Err(words.error(
+                head.col,
+                format!("`{}` before `cluster`: a scenario starts with `cluster N`", head.text),
+            ))
+        }
+        (_, Some(size)) => size,
+    };
+    let mut parser = CommandParser { words, size };
+    let command = parser.command(head)?;
+    parser.words.done()?;
+    Ok((command, comment))
+}
+
+struct CommandParser<'a> {
+    words: Words<'a>,
+    size: u64,
+}
+
+impl<'a> CommandParser<'a> {
+    fn command(&mut self, head: Token<'a>) -> Result<Command, ParseError> {
+        Ok(match head.text {
+            "tick" => self.tick()?,
+            "campaign" => Command::Campaign { node: self.node()? },
+            "run" => Command::Run {
+                duration_us: parse_duration(self.words.next("duration")?, &self.words)?,
+                verbose: self.words.accept("verbose"),
+            },
+            "run-until" => self.run_until()?,
+            "partition" => self.partition()?,
+            "isolate" => Command::Isolate { node: self.node()? },
+            "cut" | "restore" => {
+                let (from, to) = self.link()?;
+                match head.text {
+                    "cut" => Command::Cut { from, to },
+                    _ => Command::Restore { from, to },
+                }
+            }
+            "drop" | "hold" | "duplicate" => Command::Rule {
+                action: match head.text {
+                    "drop" => RuleAction::Drop,
+                    "hold" => RuleAction::Hold,
+                    _ => RuleAction::Duplicate,
+                },
+                pattern: self.pattern()?,
+            },
+            "release" => Command::Release {
+                pattern: self.pattern()?,
+                count: self.optional_number("count")?.map(|n| n as usize),
+            },
+            "heal" => Command::Heal,
+            "crash" => Command::Crash {
+                node: self.node()?,
+                lose_unsynced: self.words.accept("lose-unsynced"),
+            },
+            "restart" => Command::Restart { node: self.node()? },
+            "wipe" => Command::Wipe { node: self.node()? },
+            "pause" => Command::Pause { node: self.node()? },
+            "resume" => Command::Resume { node: self.node()? },
+            "put" | "get" | "append" | "cas" => self.client(head.text)?,
+            "status" => Command::Status,
+            "held" => Command::Held,
+            "expect" => Command::Expect(self.expectation()?),
+            other => {
+                return Err(self.words.error(
+                    head.col,
+                    format!("unknown command `{other}` (see scenarios/README.md)"),
+                ))
+            }
+        })
+    }
+
+    fn node_token(&self, token: Token<'_>, bare_digits: bool) -> Result<Node, ParseError> {
+        let digits = match token.text.strip_prefix('n') {
+            Some(digits) => digits,
+            None if bare_digits => token.text,
+            None => {
+                return Err(self.words.error(
+                    token.col,
+                    format!("expected a node such as `n1`, found `{}`", token.text),
+                ))
+            }
+        };
+        let id: u64 = digits.parse().map_err(|_| {
+            self.words
+                .error(token.col, format!("expected a node such as `n1`, found `{}`", token.text))
+        })?;
+        if id == 0 || id > self.size {
+            return Err(self.words.error(
+                token.col,
+                format!("unknown node `{}`: the cluster has n1..n{}", token.text, self.size),
+            ));
+        }
+        Ok(id)
+    }
+
+    fn node(&mut self) -> Result<Node, ParseError> {
+        let token = self.words.next("node (such as `n1`)")?;
+        self.node_token(token, false)
+    }
+
+    fn optional_node(&mut self) -> Result<Option<Node>, ParseError> {
+        match self.words.peek() {
+            Some(t) if t.text.starts_with('n') && t.text.len() > 1 => {
+                self.words.at += 1;
+                self.node_token(t, false).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn number(&mut self, what: &str) -> Result<u64, ParseError> {
+        let token = self.words.next(what)?;
+        token.text.parse().map_err(|_| {
+            self.words
+                .error(token.col, format!("expected {what} (a number), found `{}`", token.text))
+        })
+    }
+
+    fn optional_number(&mut self, what: &str) -> Result<Option<u64>, ParseError> {
+        match self.words.peek() {
+            Some(t) if t.text.starts_with(|c: char| c.is_ascii_digit()) => {
+                self.number(what).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn tick(&mut self) -> Result<Command, ParseError> {
+        let node = self.optional_node()?;
+        let count = self.optional_number("tick count")?.unwrap_or(1);
+        let count = u32::try_from(count)
+            .map_err(|_| self.words.error(self.words.end_col, "too many ticks"))?;
+        Ok(Command::Tick { node, count })
+    }
+
+    fn run_until(&mut self) -> Result<Command, ParseError> {
+        let until = self.condition()?;
+        let within_us = if self.words.accept("within") {
+            parse_duration(self.words.next("duration")?, &self.words)?
+        } else {
+            RUN_UNTIL_DEFAULT_US
+        };
+        let verbose = self.words.accept("verbose");
+        Ok(Command::RunUntil {
+            until,
+            within_us,
+            verbose,
+        })
+    }
+
+    fn condition(&mut self) -> Result<Condition, ParseError> {
+        let token = self.words.next("condition")?;
+        Ok(match token.text {
+            "leader-exists" => Condition::LeaderExists,
+            "leader" => Condition::Leader { node: self.node()? },
+            "committed" => {
+                let node = self.optional_node()?;
+                let index = self.number("index")?;
+                Condition::Committed { node, index }
+            }
+            "converged" => Condition::Converged,
+            "violation" => Condition::Violation,
+            text if text.starts_with("op") => {
+                let op = parse_op_number(token, &self.words)?;
+                let done = self.words.next("`done`")?;
+                if done.text != "done" {
+                    return Err(self.words.error(done.col, "expected `done` after the op"));
+                }
+                Condition::OpDone { op }
+            }
+            other => {
+                return Err(self.words.error(
+                    token.col,
+                    format!("unknown condition `{other}`; conditions: leader-exists, leader nN, committed [nN] N, opN done, converged, violation"),
+                ))
+            }
+        })
+    }
+
+    fn partition(&mut self) -> Result<Command, ParseError> {
+        let mut groups: Vec<Vec<Node>> = vec![Vec::new()];
+        while let Some(token) = self.words.peek() {
+            self.words.at += 1;
+            let mut col = token.col;
+            for piece in token.text.split_inclusive(['|', ',']) {
+                let (name, separator) = match piece.strip_suffix(['|', ',']) {
+                    Some(name) => (name, piece.chars().last()),
+                    None => (piece, None),
+                };
+                if !name.is_empty() {
+                    let node = self.node_token(Token { text: name, col }, true)?;
+                    if groups.iter().flatten().any(|&n| n == node) {
+                        return Err(self.words.error(col, format!("n{node} is in two groups")));
+                    }
+                    groups.last_mut().expect("one group at least").push(node);
+                }
+                if separator == Some('|') {
+                    groups.push(Vec::new());
+                }
+                col += piece.len();
+            }
+        }
+        groups.retain(|g| !g.is_empty());
+        if groups.is_empty() {
+            return Err(self.words.error(self.words.end_col, "missing groups, e.g. `partition 1,2 | 3,4,5`"));
+        }
+        Ok(Command::Partition { groups })
+    }
+
+    fn endpoint(&self, text: &str, col: usize) -> Result<Option<Node>, ParseError> {
+        if text == "*" {
+            return Ok(None);
+        }
+        self.node_token(Token { text, col }, false).map(Some)
+    }
+
+    fn link_token(&mut self) -> Result<(Option<Node>, Option<Node>), ParseError> {
+        let token = self.words.next("link such as `n1->n2`")?;
+        let Some((from, to)) = token.text.split_once("->") else {
+            return Err(self.words.error(
+                token.col,
+                format!("expected a link such as `n1->n2`, found `{}`", token.text),
+            ));
+        };
+        let from_node = self.endpoint(from, token.col)?;
+        let to_node = self.endpoint(to, token.col + from.len() + 2)?;
+        Ok((from_node, to_node))
+    }
+
+    fn link(&mut self) -> Result<(Node, Node), ParseError> {
+        let col = self.words.peek().map_or(self.words.end_col, |t| t.col);
+        match self.link_token()? {
+            (Some(from), Some(to)) if from != to => Ok((from, to)),
+            (Some(_), Some(_)) => Err(self.words.error(col, "a link joins two different nodes")),
+            _ => Err(self.words.error(col, "cut and restore name both nodes (no `*`)")),
+        }
+    }
+
+    fn pattern(&mut self) -> Result<MessagePattern, ParseError> {
+        let token = self.words.next("message kind")?;
+        let kind = match token.text {
+            "*" | "any" => None,
+            text if MESSAGE_KINDS.contains(&text) => Some(text.to_string()),
+            other => {
+                return Err(self.words.error(
+                    token.col,
+                    format!("unknown message kind `{other}`; kinds: {}, *", MESSAGE_KINDS.join(", ")),
+                ))
+            }
+        };
+        let (from, to) = self.link_token()?;
+        Ok(MessagePattern { kind, from, to })
+    }
+
+    fn word(&mut self, what: &str) -> Result<String, ParseError> {
+        Ok(self.words.next(what)?.text.to_string())
+    }
+
+    fn client(&mut self, verb: &str) -> Result<Command, ParseError> {
+        let node = self.node()?;
+        let key = self.word("key")?;
+        let op = match verb {
+            "put" => ClientOp::Put {
+                key,
+                value: self.word("value")?,
+            },
+            "get" => ClientOp::Get { key },
+            "append" => ClientOp::Append {
+                key,
+                value: self.word("value")?,
+            },
+            _ => {
+                let expected = self.word("expected value (or `nil`)")?;
+                ClientOp::Cas {
+                    key,
+                    expected: (expected != "nil").then_some(expected),
+                    new: self.word("new value")?,
+                }
+            }
+        };
+        Ok(Command::Client { node, op })
+    }
+
+    fn expectation(&mut self) -> Result<Expectation, ParseError> {
+        let token = self.words.next("what to expect")?;
+        Ok(match token.text {
+            "leader" => Expectation::Leader { node: self.node()? },
+            "no-leader" => Expectation::NoLeader,
+            "role" => {
+                let node = self.node()?;
+                let role = self.words.next("role")?;
+                if !["leader", "candidate", "follower", "down"].contains(&role.text) {
+                    return Err(self.words.error(role.col, format!("unknown role `{}`; roles: leader, candidate, follower, down", role.text)));
+                }
+                Expectation::Role { node, role: role.text.to_string() }
+            }
+            "term" => Expectation::Term { node: self.node()?, term: self.number("term")? },
+            "committed" => {
+                let node = self.optional_node()?;
+                Expectation::Committed { node, index: self.number("index")? }
+            }
+            "log" => {
+                let node = self.node()?;
+                let mut runs = Vec::new();
+                while let Some(t) = self.words.peek() {
+                    self.words.at += 1;
+                    runs.push(t.text);
+                }
+                if runs.is_empty() {
+                    return Err(self.words.error(self.words.end_col, "missing log, e.g. `t1x2 t2x1` or `empty`"));
+                }
+                Expectation::Log { node, runs: runs.join(" ") }
+            }
+            "value" => self.expect_value()?,
+            "violation" => {
+                let name = self.words.next("invariant")?;
+                if Invariant::from_name(name.text).is_none() {
+                    let names: Vec<&str> = Invariant::ALL.iter().map(|i| i.name()).collect();
+                    return Err(self.words.error(name.col, format!("unknown invariant `{}`; invariants: {}", name.text, names.join(", "))));
+                }
+                Expectation::Violation { invariant: name.text.to_string() }
+            }
+            "no-violation" => Expectation::NoViolation,
+            other => {
+                return Err(self.words.error(
+                    token.col,
+                    format!("unknown expectation `{other}`; expectations: leader, no-leader, role, term, committed, log, value, violation, no-violation"),
+                ))
+            }
+        })
+    }
+
+    fn expect_value(&mut self) -> Result<Expectation, ParseError> {
+        let node = match self.words.peek() {
+            Some(t) if self.words.tokens.len() - self.words.at == 3 => {
+                self.words.at += 1;
+                Some(self.node_token(t, false)?)
+            }
+            _ => None,
+        };
+        let key = self.word("key")?;
+        let value = self.word("value (or `nil`)")?;
+        Ok(Expectation::Value {
+            node,
+            key,
+            value: (value != "nil").then_some(value),
+        })
+    }
+}
+
+fn parse_op_number(token: Token<'_>, words: &Words<'_>) -> Result<usize, ParseError> {
+    token.text[2..]
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| words.error(token.col, format!("expected an op such as `op1`, found `{}`", token.text)))
+}
+
+/// Parses `500ms`, `5s`, `250us`, `1.5s` into microseconds.
+fn parse_duration(token: Token<'_>, words: &Words<'_>) -> Result<u64, ParseError> {
+    duration_us(token.text).ok_or_else(|| {
+        words.error(
+            token.col,
+            format!("expected a duration such as `500ms`, `5s` or `250us`, found `{}`", token.text),
+        )
+    })
+}
+
+fn duration_us(text: &str) -> Option<u64> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1_000)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1_000_000)
+    } else {
+        return None;
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() || !fraction.chars().all(|c| c.is_ascii_digit()) || fraction.len() > 6 {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let fraction_scaled = if fraction.is_empty() {
+        0
+    } else {
+        let digits: u64 = fraction.parse().ok()?;
+        digits * scale / 10u64.pow(fraction.len() as u32)
+    };
+    whole.checked_mul(scale)?.checked_add(fraction_scaled)
+}
+
+/// Parses `cluster N key=value...`.
+fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, ParseError> {
+    let size_token = words.next("cluster size")?;
+    let size: u64 = size_token
+        .text
+        .parse()
+        .ok()
+        .filter(|n| (1..=CLUSTER_SIZE_MAX).contains(n))
+        .ok_or_else(|| {
+            words.error(size_token.col, format!("the cluster size is a number from 1 to {CLUSTER_SIZE_MAX}, found `{}`", size_token.text))
+        })?;
+    let mut spec = ClusterSpec::with_size(size);
+    while let Some(token) = words.peek() {
+        words.at += 1;
+        let Some((key, value)) = token.text.split_once('=') else {
+            return Err(words.error(token.col, format!("expected key=value, found `{}`", token.text)));
+        };
+        let value_col = token.col + key.len() + 1;
+        set_cluster_option(&mut spec, key, value)
+            .map_err(|message| words.error(if message.starts_with("unknown setting") { token.col } else { value_col }, message))?;
+    }
+    let config = Config {
+        election_timeout_ticks_min: spec.election_ticks,
+        heartbeat_interval_ticks: spec.heartbeat_ticks,
+        max_entries_per_message: spec.max_entries_per_message,
+        max_inflight_messages: spec.max_inflight,
+        ..Config::new(1, vec![1])
+    };
+    if let Err(error) = config.validate() {
+        return Err(words.error(size_token.col, format!("invalid cluster settings: {error}")));
+    }
+    Ok(spec)
+}
+
+fn set_cluster_option(spec: &mut ClusterSpec, key: &str, value: &str) -> Result<(), String> {
+    let number = || value.parse::<u64>().map_err(|_| format!("`{key}` takes a number, found `{value}`"));
+    let duration = || duration_us(value).ok_or_else(|| format!("`{key}` takes a duration such as `1ms`, found `{value}`"));
+    let percent = || {
+        value
+            .strip_suffix('%')
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&p| p <= 100)
+            .ok_or_else(|| format!("`{key}` takes a percentage such as `10%`, found `{value}`"))
+    };
+    match key {
+        "seed" => spec.seed = number()?,
+        "bug" | "bugs" => {
+            for name in value.split(',') {
+                if Bug::from_name(name).is_none() {
+                    let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+                    return Err(format!("unknown bug `{name}`; planted bugs: {}", names.join(", ")));
+                }
+                spec.bugs.push(name.to_string());
+            }
+        }
+        "ticks" => {
+            spec.manual_ticks = match value {
+                "manual" => true,
+                "auto" => false,
+                _ => return Err(format!("`ticks` is `auto` or `manual`, found `{value}`")),
+            }
+        }
+        "max-entries-per-message" => spec.max_entries_per_message = number()? as usize,
+        "max-inflight" => spec.max_inflight = number()? as usize,
+        "election-ticks" => spec.election_ticks = number()?.min(u32::MAX.into()) as u32,
+        "heartbeat-ticks" => spec.heartbeat_ticks = number()?.min(u32::MAX.into()) as u32,
+        "tick" => spec.tick_us = duration()?.max(1),
+        "delay" => spec.delay_us = duration()?,
+        "jitter" => spec.jitter_us = duration()?,
+        "fsync" => spec.fsync_us = duration()?,
+        "drop" => spec.drop_percent = percent()?,
+        "duplicate" => spec.duplicate_percent = percent()?,
+        _ => return Err(format!("unknown setting `{key}`; settings: seed, bug, ticks, max-entries-per-message, max-inflight, election-ticks, heartbeat-ticks, tick, delay, jitter, fsync, drop, duplicate")),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_any_unit() {
+        assert_eq!(duration_us("500ms"), Some(500_000));
+        assert_eq!(duration_us("1.5s"), Some(1_500_000));
+        assert_eq!(duration_us("250us"), Some(250));
+        assert_eq!(duration_us("5"), None);
+        assert_eq!(duration_us("ms"), None);
+    }
+
+    #[test]
+    fn an_unknown_node_points_at_its_column() {
+        let error = parse("cluster 3\ncrash n4\n").unwrap_err();
+        assert_eq!((error.line, error.col), (2, 7));
+        assert!(error.message.contains("unknown node"), "{error}");
+    }
+
+    #[test]
+    fn partitions_read_with_or_without_spaces() {
+        let scenario = parse("cluster 5\npartition 1,2 | n3,4,5\npartition 1|2\n").unwrap();
+        assert_eq!(
+            scenario.steps[1].command,
+            Command::Partition {
+                groups: vec![vec![1, 2], vec![3, 4, 5]]
+            }
+        );
+        assert_eq!(
+            scenario.steps[2].command,
+            Command::Partition {
+                groups: vec![vec![1], vec![2]]
+            }
+        );
+    }
+
+    #[test]
+    fn output_blocks_end_at_a_blank_line() {
+        let text = "# intro\ncluster 3\nstatus\n----\nline one\nline two\n\nheal\n";
+        let scenario = parse(text).unwrap();
+        assert_eq!(scenario.steps[1].output, vec!["line one", "line two"]);
+        assert_eq!(scenario.steps[2].line, 8);
+        assert_eq!(scenario.to_string(), text);
+    }
+}
