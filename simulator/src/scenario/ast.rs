@@ -578,7 +578,7 @@ impl fmt::Display for Scenario {
                 // The blank line that ends the block, unless one follows anyway.
                 let next_line = match self.steps.get(i + 1) {
                     Some(next) => next.leading.first().map_or("command", String::as_str),
-                    None => self.trailing.first().map_or("", String::as_str),
+                    None => self.trailing.first().map_or("end", String::as_str),
                 };
                 if !next_line.trim().is_empty() {
                     writeln!(f)?;

@@ -2,6 +2,8 @@
 //! command printed, which expectations failed, and which violations were not
 //! expected.
 
+use std::collections::BTreeSet;
+
 use invariants::linearizability::KvOp;
 use raft_core::{Bug, Bugs, NodeId, Role};
 
@@ -47,6 +49,8 @@ struct Executor {
     causes: Vec<usize>,
     failures: Vec<Failure>,
     line: usize,
+    // Invariants whose first violation was printed; later ones are counted only.
+    printed: BTreeSet<&'static str>,
 }
 
 /// The world a cluster spec describes.
@@ -92,6 +96,7 @@ pub fn execute(scenario: &Scenario) -> Execution {
         causes: Vec::new(),
         failures: Vec::new(),
         line: scenario.steps[0].line,
+        printed: BTreeSet::new(),
     };
     executor.refresh_views();
     execution.outputs.push(Vec::new());
@@ -186,7 +191,7 @@ impl Executor {
             }
             Command::Restart { node } => {
                 self.world.restart(*node)?;
-                out.push(format!("n{node} up: {}", self.node_line(*node)));
+                out.push(format!("n{node} up: {}", self.node_line(*node, false)));
             }
             Command::Pause { node } => self.world.pause(*node)?,
             Command::Resume { node } => self.world.resume(*node)?,
@@ -230,6 +235,7 @@ impl Executor {
             until.is_some_and(|c| condition_holds(world, c, violations_before))
         };
         let views = &mut self.views;
+        let printed = &mut self.printed;
         let mut shown = violations_before;
         let mut observe = |world: &mut Scripted, delivery: Option<&str>| {
             let time = at(world.now_us());
@@ -244,7 +250,9 @@ impl Executor {
                 out.push(format!("{time} {note}"));
             }
             for report in &world.violations()[shown..] {
-                out.push(format!("{time} VIOLATION {}", report.violation));
+                if printed.insert(report.violation.invariant.name()) {
+                    out.push(format!("{time} VIOLATION {}", report.violation));
+                }
             }
             shown = world.violations().len();
         };
@@ -312,8 +320,7 @@ impl Executor {
     fn note_violations(&mut self, out: &mut Vec<String>) {
         let all = self.world.violations();
         for report in &all[self.claimed.len()..] {
-            let shown = out.iter().any(|l| l.ends_with(&report.violation.to_string()));
-            if !shown {
+            if self.printed.insert(report.violation.invariant.name()) {
                 out.push(format!("VIOLATION {}", report.violation));
             }
             self.causes.push(self.line);
@@ -321,19 +328,28 @@ impl Executor {
         self.claimed.resize(all.len(), false);
     }
 
+    /// One failure per invariant with unclaimed violations, at the line that
+    /// caused the first of them.
     fn report_unclaimed(&mut self) {
         let all = self.world.violations().to_vec();
+        let mut reported = BTreeSet::new();
         for (i, report) in all.iter().enumerate() {
-            if !self.claimed[i] {
-                let name = report.violation.invariant.name();
-                self.failures.push(Failure {
-                    line: self.causes[i],
-                    message: format!(
-                        "unexpected violation {}, at step {} (if it is the point, add `expect violation {name}`)",
-                        report.violation, report.step
-                    ),
-                });
+            let name = report.violation.invariant.name();
+            if self.claimed[i] || !reported.insert(name) {
+                continue;
             }
+            let more = all[i + 1..]
+                .iter()
+                .filter(|r| r.violation.invariant.name() == name)
+                .count();
+            let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+            self.failures.push(Failure {
+                line: self.causes[i],
+                message: format!(
+                    "unexpected violation {}, at step {}{more}; if it is the point, add `expect violation {name}`",
+                    report.violation, report.step
+                ),
+            });
         }
     }
 
@@ -349,7 +365,8 @@ impl Executor {
         )
     }
 
-    fn node_line(&self, id: NodeId) -> String {
+    /// A node's state in one line; `pad` aligns the role column (for `status`).
+    fn node_line(&self, id: NodeId, pad: bool) -> String {
         let Some(s) = self.world.status(id) else {
             return format!("down; {}", self.disk_line(id));
         };
@@ -358,8 +375,9 @@ impl Executor {
             .as_ref()
             .map(|n| describe_log(n.log_entries_from(1)))
             .unwrap_or_default();
+        let width = if pad { 9 } else { 0 };
         format!(
-            "{:<9} term {} vote {} commit {} applied {} log [{}]",
+            "{:<width$} term {} vote {} commit {} applied {} log [{}]",
             s.role.name(),
             s.term,
             s.vote.map_or("-".into(), |v| format!("n{v}")),
@@ -372,7 +390,7 @@ impl Executor {
     fn status(&mut self, out: &mut Vec<String>) {
         for id in 1..=self.world.node_count() {
             let paused = if self.world.is_paused(id) { " (paused)" } else { "" };
-            out.push(format!("n{id}{paused} {}", self.node_line(id)).trim_end().to_string());
+            out.push(format!("n{id}{paused} {}", self.node_line(id, true)));
         }
         let cuts = self.world.describe_cuts();
         if cuts != "none" {
@@ -390,7 +408,8 @@ impl Executor {
         }
         let held = self.world.filter().held().len();
         if held > 0 {
-            out.push(format!("held: {held} messages (`held` lists them)"));
+            let plural = if held == 1 { "" } else { "s" };
+            out.push(format!("held: {held} message{plural} (`held` lists them)"));
         }
     }
 
