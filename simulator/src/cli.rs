@@ -206,7 +206,9 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Corpus(args) => corpus(args),
-        Command::Scenario(args) => simulator::scenario::cli(args.paths, args.update, args.to_json, args.from_json),
+        Command::Scenario(args) => {
+            simulator::scenario::cli(args.paths, args.update, args.to_json, args.from_json)
+        }
         Command::CheckHistory(args) => {
             simulator::check_history::run(args.format, &args.files, args.bench)
         }

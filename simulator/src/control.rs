@@ -142,9 +142,9 @@ impl MessagePattern {
     pub fn matches(&self, message: &Message) -> bool {
         self.kind
             .as_deref()
-            .map_or(true, |k| k == message.body.kind_name())
-            && self.from.map_or(true, |f| f == message.from)
-            && self.to.map_or(true, |t| t == message.to)
+            .is_none_or(|k| k == message.body.kind_name())
+            && self.from.is_none_or(|f| f == message.from)
+            && self.to.is_none_or(|t| t == message.to)
     }
 
     /// Whether every message this pattern matches is also matched by `wider`.
@@ -668,7 +668,9 @@ impl Scripted {
 
     /// Handles one event; returns its readable line if it was a delivery.
     fn handle(&mut self, event: Event) -> Option<String> {
-        self.sim.trace.record(mix_into(self.sim.now_us, event.code()));
+        self.sim
+            .trace
+            .record(mix_into(self.sim.now_us, event.code()));
         let node = match &event {
             Event::Tick { node, .. } | Event::FsyncDone { node, .. } => Some(*node),
             Event::Deliver(message) => Some(message.to),

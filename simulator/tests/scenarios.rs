@@ -52,7 +52,8 @@ fn update_rewrites_expected_output() -> Result<(), Failed> {
     let dir = std::env::temp_dir().join(format!("raftsim-scenario-update-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("stale.scen");
-    let stale = "cluster 3 ticks=manual\n\ncampaign n1\n----\nn1 leader term 7\n\nexpect no-violation\n";
+    let stale =
+        "cluster 3 ticks=manual\n\ncampaign n1\n----\nn1 leader term 7\n\nexpect no-violation\n";
     std::fs::write(&path, stale)?;
     let before = check_file(&path, false).map_err(|e| e.0)?;
     if before.passed() {
@@ -65,7 +66,8 @@ fn update_rewrites_expected_output() -> Result<(), Failed> {
     if !updated.passed() || !after.passed() {
         return Err(format!("after --update the file must pass: {:?}", after.failures).into());
     }
-    let expected = "cluster 3 ticks=manual\n\ncampaign n1\n----\nn1 candidate term 1\n\nexpect no-violation\n";
+    let expected =
+        "cluster 3 ticks=manual\n\ncampaign n1\n----\nn1 candidate term 1\n\nexpect no-violation\n";
     if text != expected {
         return Err(format!("rewritten text:\n{text}").into());
     }
@@ -79,12 +81,17 @@ fn json_form_round_trips(path: &Path) -> Result<(), Failed> {
     let mut back: Scenario = serde_json::from_str(&json)?;
     back.steps.iter_mut().for_each(|s| s.source = None);
     let reparsed = scenario::parse(&back.to_string()).map_err(|e| e.to_string())?;
-    let same = parsed.steps.len() == reparsed.steps.len()
-        && parsed.steps.iter().zip(&reparsed.steps).all(|(a, b)| {
-            a.command == b.command && a.output == b.output && a.leading == b.leading
-        });
+    let same =
+        parsed.steps.len() == reparsed.steps.len()
+            && parsed.steps.iter().zip(&reparsed.steps).all(|(a, b)| {
+                a.command == b.command && a.output == b.output && a.leading == b.leading
+            });
     if !same {
-        return Err(format!("{}: text -> JSON -> text changed the scenario", path.display()).into());
+        return Err(format!(
+            "{}: text -> JSON -> text changed the scenario",
+            path.display()
+        )
+        .into());
     }
     Ok(())
 }
@@ -124,16 +131,31 @@ fn main() {
     let mut trials: Vec<Trial> = files
         .iter()
         .map(|path| {
-            let name = path.file_stem().map_or("?".into(), |s| s.to_string_lossy().to_string());
+            let name = path
+                .file_stem()
+                .map_or("?".into(), |s| s.to_string_lossy().to_string());
             let path = path.clone();
-            Trial::test(format!("scenario::{name}"), move || run_catalogue_file(&path))
+            Trial::test(format!("scenario::{name}"), move || {
+                run_catalogue_file(&path)
+            })
         })
         .collect();
-    trials.push(Trial::test("language::a_typo_is_reported_at_file_line_col", a_typo_is_reported_at_file_line_col));
-    trials.push(Trial::test("language::update_rewrites_expected_output", update_rewrites_expected_output));
+    trials.push(Trial::test(
+        "language::a_typo_is_reported_at_file_line_col",
+        a_typo_is_reported_at_file_line_col,
+    ));
+    trials.push(Trial::test(
+        "language::update_rewrites_expected_output",
+        update_rewrites_expected_output,
+    ));
     trials.push(Trial::test("language::cli_exit_codes", cli_exit_codes));
-    trials.push(Trial::test("language::json_form_round_trips_for_every_file", move || {
-        files.iter().try_for_each(|path| json_form_round_trips(path))
-    }));
+    trials.push(Trial::test(
+        "language::json_form_round_trips_for_every_file",
+        move || {
+            files
+                .iter()
+                .try_for_each(|path| json_form_round_trips(path))
+        },
+    ));
     libtest_mimic::run(&args, trials).exit();
 }

@@ -343,9 +343,9 @@ pub enum Command {
 
 /// A duration in the largest unit that divides it: `5s`, `500ms`, `250us`.
 pub fn format_duration(us: u64) -> String {
-    if us > 0 && us % 1_000_000 == 0 {
+    if us > 0 && us.is_multiple_of(1_000_000) {
         format!("{}s", us / 1_000_000)
-    } else if us > 0 && us % 1_000 == 0 {
+    } else if us > 0 && us.is_multiple_of(1_000) {
         format!("{}ms", us / 1_000)
     } else {
         format!("{us}us")
@@ -377,16 +377,40 @@ impl fmt::Display for ClusterSpec {
             write!(f, " ticks=manual")?;
         }
         let numbers = [
-            ("max-entries-per-message", self.max_entries_per_message as u64, default.max_entries_per_message as u64),
-            ("max-inflight", self.max_inflight as u64, default.max_inflight as u64),
-            ("election-ticks", self.election_ticks.into(), default.election_ticks.into()),
-            ("heartbeat-ticks", self.heartbeat_ticks.into(), default.heartbeat_ticks.into()),
+            (
+                "max-entries-per-message",
+                self.max_entries_per_message as u64,
+                default.max_entries_per_message as u64,
+            ),
+            (
+                "max-inflight",
+                self.max_inflight as u64,
+                default.max_inflight as u64,
+            ),
+            (
+                "election-ticks",
+                self.election_ticks.into(),
+                default.election_ticks.into(),
+            ),
+            (
+                "heartbeat-ticks",
+                self.heartbeat_ticks.into(),
+                default.heartbeat_ticks.into(),
+            ),
             ("drop", self.drop_percent, default.drop_percent),
-            ("duplicate", self.duplicate_percent, default.duplicate_percent),
+            (
+                "duplicate",
+                self.duplicate_percent,
+                default.duplicate_percent,
+            ),
         ];
         for (name, value, default) in numbers {
             if value != default {
-                let unit = if name == "drop" || name == "duplicate" { "%" } else { "" };
+                let unit = if name == "drop" || name == "duplicate" {
+                    "%"
+                } else {
+                    ""
+                };
                 write!(f, " {name}={value}{unit}")?;
             }
         }
@@ -508,7 +532,12 @@ impl fmt::Display for Command {
             Command::Partition { groups } => {
                 let groups: Vec<String> = groups
                     .iter()
-                    .map(|g| g.iter().map(|n| format!("n{n}")).collect::<Vec<_>>().join(","))
+                    .map(|g| {
+                        g.iter()
+                            .map(|n| format!("n{n}"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
                     .collect();
                 write!(f, "partition {}", groups.join(" | "))
             }

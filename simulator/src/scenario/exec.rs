@@ -151,13 +151,18 @@ impl Executor {
                 self.world.campaign(*node)?;
                 self.print_changes(out, false);
             }
-            Command::Run { duration_us, verbose } => {
+            Command::Run {
+                duration_us,
+                verbose,
+            } => {
                 let deadline = self.world.now_us() + duration_us;
                 self.run(deadline, None, *verbose, out)?;
             }
-            Command::RunUntil { until, within_us, verbose } => {
-                self.run_until(until, *within_us, *verbose, out)?
-            }
+            Command::RunUntil {
+                until,
+                within_us,
+                verbose,
+            } => self.run_until(until, *within_us, *verbose, out)?,
             Command::Status => self.status(out),
             Command::Held => self.held(out),
             Command::Expect(expectation) => self.expect(expectation),
@@ -181,7 +186,10 @@ impl Executor {
                 out.push(format!("released {released} message{plural}"));
             }
             Command::Heal => self.world.heal(),
-            Command::Crash { node, lose_unsynced } => {
+            Command::Crash {
+                node,
+                lose_unsynced,
+            } => {
                 self.world.crash(*node, *lose_unsynced)?;
                 out.push(format!("n{node} down; {}", self.disk_line(*node)));
             }
@@ -231,9 +239,8 @@ impl Executor {
         out: &mut Vec<String>,
     ) -> Result<bool, ControlError> {
         let violations_before = self.world.violations().len();
-        let mut stop = |world: &Scripted| {
-            until.is_some_and(|c| condition_holds(world, c, violations_before))
-        };
+        let mut stop =
+            |world: &Scripted| until.is_some_and(|c| condition_holds(world, c, violations_before));
         let views = &mut self.views;
         let printed = &mut self.printed;
         let mut shown = violations_before;
@@ -280,7 +287,12 @@ impl Executor {
         Ok(())
     }
 
-    fn client(&mut self, node: NodeId, op: &ClientOp, out: &mut Vec<String>) -> Result<(), ControlError> {
+    fn client(
+        &mut self,
+        node: NodeId,
+        op: &ClientOp,
+        out: &mut Vec<String>,
+    ) -> Result<(), ControlError> {
         let kv = match op.clone() {
             ClientOp::Put { key, value } => KvOp::Put { key, value },
             ClientOp::Get { key } => KvOp::Get { key },
@@ -289,7 +301,9 @@ impl Executor {
         };
         let number = self.world.propose(node, kv)?;
         let line = match &self.world.ops()[number - 1].state {
-            OpState::Pending(index) => format!("op{number}: n{node} proposed {op} at index {index}"),
+            OpState::Pending(index) => {
+                format!("op{number}: n{node} proposed {op} at index {index}")
+            }
             OpState::Refused(hint) => {
                 let leader = hint.map_or("no leader known".into(), |l| format!("leader n{l}"));
                 format!("op{number}: n{node} refused {op}: not the leader ({leader})")
@@ -305,7 +319,11 @@ impl Executor {
     fn print_changes(&mut self, out: &mut Vec<String>, timed: bool) {
         let time = at(self.world.now_us());
         for change in changes(&self.world, &mut self.views) {
-            out.push(if timed { format!("{time} {change}") } else { change });
+            out.push(if timed {
+                format!("{time} {change}")
+            } else {
+                change
+            });
         }
     }
 
@@ -342,7 +360,11 @@ impl Executor {
                 .iter()
                 .filter(|r| r.violation.invariant.name() == name)
                 .count();
-            let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+            let more = if more > 0 {
+                format!(" (and {more} more)")
+            } else {
+                String::new()
+            };
             self.failures.push(Failure {
                 line: self.causes[i],
                 message: format!(
@@ -389,7 +411,11 @@ impl Executor {
 
     fn status(&mut self, out: &mut Vec<String>) {
         for id in 1..=self.world.node_count() {
-            let paused = if self.world.is_paused(id) { " (paused)" } else { "" };
+            let paused = if self.world.is_paused(id) {
+                " (paused)"
+            } else {
+                ""
+            };
             out.push(format!("n{id}{paused} {}", self.node_line(id, true)));
         }
         let cuts = self.world.describe_cuts();
@@ -401,7 +427,9 @@ impl Executor {
             .filter()
             .rules()
             .iter()
-            .map(|(action, pattern)| format!("{} {}", action.name(), super::ast::format_pattern(pattern)))
+            .map(|(action, pattern)| {
+                format!("{} {}", action.name(), super::ast::format_pattern(pattern))
+            })
             .collect();
         if !rules.is_empty() {
             out.push(format!("rules: {}", rules.join("; ")));
@@ -428,7 +456,9 @@ impl Executor {
         }
         let overflowed = self.world.overflowed();
         if overflowed > 0 {
-            out.push(format!("{overflowed} more were dropped: the held buffer is full"));
+            out.push(format!(
+                "{overflowed} more were dropped: the held buffer is full"
+            ));
         }
     }
 }
@@ -475,9 +505,15 @@ fn changes(world: &Scripted, views: &mut [Option<View>]) -> Vec<String> {
             parts.push(format!("{} term {}", new.role.name(), new.term));
         }
         let kept = old.log_terms.len().min(new.log_terms.len());
-        let agree = (0..kept).take_while(|&i| old.log_terms[i] == new.log_terms[i]).count();
+        let agree = (0..kept)
+            .take_while(|&i| old.log_terms[i] == new.log_terms[i])
+            .count();
         if agree < old.log_terms.len() {
-            parts.push(format!("log [{}] -> [{}]", runs(&old.log_terms), runs(&new.log_terms)));
+            parts.push(format!(
+                "log [{}] -> [{}]",
+                runs(&old.log_terms),
+                runs(&new.log_terms)
+            ));
         }
         if old.commit != new.commit {
             parts.push(format!("commit {}", new.commit));
@@ -500,17 +536,23 @@ fn leaders(world: &Scripted) -> Vec<(NodeId, u64)> {
 
 /// The leader of the highest term among live nodes, if there is one.
 fn current_leader(world: &Scripted) -> Option<NodeId> {
-    leaders(world).into_iter().max_by_key(|&(_, term)| term).map(|(id, _)| id)
+    leaders(world)
+        .into_iter()
+        .max_by_key(|&(_, term)| term)
+        .map(|(id, _)| id)
 }
 
 fn condition_holds(world: &Scripted, condition: &Condition, violations_before: usize) -> bool {
-    let live: Vec<_> = (1..=world.node_count()).filter_map(|id| world.status(id)).collect();
+    let live: Vec<_> = (1..=world.node_count())
+        .filter_map(|id| world.status(id))
+        .collect();
     match condition {
         Condition::LeaderExists => !leaders(world).is_empty(),
         Condition::Leader { node } => current_leader(world) == Some(*node),
-        Condition::Committed { node: Some(node), index } => {
-            world.status(*node).is_some_and(|s| s.commit >= *index)
-        }
+        Condition::Committed {
+            node: Some(node),
+            index,
+        } => world.status(*node).is_some_and(|s| s.commit >= *index),
         Condition::Committed { node: None, index } => live.iter().all(|s| s.commit >= *index),
         Condition::OpDone { op } => world
             .ops()
@@ -551,19 +593,30 @@ impl Executor {
             },
             Expectation::Role { node, role } => {
                 let seen = world.status(*node).map_or("down", |s| s.role.name());
-                (seen == role).then_some(()).ok_or(format!("n{node} is {seen}"))
+                (seen == role)
+                    .then_some(())
+                    .ok_or(format!("n{node} is {seen}"))
             }
             Expectation::Term { node, term } => {
                 let seen = world.status(*node).ok_or(format!("n{node} is down"))?.term;
-                (seen == *term).then_some(()).ok_or(format!("n{node} is in term {seen}"))
+                (seen == *term)
+                    .then_some(())
+                    .ok_or(format!("n{node} is in term {seen}"))
             }
             Expectation::Committed { node, index } => self.check_committed(*node, *index),
-            Expectation::Log { node, runs: expected } => {
+            Expectation::Log {
+                node,
+                runs: expected,
+            } => {
                 let seen = view(world, *node).ok_or(format!("n{node} is down"))?;
                 let seen = runs(&seen.log_terms);
-                (seen == *expected).then_some(()).ok_or(format!("n{node} holds [{seen}]"))
+                (seen == *expected)
+                    .then_some(())
+                    .ok_or(format!("n{node} holds [{seen}]"))
             }
-            Expectation::Value { node, key, value } => self.check_value(*node, key, value.as_deref()),
+            Expectation::Value { node, key, value } => {
+                self.check_value(*node, key, value.as_deref())
+            }
             Expectation::Violation { invariant } => self.claim(invariant),
             Expectation::NoViolation => {
                 let unclaimed: Vec<String> = world
@@ -606,15 +659,19 @@ impl Executor {
         }
     }
 
-    fn check_value(&self, node: Option<NodeId>, key: &str, value: Option<&str>) -> Result<(), String> {
+    fn check_value(
+        &self,
+        node: Option<NodeId>,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), String> {
         let wrong: Vec<String> = self
             .live_or_one(node)?
             .into_iter()
             .filter_map(|id| {
                 let seen = self.world.read(id, key);
-                (seen.as_deref() != value).then(|| {
-                    format!("n{id} has {key}={}", seen.as_deref().unwrap_or("nil"))
-                })
+                (seen.as_deref() != value)
+                    .then(|| format!("n{id} has {key}={}", seen.as_deref().unwrap_or("nil")))
             })
             .collect();
         if wrong.is_empty() {
@@ -641,7 +698,10 @@ impl Executor {
             .iter()
             .map(|r| r.violation.invariant.name())
             .collect();
-        Err(format!("no {invariant} violation was seen (seen: [{}])", seen.join(", ")))
+        Err(format!(
+            "no {invariant} violation was seen (seen: [{}])",
+            seen.join(", ")
+        ))
     }
 }
 

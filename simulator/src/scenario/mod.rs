@@ -163,7 +163,10 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
         } else if path.is_file() {
             files.push(path.clone());
         } else {
-            return Err(InputError(format!("{}: no such file or directory", path.display())));
+            return Err(InputError(format!(
+                "{}: no such file or directory",
+                path.display()
+            )));
         }
     }
     Ok(files)
@@ -204,7 +207,11 @@ pub fn run_paths(paths: &[PathBuf], update: bool, out: &mut dyn Write) -> std::i
         match verdict {
             Ok(checked) if checked.passed() => {
                 passed += 1;
-                let note = if checked.rewritten.is_some() { ", output updated" } else { "" };
+                let note = if checked.rewritten.is_some() {
+                    ", output updated"
+                } else {
+                    ""
+                };
                 writeln!(out, "pass  {shown}  ({duration}{note})")?;
             }
             Ok(checked) => {
@@ -259,9 +266,8 @@ pub fn from_json(path: &Path) -> Result<String, InputError> {
     let name = path.display().to_string();
     let json = std::fs::read_to_string(path)
         .map_err(|e| InputError(format!("{name}: cannot read: {e}")))?;
-    let mut scenario: Scenario = serde_json::from_str(&json).map_err(|e| {
-        InputError(format!("{name}:{}:{}: {e}", e.line(), e.column()))
-    })?;
+    let mut scenario: Scenario = serde_json::from_str(&json)
+        .map_err(|e| InputError(format!("{name}:{}:{}: {e}", e.line(), e.column())))?;
     for step in &mut scenario.steps {
         step.source = None;
     }
@@ -272,13 +278,22 @@ pub fn from_json(path: &Path) -> Result<String, InputError> {
 
 /// The `raftsim scenario` subcommand: run (or `update`), or convert one file
 /// `to_json` / `from_json`. Returns the exit code.
-pub fn cli(paths: Vec<PathBuf>, update: bool, to_json: bool, from_json: bool) -> anyhow::Result<i32> {
+pub fn cli(
+    paths: Vec<PathBuf>,
+    update: bool,
+    to_json: bool,
+    from_json: bool,
+) -> anyhow::Result<i32> {
     if to_json || from_json {
         let [path] = paths.as_slice() else {
             eprintln!("raftsim: --to-json and --from-json take one file");
             return Ok(2);
         };
-        let converted = if to_json { self::to_json(path) } else { self::from_json(path) };
+        let converted = if to_json {
+            self::to_json(path)
+        } else {
+            self::from_json(path)
+        };
         return Ok(match converted {
             Ok(text) => {
                 print!("{text}");

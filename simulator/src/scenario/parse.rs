@@ -80,10 +80,9 @@ impl<'a> Words<'a> {
 
     fn done(&self) -> Result<(), ParseError> {
         match self.peek() {
-            Some(token) => Err(self.error(
-                token.col,
-                format!("unexpected argument `{}`", token.text),
-            )),
+            Some(token) => {
+                Err(self.error(token.col, format!("unexpected argument `{}`", token.text)))
+            }
             None => Ok(()),
         }
     }
@@ -194,7 +193,10 @@ fn parse_command(
     let head = words.next("command")?;
     let size = match (head.text, cluster_size) {
         ("cluster", Some(_)) => {
-            return Err(words.error(head.col, "the cluster is already set up; `cluster` comes once, first"))
+            return Err(words.error(
+                head.col,
+                "the cluster is already set up; `cluster` comes once, first",
+            ))
         }
         ("cluster", None) => {
             let spec = parse_cluster(&mut words)?;
@@ -203,7 +205,10 @@ fn parse_command(
         (_, None) => {
             return Err(words.error(
                 head.col,
-                format!("`{}` before `cluster`: a scenario starts with `cluster N`", head.text),
+                format!(
+                    "`{}` before `cluster`: a scenario starts with `cluster N`",
+                    head.text
+                ),
             ))
         }
         (_, Some(size)) => size,
@@ -284,13 +289,18 @@ impl<'a> CommandParser<'a> {
             }
         };
         let id: u64 = digits.parse().map_err(|_| {
-            self.words
-                .error(token.col, format!("expected a node such as `n1`, found `{}`", token.text))
+            self.words.error(
+                token.col,
+                format!("expected a node such as `n1`, found `{}`", token.text),
+            )
         })?;
         if id == 0 || id > self.size {
             return Err(self.words.error(
                 token.col,
-                format!("unknown node `{}`: the cluster has n1..n{}", token.text, self.size),
+                format!(
+                    "unknown node `{}`: the cluster has n1..n{}",
+                    token.text, self.size
+                ),
             ));
         }
         Ok(id)
@@ -314,8 +324,10 @@ impl<'a> CommandParser<'a> {
     fn number(&mut self, what: &str) -> Result<u64, ParseError> {
         let token = self.words.next(what)?;
         token.text.parse().map_err(|_| {
-            self.words
-                .error(token.col, format!("expected {what} (a number), found `{}`", token.text))
+            self.words.error(
+                token.col,
+                format!("expected {what} (a number), found `{}`", token.text),
+            )
         })
     }
 
@@ -405,7 +417,10 @@ impl<'a> CommandParser<'a> {
         }
         groups.retain(|g| !g.is_empty());
         if groups.is_empty() {
-            return Err(self.words.error(self.words.end_col, "missing groups, e.g. `partition 1,2 | 3,4,5`"));
+            return Err(self.words.error(
+                self.words.end_col,
+                "missing groups, e.g. `partition 1,2 | 3,4,5`",
+            ));
         }
         Ok(Command::Partition { groups })
     }
@@ -435,7 +450,9 @@ impl<'a> CommandParser<'a> {
         match self.link_token()? {
             (Some(from), Some(to)) if from != to => Ok((from, to)),
             (Some(_), Some(_)) => Err(self.words.error(col, "a link joins two different nodes")),
-            _ => Err(self.words.error(col, "cut and restore name both nodes (no `*`)")),
+            _ => Err(self
+                .words
+                .error(col, "cut and restore name both nodes (no `*`)")),
         }
     }
 
@@ -447,7 +464,10 @@ impl<'a> CommandParser<'a> {
             other => {
                 return Err(self.words.error(
                     token.col,
-                    format!("unknown message kind `{other}`; kinds: {}, *", MESSAGE_KINDS.join(", ")),
+                    format!(
+                        "unknown message kind `{other}`; kinds: {}, *",
+                        MESSAGE_KINDS.join(", ")
+                    ),
                 ))
             }
         };
@@ -556,7 +576,12 @@ fn parse_op_number(token: Token<'_>, words: &Words<'_>) -> Result<usize, ParseEr
         .parse()
         .ok()
         .filter(|&n| n > 0)
-        .ok_or_else(|| words.error(token.col, format!("expected an op such as `op1`, found `{}`", token.text)))
+        .ok_or_else(|| {
+            words.error(
+                token.col,
+                format!("expected an op such as `op1`, found `{}`", token.text),
+            )
+        })
 }
 
 /// Parses `500ms`, `5s`, `250us`, `1.5s` into microseconds.
@@ -564,7 +589,10 @@ fn parse_duration(token: Token<'_>, words: &Words<'_>) -> Result<u64, ParseError
     duration_us(token.text).ok_or_else(|| {
         words.error(
             token.col,
-            format!("expected a duration such as `500ms`, `5s` or `250us`, found `{}`", token.text),
+            format!(
+                "expected a duration such as `500ms`, `5s` or `250us`, found `{}`",
+                token.text
+            ),
         )
     })
 }
@@ -602,17 +630,34 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, ParseError> {
         .ok()
         .filter(|n| (1..=CLUSTER_SIZE_MAX).contains(n))
         .ok_or_else(|| {
-            words.error(size_token.col, format!("the cluster size is a number from 1 to {CLUSTER_SIZE_MAX}, found `{}`", size_token.text))
+            words.error(
+                size_token.col,
+                format!(
+                    "the cluster size is a number from 1 to {CLUSTER_SIZE_MAX}, found `{}`",
+                    size_token.text
+                ),
+            )
         })?;
     let mut spec = ClusterSpec::with_size(size);
     while let Some(token) = words.peek() {
         words.at += 1;
         let Some((key, value)) = token.text.split_once('=') else {
-            return Err(words.error(token.col, format!("expected key=value, found `{}`", token.text)));
+            return Err(words.error(
+                token.col,
+                format!("expected key=value, found `{}`", token.text),
+            ));
         };
         let value_col = token.col + key.len() + 1;
-        set_cluster_option(&mut spec, key, value)
-            .map_err(|message| words.error(if message.starts_with("unknown setting") { token.col } else { value_col }, message))?;
+        set_cluster_option(&mut spec, key, value).map_err(|message| {
+            words.error(
+                if message.starts_with("unknown setting") {
+                    token.col
+                } else {
+                    value_col
+                },
+                message,
+            )
+        })?;
     }
     let config = Config {
         election_timeout_ticks_min: spec.election_ticks,
@@ -628,8 +673,15 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, ParseError> {
 }
 
 fn set_cluster_option(spec: &mut ClusterSpec, key: &str, value: &str) -> Result<(), String> {
-    let number = || value.parse::<u64>().map_err(|_| format!("`{key}` takes a number, found `{value}`"));
-    let duration = || duration_us(value).ok_or_else(|| format!("`{key}` takes a duration such as `1ms`, found `{value}`"));
+    let number = || {
+        value
+            .parse::<u64>()
+            .map_err(|_| format!("`{key}` takes a number, found `{value}`"))
+    };
+    let duration = || {
+        duration_us(value)
+            .ok_or_else(|| format!("`{key}` takes a duration such as `1ms`, found `{value}`"))
+    };
     let percent = || {
         value
             .strip_suffix('%')
