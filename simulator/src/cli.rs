@@ -114,7 +114,7 @@ struct RunArgs {
 #[derive(Args, Debug)]
 struct FuzzArgs {
     /// Seeds to run, half-open `A..B` (or a single seed `N`).
-    #[arg(long, env = "RAFTSIM_SEEDS", default_value = "0..1000", value_parser = parse_seed_range)]
+    #[arg(long, env = "RAFTSIM_SEEDS", default_value = "0..10000", value_parser = parse_seed_range)]
     seeds: Range<u64>,
     /// Worker threads (each run is single-threaded). Default: all cores.
     #[arg(long, env = "RAFTSIM_JOBS", value_parser = clap::value_parser!(u64).range(1..=1024))]
