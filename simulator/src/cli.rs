@@ -46,7 +46,7 @@ enum Command {
 #[derive(Args, Debug)]
 struct ScenarioArgs {
     /// Rewrite each file's expected output with the actual output (review the diff).
-    #[arg(long, env = "RAFTSIM_UPDATE_SCENARIOS")]
+    #[arg(long, env = "RAFTSIM_UPDATE_SCENARIOS", value_parser = clap::builder::BoolishValueParser::new())]
     update: bool,
     /// Print the JSON form of one scenario file instead of running it.
     #[arg(long, conflicts_with_all = ["from_json", "update"])]

@@ -529,48 +529,56 @@ impl fmt::Display for Command {
                 format_duration(*within_us),
                 verbose_suffix(*verbose)
             ),
-            Command::Partition { groups } => {
-                let groups: Vec<String> = groups
-                    .iter()
-                    .map(|g| {
-                        g.iter()
-                            .map(|n| format!("n{n}"))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .collect();
-                write!(f, "partition {}", groups.join(" | "))
-            }
-            Command::Isolate { node } => write!(f, "isolate n{node}"),
-            Command::Cut { from, to } => write!(f, "cut n{from}->n{to}"),
-            Command::Restore { from, to } => write!(f, "restore n{from}->n{to}"),
-            Command::Rule { action, pattern } => {
-                write!(f, "{} {}", action.name(), format_pattern(pattern))
-            }
-            Command::Release { pattern, count } => {
-                write!(f, "release {}", format_pattern(pattern))?;
-                match count {
-                    Some(count) => write!(f, " {count}"),
-                    None => Ok(()),
-                }
-            }
-            Command::Heal => write!(f, "heal"),
-            Command::Crash {
-                node,
-                lose_unsynced,
-            } => {
-                let suffix = if *lose_unsynced { " lose-unsynced" } else { "" };
-                write!(f, "crash n{node}{suffix}")
-            }
-            Command::Restart { node } => write!(f, "restart n{node}"),
-            Command::Wipe { node } => write!(f, "wipe n{node}"),
-            Command::Pause { node } => write!(f, "pause n{node}"),
-            Command::Resume { node } => write!(f, "resume n{node}"),
             Command::Client { node, op } => write_client(f, *node, op),
             Command::Status => write!(f, "status"),
             Command::Held => write!(f, "held"),
             Command::Expect(expectation) => write!(f, "expect {expectation}"),
+            fault => write_fault(f, fault),
         }
+    }
+}
+
+/// The network and node commands.
+fn write_fault(f: &mut fmt::Formatter<'_>, command: &Command) -> fmt::Result {
+    match command {
+        Command::Partition { groups } => {
+            let groups: Vec<String> = groups
+                .iter()
+                .map(|g| {
+                    g.iter()
+                        .map(|n| format!("n{n}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect();
+            write!(f, "partition {}", groups.join(" | "))
+        }
+        Command::Isolate { node } => write!(f, "isolate n{node}"),
+        Command::Cut { from, to } => write!(f, "cut n{from}->n{to}"),
+        Command::Restore { from, to } => write!(f, "restore n{from}->n{to}"),
+        Command::Rule { action, pattern } => {
+            write!(f, "{} {}", action.name(), format_pattern(pattern))
+        }
+        Command::Release { pattern, count } => {
+            write!(f, "release {}", format_pattern(pattern))?;
+            match count {
+                Some(count) => write!(f, " {count}"),
+                None => Ok(()),
+            }
+        }
+        Command::Heal => write!(f, "heal"),
+        Command::Crash {
+            node,
+            lose_unsynced,
+        } => {
+            let suffix = if *lose_unsynced { " lose-unsynced" } else { "" };
+            write!(f, "crash n{node}{suffix}")
+        }
+        Command::Restart { node } => write!(f, "restart n{node}"),
+        Command::Wipe { node } => write!(f, "wipe n{node}"),
+        Command::Pause { node } => write!(f, "pause n{node}"),
+        Command::Resume { node } => write!(f, "resume n{node}"),
+        _ => unreachable!("not a network or node command: {command:?}"),
     }
 }
 

@@ -310,7 +310,11 @@ pub fn cli(
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let code = run_paths(&paths, update, &mut out)?;
-    out.flush()?;
-    Ok(code)
+    let written = run_paths(&paths, update, &mut out).and_then(|code| out.flush().map(|()| code));
+    match written {
+        Ok(code) => Ok(code),
+        // The reader went away (`| head`): nothing left to tell it.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(1),
+        Err(error) => Err(error.into()),
+    }
 }
