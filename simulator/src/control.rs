@@ -302,6 +302,8 @@ impl Scripted {
         };
         let mut sim = Sim::new(world.params(), options);
         sim.message_filter = Some(MessageFilter::default());
+        // The heal phase: the simulator injects no fault of its own (the script does).
+        sim.phase = crate::sim::Phase::Heal;
         let n = world.cluster_size as usize;
         let mut scripted = Scripted {
             sim,
