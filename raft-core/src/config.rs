@@ -111,11 +111,15 @@ pub enum Bug {
     TruncateWithoutConflict,
     /// commitIndex = leaderCommit, without the min with the last new entry.
     CommitPastLastNewEntry,
+    /// A leader answers reads from its own state without confirming it still
+    /// leads. Raft itself is untouched: the host's read path consults this flag.
+    /// Every log invariant holds; only the linearizability checker sees it.
+    StaleRead,
 }
 
 impl Bug {
     /// Every planted bug, in a stable order.
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 8] = [
         Bug::CommitOldTerm,
         Bug::VoteWithoutLogCheck,
         Bug::DoubleVote,
@@ -123,6 +127,7 @@ impl Bug {
         Bug::AckBeforeFsync,
         Bug::TruncateWithoutConflict,
         Bug::CommitPastLastNewEntry,
+        Bug::StaleRead,
     ];
 
     /// The name used on the command line and in files.
@@ -135,6 +140,7 @@ impl Bug {
             Bug::AckBeforeFsync => "ack-before-fsync",
             Bug::TruncateWithoutConflict => "truncate-without-conflict",
             Bug::CommitPastLastNewEntry => "commit-past-last-new-entry",
+            Bug::StaleRead => "stale-read",
         }
     }
 
@@ -157,6 +163,9 @@ impl Bug {
             }
             Bug::CommitPastLastNewEntry => {
                 "a follower sets commitIndex = leaderCommit without min(last new entry)"
+            }
+            Bug::StaleRead => {
+                "a leader answers get from its local state without confirming it leads"
             }
         }
     }

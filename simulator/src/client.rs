@@ -184,9 +184,24 @@ impl Sim {
     }
 
     /// The `stale-read` planted bug: a leader answers a get from its own state
-    /// without confirming it still leads. Returns whether it answered.
-    fn serve_stale_read(&mut self, _id: NodeId, _request: &Request) -> bool {
-        false
+    /// without confirming it still leads (no log round, no ReadIndex). Returns
+    /// whether it answered.
+    fn serve_stale_read(&mut self, id: NodeId, request: &Request) -> bool {
+        if !self.params.bugs.has(raft_core::Bug::StaleRead) {
+            return false;
+        }
+        let KvOp::Get { key } = &request.op else {
+            return false;
+        };
+        let value = self.host(id).store.read(key);
+        self.reply(
+            id,
+            request.client,
+            request.seq,
+            request.attempt,
+            Reply::Done(KvResult::Value(value)),
+        );
+        true
     }
 
     /// Sends a node's reply to a client over the network.

@@ -10,7 +10,10 @@ fn campaign(seeds: std::ops::Range<u64>, bugs: Bugs, stop_at_first_failure: bool
     let campaign = Campaign {
         seeds,
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        options: RunOptions { bugs, ..RunOptions::default() },
+        options: RunOptions {
+            bugs,
+            ..RunOptions::default()
+        },
         json: false,
         stop_at_first_failure,
     };
@@ -20,10 +23,22 @@ fn campaign(seeds: std::ops::Range<u64>, bugs: Bugs, stop_at_first_failure: bool
 #[test]
 fn a_correct_raft_passes_a_thousand_seeds() {
     let summary = campaign(0..1000, Bugs::none(), false);
-    let failures: Vec<String> = summary.failures.iter().filter_map(|r| r.failure_text()).collect();
-    assert!(failures.is_empty(), "a correct Raft failed:\n{}", failures.join("\n"));
+    let failures: Vec<String> = summary
+        .failures
+        .iter()
+        .filter_map(|r| r.failure_text())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "a correct Raft failed:\n{}",
+        failures.join("\n")
+    );
     assert_eq!(summary.passed, 1000);
-    assert!(summary.linearizable > 950, "only {} histories were checked linearizable", summary.linearizable);
+    assert!(
+        summary.linearizable > 950,
+        "only {} histories were checked linearizable",
+        summary.linearizable
+    );
 }
 
 /// The invariants that may legitimately catch each planted bug first.
@@ -35,8 +50,11 @@ fn expected_invariants(bug: Bug) -> &'static [Invariant] {
         Bug::DoubleVote => &[ElectionSafety],
         Bug::ForgetVote => &[ElectionSafety],
         Bug::AckBeforeFsync => &[CommittedEntryLost, StateMachineSafety, LeaderCompleteness],
-        Bug::TruncateWithoutConflict => &[CommittedEntryLost, StateMachineSafety, LeaderCompleteness],
+        Bug::TruncateWithoutConflict => {
+            &[CommittedEntryLost, StateMachineSafety, LeaderCompleteness]
+        }
         Bug::CommitPastLastNewEntry => &[StateMachineSafety, CommittedEntryLost],
+        Bug::StaleRead => &[Linearizability],
     }
 }
 
@@ -45,7 +63,9 @@ fn assert_caught(bug: Bug) {
     let Some(failure) = summary.failures.first() else {
         panic!("{} was not caught in seeds 0..2000", bug.name());
     };
-    let invariant = failure.invariant().unwrap_or_else(|| panic!("{}: {:?}", bug.name(), failure.outcome));
+    let invariant = failure
+        .invariant()
+        .unwrap_or_else(|| panic!("{}: {:?}", bug.name(), failure.outcome));
     assert!(
         expected_invariants(bug).contains(&invariant),
         "{} was caught at seed {} as {}, expected one of {:?}",
@@ -84,6 +104,11 @@ fn ack_before_fsync_is_caught() {
 #[test]
 fn truncate_without_conflict_is_caught() {
     assert_caught(Bug::TruncateWithoutConflict);
+}
+
+#[test]
+fn stale_read_is_caught_by_the_linearizability_checker_alone() {
+    assert_caught(Bug::StaleRead);
 }
 
 #[test]
