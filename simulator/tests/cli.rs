@@ -4,7 +4,10 @@
 use std::process::{Command, Output};
 
 fn raftsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_raftsim")).args(args).output().expect("raftsim runs")
+    Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args(args)
+        .output()
+        .expect("raftsim runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -19,7 +22,8 @@ fn stderr(output: &Output) -> String {
 fn run_json_has_the_promised_fields() {
     let output = raftsim(&["run", "--seed", "5", "--json"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let value: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("one JSON object");
+    let value: serde_json::Value =
+        serde_json::from_str(stdout(&output).trim()).expect("one JSON object");
     assert_eq!(value["seed"], 5);
     assert_eq!(value["outcome"], "pass");
     assert!(value["trace_hash"].as_str().is_some_and(|h| h.len() == 16));
@@ -37,17 +41,33 @@ fn fuzz_ends_with_the_count_line() {
 #[test]
 fn fuzz_json_is_one_object_per_run_then_a_summary() {
     let output = raftsim(&["fuzz", "--seeds", "3..6", "--json"]);
-    let lines: Vec<serde_json::Value> =
-        stdout(&output).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     assert_eq!(lines.len(), 4);
-    assert_eq!(lines.iter().take(3).map(|l| l["seed"].as_u64().unwrap()).collect::<Vec<_>>(), vec![3, 4, 5]);
+    assert_eq!(
+        lines
+            .iter()
+            .take(3)
+            .map(|l| l["seed"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![3, 4, 5]
+    );
     assert_eq!(lines[3]["summary"], true);
     assert_eq!(lines[3]["passed"], 3);
 }
 
 #[test]
 fn a_violation_exits_1_and_prints_the_replay_command() {
-    let output = raftsim(&["fuzz", "--seeds", "0..200", "--bug", "vote-without-log-check", "--stop-at-first-failure"]);
+    let output = raftsim(&[
+        "fuzz",
+        "--seeds",
+        "0..200",
+        "--bug",
+        "vote-without-log-check",
+        "--stop-at-first-failure",
+    ]);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
     assert!(text.contains("replay: raftsim replay --seed"), "{text}");
@@ -85,13 +105,24 @@ fn bad_input_is_a_clear_usage_error_not_a_panic() {
         (vec!["fuzz", "--seeds", "9..3"], "empty range"),
         (vec!["fuzz", "--seeds", "abc"], "not a seed"),
         (vec!["run", "--seed", "-4"], "seed"),
-        (vec!["run", "--seed", "1", "--bug", "nope"], "planted bugs are"),
-        (vec!["run", "--seed", "1", "--fault", "meteor"], "fault kinds are"),
+        (
+            vec!["run", "--seed", "1", "--bug", "nope"],
+            "planted bugs are",
+        ),
+        (
+            vec!["run", "--seed", "1", "--fault", "meteor"],
+            "fault kinds are",
+        ),
         (vec!["fuzz", "--jobs", "0"], "jobs"),
         (vec!["frobnicate"], "unrecognized subcommand"),
     ] {
         let output = raftsim(&args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
         let message = stderr(&output);
         assert!(message.contains(expected), "{args:?}: {message}");
         assert!(!message.contains("panicked"), "{args:?}: {message}");

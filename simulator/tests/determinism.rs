@@ -12,21 +12,30 @@ fn a_seed_run_twice_gives_the_same_trace_hash() {
         let second = run_seed(seed, &RunOptions::default());
         assert_eq!(first.trace_hash, second.trace_hash, "seed {seed}");
         assert_eq!(first.events, second.events, "seed {seed}");
-        assert!(first.events > 100, "seed {seed} ran only {} events", first.events);
+        assert!(
+            first.events > 100,
+            "seed {seed} ran only {} events",
+            first.events
+        );
     }
 }
 
 #[test]
 fn different_seeds_give_different_traces() {
-    let hashes: std::collections::BTreeSet<u64> =
-        (0..20).map(|seed| run_seed(seed, &RunOptions::default()).trace_hash).collect();
+    let hashes: std::collections::BTreeSet<u64> = (0..20)
+        .map(|seed| run_seed(seed, &RunOptions::default()).trace_hash)
+        .collect();
     assert_eq!(hashes.len(), 20);
 }
 
 #[test]
 fn check_determinism_finds_no_divergence() {
     for seed in [3, 99] {
-        assert_eq!(check_determinism(seed, &RunOptions::default()), None, "seed {seed}");
+        assert_eq!(
+            check_determinism(seed, &RunOptions::default()),
+            None,
+            "seed {seed}"
+        );
     }
 }
 
