@@ -102,7 +102,7 @@ impl Sim {
                 }
             }
         };
-        let op_id = self.history.invoke(client, op.clone(), self.now_us);
+        let op_id = self.record_invoke(client, op.clone());
         let c = &mut self.clients[client as usize];
         c.current = Some(InFlight {
             op_id,
@@ -305,7 +305,7 @@ impl Sim {
             .current
             .take()
             .expect("finishing needs an operation");
-        self.history.complete(inflight.op_id, outcome, self.now_us);
+        self.record_complete(inflight.op_id, outcome);
         let think = self
             .workload_rng
             .range_inclusive(0, self.params.client_think_us_max);

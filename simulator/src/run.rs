@@ -62,28 +62,7 @@ pub fn execute(seed: u64, options: &RunOptions, sim_options: SimOptions) -> (Sim
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run().clone()));
     let mut outcome =
         ran.unwrap_or_else(|payload| Outcome::Error(format!("panic: {}", panic_message(&payload))));
-    let mut linearizability = Linearizability::Unchecked;
-    if outcome == Outcome::Pass {
-        match check_kv(sim.history(), Budget::default()) {
-            CheckOutcome::Linearizable => linearizability = Linearizability::Linearizable,
-            CheckOutcome::Unknown { .. } => linearizability = Linearizability::Unknown,
-            CheckOutcome::NotLinearizable(explanation) => {
-                linearizability = Linearizability::NotLinearizable;
-                outcome = Outcome::Violation(Box::new(ViolationReport {
-                    violation: Violation {
-                        invariant: Invariant::Linearizability,
-                        nodes: Vec::new(),
-                        index: None,
-                        term: None,
-                        expected: "a linearizable client history".into(),
-                        seen: explanation.to_string(),
-                    },
-                    step: sim.trace().events(),
-                    time_us: sim.now_us(),
-                }));
-            }
-        }
-    }
+    let linearizability = final_history_check(&sim, &mut outcome);
     let report = RunReport {
         params: sim.params().clone(),
         outcome,
@@ -95,6 +74,42 @@ pub fn execute(seed: u64, options: &RunOptions, sim_options: SimOptions) -> (Sim
         options: options.clone(),
     };
     (sim, report)
+}
+
+/// The whole-history check, the last word on linearizability. A passing run is
+/// checked; a run the online checker stopped is checked again, and if the two
+/// checkers disagree that is the harness's own bug, reported as an error.
+fn final_history_check(sim: &Sim, outcome: &mut Outcome) -> Linearizability {
+    let stopped_online = matches!(outcome, Outcome::Violation(r) if r.violation.invariant == Invariant::Linearizability);
+    if *outcome != Outcome::Pass && !stopped_online {
+        return Linearizability::Unchecked;
+    }
+    match check_kv(sim.history(), Budget::default()) {
+        CheckOutcome::Linearizable if stopped_online => {
+            *outcome = Outcome::Error(
+                "the online and whole-history linearizability checks disagree".into(),
+            );
+            Linearizability::Linearizable
+        }
+        CheckOutcome::Linearizable => Linearizability::Linearizable,
+        CheckOutcome::Unknown { .. } => Linearizability::Unknown,
+        CheckOutcome::NotLinearizable(_) if stopped_online => Linearizability::NotLinearizable,
+        CheckOutcome::NotLinearizable(explanation) => {
+            *outcome = Outcome::Violation(Box::new(ViolationReport {
+                violation: Violation {
+                    invariant: Invariant::Linearizability,
+                    nodes: Vec::new(),
+                    index: None,
+                    term: None,
+                    expected: "a linearizable client history".into(),
+                    seen: explanation.to_string(),
+                },
+                step: sim.trace().events(),
+                time_us: sim.now_us(),
+            }));
+            Linearizability::NotLinearizable
+        }
+    }
 }
 
 fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {

@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use invariants::linearizability::History;
+use invariants::linearizability::{
+    Budget, History, KvOp, KvResult, OnlineKvChecker, OpId, Outcome as OpOutcome,
+};
 use invariants::{Invariant, SafetyChecker, Violation};
 use raft_core::NodeId;
 
@@ -108,6 +110,9 @@ pub struct Sim {
     pub(crate) clients: Vec<Client>,
     pub(crate) history: History,
     pub(crate) checker: Option<SafetyChecker>,
+    // Checks the history as it grows: a violation stops the run at the very
+    // completion that made the history non-linearizable.
+    pub(crate) online: Option<OnlineKvChecker>,
     pub(crate) trace: Trace,
     pub(crate) phase: Phase,
     pub(crate) heal_started_us: u64,
@@ -131,6 +136,9 @@ impl Sim {
                 .collect(),
             history: History::new(),
             checker: options.checks.then(|| SafetyChecker::new(&voters)),
+            online: options
+                .checks
+                .then(|| OnlineKvChecker::new(Budget::default())),
             trace: Trace::new(options.per_event_hashes, options.log_capacity),
             queue: EventQueue::default(),
             now_us: 0,
@@ -240,6 +248,38 @@ impl Sim {
             Event::Nemesis | Event::HealStart | Event::HealCheck => {}
         }
         hash
+    }
+
+    /// Records the invocation of a client operation in the history.
+    pub(crate) fn record_invoke(&mut self, client: u64, op: KvOp) -> OpId {
+        if let Some(online) = &mut self.online {
+            let id = OpId(self.history.len() as u32);
+            online.on_invoke(id, client, &op, self.now_us);
+            let recorded = self.history.invoke(client, op, self.now_us);
+            assert_eq!(
+                recorded, id,
+                "the online checker and the history number operations alike"
+            );
+            return recorded;
+        }
+        self.history.invoke(client, op, self.now_us)
+    }
+
+    /// Records how a client operation ended, and checks the history so far.
+    pub(crate) fn record_complete(&mut self, id: OpId, outcome: OpOutcome<KvResult>) {
+        if let Some(online) = &mut self.online {
+            if let Err(explanation) = online.on_complete(id, &outcome, self.now_us) {
+                self.report(Violation {
+                    invariant: Invariant::Linearizability,
+                    nodes: Vec::new(),
+                    index: None,
+                    term: None,
+                    expected: "a linearizable client history".into(),
+                    seen: explanation.to_string(),
+                });
+            }
+        }
+        self.history.complete(id, outcome, self.now_us);
     }
 
     /// Records a violation seen at the current step; the run stops after this event.
