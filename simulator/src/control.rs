@@ -211,7 +211,7 @@ impl Sim {
     }
 
     /// Sends a message over the network now, bypassing the message rules.
-    fn send_unfiltered(&mut self, message: Message) {
+    pub(crate) fn send_unfiltered(&mut self, message: Message) {
         let route = (Endpoint::Node(message.from), Endpoint::Node(message.to));
         match self.network.plan(route.0, route.1) {
             Delivery::Lost => {}

@@ -9,7 +9,6 @@ use crate::disk::Disk;
 use crate::event::{Event, Reply};
 use crate::kv::{digest, Applied, Command, KvStore};
 use crate::nemesis::FsyncCrash;
-use crate::network::{Delivery, Endpoint};
 use crate::params::Params;
 use crate::rng::{Rng, Stream};
 use crate::sim::Sim;
@@ -279,21 +278,7 @@ impl Sim {
             let Some(message) = self.filter_message(message) else {
                 continue; // dropped or held by a scenario rule (control.rs)
             };
-            match self
-                .network
-                .plan(Endpoint::Node(message.from), Endpoint::Node(message.to))
-            {
-                Delivery::Lost => {}
-                Delivery::Once(delay) => self
-                    .queue
-                    .push(self.now_us + delay, Event::Deliver(message)),
-                Delivery::Twice(first, second) => {
-                    self.queue
-                        .push(self.now_us + first, Event::Deliver(message.clone()));
-                    self.queue
-                        .push(self.now_us + second, Event::Deliver(message));
-                }
-            }
+            self.send_unfiltered(message);
         }
     }
 

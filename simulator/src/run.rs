@@ -1,11 +1,11 @@
 //! One run from a seed: build it, run it, check the history, report it.
 
 use invariants::linearizability::{check_kv, Budget, CheckOutcome};
-use invariants::{Invariant, Violation};
+use invariants::Invariant;
 use serde_json::json;
 
 use crate::params::{Params, RunOptions};
-use crate::sim::{Outcome, Sim, SimOptions, ViolationReport};
+use crate::sim::{linearizability_violation, Outcome, Sim, SimOptions, ViolationReport};
 
 /// The verdict of the end-of-run linearizability check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,14 +96,7 @@ fn final_history_check(sim: &Sim, outcome: &mut Outcome) -> Linearizability {
         CheckOutcome::NotLinearizable(_) if stopped_online => Linearizability::NotLinearizable,
         CheckOutcome::NotLinearizable(explanation) => {
             *outcome = Outcome::Violation(Box::new(ViolationReport {
-                violation: Violation {
-                    invariant: Invariant::Linearizability,
-                    nodes: Vec::new(),
-                    index: None,
-                    term: None,
-                    expected: "a linearizable client history".into(),
-                    seen: explanation.to_string(),
-                },
+                violation: linearizability_violation(explanation.to_string()),
                 step: sim.trace().events(),
                 time_us: sim.now_us(),
             }));

@@ -95,6 +95,18 @@ pub fn format_time(time_us: u64) -> String {
     format!("{}.{:06}s", time_us / 1_000_000, time_us % 1_000_000)
 }
 
+/// The violation of a non-linearizable history, explained in `seen`.
+pub fn linearizability_violation(seen: String) -> Violation {
+    Violation {
+        invariant: Invariant::Linearizability,
+        nodes: Vec::new(),
+        index: None,
+        term: None,
+        expected: "a linearizable client history".into(),
+        seen,
+    }
+}
+
 /// The world of one run.
 pub struct Sim {
     pub(crate) params: Params,
@@ -269,14 +281,7 @@ impl Sim {
     pub(crate) fn record_complete(&mut self, id: OpId, outcome: OpOutcome<KvResult>) {
         if let Some(online) = &mut self.online {
             if let Err(explanation) = online.on_complete(id, &outcome, self.now_us) {
-                self.report(Violation {
-                    invariant: Invariant::Linearizability,
-                    nodes: Vec::new(),
-                    index: None,
-                    term: None,
-                    expected: "a linearizable client history".into(),
-                    seen: explanation.to_string(),
-                });
+                self.report(linearizability_violation(explanation.to_string()));
             }
         }
         self.history.complete(id, outcome, self.now_us);
