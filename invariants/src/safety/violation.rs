@@ -27,7 +27,10 @@ impl fmt::Display for Violation {
     /// One line, e.g. `election-safety: nodes [1, 3], term 4; expected one
     /// leader of term 4 (node 1), seen node 3 also leader of term 4`.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{}: nodes {:?}", self.invariant, self.nodes)?;
+        write!(formatter, "{}", self.invariant)?;
+        if !self.nodes.is_empty() {
+            write!(formatter, ": nodes {:?}", self.nodes)?;
+        }
         if let Some(index) = self.index {
             write!(formatter, ", index {index}")?;
         }
