@@ -13,19 +13,32 @@ impl Raft {
             self.become_leader();
             return;
         }
+        self.request_votes();
+    }
+
+    /// Candidate: sends RequestVote to every voter that has not answered yet. Called
+    /// when the campaign starts and again every heartbeat interval, since servers
+    /// retry RPCs that get no timely response (§5.1): a request lost on the way, or
+    /// to a voter that was down, is asked again while the election lasts.
+    pub(crate) fn request_votes(&mut self) {
+        let RoleState::Candidate { votes } = &self.role else {
+            return;
+        };
+        assert_eq!(votes.len(), self.config.voters.len());
+        let silent: Vec<NodeId> = (0..votes.len())
+            .filter(|&position| position != self.self_position && votes[position].is_none())
+            .map(|position| self.config.voters[position])
+            .collect();
         let last_log_index = self.log.last_index();
         let last_log_term = self.log.last_term();
-        for position in 0..self.config.voters.len() {
-            if position != self.self_position {
-                let to = self.config.voters[position];
-                self.send(
-                    to,
-                    MessageBody::RequestVote {
-                        last_log_index,
-                        last_log_term,
-                    },
-                );
-            }
+        for to in silent {
+            self.send(
+                to,
+                MessageBody::RequestVote {
+                    last_log_index,
+                    last_log_term,
+                },
+            );
         }
     }
 

@@ -56,6 +56,12 @@ pub(crate) struct Raft {
     /// The highest index known committed.
     // Invariant: never decreases.
     pub(crate) commit: Index,
+    /// The last index this node's log is known to share with the log of the
+    /// leader of `term`: the last new entry of the latest AppendEntries it
+    /// accepted in this term. Volatile: 0 after a restart or a change of term.
+    /// A heartbeat (an AppendEntries with no entries, §5.3) commits at most this far.
+    // Invariant: 0 unless this node follows a leader of `term`.
+    pub(crate) leader_confirmed_index: Index,
     /// Ticks since the election timer was last reset.
     election_elapsed_ticks: u32,
     /// The current randomized election timeout.
@@ -101,6 +107,7 @@ impl Raft {
             // The durable commit may run ahead of the durable log if the host wrote
             // the hard state first; commit only what this node holds.
             commit: hard_state.commit.min(log.last_index()),
+            leader_confirmed_index: 0,
             log,
             election_elapsed_ticks: 0,
             election_timeout_ticks: config.election_timeout_ticks_min,
@@ -182,6 +189,12 @@ impl Raft {
         self.election_elapsed_ticks += 1;
         if self.election_elapsed_ticks >= self.election_timeout_ticks {
             self.campaign();
+        } else if matches!(self.role, RoleState::Candidate { .. })
+            && self
+                .election_elapsed_ticks
+                .is_multiple_of(self.config.heartbeat_interval_ticks)
+        {
+            self.request_votes();
         }
     }
 
@@ -292,6 +305,7 @@ impl Raft {
         if term > self.term {
             self.term = term;
             self.vote = None;
+            self.leader_confirmed_index = 0;
         } else {
             assert!(
                 !self.is_leader(),
@@ -309,6 +323,7 @@ impl Raft {
         self.term += 1;
         self.vote = Some(self.id());
         self.leader = None;
+        self.leader_confirmed_index = 0;
         let mut votes = vec![None; self.config.voters.len()];
         votes[self.self_position] = Some(true);
         self.role = RoleState::Candidate { votes };

@@ -93,19 +93,13 @@ impl Raft {
             return;
         }
         *heartbeat_elapsed_ticks = 0;
+        // The full commit index: each follower bounds it by what it confirmed with us.
+        let commit = self.commit;
         for position in 0..self.config.voters.len() {
-            if position == self.self_position {
-                continue;
+            if position != self.self_position {
+                let to = self.config.voters[position];
+                self.send(to, MessageBody::Heartbeat { commit });
             }
-            let RoleState::Leader { progress, .. } = &self.role else {
-                unreachable!()
-            };
-            // Only what the follower is known to hold may be committed by a heartbeat.
-            let commit = progress[position].match_index.min(self.commit);
-            self.send(
-                self.config.voters[position],
-                MessageBody::Heartbeat { commit },
-            );
         }
     }
 
@@ -140,6 +134,7 @@ impl Raft {
             self.log.last_index() >= last_new_index,
             "the log now holds every entry of the message"
         );
+        self.leader_confirmed_index = self.leader_confirmed_index.max(last_new_index);
         // BUG(CommitPastLastNewEntry): commit is capped by the whole log, not by the last
         // entry this message vouched for, so a stale conflicting tail can be committed.
         let commit_bound = if self.config.bugs.has(Bug::CommitPastLastNewEntry) {
@@ -195,10 +190,32 @@ impl Raft {
         self.send(from, body);
     }
 
-    /// Follower: a heartbeat vouches for `commit` (at most what this node holds).
+    /// Follower: a heartbeat is an AppendEntries with no entries whose consistency
+    /// point is the last entry this node confirmed with the leader, so it commits
+    /// `min(commit, that entry)`: the "index of last new entry" of the rule in §5.3.
     pub(crate) fn handle_heartbeat(&mut self, from: NodeId, commit: Index) {
-        self.commit_to(commit.min(self.log.last_index()));
+        let last_index = self.log.last_index();
+        // BUG(CommitPastLastNewEntry): commit is capped by the whole log, so a stale
+        // tail the leader never confirmed (and may have overwritten) gets committed.
+        let bound = if self.config.bugs.has(Bug::CommitPastLastNewEntry) {
+            last_index
+        } else {
+            self.leader_confirmed_index.min(last_index)
+        };
+        self.commit_to(commit.min(bound));
         self.send(from, MessageBody::HeartbeatResponse);
+        if self.commit < commit.min(last_index) {
+            // This node holds entries the leader's commit covers but has not confirmed
+            // them with this leader (it restarted, or the leader is new): ask for a probe
+            // by rejecting an AppendEntries just past its log, as a short log would.
+            let body = MessageBody::AppendEntriesResponse {
+                reject: true,
+                index: last_index + 1,
+                reject_hint_index: last_index,
+                reject_hint_term: self.log.last_term(),
+            };
+            self.send(from, body);
+        }
     }
 
     /// Moves the commit index forward to `index` (never backwards).
@@ -287,7 +304,10 @@ impl Raft {
         };
         let peer = &mut progress[position];
         peer.on_heartbeat_response();
-        if peer.match_index < last_index {
+        // A probed follower is probed again (etcd), which also confirms its log
+        // with this leader so that heartbeats can move its commit index.
+        let probing = matches!(peer.state, ProgressState::Probe { .. });
+        if peer.match_index < last_index || probing {
             self.send_append(position, true);
         }
     }

@@ -102,10 +102,12 @@ pub enum MessageBody {
         /// On rejection, the term of the follower's entry at `reject_hint_index` (0 if none).
         reject_hint_term: Term,
     },
-    /// A leader's heartbeat: asserts leadership and carries a safe commit index
-    /// (at most what the follower is known to hold).
+    /// A leader's heartbeat: the paper's AppendEntries with no entries. It asserts
+    /// leadership and carries the leader's commit index; its implicit consistency
+    /// point is the last entry the follower already confirmed with this leader, so
+    /// the follower commits `min(commit, that entry)` (the "index of last new entry").
     Heartbeat {
-        /// `min(match index of the follower, leader commit)`.
+        /// The leader's commit index.
         commit: Index,
     },
     /// The answer to a heartbeat.

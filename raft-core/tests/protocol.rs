@@ -572,7 +572,7 @@ fn follower_commit_is_capped_by_the_last_new_entry() {
 }
 
 #[test]
-fn heartbeat_commits_only_what_the_follower_holds() {
+fn heartbeat_commits_only_what_the_follower_confirmed_with_the_leader() {
     let mut node = restored_node(
         config(1, 3, Bugs::none()),
         1,
@@ -580,10 +580,83 @@ fn heartbeat_commits_only_what_the_follower_holds() {
         entries_with_terms(&[1, 1]),
     );
     node.step(message(2, 1, 1, MessageBody::Heartbeat { commit: 9 }));
+    assert_eq!(
+        node.status().commit,
+        0,
+        "nothing confirmed with leader 2 yet"
+    );
+    assert_eq!(
+        append_answers(&drain(&mut node)),
+        vec![(true, 3, 2, 1)],
+        "the follower asks to be probed"
+    );
+    // An AppendEntries with no entries confirms the log up to its prev entry.
+    node.step(append(2, 1, (2, 1), Vec::new(), 9));
     assert_eq!(node.status().commit, 2);
     node.step(message(2, 1, 1, MessageBody::Heartbeat { commit: 1 }));
     assert_eq!(node.status().commit, 2, "commit never decreases");
     assert_eq!(node.status().leader, Some(2));
+}
+
+#[test]
+fn heartbeat_commit_is_capped_by_the_last_entry_confirmed_with_the_leader() {
+    for bugs in [
+        Bugs::none(),
+        Bugs::none().with(raft_core::Bug::CommitPastLastNewEntry),
+    ] {
+        // The follower holds a stale tail (3, 2); the leader of term 3 has (3, 3), commit 4.
+        let mut node = restored_node(config(1, 3, bugs), 3, None, entries_with_terms(&[1, 1, 2]));
+        node.step(append(2, 3, (1, 1), vec![entry(2, 1, "")], 1));
+        assert_eq!(node.status().commit, 1);
+        node.step(message(2, 1, 3, MessageBody::Heartbeat { commit: 4 }));
+        let expected = if bugs.is_empty() { 2 } else { 3 };
+        assert_eq!(node.status().commit, expected, "bugs: {bugs:?}");
+    }
+}
+
+#[test]
+fn a_new_term_forgets_what_was_confirmed_with_the_old_leader() {
+    let mut node = restored_node(
+        config(1, 3, Bugs::none()),
+        1,
+        None,
+        entries_with_terms(&[1, 1]),
+    );
+    node.step(append(2, 1, (2, 1), Vec::new(), 0));
+    node.step(message(3, 1, 2, MessageBody::Heartbeat { commit: 2 }));
+    assert_eq!(
+        node.status().commit,
+        0,
+        "leader 3 of term 2 confirmed nothing"
+    );
+}
+
+#[test]
+fn candidate_asks_again_the_voters_that_did_not_answer() {
+    let mut node = restored_node(config(1, 3, Bugs::none()), 1, None, Vec::new());
+    tick_until_candidate(&mut node);
+    let asked = |ready: &raft_core::Ready| -> Vec<u64> {
+        all_messages(ready)
+            .into_iter()
+            .filter(|m| matches!(m.body, MessageBody::RequestVote { .. }))
+            .map(|m| m.to)
+            .collect()
+    };
+    assert_eq!(asked(&drain(&mut node)), vec![2, 3]);
+    node.step(message(
+        2,
+        1,
+        2,
+        MessageBody::RequestVoteResponse { granted: false },
+    ));
+    drain(&mut node);
+    let mut retried = Vec::new();
+    for _ in 0..2 {
+        node.tick();
+        retried.extend(asked(&drain(&mut node)));
+    }
+    assert_eq!(node.status().role, Role::Candidate);
+    assert_eq!(retried, vec![3], "only the silent voter is asked again");
 }
 
 #[test]
