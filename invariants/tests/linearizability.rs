@@ -240,8 +240,15 @@ proptest! {
             if let (true, Some((id, op))) = (complete_first || slot.is_some(), slot.take()) {
                 let outcome = outcome_for(&op, outcome);
                 history.complete(id, outcome.clone(), time);
-                if online.on_complete(id, &outcome, time).is_err() && first_error_at.is_none() {
+                let reported = online.on_complete(id, &outcome, time).is_err();
+                if reported && first_error_at.is_none() {
                     first_error_at = Some(history.events());
+                }
+                // Exactly at the completion that breaks it: before it the
+                // history was linearizable, at it, it is not.
+                if first_error_at.is_none() || reported {
+                    let prefix = check_kv(&history, Budget::default());
+                    prop_assert_eq!(prefix.is_linearizable(), !reported, "at event {}: {:?}", history.events(), history);
                 }
             } else {
                 let id = history.invoke(client, op.clone(), time);

@@ -48,7 +48,9 @@ pub struct OnlineChecker<M: Model> {
     /// Index in `history` -> (object, slot) while the call is open.
     slot_of: Vec<(u32, u8)>,
     // allow-nondeterminism: membership only, never iterated
-    object_of_key: FxHashMap<Option<String>, u32>,
+    object_of_key: FxHashMap<String, u32>,
+    /// The object of calls the model puts in no partition.
+    object_of_none: Option<u32>,
     objects: Vec<Object<M>>,
     steps: u64,
     /// Why online checking stopped, if it did.
@@ -57,16 +59,17 @@ pub struct OnlineChecker<M: Model> {
 }
 
 /// A configuration: the open calls linearized (bit = slot), the state id, and
-/// the result predicted for each linearized call that has not returned.
+/// for each linearized call that has not returned, the state it was applied
+/// to (its result follows from that state: checked when it returns).
 #[derive(Clone, PartialEq, Eq)]
-struct Config<O> {
+struct Config {
     bits: u128,
     state: u32,
-    /// Sorted by slot.
-    predicted: Vec<(u8, O)>,
+    /// (slot, state before the call), sorted by slot.
+    predicted: Vec<(u8, u32)>,
 }
 
-impl<O> Hash for Config<O> {
+impl Hash for Config {
     fn hash<H: Hasher>(&self, hasher: &mut H) {
         // Predictions are rare and follow from the rest in practice: leave
         // them to equality.
@@ -75,15 +78,17 @@ impl<O> Hash for Config<O> {
     }
 }
 
-/// An open call in a slot.
+/// An open call in a slot (its input is in the history, at `call`).
 struct Slot<M: Model> {
     call: u32,
-    input: M::Input,
-    /// Ended with an unknown outcome: stays open for ever, no prediction.
-    unknown: bool,
     /// Transitions computed for this call: (from, to, output).
     transitions: Vec<(u32, u32, M::Output)>,
 }
+
+/// Configurations one completion may visit on one key before the online check
+/// gives up and leaves the verdict to the whole-history search at `finish`.
+/// Simulator histories need a few dozen; this bounds the cost of one event.
+const VISITED_PER_COMPLETION_MAX: usize = 4096;
 
 /// One key's state of the online check.
 struct Object<M: Model> {
@@ -94,8 +99,23 @@ struct Object<M: Model> {
     slots: Vec<Option<Slot<M>>>,
     /// Bit set: free slots.
     free: u128,
+    /// Bit set: slots whose call ended with an unknown outcome (open for ever).
+    // Invariant: a subset of the open slots (`!free`).
+    unknown: u128,
     // Invariant: never empty unless a violation was reported.
-    frontier: Vec<Config<M::Output>>,
+    frontier: Vec<Config>,
+    /// Scratch space of `complete_ok` and `normalize`, kept across events so
+    /// that a completion allocates nothing in the common case.
+    scratch: Scratch,
+}
+
+/// Buffers reused across completions.
+#[derive(Default)]
+struct Scratch {
+    // allow-nondeterminism: membership only, never iterated
+    visited: FxHashSet<Config>,
+    next: Vec<Config>,
+    queue: Vec<Config>,
 }
 
 impl<M: Model> Object<M> {
@@ -106,7 +126,9 @@ impl<M: Model> Object<M> {
             state_ids: FxHashMap::default(),
             slots: (0..SLOTS).map(|_| None).collect(),
             free: u128::MAX,
+            unknown: 0,
             frontier: Vec::new(),
+            scratch: Scratch::default(),
         };
         let init = object.intern(model.init());
         object.frontier.push(Config {
@@ -127,17 +149,18 @@ impl<M: Model> Object<M> {
         id
     }
 
-    /// The state and result of the call in `slot` from state `from`.
-    fn apply(&mut self, model: &M, slot: u8, from: u32) -> (u32, M::Output) {
+    /// The state after the call in `slot` from state `from`, and the index
+    /// of that transition in the slot's cache (where its result is).
+    fn apply(&mut self, model: &M, input: &M::Input, slot: u8, from: u32) -> u32 {
         let open = self.slots[slot as usize].as_ref().expect("slot is open");
-        if let Some((_, to, output)) = open.transitions.iter().find(|t| t.0 == from) {
-            return (*to, output.clone());
+        if let Some(&(_, to, _)) = open.transitions.iter().find(|t| t.0 == from) {
+            return to;
         }
-        let (next, output) = model.apply(&self.states[from as usize], &open.input);
+        let (next, output) = model.apply(&self.states[from as usize], input);
         let to = self.intern(next);
         let open = self.slots[slot as usize].as_mut().expect("slot is open");
-        open.transitions.push((from, to, output.clone()));
-        (to, output)
+        open.transitions.push((from, to, output));
+        to
     }
 
     fn open_mask(&self) -> u128 {
@@ -147,31 +170,21 @@ impl<M: Model> Object<M> {
     fn release(&mut self, slot: u8) {
         self.slots[slot as usize] = None;
         self.free |= 1u128 << slot;
+        self.unknown &= !(1u128 << slot);
     }
 
     /// Drops duplicate configurations, and those that only add an unknown
     /// call to another one with the same state (the other can do all they
     /// can: the unknown call may still go later, or never).
     fn normalize(&mut self) {
-        // allow-nondeterminism: membership only, never iterated
-        let mut seen: FxHashSet<Config<M::Output>> = FxHashSet::default();
+        let seen = &mut self.scratch.visited;
+        seen.clear();
         self.frontier.retain(|config| seen.insert(config.clone()));
-        let unknown_mask = self.unknown_mask();
-        self.frontier.retain(|config| {
-            let mut extra = config.bits & unknown_mask;
-            while extra != 0 {
-                let bit = extra & extra.wrapping_neg();
-                extra &= !bit;
-                let smaller = Config {
-                    bits: config.bits & !bit,
-                    ..config.clone()
-                };
-                if seen.contains(&smaller) {
-                    return false;
-                }
-            }
-            true
-        });
+        let unknown_mask = self.unknown;
+        if unknown_mask != 0 {
+            self.frontier
+                .retain(|config| !subsumed(seen, config, config.bits & unknown_mask));
+        }
         // An unknown call linearized in every configuration is history: free it.
         let everywhere = self
             .frontier
@@ -189,19 +202,37 @@ impl<M: Model> Object<M> {
             }
         }
     }
-
-    fn unknown_mask(&self) -> u128 {
-        let mut mask = 0;
-        for (slot, open) in self.slots.iter().enumerate() {
-            if open.as_ref().is_some_and(|open| open.unknown) {
-                mask |= 1u128 << slot;
-            }
-        }
-        mask
-    }
 }
 
-fn remove_prediction<O>(config: &mut Config<O>, slot: u8) -> Option<O> {
+/// Whether the call in `slot`, applied to state `from`, returns `result`
+/// (the transition is in the slot's cache: `Object::apply` put it there).
+fn returns<M: Model>(slots: &[Option<Slot<M>>], slot: u8, from: u32, result: &M::Output) -> bool {
+    let open = slots[slot as usize].as_ref().expect("slot is open");
+    open.transitions
+        .iter()
+        .find(|t| t.0 == from)
+        .is_some_and(|t| t.2 == *result)
+}
+
+/// Whether `seen` holds `config` without one of the unknown calls `extra`.
+// allow-nondeterminism: membership only, never iterated
+fn subsumed(seen: &FxHashSet<Config>, config: &Config, mut extra: u128) -> bool {
+    while extra != 0 {
+        let bit = extra & extra.wrapping_neg();
+        extra &= !bit;
+        let smaller = Config {
+            bits: config.bits & !bit,
+            state: config.state,
+            predicted: config.predicted.clone(),
+        };
+        if seen.contains(&smaller) {
+            return true;
+        }
+    }
+    false
+}
+
+fn remove_prediction(config: &mut Config, slot: u8) -> Option<u32> {
     let at = config.predicted.iter().position(|(s, _)| *s == slot)?;
     Some(config.predicted.remove(at).1)
 }
@@ -217,6 +248,7 @@ impl<M: Model> OnlineChecker<M> {
             external_of: Vec::new(),
             slot_of: Vec::new(),
             object_of_key: FxHashMap::default(),
+            object_of_none: None,
             objects: Vec::new(),
             steps: 0,
             degraded: None,
@@ -243,17 +275,7 @@ impl<M: Model> OnlineChecker<M> {
         if self.degraded.is_some() || self.violation.is_some() {
             return;
         }
-        let key = self.model.partition(input);
-        let object = match self.object_of_key.get(&key.map(str::to_owned)) {
-            Some(&object) => object,
-            None => {
-                let object = u32::try_from(self.objects.len()).expect("fewer than 2^32 keys");
-                self.objects
-                    .push(Object::new(&self.model, key.map(str::to_owned)));
-                self.object_of_key.insert(key.map(str::to_owned), object);
-                object
-            }
-        };
+        let object = self.object_of(self.model.partition(input));
         let state = &mut self.objects[object as usize];
         if state.free == 0 {
             self.degrade(format!("more than {SLOTS} calls open on one key"));
@@ -263,11 +285,30 @@ impl<M: Model> OnlineChecker<M> {
         state.free &= !(1u128 << slot);
         state.slots[slot as usize] = Some(Slot {
             call: internal.0,
-            input: input.clone(),
-            unknown: false,
             transitions: Vec::new(),
         });
         self.slot_of[internal.0 as usize] = (object, slot);
+    }
+
+    /// The object of `key`, created on first use.
+    fn object_of(&mut self, key: Option<&str>) -> u32 {
+        let known = match key {
+            Some(key) => self.object_of_key.get(key).copied(),
+            None => self.object_of_none,
+        };
+        if let Some(object) = known {
+            return object;
+        }
+        let object = u32::try_from(self.objects.len()).expect("fewer than 2^32 keys");
+        self.objects
+            .push(Object::new(&self.model, key.map(str::to_owned)));
+        match key {
+            Some(key) => {
+                self.object_of_key.insert(key.to_owned(), object);
+            }
+            None => self.object_of_none = Some(object),
+        }
+        object
     }
 
     /// Records how call `id` ended; `Err` at the completion that made the
@@ -297,6 +338,7 @@ impl<M: Model> OnlineChecker<M> {
             state.slots[slot as usize].as_ref().map(|s| s.call),
             Some(internal)
         );
+        let bit = 1u128 << slot;
         match outcome {
             Outcome::Ok(result) => {
                 if let Err(reason) = self.complete_ok(object, slot, result) {
@@ -305,15 +347,12 @@ impl<M: Model> OnlineChecker<M> {
                 }
             }
             Outcome::Fail => {
-                let bit = 1u128 << slot;
                 state.frontier.retain(|config| config.bits & bit == 0);
                 state.release(slot);
             }
             Outcome::Unknown => {
-                let bit = 1u128 << slot;
-                let read_only = self
-                    .model
-                    .is_read_only(&state.slots[slot as usize].as_ref().expect("open").input);
+                let input = &self.history.operations()[internal as usize].input;
+                let read_only = self.model.is_read_only(input);
                 for config in &mut state.frontier {
                     remove_prediction(config, slot);
                     if read_only {
@@ -323,7 +362,7 @@ impl<M: Model> OnlineChecker<M> {
                 if read_only {
                     state.release(slot);
                 } else {
-                    state.slots[slot as usize].as_mut().expect("open").unknown = true;
+                    state.unknown |= bit;
                 }
             }
         }
@@ -339,73 +378,93 @@ impl<M: Model> OnlineChecker<M> {
 
     /// Extends the frontier of `object` until the call in `slot` is placed
     /// with `result`; `Err` if the budget runs out.
+    ///
+    /// Breadth first, so that a configuration with fewer unknown calls is
+    /// seen before the ones that only add unknown calls to it (those are
+    /// pruned: the smaller one can do all they can).
     fn complete_ok(&mut self, object: u32, slot: u8, result: &M::Output) -> Result<(), String> {
         let model = &self.model;
+        let operations = self.history.operations();
         let state = &mut self.objects[object as usize];
         let bit = 1u128 << slot;
         let open = state.open_mask();
-        let unknown = state.unknown_mask();
-        let old = std::mem::take(&mut state.frontier);
-        let mut next = Vec::new();
-        // allow-nondeterminism: membership only, never iterated
-        let mut visited: FxHashSet<Config<M::Output>> = FxHashSet::default();
-        let mut stack = Vec::new();
-        for mut config in old {
+        let unknown = state.unknown;
+        let mut scratch = std::mem::take(&mut state.scratch);
+        scratch.visited.clear();
+        scratch.next.clear();
+        scratch.queue.clear();
+        for mut config in state.frontier.drain(..) {
             if config.bits & bit != 0 {
                 // Linearized before it returned: keep it if it predicted right.
-                if remove_prediction(&mut config, slot).as_ref() == Some(result) {
+                let from = remove_prediction(&mut config, slot).expect("linearized call predicted");
+                if returns(&state.slots, slot, from, result) {
                     config.bits &= !bit;
-                    next.push(config);
+                    scratch.next.push(config);
                 }
                 continue;
             }
-            stack.push(config);
-            while let Some(config) = stack.pop() {
-                let mut candidates = open & !config.bits;
-                while candidates != 0 {
-                    let candidate = candidates.trailing_zeros() as u8;
-                    candidates &= candidates - 1;
-                    self.steps += 1;
-                    if self.steps > self.budget.max_steps {
-                        return Err("step budget exhausted".into());
-                    }
-                    let (to, output) = state.apply(model, candidate, config.state);
-                    let candidate_bit = 1u128 << candidate;
-                    if unknown & candidate_bit != 0 && to == config.state {
-                        // An unknown call that changes nothing here: the
-                        // parent can do all the child can.
-                        continue;
-                    }
-                    if candidate == slot {
-                        if output == *result {
-                            next.push(Config {
-                                bits: config.bits,
-                                state: to,
-                                predicted: config.predicted.clone(),
-                            });
-                        }
-                        continue;
-                    }
-                    let mut predicted = config.predicted.clone();
-                    if unknown & (1u128 << candidate) == 0 {
-                        let at = predicted.partition_point(|(s, _)| *s < candidate);
-                        predicted.insert(at, (candidate, output));
-                    }
-                    let child = Config {
-                        bits: config.bits | 1u128 << candidate,
-                        state: to,
-                        predicted,
-                    };
-                    if visited.insert(child.clone()) {
-                        stack.push(child);
-                    }
-                }
-                if visited.len() + next.len() > self.budget.max_memo_entries {
-                    return Err("memo budget exhausted".into());
-                }
+            if scratch.visited.insert(config.clone()) {
+                scratch.queue.push(config);
             }
         }
-        state.frontier = next;
+        let mut head = 0;
+        while head < scratch.queue.len() {
+            let config = scratch.queue[head].clone();
+            head += 1;
+            let mut candidates = open & !config.bits;
+            while candidates != 0 {
+                let candidate = candidates.trailing_zeros() as u8;
+                candidates &= candidates - 1;
+                self.steps += 1;
+                if self.steps > self.budget.max_steps {
+                    state.scratch = scratch;
+                    return Err("step budget exhausted".into());
+                }
+                let call = state.slots[candidate as usize].as_ref().expect("open").call;
+                let input = &operations[call as usize].input;
+                let candidate_bit = 1u128 << candidate;
+                let to = state.apply(model, input, candidate, config.state);
+                if unknown & candidate_bit != 0 && to == config.state {
+                    // An unknown call that changes nothing here: the
+                    // parent can do all the child can.
+                    continue;
+                }
+                if candidate == slot {
+                    if returns(&state.slots, slot, config.state, result) {
+                        scratch.next.push(Config {
+                            bits: config.bits,
+                            state: to,
+                            predicted: config.predicted.clone(),
+                        });
+                    }
+                    continue;
+                }
+                let mut predicted = config.predicted.clone();
+                if unknown & candidate_bit == 0 {
+                    let at = predicted.partition_point(|(s, _)| *s < candidate);
+                    predicted.insert(at, (candidate, config.state));
+                }
+                let child = Config {
+                    bits: config.bits | candidate_bit,
+                    state: to,
+                    predicted,
+                };
+                let extra = child.bits & unknown;
+                if !scratch.visited.contains(&child) && !subsumed(&scratch.visited, &child, extra) {
+                    scratch.visited.insert(child.clone());
+                    scratch.queue.push(child);
+                }
+            }
+            let visited = scratch.visited.len() + scratch.next.len();
+            if visited > self.budget.max_memo_entries || visited > VISITED_PER_COMPLETION_MAX {
+                state.scratch = scratch;
+                return Err(format!(
+                    "online search wider than {visited} configurations at one completion"
+                ));
+            }
+        }
+        std::mem::swap(&mut state.frontier, &mut scratch.next);
+        state.scratch = scratch;
         state.release(slot);
         Ok(())
     }
@@ -414,6 +473,7 @@ impl<M: Model> OnlineChecker<M> {
         self.degraded = Some(reason);
         self.objects.clear();
         self.object_of_key.clear();
+        self.object_of_none = None;
     }
 
     /// Explains the violation found at the completion of `call` on `object`:
