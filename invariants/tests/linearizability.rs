@@ -264,3 +264,31 @@ proptest! {
         prop_assert_eq!(first_error_at.is_some(), !offline.is_linearizable());
     }
 }
+
+#[test]
+fn the_explanation_lists_unknown_writes_that_could_have_gone_there() {
+    // A cas of unknown outcome that can change nothing (its expected value is
+    // not there) stays unplaced; a person reading the explanation sees it was
+    // considered.
+    let mut history = History::new();
+    let cas = KvOp::Cas {
+        key: "k".into(),
+        expected: Some("x".into()),
+        new: "c".into(),
+    };
+    let u = history.invoke(1, cas, 10);
+    history.complete(u, Outcome::Unknown, 20);
+    let g = history.invoke(2, get("k"), 30);
+    history.complete(g, read(Some("c")), 40);
+    let CheckOutcome::NotLinearizable(explanation) = check_kv(&history, Budget::default()) else {
+        panic!("expected a violation");
+    };
+    assert_eq!(explanation.stuck[0].id, OpId(1));
+    assert_eq!(explanation.stuck.len(), 2, "{explanation}");
+    assert_eq!(explanation.stuck[1].id, OpId(0));
+    assert_eq!(explanation.stuck[1].result, "unknown", "{explanation}");
+    assert!(
+        explanation.to_string().lines().count() <= 6,
+        "{explanation}"
+    );
+}

@@ -64,7 +64,8 @@ pub struct Explanation {
     /// The model state after `prefix`, as text.
     pub state: String,
     /// The operations that cannot be ordered after `prefix`: the one whose
-    /// completion no order can meet, and the calls concurrent with it.
+    /// completion no order can meet, the calls concurrent with it, and the
+    /// latest few calls of unknown outcome that could have gone there.
     pub stuck: Vec<OpSummary>,
 }
 

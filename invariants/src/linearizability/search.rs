@@ -28,6 +28,9 @@ use super::model::Model;
 /// Marks "no entry" in the linked list and "rejected" in transition caches.
 const NONE: u32 = u32::MAX;
 
+/// Unknown calls listed with the stuck ones in an explanation, at most.
+const UNKNOWN_SHOWN_MAX: usize = 3;
+
 /// What is left of a [`super::Budget`] across the partitions of one check.
 #[derive(Clone, Debug)]
 pub(crate) struct BudgetLeft {
@@ -43,7 +46,8 @@ pub(crate) struct Failure<S> {
     /// State of each partition after `prefix`.
     pub states: Vec<S>,
     /// History indices of the calls that could not be placed next: the first
-    /// blocking return, then the calls invoked before it.
+    /// blocking return, then the calls invoked before it, then the latest few
+    /// calls of unknown outcome that could have gone there.
     pub stuck: Vec<u32>,
 }
 
@@ -373,6 +377,8 @@ struct Search<'h, 'm, M: Model> {
     deepest: Vec<u32>,
     deepest_states: Vec<u32>,
     deepest_stuck: Vec<u32>,
+    /// Calls of unknown outcome that could still have gone next there.
+    deepest_unknown: Vec<u32>,
     /// The stack is deeper than `deepest` and not recorded yet.
     at_new_depth: bool,
 }
@@ -445,6 +451,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             deepest: Vec::new(),
             deepest_states: Vec::new(),
             deepest_stuck: Vec::new(),
+            deepest_unknown: Vec::new(),
             at_new_depth: false,
         }
     }
@@ -550,6 +557,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             .extend(self.stack.iter().map(|&(call, _)| call));
         self.deepest_states.clone_from(&self.states);
         self.deepest_stuck.clear();
+        self.deepest_unknown.clear();
         let mut entry = self.list.first();
         while entry != self.list.head {
             let call = self.list.call_of[entry as usize];
@@ -560,6 +568,8 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             }
             if self.calls[call as usize].output.is_some() {
                 self.deepest_stuck.push(call);
+            } else {
+                self.deepest_unknown.push(call);
             }
             entry = self.list.next[entry as usize];
         }
@@ -568,7 +578,11 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
     fn failure(&self) -> Failure<M::State> {
         let history_index = |&call: &u32| self.calls[call as usize].history_index;
         let mut stuck: Vec<u32> = Vec::new();
-        for index in self.deepest_stuck.iter().map(history_index) {
+        // The latest few unknown calls too: a person wonders whether one of
+        // them took effect (none can: the search tried).
+        let unknown_shown = self.deepest_unknown.len().saturating_sub(UNKNOWN_SHOWN_MAX);
+        let unknown = self.deepest_unknown[unknown_shown..].iter();
+        for index in self.deepest_stuck.iter().chain(unknown).map(history_index) {
             if !stuck.contains(&index) {
                 stuck.push(index);
             }
