@@ -28,6 +28,8 @@ use crate::trace::Trace;
 pub struct SimOptions {
     /// Run the per-step invariant checkers (off only to measure their cost).
     pub checks: bool,
+    /// Also check the client history after every completion (with `checks`).
+    pub online_linearizability: bool,
     /// Keep the trace hash after every event (to locate nondeterminism).
     pub per_event_hashes: bool,
     /// Keep this many readable event lines (replay).
@@ -40,6 +42,7 @@ impl Default for SimOptions {
     fn default() -> SimOptions {
         SimOptions {
             checks: true,
+            online_linearizability: true,
             per_event_hashes: false,
             log_capacity: None,
             max_events: 20_000_000,
@@ -148,8 +151,7 @@ impl Sim {
                 .collect(),
             history: History::new(),
             checker: options.checks.then(|| SafetyChecker::new(&voters)),
-            online: options
-                .checks
+            online: (options.checks && options.online_linearizability)
                 .then(|| OnlineKvChecker::new(Budget::default())),
             trace: Trace::new(options.per_event_hashes, options.log_capacity),
             queue: EventQueue::default(),
