@@ -84,6 +84,7 @@ impl ScriptedWorld {
             max_entries_per_message: self.max_entries_per_message,
             max_inflight_messages: self.max_inflight_messages,
             fsync_crash_ratio: Ratio::ZERO,
+            hard_state_crash_ratio: Ratio::ZERO,
             delay_us_min: self.delay_us,
             delay_jitter_us: self.jitter_us,
             drop_ratio: self.drop_ratio,

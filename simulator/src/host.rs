@@ -17,6 +17,8 @@ use crate::sim::Sim;
 #[derive(Debug)]
 struct AwaitingSync {
     number: u64,
+    // Whether the writes include a new hard state (term, vote or commit).
+    hard_state_written: bool,
     persisted_messages: Vec<Message>,
     committed_entries: Vec<Entry>,
 }
@@ -149,6 +151,11 @@ impl Sim {
     }
 
     pub(crate) fn on_deliver(&mut self, message: Message) {
+        // A partition drops what is still in flight when it starts, as a
+        // firewall rule at the receiver does (Jepsen's iptables partitions).
+        if self.network.is_cut(message.from, message.to) {
+            return;
+        }
         let id = message.to;
         let Some(node) = self.host(id).node.as_mut() else {
             return;
@@ -180,6 +187,7 @@ impl Sim {
             let immediate = std::mem::take(&mut ready.messages);
             let awaiting = AwaitingSync {
                 number: ready.number,
+                hard_state_written: ready.hard_state.is_some(),
                 persisted_messages: std::mem::take(&mut ready.persisted_messages),
                 committed_entries: std::mem::take(&mut ready.committed_entries),
             };
@@ -212,7 +220,11 @@ impl Sim {
         if host.incarnation != incarnation {
             return;
         }
-        let crash = self.crash_at_fsync();
+        let hard_state_written = host
+            .awaiting_sync
+            .as_ref()
+            .is_some_and(|a| a.hard_state_written);
+        let crash = self.crash_at_fsync(hard_state_written);
         if crash == Some(FsyncCrash::Before) {
             self.crash_and_schedule_restart(id, false);
             return;

@@ -79,7 +79,9 @@ impl Sim {
             4 => {
                 // Jepsen's favourite: cut the leader off with a minority, where it
                 // keeps taking writes it cannot commit.
-                let Some(leader) = self.current_leader() else { return };
+                let Some(leader) = self.current_leader() else {
+                    return;
+                };
                 let mut minority = vec![leader];
                 let others: Vec<u64> = (1..=n).filter(|&id| id != leader).collect();
                 let extra = self.nemesis_rng.range_inclusive(0, (n - 1) / 2 - 1) as usize;
@@ -119,14 +121,19 @@ impl Sim {
     }
 
     /// Whether (and when) the fsync completing now is struck by a crash.
-    pub(crate) fn crash_at_fsync(&mut self) -> Option<FsyncCrash> {
+    pub(crate) fn crash_at_fsync(&mut self, hard_state_written: bool) -> Option<FsyncCrash> {
         if self.phase != Phase::Chaos
             || !self.params.has_fault(FaultKind::Crash)
             || !self.may_crash_another()
         {
             return None;
         }
-        if !self.nemesis_rng.chance(self.params.fsync_crash_ratio) {
+        let ratio = if hard_state_written {
+            self.params.hard_state_crash_ratio
+        } else {
+            self.params.fsync_crash_ratio
+        };
+        if !self.nemesis_rng.chance(ratio) {
             return None;
         }
         Some(if self.nemesis_rng.chance(Ratio::new(1, 2)) {
@@ -148,7 +155,9 @@ impl Sim {
             .collect();
         // Half the time the leader: leader crashes mid-replication are where
         // commit rules are tested (Figure 8).
-        let leader = self.current_leader().filter(|_| self.nemesis_rng.chance(Ratio::new(1, 2)));
+        let leader = self
+            .current_leader()
+            .filter(|_| self.nemesis_rng.chance(Ratio::new(1, 2)));
         let victim = leader.unwrap_or_else(|| up[self.nemesis_rng.index(up.len())]);
         self.crash_and_schedule_restart(victim, wipe_disk);
     }

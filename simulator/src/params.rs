@@ -120,6 +120,9 @@ pub struct Params {
     /// completes, or just after the messages waiting for it left), when crashes
     /// are on: the moments where persistence bugs show.
     pub fsync_crash_ratio: Ratio,
+    /// Probability of such a crash when the fsync makes a new term or vote
+    /// durable: the metadata writes whose loss or survival decides elections.
+    pub hard_state_crash_ratio: Ratio,
     /// Smallest one-way message delay.
     pub delay_us_min: u64,
     /// Extra delay drawn uniformly in `[0, delay_jitter_us]`; large values reorder.
@@ -194,7 +197,7 @@ impl Params {
         let clock_drift_ppt = (0..cluster_size)
             .map(|_| rng.range_inclusive(0, 20) as i64 - 10)
             .collect();
-        Params {
+        let mut params = Params {
             seed,
             cluster_size,
             bugs: options.bugs,
@@ -206,6 +209,7 @@ impl Params {
             max_entries_per_message: [1, 2, 3, 8, 64][rng.index(5)],
             max_inflight_messages: [1, 4, 16][rng.index(3)],
             fsync_crash_ratio: Ratio::new(rng.range_inclusive(0, 20), 1000),
+            hard_state_crash_ratio: Ratio::new(rng.range_inclusive(0, 250), 1000),
             delay_us_min: rng.range_inclusive(100, 2_000),
             delay_jitter_us: if reorder {
                 rng.range_inclusive(5_000, 60_000)
@@ -225,7 +229,15 @@ impl Params {
             client_think_us_max: rng.range_inclusive(0, 100_000),
             chaos_duration_us: rng.range_inclusive(5_000_000, 15_000_000),
             heal_duration_us_max: 30_000_000,
+        };
+        // Drawn last so the draws above keep their values. A quarter of the swarm
+        // runs with aggressive election timeouts: split votes and leader churn,
+        // where vote and commit rules are tested hardest.
+        if options.profile == Profile::Swarm && rng.chance(Ratio::new(1, 4)) {
+            params.election_timeout_ticks_min = [3, 4, 6][rng.index(3)];
+            params.heartbeat_interval_ticks = 1;
         }
+        params
     }
 
     /// Whether fault kind `kind` is on in this run.
