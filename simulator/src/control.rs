@@ -85,6 +85,7 @@ impl ScriptedWorld {
             max_inflight_messages: self.max_inflight_messages,
             fsync_crash_ratio: Ratio::ZERO,
             hard_state_crash_ratio: Ratio::ZERO,
+            new_leader_isolation_ratio: Ratio::ZERO,
             delay_us_min: self.delay_us,
             delay_jitter_us: self.jitter_us,
             drop_ratio: self.drop_ratio,

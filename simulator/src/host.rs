@@ -38,6 +38,8 @@ pub struct Host {
     // What the checkers last saw of this node.
     pub(crate) last_status: Option<Status>,
     tick_interval_us: u64,
+    // The last term this node was seen to lead (to notice a fresh leader).
+    led_term: u64,
     config: Config,
 }
 
@@ -61,6 +63,7 @@ impl Host {
             waiting_clients: BTreeSet::new(),
             last_status: None,
             tick_interval_us: (params.tick_us as i64 * (1000 + drift) / 1000) as u64,
+            led_term: 0,
             config,
         }
     }
@@ -168,6 +171,13 @@ impl Sim {
     pub(crate) fn after_input(&mut self, id: NodeId) {
         self.drive(id);
         self.observe(id);
+        let host = self.host(id);
+        if let Some(status) = host.node.as_ref().map(|n| n.status()) {
+            if status.role == Role::Leader && status.term != host.led_term {
+                host.led_term = status.term;
+                self.on_new_leader(id);
+            }
+        }
     }
 
     /// Takes and carries out readies until one waits for an fsync.

@@ -79,14 +79,10 @@ impl Sim {
             4 => {
                 // Jepsen's favourite: cut the leader off with a minority, where it
                 // keeps taking writes it cannot commit.
-                let Some(leader) = self.current_leader() else {
-                    return;
-                };
-                let mut minority = vec![leader];
-                let others: Vec<u64> = (1..=n).filter(|&id| id != leader).collect();
-                let extra = self.nemesis_rng.range_inclusive(0, (n - 1) / 2 - 1) as usize;
-                minority.extend(others.iter().take(extra));
-                self.network.partition(&[minority]);
+                if let Some(leader) = self.current_leader() {
+                    self.isolate_with_minority(leader);
+                }
+                return;
             }
             1 => {
                 let mut nodes: Vec<u64> = (1..=n).collect();
@@ -191,6 +187,39 @@ impl Sim {
                 incarnation,
             },
         );
+    }
+
+    /// A node just won an election: sometimes cut it off with a minority at once,
+    /// dropping its first messages in flight (a fault injected at a chosen
+    /// protocol point, as FoundationDB's BUGGIFY does).
+    pub(crate) fn on_new_leader(&mut self, leader: NodeId) {
+        if self.phase != Phase::Chaos || !self.params.has_fault(FaultKind::Partition) {
+            return;
+        }
+        if !self
+            .nemesis_rng
+            .chance(self.params.new_leader_isolation_ratio)
+        {
+            return;
+        }
+        self.isolate_with_minority(leader);
+    }
+
+    /// Cuts `node` off together with a random number of others, still a minority.
+    fn isolate_with_minority(&mut self, node: NodeId) {
+        let n = self.params.cluster_size;
+        let others: Vec<u64> = (1..=n).filter(|&id| id != node).collect();
+        let extra = self.nemesis_rng.range_inclusive(0, (n - 1) / 2 - 1) as usize;
+        let mut minority = vec![node];
+        minority.extend(others.iter().take(extra));
+        self.network.partition(&[minority]);
+        if self.trace.is_logging() {
+            let line = format!(
+                "           nemesis: cut links now {}",
+                self.network.describe_cuts()
+            );
+            self.trace.log(line);
+        }
     }
 
     /// The leader of the highest term among running nodes, if any.

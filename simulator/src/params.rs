@@ -123,6 +123,10 @@ pub struct Params {
     /// Probability of such a crash when the fsync makes a new term or vote
     /// durable: the metadata writes whose loss or survival decides elections.
     pub hard_state_crash_ratio: Ratio,
+    /// Probability that a node is cut off with a minority the moment it wins an
+    /// election (when partitions are on), before its first entries arrive: the
+    /// in-flight messages of a fresh leader are what Figure 8 is about.
+    pub new_leader_isolation_ratio: Ratio,
     /// Smallest one-way message delay.
     pub delay_us_min: u64,
     /// Extra delay drawn uniformly in `[0, delay_jitter_us]`; large values reorder.
@@ -210,6 +214,7 @@ impl Params {
             max_inflight_messages: [1, 4, 16][rng.index(3)],
             fsync_crash_ratio: Ratio::new(rng.range_inclusive(0, 20), 1000),
             hard_state_crash_ratio: Ratio::new(rng.range_inclusive(0, 250), 1000),
+            new_leader_isolation_ratio: Ratio::ZERO,
             delay_us_min: rng.range_inclusive(100, 2_000),
             delay_jitter_us: if reorder {
                 rng.range_inclusive(5_000, 60_000)
@@ -237,6 +242,7 @@ impl Params {
             params.election_timeout_ticks_min = [3, 4, 6][rng.index(3)];
             params.heartbeat_interval_ticks = 1;
         }
+        params.new_leader_isolation_ratio = Ratio::new(rng.range_inclusive(0, 300), 1000);
         params
     }
 
