@@ -3,7 +3,7 @@
 
 use invariants::linearizability::{
     check, check_kv, check_with, Budget, CasRegisterModel, CheckOutcome, History, KvModel, KvOp,
-    KvResult, OnlineKvChecker, OpId, Outcome, Partitioning, RegisterHistory, RegisterOp,
+    KvResult, Model, OnlineKvChecker, OpId, Outcome, Partitioning, RegisterHistory, RegisterOp,
     RegisterResult,
 };
 use proptest::prelude::*;
@@ -291,4 +291,143 @@ fn the_explanation_lists_unknown_writes_that_could_have_gone_there() {
         explanation.to_string().lines().count() <= 6,
         "{explanation}"
     );
+}
+
+/// One client's call in a generated run: invoked, then applied to the store
+/// (or not), then completed.
+#[derive(Clone, Debug)]
+enum Stage {
+    Idle,
+    Invoked(OpId, KvOp, u8),
+    Decided(OpId, Outcome<KvResult>),
+}
+
+/// An event of a generated run: an invocation (with its op and client), or a
+/// completion (with its outcome).
+type RunEvent = (OpId, Option<(KvOp, u64)>, Outcome<KvResult>);
+
+/// A run of `clients` concurrent clients on one key, mostly appends, where
+/// each call takes effect at some moment between its invocation and its
+/// completion (so the history is linearizable), except that a call may end
+/// unknown (applied or not), fail, or (`stale`) read an older value.
+///
+/// Each step is (client, op kind, fate): fate 0 fails, 1 and 2 end unknown
+/// (applied, lost), 3 reads a stale value, else ok.
+fn concurrent_run(steps: &[(u8, u8, u8)], clients: u8) -> Vec<RunEvent> {
+    let model = KvModel::absent_is_none();
+    let mut store: Option<String> = None;
+    let mut older: Option<String> = None;
+    let mut stages = vec![Stage::Idle; clients as usize];
+    let mut next_id = 0;
+    let mut events = Vec::new();
+    for (n, &(client, kind, fate)) in steps.iter().enumerate() {
+        let client = (client % clients) as usize;
+        stages[client] = match std::mem::replace(&mut stages[client], Stage::Idle) {
+            Stage::Idle => {
+                let value = format!("{n};");
+                let op = match kind % 8 {
+                    0..=3 => KvOp::Append {
+                        key: "k".into(),
+                        value,
+                    },
+                    4 | 5 => get("k"),
+                    6 => put("k", &value),
+                    _ => KvOp::Cas {
+                        key: "k".into(),
+                        expected: store.clone(),
+                        new: value,
+                    },
+                };
+                let id = OpId(next_id);
+                next_id += 1;
+                events.push((id, Some((op.clone(), client as u64)), Outcome::Fail));
+                Stage::Invoked(id, op, fate)
+            }
+            Stage::Invoked(id, op, fate) => {
+                let outcome = match fate % 16 {
+                    0 => Outcome::Fail,
+                    2 => Outcome::Unknown,
+                    _ => {
+                        let (next, result) = model.apply(&store, &op);
+                        if next != store {
+                            older = std::mem::replace(&mut store, next);
+                        }
+                        match (fate % 16, result) {
+                            (1, _) => Outcome::Unknown,
+                            (3, KvResult::Value(_)) => Outcome::Ok(KvResult::Value(older.clone())),
+                            (_, result) => Outcome::Ok(result),
+                        }
+                    }
+                };
+                Stage::Decided(id, outcome)
+            }
+            Stage::Decided(id, outcome) => {
+                events.push((id, None, outcome));
+                Stage::Idle
+            }
+        };
+    }
+    events
+}
+
+/// Replays `events` into the online checker and, after every completion,
+/// checks the same prefix with the whole-history search: the online checker
+/// must report a violation at exactly the first completion after which the
+/// prefix is not linearizable.
+fn online_matches_every_prefix(events: &[RunEvent]) -> Result<(), TestCaseError> {
+    let mut history = History::new();
+    let mut online = OnlineKvChecker::new(Budget::default());
+    let mut reported = false;
+    for (time, (id, invoke, outcome)) in (0u64..).zip(events) {
+        if let Some((op, client)) = invoke {
+            let recorded = history.invoke(*client, op.clone(), time);
+            prop_assert_eq!(recorded, *id);
+            online.on_invoke(*id, *client, op, time);
+            continue;
+        }
+        history.complete(*id, outcome.clone(), time);
+        let now = online.on_complete(*id, outcome, time).is_err();
+        // Past its step budget the checker stops checking online (by design)
+        // and leaves the verdict to `finish`.
+        if !reported && online.degraded().is_none() {
+            let whole = check_kv(&history, Budget::default());
+            let out_of_budget = matches!(whole, CheckOutcome::Unknown { .. });
+            prop_assert!(!out_of_budget);
+            prop_assert_eq!(
+                whole.is_linearizable(),
+                !now,
+                "at event {}: {:?}",
+                history.events(),
+                history
+            );
+        }
+        reported |= now;
+    }
+    let whole = check_kv(&history, Budget::default());
+    let verdict = online.finish();
+    prop_assert_eq!(verdict.is_linearizable(), whole.is_linearizable());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Many concurrent appends on one key, some of unknown outcome, some
+    /// stale reads: the cases where the witness must be repaired.
+    #[test]
+    fn online_agrees_on_concurrent_appends_with_unknowns(
+        steps in proptest::collection::vec((any::<u8>(), any::<u8>(), any::<u8>()), 20..120),
+        clients in 2u8..7,
+    ) {
+        online_matches_every_prefix(&concurrent_run(&steps, clients))?;
+    }
+
+    /// The same with a third of the calls ending unknown.
+    #[test]
+    fn online_agrees_when_many_calls_end_unknown(
+        steps in proptest::collection::vec((any::<u8>(), any::<u8>(), 0u8..6), 10..80),
+        clients in 2u8..6,
+    ) {
+        online_matches_every_prefix(&concurrent_run(&steps, clients))?;
+    }
 }

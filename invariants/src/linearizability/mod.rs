@@ -20,6 +20,7 @@ mod model;
 mod online;
 pub mod parse;
 mod search;
+mod witness;
 
 use std::collections::BTreeMap;
 

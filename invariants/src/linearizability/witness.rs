@@ -1,0 +1,526 @@
+//! One key's online check: a single witness (a valid linearization of the
+//! key's calls so far) and an incremental depth-first search that repairs it.
+//!
+//! The witness is the stack of a Wing & Gong search that stopped at success:
+//! every call that returned is placed, with the result it returned, in an
+//! order that respects real time; calls still open or of unknown outcome may
+//! be placed too (an open call's result is then predicted by the model, and
+//! checked when it returns). Most completions are placed by appending the call
+//! to the witness, or were already placed with the right prediction: O(1).
+//! Otherwise the search resumes from the witness (after truncating it before a
+//! call whose prediction was wrong, or that failed), exactly like a
+//! whole-history search that had reached this configuration.
+//!
+//! Lowe's memo survives between completions: it only holds configurations
+//! (linearized set, state) whose every continuation failed, and a
+//! configuration that fails on a history fails on every extension of it (the
+//! new calls were invoked after every call that returned, so a continuation of
+//! the longer history starts with a continuation of the shorter one). Open
+//! calls count as unknown: optional, any result. The witness itself is never
+//! in the memo: a configuration goes there only when the search backs off it
+//! after trying every call that may go next.
+//!
+//! A configuration's set is kept as a 128-bit signature (a XOR of one random
+//! word per call). Two sets that collide could only prune a configuration
+//! that could still succeed, so a collision could report a violation, never
+//! hide one; the caller confirms every violation with the whole-history
+//! search (see `OnlineChecker::on_complete`).
+
+use super::hash::{mix64, FxHashMap, FxHashSet};
+use super::history::{Operation, Outcome};
+use super::model::Model;
+
+/// Marks "none" in call and frame indices, and a rejected transition.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Transitions remembered per call (from-state, to-state); older ones are
+/// recomputed when needed.
+const TRANSITIONS_KEPT: usize = 4;
+
+/// Where a call of the key stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Invoked, not returned: may be linearized (result predicted) or not.
+    Open,
+    /// Returned a result: must be linearized, with that result.
+    Returned,
+    /// Ended unknown: may be linearized (any result) or never.
+    Unknown,
+    /// Did not happen (failed, or a read of unknown outcome): never placed.
+    Dropped,
+}
+
+/// One call of the key, by its index in the key's invocation order.
+struct Call {
+    /// Index in the checker's history (where the input and outcome are).
+    history_index: u32,
+    invoke_position: u32,
+    /// Position of the completion; `NONE` unless `Returned`.
+    complete_position: u32,
+    status: Status,
+    read_only: bool,
+    /// Position in the witness, or `NONE`.
+    frame: u32,
+    /// Cached transitions (from, to), `to == NONE` for rejected.
+    transitions: Vec<(u32, u32)>,
+}
+
+/// One linearized call of the witness.
+#[derive(Clone, Copy)]
+struct Frame {
+    call: u32,
+    /// State after it.
+    state: u32,
+    /// Signature of the linearized set up to and including it.
+    signature: u128,
+    /// The search that pushed it (0: placed without a search). When a frame
+    /// of the current search is backed off, the calls before it in its
+    /// parent's order were already tried in this search; otherwise the
+    /// parent tries every call again (the memo answers the failed ones).
+    search: u32,
+}
+
+/// The order in which the search tries the calls that may go next: calls that
+/// returned first, then open calls, then calls of unknown outcome, each by
+/// invocation order. Most repairs place a returned call or an open one.
+type TryKey = (u8, u32);
+
+/// Why a search stopped without an answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OutOfSteps;
+
+/// The verdict of a repair.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Repair {
+    /// The witness is valid again.
+    Found,
+    /// No order of the calls fits: the history is not linearizable.
+    Violation,
+}
+
+/// One key's witness, memo and calls.
+pub(crate) struct Witness<M: Model> {
+    pub(crate) key: Option<String>,
+    states: Vec<M::State>,
+    // allow-nondeterminism: membership only, never iterated
+    state_ids: FxHashMap<M::State, u32>,
+    calls: Vec<Call>,
+    /// Calls that may still be linearized and are not: open writes, calls of
+    /// unknown outcome, returned calls (during a search). Sorted.
+    // Invariant: exactly the calls with `frame == NONE` whose status is
+    // `Returned`, `Unknown`, or `Open` and not read-only.
+    floating: Vec<u32>,
+    /// Returned calls not linearized; empty whenever no search runs.
+    pending: Vec<u32>,
+    stack: Vec<Frame>,
+    /// Configurations (signature, state) known to fail.
+    // allow-nondeterminism: membership only, never iterated
+    memo: FxHashSet<(u128, u32)>,
+    searches: u32,
+    /// Frames of calls of unknown outcome pushed by the current search.
+    placed_unknown: Vec<u32>,
+}
+
+fn signature_word(call: u32) -> u128 {
+    let low = mix64(u64::from(call) ^ 0x243f_6a88_85a3_08d3);
+    let high = mix64(u64::from(call) ^ 0x1319_8a2e_0370_7344);
+    u128::from(high) << 64 | u128::from(low)
+}
+
+impl<M: Model> Witness<M> {
+    pub(crate) fn new(model: &M, key: Option<String>) -> Self {
+        let mut witness = Self {
+            key,
+            states: Vec::new(),
+            state_ids: FxHashMap::default(),
+            calls: Vec::new(),
+            floating: Vec::new(),
+            pending: Vec::new(),
+            stack: Vec::new(),
+            memo: FxHashSet::default(),
+            searches: 0,
+            placed_unknown: Vec::new(),
+        };
+        let init = witness.intern(model.init());
+        assert_eq!(init, 0, "the initial state is state 0");
+        witness
+    }
+
+    fn intern(&mut self, state: M::State) -> u32 {
+        if let Some(&id) = self.state_ids.get(&state) {
+            return id;
+        }
+        let id = u32::try_from(self.states.len()).expect("fewer than 2^32 states");
+        self.states.push(state.clone());
+        self.state_ids.insert(state, id);
+        id
+    }
+
+    /// Memo entries held.
+    pub(crate) fn memo_len(&self) -> usize {
+        self.memo.len()
+    }
+
+    /// Forgets the memo: it is only a cache of failures, so forgetting it
+    /// costs time, never correctness.
+    pub(crate) fn forget_memo(&mut self) {
+        self.memo.clear();
+        self.memo.shrink_to(1024);
+    }
+
+    fn top_state(&self) -> u32 {
+        self.stack.last().map_or(0, |frame| frame.state)
+    }
+
+    fn top_signature(&self) -> u128 {
+        self.stack.last().map_or(0, |frame| frame.signature)
+    }
+
+    fn state_before(&self, frame: usize) -> u32 {
+        if frame == 0 {
+            0
+        } else {
+            self.stack[frame - 1].state
+        }
+    }
+
+    /// Records a new call; returns its index in this key.
+    pub(crate) fn invoke(
+        &mut self,
+        history_index: u32,
+        invoke_position: u32,
+        read_only: bool,
+    ) -> u32 {
+        let call = u32::try_from(self.calls.len()).expect("fewer than 2^32 calls per key");
+        self.calls.push(Call {
+            history_index,
+            invoke_position,
+            complete_position: NONE,
+            status: Status::Open,
+            read_only,
+            frame: NONE,
+            transitions: Vec::new(),
+        });
+        // An open read changes nothing and constrains nothing: it floats
+        // only once it returned.
+        if !read_only {
+            self.floating.push(call);
+        }
+        call
+    }
+
+    fn float(&mut self, call: u32) {
+        let at = self.floating.partition_point(|&c| c < call);
+        debug_assert!(self.floating.get(at) != Some(&call));
+        self.floating.insert(at, call);
+    }
+
+    fn unfloat(&mut self, call: u32) {
+        let at = self.floating.partition_point(|&c| c < call);
+        assert_eq!(self.floating.get(at), Some(&call), "call {call} floats");
+        self.floating.remove(at);
+    }
+
+    /// Whether `call` is in `floating` given its status (the invariant).
+    fn floats(&self, call: u32) -> bool {
+        let c = &self.calls[call as usize];
+        c.frame == NONE
+            && match c.status {
+                Status::Returned | Status::Unknown => true,
+                Status::Open => !c.read_only,
+                Status::Dropped => false,
+            }
+    }
+
+    /// The call ended unknown (`read_only`: then it is dropped).
+    pub(crate) fn complete_unknown(&mut self, call: u32) {
+        let was_floating = self.floats(call);
+        let c = &mut self.calls[call as usize];
+        assert_eq!(c.status, Status::Open);
+        c.status = if c.read_only {
+            Status::Dropped
+        } else {
+            Status::Unknown
+        };
+        if was_floating && !self.floats(call) {
+            self.unfloat(call);
+        }
+    }
+
+    /// The call did not happen; returns the repair needed, if the witness
+    /// had placed it.
+    pub(crate) fn complete_failed(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        call: u32,
+        steps_left: &mut u64,
+    ) -> Result<Repair, OutOfSteps> {
+        let was_floating = self.floats(call);
+        let frame = self.calls[call as usize].frame;
+        assert_eq!(self.calls[call as usize].status, Status::Open);
+        self.calls[call as usize].status = Status::Dropped;
+        if was_floating {
+            self.unfloat(call);
+        }
+        if frame == NONE {
+            return Ok(Repair::Found);
+        }
+        self.truncate(frame as usize);
+        self.search(model, operations, steps_left)
+    }
+
+    /// The call returned `result`; returns whether the witness still holds
+    /// (or was repaired) or no order fits any more.
+    pub(crate) fn complete_returned(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        call: u32,
+        complete_position: u32,
+        steps_left: &mut u64,
+    ) -> Result<Repair, OutOfSteps> {
+        let c = &mut self.calls[call as usize];
+        assert_eq!(c.status, Status::Open);
+        c.status = Status::Returned;
+        c.complete_position = complete_position;
+        // Open, it was cached with no result to meet.
+        c.transitions.clear();
+        let (frame, history_index, read_only) = (c.frame, c.history_index, c.read_only);
+        let op = &operations[history_index as usize];
+        let Some(Outcome::Ok(result)) = &op.outcome else {
+            panic!("call {history_index} returned a result");
+        };
+        if frame != NONE {
+            // Placed while open: right if the model predicts what it returned.
+            let from = &self.states[self.state_before(frame as usize) as usize];
+            if model.apply(from, &op.input).1 == *result {
+                return Ok(Repair::Found);
+            }
+            self.truncate(frame as usize);
+        } else {
+            if read_only {
+                // An open read did not float.
+                self.float(call);
+            }
+            self.pending.push(call);
+            debug_assert_eq!(self.pending.len(), 1, "the witness placed every return");
+            // The cheap path: the witness, then this call.
+            let to = self.transition(model, operations, call, self.top_state());
+            if to != NONE {
+                self.push(call, to, 0);
+                return Ok(Repair::Found);
+            }
+        }
+        self.search(model, operations, steps_left)
+    }
+
+    /// Backs the witness off to its first `length` calls, without recording
+    /// anything in the memo (those configurations were never shown to fail).
+    fn truncate(&mut self, length: usize) {
+        while self.stack.len() > length {
+            self.pop();
+        }
+    }
+
+    fn push(&mut self, call: u32, to: u32, search: u32) {
+        self.unfloat(call);
+        let c = &mut self.calls[call as usize];
+        if c.status == Status::Returned {
+            let at = self
+                .pending
+                .iter()
+                .position(|&p| p == call)
+                .expect("a returned call not placed is pending");
+            self.pending.swap_remove(at);
+        }
+        c.frame = u32::try_from(self.stack.len()).expect("fewer than 2^32 frames");
+        if search != 0 && c.status == Status::Unknown {
+            self.placed_unknown.push(c.frame);
+        }
+        let signature = self.top_signature() ^ signature_word(call);
+        self.stack.push(Frame {
+            call,
+            state: to,
+            signature,
+            search,
+        });
+    }
+
+    fn pop(&mut self) -> Frame {
+        let frame = self.stack.pop().expect("a frame to pop");
+        let c = &mut self.calls[frame.call as usize];
+        if self.placed_unknown.last() == Some(&c.frame) {
+            self.placed_unknown.pop();
+        }
+        c.frame = NONE;
+        if c.status == Status::Returned {
+            self.pending.push(frame.call);
+        }
+        if self.floats(frame.call) {
+            self.float(frame.call);
+        }
+        frame
+    }
+
+    /// The state after `call` from state `from`, or `NONE` if the call cannot
+    /// go there (it returned something else).
+    fn transition(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        call: u32,
+        from: u32,
+    ) -> u32 {
+        let c = &self.calls[call as usize];
+        if let Some(&(_, to)) = c.transitions.iter().find(|t| t.0 == from) {
+            return to;
+        }
+        let op = &operations[c.history_index as usize];
+        let state = &self.states[from as usize];
+        let to = match (&op.outcome, c.status) {
+            (Some(Outcome::Ok(result)), Status::Returned) if c.read_only => {
+                if model.observes(state, &op.input, result) {
+                    from
+                } else {
+                    NONE
+                }
+            }
+            (Some(Outcome::Ok(result)), Status::Returned) => {
+                match model.step(state, &op.input, result) {
+                    Some(next) => self.intern(next),
+                    None => NONE,
+                }
+            }
+            _ => {
+                let next = model.apply(state, &op.input).0;
+                self.intern(next)
+            }
+        };
+        let transitions = &mut self.calls[call as usize].transitions;
+        if transitions.len() == TRANSITIONS_KEPT {
+            transitions.remove(0);
+        }
+        transitions.push((from, to));
+        to
+    }
+
+    /// Resumes the search from the witness until every returned call is
+    /// placed again, or the root fails.
+    fn search(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        steps_left: &mut u64,
+    ) -> Result<Repair, OutOfSteps> {
+        self.searches = self
+            .searches
+            .checked_add(1)
+            .expect("fewer than 2^32 searches");
+        let search = self.searches;
+        self.placed_unknown.clear();
+        let mut resume_after: Option<TryKey> = None;
+        loop {
+            if self.pending.is_empty() {
+                return Ok(Repair::Found);
+            }
+            if let Some((call, to)) = self.next_call(model, operations, resume_after, steps_left)? {
+                self.push(call, to, search);
+                resume_after = None;
+                continue;
+            }
+            // Every call that may go next was tried from here: it fails.
+            if self.stack.is_empty() {
+                return Ok(Repair::Violation);
+            }
+            self.memo.insert((self.top_signature(), self.top_state()));
+            let frame = self.pop();
+            resume_after = (frame.search == search).then(|| self.try_key(frame.call));
+        }
+    }
+
+    fn try_key(&self, call: u32) -> TryKey {
+        match self.calls[call as usize].status {
+            Status::Returned => (0, call),
+            Status::Open => (1, call),
+            // Newest first: a call of unknown outcome that took effect
+            // usually shows in the next read.
+            Status::Unknown => (2, u32::MAX - call),
+            Status::Dropped => unreachable!("a dropped call is never placed"),
+        }
+    }
+
+    /// The first call after `resume_after` (in `TryKey` order) that may go
+    /// next from the top of the witness into a configuration not known to
+    /// fail, with the state after it.
+    fn next_call(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        resume_after: Option<TryKey>,
+        steps_left: &mut u64,
+    ) -> Result<Option<(u32, u32)>, OutOfSteps> {
+        // Nothing goes before a returned call that is not placed yet and
+        // returned before it was invoked.
+        let bound = self
+            .pending
+            .iter()
+            .map(|&call| self.calls[call as usize].complete_position)
+            .min()
+            .unwrap_or(NONE);
+        let first_rank = resume_after.map_or(0, |key| key.0);
+        for rank in first_rank..3 {
+            let count = self.floating.len();
+            for at in 0..count {
+                // Unknown calls newest first (see `try_key`).
+                let call = self.floating[if rank == 2 { count - 1 - at } else { at }];
+                let key = self.try_key(call);
+                if key.0 != rank || resume_after.is_some_and(|after| key <= after) {
+                    continue;
+                }
+                if self.calls[call as usize].invoke_position > bound {
+                    if rank == 2 {
+                        continue;
+                    }
+                    break;
+                }
+                *steps_left = steps_left.checked_sub(1).ok_or(OutOfSteps)?;
+                if let Some(to) = self.try_call(model, operations, call, rank) {
+                    return Ok(Some((call, to)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The state after `call` from the top of the witness, if the call may go
+    /// there and the configuration after it is not known to fail.
+    fn try_call(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        call: u32,
+        rank: u8,
+    ) -> Option<u32> {
+        let from = self.top_state();
+        let to = self.transition(model, operations, call, from);
+        if to == NONE || (rank > 0 && to == from) {
+            // Rejected; or optional and changes nothing here (the
+            // configuration without it can do all it could).
+            return None;
+        }
+        let signature = self.top_signature() ^ signature_word(call);
+        if self.memo.contains(&(signature, to)) {
+            return None;
+        }
+        // The same configuration without one of the calls of unknown outcome
+        // this search placed, failed: this one can do no more (that call may
+        // also never take effect).
+        let subsumed = self.placed_unknown.iter().any(|&frame| {
+            let placed = self.stack[frame as usize].call;
+            self.memo
+                .contains(&(signature ^ signature_word(placed), to))
+        });
+        (!subsumed).then_some(to)
+    }
+}
