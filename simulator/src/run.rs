@@ -1,11 +1,13 @@
 //! One run from a seed: build it, run it, check the history, report it.
 
-use invariants::linearizability::{check_kv, Budget, CheckOutcome};
+use invariants::linearizability::{check_kv, CheckOutcome};
 use invariants::Invariant;
 use serde_json::json;
 
 use crate::params::{Params, RunOptions};
-use crate::sim::{linearizability_violation, Outcome, Sim, SimOptions, ViolationReport};
+use crate::sim::{
+    linearizability_violation, Outcome, Sim, SimOptions, ViolationReport, RUN_HISTORY_BUDGET,
+};
 
 /// The verdict of the end-of-run linearizability check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +86,7 @@ fn final_history_check(sim: &Sim, outcome: &mut Outcome) -> Linearizability {
     if *outcome != Outcome::Pass && !stopped_online {
         return Linearizability::Unchecked;
     }
-    match check_kv(sim.history(), Budget::default()) {
+    match check_kv(sim.history(), RUN_HISTORY_BUDGET) {
         CheckOutcome::Linearizable if stopped_online => {
             *outcome = Outcome::Error(
                 "the online and whole-history linearizability checks disagree".into(),
