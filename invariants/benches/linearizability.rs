@@ -189,7 +189,7 @@ fn best_of<T>(mut work: impl FnMut() -> T) -> (T, Duration) {
     let mut result = None;
     for _ in 0..RUNS {
         // allow-nondeterminism: a benchmark measures wall time
-        let start = std::time::Instant::now();
+        let start = std::time::Instant::now(); // allow-nondeterminism: timing display only
         result = Some(std::hint::black_box(work()));
         best = best.min(start.elapsed());
     }

@@ -56,7 +56,7 @@ fn measure(
 ) -> Measured {
     let (mut events, mut virtual_us, mut wall_secs) = (0, 0, 0.0);
     for seed in seeds {
-        let started = std::time::Instant::now();
+        let started = std::time::Instant::now(); // allow-nondeterminism: timing display only
         let sim = if whole_runs {
             execute(seed, options, sim_options.clone()).0
         } else {

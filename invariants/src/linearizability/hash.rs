@@ -84,11 +84,11 @@ impl BuildHasher for FxBuildHasher {
 
 /// A hash map for membership and look-up only.
 // allow-nondeterminism: membership only, never iterated
-pub(crate) type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
+pub(crate) type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>; // allow-nondeterminism: fixed-seed hasher, used for lookups only
 
 /// A hash set for membership only.
 // allow-nondeterminism: membership only, never iterated
-pub(crate) type FxHashSet<K> = hashbrown::HashSet<K, FxBuildHasher>;
+pub(crate) type FxHashSet<K> = hashbrown::HashSet<K, FxBuildHasher>; // allow-nondeterminism: fixed-seed hasher, used for lookups only
 
 /// SplitMix64's finalizer: a bijection on u64 with full avalanche. Used to give
 /// each operation and each (partition, state) its own random-looking word for
