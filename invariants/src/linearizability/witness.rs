@@ -33,6 +33,32 @@ use super::model::Model;
 /// Marks "none" in call and frame indices, and a rejected transition.
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// Calls at the end of the witness among which a completed call may be moved
+/// before a search (see `Witness::move_call`).
+const REPLACE_WINDOW: usize = 48;
+
+/// How far back from the top of the witness the trials of a repair start,
+/// in turn (see `Witness::repair`).
+const TRIAL_BACKOFFS: [usize; 4] = [0, 4, 16, 64];
+
+/// Calls of unknown outcome a trial places at most along one path.
+const TRIAL_UNKNOWN_MAX: usize = 1;
+
+/// How far a search may go.
+#[derive(Clone, Copy, Debug)]
+enum Scope {
+    /// Everywhere: a configuration it backs off is known to fail (the memo
+    /// keeps it), and backing off the root is a violation.
+    Complete,
+    /// A quick try that does not back off below `floor` and places at most
+    /// `TRIAL_UNKNOWN_MAX` calls of unknown outcome along a path. Most
+    /// repairs reorder a few recent calls, or place one call of unknown
+    /// outcome: a trial finds them without first proving that every order of
+    /// every call of unknown outcome fails above them. Its failures prove
+    /// nothing beyond its own limits: they go to a memo of their own.
+    Trial { floor: usize },
+}
+
 /// Transitions remembered per call (from-state, to-state); older ones are
 /// recomputed when needed.
 const TRANSITIONS_KEPT: usize = 4;
@@ -116,6 +142,10 @@ pub(crate) struct Witness<M: Model> {
     /// Configurations (signature, state) known to fail.
     // allow-nondeterminism: membership only, never iterated
     memo: FxHashSet<(u128, u32)>,
+    /// Configurations (signature, state, may still place a call of unknown
+    /// outcome) a trial of the current repair backed off.
+    // allow-nondeterminism: membership only, never iterated
+    trial_memo: FxHashSet<(u128, u32, bool)>,
     searches: u32,
     /// Frames of calls of unknown outcome pushed by the current search.
     placed_unknown: Vec<u32>,
@@ -138,6 +168,7 @@ impl<M: Model> Witness<M> {
             pending: Vec::new(),
             stack: Vec::new(),
             memo: FxHashSet::default(),
+            trial_memo: FxHashSet::default(),
             searches: 0,
             placed_unknown: Vec::new(),
         };
@@ -266,8 +297,16 @@ impl<M: Model> Witness<M> {
         if frame == NONE {
             return Ok(Repair::Found);
         }
-        self.truncate(frame as usize);
-        self.search(model, operations, steps_left)
+        // Usually the rest of the witness still fits without it.
+        let frame = frame as usize;
+        if self.stack.len() - frame <= REPLACE_WINDOW {
+            let rest: Vec<u32> = self.stack[frame + 1..].iter().map(|f| f.call).collect();
+            if self.try_sequence(model, operations, frame, &rest, steps_left)? {
+                return Ok(Repair::Found);
+            }
+        }
+        self.truncate(frame);
+        self.repair(model, operations, steps_left)
     }
 
     /// The call returned `result`; returns whether the witness still holds
@@ -297,7 +336,6 @@ impl<M: Model> Witness<M> {
             if model.apply(from, &op.input).1 == *result {
                 return Ok(Repair::Found);
             }
-            self.truncate(frame as usize);
         } else {
             if read_only {
                 // An open read did not float.
@@ -312,7 +350,99 @@ impl<M: Model> Witness<M> {
                 return Ok(Repair::Found);
             }
         }
-        self.search(model, operations, steps_left)
+        if self.move_call(model, operations, call, steps_left)? {
+            return Ok(Repair::Found);
+        }
+        if frame != NONE {
+            self.truncate(frame as usize);
+        }
+        self.repair(model, operations, steps_left)
+    }
+
+    /// Tries to place the returned `call` (taken out of the witness if it
+    /// was in it) among the last `REPLACE_WINDOW` calls of the witness,
+    /// latest position first; true if the witness fits again.
+    ///
+    /// This is only a shortcut before the search: a long read usually saw a
+    /// state the witness went through, and a mispredicted call usually fits a
+    /// little earlier or later.
+    fn move_call(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        call: u32,
+        steps_left: &mut u64,
+    ) -> Result<bool, OutOfSteps> {
+        let frame = self.calls[call as usize].frame;
+        let low = self.stack.len().saturating_sub(REPLACE_WINDOW);
+        if frame != NONE && (frame as usize) < low {
+            return Ok(false);
+        }
+        let rest: Vec<u32> = self.stack[low..]
+            .iter()
+            .map(|f| f.call)
+            .filter(|&c| c != call)
+            .collect();
+        let invoked = self.calls[call as usize].invoke_position;
+        let read_only = self.calls[call as usize].read_only;
+        let mut sequence = Vec::with_capacity(rest.len() + 1);
+        for at in (0..=rest.len()).rev() {
+            if let Some(&after) = rest.get(at) {
+                // `after` goes after the call: it must not have returned
+                // before the call was invoked.
+                if self.calls[after as usize].complete_position < invoked {
+                    break;
+                }
+            }
+            let start = match frame {
+                NONE => low + at,
+                frame => (low + at).min(frame as usize),
+            };
+            if frame == NONE && read_only {
+                // A read changes nothing: only the state before it matters.
+                *steps_left = steps_left.checked_sub(1).ok_or(OutOfSteps)?;
+                let before = self.state_before(low + at);
+                if self.transition(model, operations, call, before) == NONE {
+                    continue;
+                }
+            }
+            sequence.clear();
+            sequence.extend_from_slice(&rest[start - low..at]);
+            sequence.push(call);
+            sequence.extend_from_slice(&rest[at..]);
+            if self.try_sequence(model, operations, start, &sequence, steps_left)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Replaces the witness from frame `start` on by `sequence`, if every
+    /// call there fits the model in that order (real time is the caller's
+    /// concern); true if it did.
+    fn try_sequence(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        start: usize,
+        sequence: &[u32],
+        steps_left: &mut u64,
+    ) -> Result<bool, OutOfSteps> {
+        let mut states = Vec::with_capacity(sequence.len());
+        let mut state = self.state_before(start);
+        for &call in sequence {
+            *steps_left = steps_left.checked_sub(1).ok_or(OutOfSteps)?;
+            state = self.transition(model, operations, call, state);
+            if state == NONE {
+                return Ok(false);
+            }
+            states.push(state);
+        }
+        self.truncate(start);
+        for (&call, &state) in sequence.iter().zip(&states) {
+            self.push(call, state, 0);
+        }
+        Ok(true)
     }
 
     /// Backs the witness off to its first `length` calls, without recording
@@ -405,38 +535,87 @@ impl<M: Model> Witness<M> {
         to
     }
 
-    /// Resumes the search from the witness until every returned call is
-    /// placed again, or the root fails.
-    fn search(
+    /// Makes the witness valid again after it lost calls or gained a
+    /// returned call it could not place: quick trials first, backing off
+    /// further each time, then the complete search.
+    fn repair(
         &mut self,
         model: &M,
         operations: &[Operation<M::Input, M::Output>],
         steps_left: &mut u64,
     ) -> Result<Repair, OutOfSteps> {
+        self.trial_memo.clear();
+        let top = self.stack.len();
+        for back in TRIAL_BACKOFFS {
+            let floor = top.saturating_sub(back);
+            self.truncate(floor);
+            if self.search(model, operations, Scope::Trial { floor }, steps_left)? {
+                return Ok(Repair::Found);
+            }
+            if floor == 0 {
+                break;
+            }
+        }
+        Ok(
+            match self.search(model, operations, Scope::Complete, steps_left)? {
+                true => Repair::Found,
+                false => Repair::Violation,
+            },
+        )
+    }
+
+    /// Searches depth first from the witness until every returned call is
+    /// placed again (true), or the search backs off its floor (false).
+    fn search(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        scope: Scope,
+        steps_left: &mut u64,
+    ) -> Result<bool, OutOfSteps> {
         self.searches = self
             .searches
             .checked_add(1)
             .expect("fewer than 2^32 searches");
         let search = self.searches;
         self.placed_unknown.clear();
+        let floor = match scope {
+            Scope::Complete => 0,
+            Scope::Trial { floor } => floor,
+        };
         let mut resume_after: Option<TryKey> = None;
         loop {
             if self.pending.is_empty() {
-                return Ok(Repair::Found);
+                return Ok(true);
             }
-            if let Some((call, to)) = self.next_call(model, operations, resume_after, steps_left)? {
+            let next = self.next_call(model, operations, scope, resume_after, steps_left)?;
+            if let Some((call, to)) = next {
                 self.push(call, to, search);
                 resume_after = None;
                 continue;
             }
             // Every call that may go next was tried from here: it fails.
-            if self.stack.is_empty() {
-                return Ok(Repair::Violation);
+            if self.stack.len() <= floor {
+                return Ok(false);
             }
-            self.memo.insert((self.top_signature(), self.top_state()));
+            let failed = (self.top_signature(), self.top_state());
+            match scope {
+                Scope::Complete => self.memo.insert(failed),
+                Scope::Trial { .. } => self.trial_memo.insert(self.trial_key(failed)),
+            };
             let frame = self.pop();
             resume_after = (frame.search == search).then(|| self.try_key(frame.call));
         }
+    }
+
+    /// A trial's memo key: a configuration, and whether the trial may still
+    /// place a call of unknown outcome below it.
+    fn trial_key(&self, (signature, state): (u128, u32)) -> (u128, u32, bool) {
+        (
+            signature,
+            state,
+            self.placed_unknown.len() < TRIAL_UNKNOWN_MAX,
+        )
     }
 
     fn try_key(&self, call: u32) -> TryKey {
@@ -457,6 +636,7 @@ impl<M: Model> Witness<M> {
         &mut self,
         model: &M,
         operations: &[Operation<M::Input, M::Output>],
+        scope: Scope,
         resume_after: Option<TryKey>,
         steps_left: &mut u64,
     ) -> Result<Option<(u32, u32)>, OutOfSteps> {
@@ -469,7 +649,11 @@ impl<M: Model> Witness<M> {
             .min()
             .unwrap_or(NONE);
         let first_rank = resume_after.map_or(0, |key| key.0);
-        for rank in first_rank..3 {
+        let last_rank = match scope {
+            Scope::Trial { .. } if self.placed_unknown.len() >= TRIAL_UNKNOWN_MAX => 1,
+            _ => 2,
+        };
+        for rank in first_rank..=last_rank {
             let count = self.floating.len();
             for at in 0..count {
                 // Unknown calls newest first (see `try_key`).
@@ -485,7 +669,7 @@ impl<M: Model> Witness<M> {
                     break;
                 }
                 *steps_left = steps_left.checked_sub(1).ok_or(OutOfSteps)?;
-                if let Some(to) = self.try_call(model, operations, call, rank) {
+                if let Some(to) = self.try_call(model, operations, scope, call, rank) {
                     return Ok(Some((call, to)));
                 }
             }
@@ -499,6 +683,7 @@ impl<M: Model> Witness<M> {
         &mut self,
         model: &M,
         operations: &[Operation<M::Input, M::Output>],
+        scope: Scope,
         call: u32,
         rank: u8,
     ) -> Option<u32> {
@@ -512,6 +697,12 @@ impl<M: Model> Witness<M> {
         let signature = self.top_signature() ^ signature_word(call);
         if self.memo.contains(&(signature, to)) {
             return None;
+        }
+        if let Scope::Trial { .. } = scope {
+            let unknown = u32::from(self.calls[call as usize].status == Status::Unknown);
+            let below = self.placed_unknown.len() + unknown as usize;
+            let key = (signature, to, below < TRIAL_UNKNOWN_MAX);
+            return (!self.trial_memo.contains(&key)).then_some(to);
         }
         // The same configuration without one of the calls of unknown outcome
         // this search placed, failed: this one can do no more (that call may
