@@ -86,6 +86,7 @@ impl ScriptedWorld {
             fsync_crash_ratio: Ratio::ZERO,
             hard_state_crash_ratio: Ratio::ZERO,
             new_leader_isolation_ratio: Ratio::ZERO,
+            commit_isolation_ratio: Ratio::ZERO,
             delay_us_min: self.delay_us,
             delay_jitter_us: self.jitter_us,
             drop_ratio: self.drop_ratio,

@@ -40,6 +40,8 @@ pub struct Host {
     tick_interval_us: u64,
     // The last term this node was seen to lead (to notice a fresh leader).
     led_term: u64,
+    // The commit index last seen on this node while it led (to notice a commit).
+    led_commit: u64,
     config: Config,
 }
 
@@ -64,6 +66,7 @@ impl Host {
             last_status: None,
             tick_interval_us: (params.tick_us as i64 * (1000 + drift) / 1000) as u64,
             led_term: 0,
+            led_commit: 0,
             config,
         }
     }
@@ -175,7 +178,11 @@ impl Sim {
         if let Some(status) = host.node.as_ref().map(|n| n.status()) {
             if status.role == Role::Leader && status.term != host.led_term {
                 host.led_term = status.term;
+                host.led_commit = status.commit;
                 self.on_new_leader(id);
+            } else if status.role == Role::Leader && status.commit > host.led_commit {
+                host.led_commit = status.commit;
+                self.on_leader_commit(id);
             }
         }
     }

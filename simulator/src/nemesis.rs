@@ -205,6 +205,18 @@ impl Sim {
         self.isolate_with_minority(leader);
     }
 
+    /// A leader's commit index just advanced: sometimes cut it off at once, so
+    /// the decision is known to it alone (catalogue: "leader crashes after
+    /// replicating to a majority but before telling anyone it committed").
+    pub(crate) fn on_leader_commit(&mut self, leader: NodeId) {
+        if self.phase != Phase::Chaos || !self.params.has_fault(FaultKind::Partition) {
+            return;
+        }
+        if self.nemesis_rng.chance(self.params.commit_isolation_ratio) {
+            self.isolate_with_minority(leader);
+        }
+    }
+
     /// Cuts `node` off together with a random number of others, still a minority.
     fn isolate_with_minority(&mut self, node: NodeId) {
         let n = self.params.cluster_size;

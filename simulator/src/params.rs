@@ -127,6 +127,9 @@ pub struct Params {
     /// election (when partitions are on), before its first entries arrive: the
     /// in-flight messages of a fresh leader are what Figure 8 is about.
     pub new_leader_isolation_ratio: Ratio,
+    /// Probability that a leader is cut off with a minority the moment its
+    /// commit index advances, before anyone hears of it (when partitions are on).
+    pub commit_isolation_ratio: Ratio,
     /// Smallest one-way message delay.
     pub delay_us_min: u64,
     /// Extra delay drawn uniformly in `[0, delay_jitter_us]`; large values reorder.
@@ -215,6 +218,7 @@ impl Params {
             fsync_crash_ratio: Ratio::new(rng.range_inclusive(0, 20), 1000),
             hard_state_crash_ratio: Ratio::new(rng.range_inclusive(0, 250), 1000),
             new_leader_isolation_ratio: Ratio::ZERO,
+            commit_isolation_ratio: Ratio::ZERO,
             delay_us_min: rng.range_inclusive(100, 2_000),
             delay_jitter_us: if reorder {
                 rng.range_inclusive(5_000, 60_000)
@@ -243,6 +247,7 @@ impl Params {
             params.heartbeat_interval_ticks = 1;
         }
         params.new_leader_isolation_ratio = Ratio::new(rng.range_inclusive(0, 300), 1000);
+        params.commit_isolation_ratio = Ratio::new(rng.range_inclusive(0, 50), 1000);
         params
     }
 

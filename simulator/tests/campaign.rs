@@ -76,12 +76,7 @@ fn assert_caught(bug: Bug) {
     );
 }
 
-// Known gap, listed as open work on issue 2: Figure 8 needs a new leader's no-op
-// lost on its way to a majority, twice, and the swarm does not yet reach that in
-// 2,000 seeds (the scenario scenarios/figure8-commit-old-term.scen shows the bug
-// caught). Run with `cargo test -- --ignored` to see the current state.
 #[test]
-#[ignore = "commit-old-term is not yet caught by the swarm within 2,000 seeds"]
 fn commit_old_term_is_caught() {
     assert_caught(Bug::CommitOldTerm);
 }
