@@ -169,6 +169,21 @@ impl<M: Model> OnlineChecker<M> {
             }
         };
         self.steps += steps_given - steps_left;
+        let out_of_steps = if steps_given < STEPS_PER_COMPLETION_MAX {
+            "step budget exhausted".to_owned()
+        } else {
+            format!("online search longer than {STEPS_PER_COMPLETION_MAX} steps at one completion")
+        };
+        self.conclude(object, internal, repair.map_err(|OutOfSteps| out_of_steps))
+    }
+
+    /// Acts on the repair of `object` after the completion of `call`.
+    fn conclude(
+        &mut self,
+        object: u32,
+        call: u32,
+        repair: Result<Repair, String>,
+    ) -> Result<(), Explanation> {
         match repair {
             Ok(Repair::Found) => {
                 let witness = &mut self.objects[object as usize];
@@ -177,7 +192,7 @@ impl<M: Model> OnlineChecker<M> {
                 }
                 Ok(())
             }
-            Ok(Repair::Violation) => match self.explain_violation(object, internal) {
+            Ok(Repair::Violation) => match self.explain_violation(object, call) {
                 Some(explanation) => {
                     self.violation = Some(explanation.clone());
                     Err(explanation)
@@ -187,14 +202,8 @@ impl<M: Model> OnlineChecker<M> {
                     Ok(())
                 }
             },
-            Err(OutOfSteps) if steps_given < STEPS_PER_COMPLETION_MAX => {
-                self.degrade("step budget exhausted".into());
-                Ok(())
-            }
-            Err(OutOfSteps) => {
-                self.degrade(format!(
-                    "online search longer than {STEPS_PER_COMPLETION_MAX} steps at one completion"
-                ));
+            Err(reason) => {
+                self.degrade(reason);
                 Ok(())
             }
         }

@@ -5,20 +5,27 @@
 //! every call that returned is placed, with the result it returned, in an
 //! order that respects real time; calls still open or of unknown outcome may
 //! be placed too (an open call's result is then predicted by the model, and
-//! checked when it returns). Most completions are placed by appending the call
-//! to the witness, or were already placed with the right prediction: O(1).
-//! Otherwise the search resumes from the witness (after truncating it before a
-//! call whose prediction was wrong, or that failed), exactly like a
-//! whole-history search that had reached this configuration.
+//! checked when it returns). Most completions cost O(1): the call fits at the
+//! end of the witness, or was already placed with the right prediction.
+//! Otherwise a repair, cheapest first:
+//! 1. move the call (or drop a failed one) within the end of the witness,
+//!    replaying the calls after it through the model;
+//! 2. trials: the search below, from a little further down each time, placing
+//!    at most one call of unknown outcome along a path;
+//! 3. the complete search, resumed from where the trials stopped, exactly
+//!    like a whole-history search that had reached that configuration.
 //!
-//! Lowe's memo survives between completions: it only holds configurations
-//! (linearized set, state) whose every continuation failed, and a
-//! configuration that fails on a history fails on every extension of it (the
-//! new calls were invoked after every call that returned, so a continuation of
-//! the longer history starts with a continuation of the shorter one). Open
-//! calls count as unknown: optional, any result. The witness itself is never
-//! in the memo: a configuration goes there only when the search backs off it
-//! after trying every call that may go next.
+//! Lowe's memo of the complete search survives between completions: it only
+//! holds configurations (linearized set, state) backed off after every call
+//! that may go next was tried, and a configuration that fails on a history
+//! fails on every extension of it (the new calls were invoked after every
+//! call that returned, so a continuation of the longer history starts with a
+//! continuation of the shorter one). Open calls count as unknown there:
+//! optional, any result. The witness itself is never in the memo. The search
+//! skips an optional call that changes nothing (the configuration without it
+//! can do all it could), and a configuration whose call of unknown outcome,
+//! placed by this search, could be taken out to reach a configuration known
+//! to fail (that call may also never take effect).
 //!
 //! A configuration's set is kept as a 128-bit signature (a XOR of one random
 //! word per call). Two sets that collide could only prune a configuration
@@ -26,7 +33,11 @@
 //! hide one; the caller confirms every violation with the whole-history
 //! search (see `OnlineChecker::on_complete`).
 
-use super::hash::{mix64, FxHashMap, FxHashSet};
+use hashbrown::HashTable;
+
+use std::hash::BuildHasher;
+
+use super::hash::{mix64, FxBuildHasher, FxHashSet};
 use super::history::{Operation, Outcome};
 use super::model::Model;
 
@@ -87,8 +98,9 @@ struct Call {
     read_only: bool,
     /// Position in the witness, or `NONE`.
     frame: u32,
-    /// Cached transitions (from, to), `to == NONE` for rejected.
-    transitions: Vec<(u32, u32)>,
+    /// Cached transitions (from, to), `to == NONE` for rejected; unused
+    /// entries have `from == NONE`. Replaced round robin.
+    transitions: [(u32, u32); TRANSITIONS_KEPT],
 }
 
 /// One linearized call of the witness.
@@ -106,10 +118,13 @@ struct Frame {
     search: u32,
 }
 
-/// The order in which the search tries the calls that may go next: calls that
-/// returned first, then open calls, then calls of unknown outcome, each by
-/// invocation order. Most repairs place a returned call or an open one.
-type TryKey = (u8, u32);
+/// Where a call stands in the order the search tries calls in: its rank (see
+/// `Witness::rank_of`), and the call.
+type TryKey = (usize, u32);
+
+const RANK_RETURNED: usize = 0;
+const RANK_OPEN: usize = 1;
+const RANK_UNKNOWN: usize = 2;
 
 /// Why a search stopped without an answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,14 +143,15 @@ pub(crate) enum Repair {
 pub(crate) struct Witness<M: Model> {
     pub(crate) key: Option<String>,
     states: Vec<M::State>,
-    // allow-nondeterminism: membership only, never iterated
-    state_ids: FxHashMap<M::State, u32>,
+    /// State ids, hashed by state: the state itself lives in `states` only.
+    state_ids: HashTable<u32>,
     calls: Vec<Call>,
-    /// Calls that may still be linearized and are not: open writes, calls of
-    /// unknown outcome, returned calls (during a search). Sorted.
+    /// Calls that may still be linearized and are not, by rank (see
+    /// `rank_of`): returned calls (during a search), open writes, calls of
+    /// unknown outcome. Each list sorted.
     // Invariant: exactly the calls with `frame == NONE` whose status is
     // `Returned`, `Unknown`, or `Open` and not read-only.
-    floating: Vec<u32>,
+    floating: [Vec<u32>; 3],
     /// Returned calls not linearized; empty whenever no search runs.
     pending: Vec<u32>,
     stack: Vec<Frame>,
@@ -149,6 +165,16 @@ pub(crate) struct Witness<M: Model> {
     searches: u32,
     /// Frames of calls of unknown outcome pushed by the current search.
     placed_unknown: Vec<u32>,
+    scratch: Scratch,
+}
+
+/// Buffers reused across completions, so that a repair allocates nothing in
+/// the common case.
+#[derive(Default)]
+struct Scratch {
+    rest: Vec<u32>,
+    sequence: Vec<u32>,
+    states: Vec<u32>,
 }
 
 fn signature_word(call: u32) -> u128 {
@@ -162,15 +188,16 @@ impl<M: Model> Witness<M> {
         let mut witness = Self {
             key,
             states: Vec::new(),
-            state_ids: FxHashMap::default(),
+            state_ids: HashTable::new(),
             calls: Vec::new(),
-            floating: Vec::new(),
+            floating: [Vec::new(), Vec::new(), Vec::new()],
             pending: Vec::new(),
             stack: Vec::new(),
             memo: FxHashSet::default(),
             trial_memo: FxHashSet::default(),
             searches: 0,
             placed_unknown: Vec::new(),
+            scratch: Scratch::default(),
         };
         let init = witness.intern(model.init());
         assert_eq!(init, 0, "the initial state is state 0");
@@ -178,12 +205,18 @@ impl<M: Model> Witness<M> {
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
-        if let Some(&id) = self.state_ids.get(&state) {
+        let hash = FxBuildHasher.hash_one(&state);
+        let states = &self.states;
+        if let Some(&id) = self
+            .state_ids
+            .find(hash, |&id| states[id as usize] == state)
+        {
             return id;
         }
         let id = u32::try_from(self.states.len()).expect("fewer than 2^32 states");
-        self.states.push(state.clone());
-        self.state_ids.insert(state, id);
+        self.state_ids
+            .insert_unique(hash, id, |&id| FxBuildHasher.hash_one(&states[id as usize]));
+        self.states.push(state);
         id
     }
 
@@ -230,26 +263,52 @@ impl<M: Model> Witness<M> {
             status: Status::Open,
             read_only,
             frame: NONE,
-            transitions: Vec::new(),
+            transitions: [(NONE, NONE); TRANSITIONS_KEPT],
         });
         // An open read changes nothing and constrains nothing: it floats
         // only once it returned.
         if !read_only {
-            self.floating.push(call);
+            self.floating[RANK_OPEN].push(call);
         }
         call
     }
 
+    /// Which list of `floating` holds the call, and in which order the
+    /// search tries it: returned calls first, then open calls, then calls of
+    /// unknown outcome. Most repairs place a returned call or an open one.
+    fn rank_of(&self, call: u32) -> usize {
+        match self.calls[call as usize].status {
+            Status::Returned => RANK_RETURNED,
+            Status::Open => RANK_OPEN,
+            Status::Unknown => RANK_UNKNOWN,
+            Status::Dropped => unreachable!("a dropped call never floats"),
+        }
+    }
+
     fn float(&mut self, call: u32) {
-        let at = self.floating.partition_point(|&c| c < call);
-        debug_assert!(self.floating.get(at) != Some(&call));
-        self.floating.insert(at, call);
+        let list = &mut self.floating[self.rank_of(call)];
+        let at = list.partition_point(|&c| c < call);
+        debug_assert!(list.get(at) != Some(&call));
+        list.insert(at, call);
     }
 
     fn unfloat(&mut self, call: u32) {
-        let at = self.floating.partition_point(|&c| c < call);
-        assert_eq!(self.floating.get(at), Some(&call), "call {call} floats");
-        self.floating.remove(at);
+        let list = &mut self.floating[self.rank_of(call)];
+        let at = list.partition_point(|&c| c < call);
+        assert_eq!(list.get(at), Some(&call), "call {call} floats");
+        list.remove(at);
+    }
+
+    /// Changes the status of an open call, keeping `floating` in step.
+    fn set_status(&mut self, call: u32, status: Status) {
+        assert_eq!(self.calls[call as usize].status, Status::Open);
+        if self.floats(call) {
+            self.unfloat(call);
+        }
+        self.calls[call as usize].status = status;
+        if self.floats(call) {
+            self.float(call);
+        }
     }
 
     /// Whether `call` is in `floating` given its status (the invariant).
@@ -265,17 +324,12 @@ impl<M: Model> Witness<M> {
 
     /// The call ended unknown (`read_only`: then it is dropped).
     pub(crate) fn complete_unknown(&mut self, call: u32) {
-        let was_floating = self.floats(call);
-        let c = &mut self.calls[call as usize];
-        assert_eq!(c.status, Status::Open);
-        c.status = if c.read_only {
+        let status = if self.calls[call as usize].read_only {
             Status::Dropped
         } else {
             Status::Unknown
         };
-        if was_floating && !self.floats(call) {
-            self.unfloat(call);
-        }
+        self.set_status(call, status);
     }
 
     /// The call did not happen; returns the repair needed, if the witness
@@ -287,21 +341,20 @@ impl<M: Model> Witness<M> {
         call: u32,
         steps_left: &mut u64,
     ) -> Result<Repair, OutOfSteps> {
-        let was_floating = self.floats(call);
         let frame = self.calls[call as usize].frame;
-        assert_eq!(self.calls[call as usize].status, Status::Open);
-        self.calls[call as usize].status = Status::Dropped;
-        if was_floating {
-            self.unfloat(call);
-        }
+        self.set_status(call, Status::Dropped);
         if frame == NONE {
             return Ok(Repair::Found);
         }
         // Usually the rest of the witness still fits without it.
         let frame = frame as usize;
         if self.stack.len() - frame <= REPLACE_WINDOW {
-            let rest: Vec<u32> = self.stack[frame + 1..].iter().map(|f| f.call).collect();
-            if self.try_sequence(model, operations, frame, &rest, steps_left)? {
+            let mut rest = std::mem::take(&mut self.scratch.rest);
+            rest.clear();
+            rest.extend(self.stack[frame + 1..].iter().map(|f| f.call));
+            let fits = self.try_sequence(model, operations, frame, &rest, steps_left);
+            self.scratch.rest = rest;
+            if fits? {
                 return Ok(Repair::Found);
             }
         }
@@ -319,13 +372,12 @@ impl<M: Model> Witness<M> {
         complete_position: u32,
         steps_left: &mut u64,
     ) -> Result<Repair, OutOfSteps> {
+        self.set_status(call, Status::Returned);
         let c = &mut self.calls[call as usize];
-        assert_eq!(c.status, Status::Open);
-        c.status = Status::Returned;
         c.complete_position = complete_position;
         // Open, it was cached with no result to meet.
-        c.transitions.clear();
-        let (frame, history_index, read_only) = (c.frame, c.history_index, c.read_only);
+        c.transitions = [(NONE, NONE); TRANSITIONS_KEPT];
+        let (frame, history_index) = (c.frame, c.history_index);
         let op = &operations[history_index as usize];
         let Some(Outcome::Ok(result)) = &op.outcome else {
             panic!("call {history_index} returned a result");
@@ -337,10 +389,6 @@ impl<M: Model> Witness<M> {
                 return Ok(Repair::Found);
             }
         } else {
-            if read_only {
-                // An open read did not float.
-                self.float(call);
-            }
             self.pending.push(call);
             debug_assert_eq!(self.pending.len(), 1, "the witness placed every return");
             // The cheap path: the witness, then this call.
@@ -378,14 +426,42 @@ impl<M: Model> Witness<M> {
         if frame != NONE && (frame as usize) < low {
             return Ok(false);
         }
-        let rest: Vec<u32> = self.stack[low..]
-            .iter()
-            .map(|f| f.call)
-            .filter(|&c| c != call)
-            .collect();
+        let mut rest = std::mem::take(&mut self.scratch.rest);
+        let mut sequence = std::mem::take(&mut self.scratch.sequence);
+        rest.clear();
+        rest.extend(
+            self.stack[low..]
+                .iter()
+                .map(|f| f.call)
+                .filter(|&c| c != call),
+        );
+        let moved = self.move_call_within(
+            model,
+            operations,
+            call,
+            (low, &rest),
+            &mut sequence,
+            steps_left,
+        );
+        self.scratch.rest = rest;
+        self.scratch.sequence = sequence;
+        moved
+    }
+
+    /// `move_call` over `rest`: the calls of the witness from frame `low`
+    /// on, without `call`.
+    fn move_call_within(
+        &mut self,
+        model: &M,
+        operations: &[Operation<M::Input, M::Output>],
+        call: u32,
+        (low, rest): (usize, &[u32]),
+        sequence: &mut Vec<u32>,
+        steps_left: &mut u64,
+    ) -> Result<bool, OutOfSteps> {
+        let frame = self.calls[call as usize].frame;
         let invoked = self.calls[call as usize].invoke_position;
         let read_only = self.calls[call as usize].read_only;
-        let mut sequence = Vec::with_capacity(rest.len() + 1);
         for at in (0..=rest.len()).rev() {
             if let Some(&after) = rest.get(at) {
                 // `after` goes after the call: it must not have returned
@@ -410,7 +486,7 @@ impl<M: Model> Witness<M> {
             sequence.extend_from_slice(&rest[start - low..at]);
             sequence.push(call);
             sequence.extend_from_slice(&rest[at..]);
-            if self.try_sequence(model, operations, start, &sequence, steps_left)? {
+            if self.try_sequence(model, operations, start, sequence, steps_left)? {
                 return Ok(true);
             }
         }
@@ -428,12 +504,18 @@ impl<M: Model> Witness<M> {
         sequence: &[u32],
         steps_left: &mut u64,
     ) -> Result<bool, OutOfSteps> {
-        let mut states = Vec::with_capacity(sequence.len());
+        let mut states = std::mem::take(&mut self.scratch.states);
+        states.clear();
         let mut state = self.state_before(start);
         for &call in sequence {
-            *steps_left = steps_left.checked_sub(1).ok_or(OutOfSteps)?;
+            if *steps_left == 0 {
+                self.scratch.states = states;
+                return Err(OutOfSteps);
+            }
+            *steps_left -= 1;
             state = self.transition(model, operations, call, state);
             if state == NONE {
+                self.scratch.states = states;
                 return Ok(false);
             }
             states.push(state);
@@ -442,6 +524,7 @@ impl<M: Model> Witness<M> {
         for (&call, &state) in sequence.iter().zip(&states) {
             self.push(call, state, 0);
         }
+        self.scratch.states = states;
         Ok(true)
     }
 
@@ -528,10 +611,8 @@ impl<M: Model> Witness<M> {
             }
         };
         let transitions = &mut self.calls[call as usize].transitions;
-        if transitions.len() == TRANSITIONS_KEPT {
-            transitions.remove(0);
-        }
-        transitions.push((from, to));
+        transitions.rotate_right(1);
+        transitions[0] = (from, to);
         to
     }
 
@@ -619,14 +700,7 @@ impl<M: Model> Witness<M> {
     }
 
     fn try_key(&self, call: u32) -> TryKey {
-        match self.calls[call as usize].status {
-            Status::Returned => (0, call),
-            Status::Open => (1, call),
-            // Newest first: a call of unknown outcome that took effect
-            // usually shows in the next read.
-            Status::Unknown => (2, u32::MAX - call),
-            Status::Dropped => unreachable!("a dropped call is never placed"),
-        }
+        (self.rank_of(call), call)
     }
 
     /// The first call after `resume_after` (in `TryKey` order) that may go
@@ -648,22 +722,35 @@ impl<M: Model> Witness<M> {
             .map(|&call| self.calls[call as usize].complete_position)
             .min()
             .unwrap_or(NONE);
-        let first_rank = resume_after.map_or(0, |key| key.0);
+        let first_rank = resume_after.map_or(RANK_RETURNED, |key| key.0);
         let last_rank = match scope {
-            Scope::Trial { .. } if self.placed_unknown.len() >= TRIAL_UNKNOWN_MAX => 1,
-            _ => 2,
+            Scope::Trial { .. } if self.placed_unknown.len() >= TRIAL_UNKNOWN_MAX => RANK_OPEN,
+            _ => RANK_UNKNOWN,
         };
         for rank in first_rank..=last_rank {
-            let count = self.floating.len();
-            for at in 0..count {
-                // Unknown calls newest first (see `try_key`).
-                let call = self.floating[if rank == 2 { count - 1 - at } else { at }];
-                let key = self.try_key(call);
-                if key.0 != rank || resume_after.is_some_and(|after| key <= after) {
-                    continue;
+            let count = self.floating[rank].len();
+            // Calls of unknown outcome newest first: one that took effect
+            // usually shows in the next read. The others in invocation order.
+            let skip = match resume_after {
+                Some((after_rank, after)) if after_rank == rank => {
+                    let list = &self.floating[rank];
+                    if rank == RANK_UNKNOWN {
+                        count - list.partition_point(|&c| c < after)
+                    } else {
+                        list.partition_point(|&c| c <= after)
+                    }
                 }
+                _ => 0,
+            };
+            for at in skip..count {
+                let index = if rank == RANK_UNKNOWN {
+                    count - 1 - at
+                } else {
+                    at
+                };
+                let call = self.floating[rank][index];
                 if self.calls[call as usize].invoke_position > bound {
-                    if rank == 2 {
+                    if rank == RANK_UNKNOWN {
                         continue;
                     }
                     break;
@@ -685,11 +772,11 @@ impl<M: Model> Witness<M> {
         operations: &[Operation<M::Input, M::Output>],
         scope: Scope,
         call: u32,
-        rank: u8,
+        rank: usize,
     ) -> Option<u32> {
         let from = self.top_state();
         let to = self.transition(model, operations, call, from);
-        if to == NONE || (rank > 0 && to == from) {
+        if to == NONE || (rank != RANK_RETURNED && to == from) {
             // Rejected; or optional and changes nothing here (the
             // configuration without it can do all it could).
             return None;
