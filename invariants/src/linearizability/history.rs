@@ -153,8 +153,10 @@ impl<I, O> OpHistory<I, O> {
     }
 }
 
-/// A call on the simulator's key-value store.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A call on the simulator's key-value store. Serialized as in scenario files'
+/// JSON form: `{"op": "cas", "key": .., "expected": .., "new": ..}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
 pub enum KvOp {
     /// Read a key.
     Get {

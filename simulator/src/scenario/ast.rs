@@ -100,39 +100,9 @@ impl ClusterSpec {
     }
 }
 
-/// A client operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "kebab-case")]
-pub enum ClientOp {
-    /// `put n1 k v`
-    Put {
-        /// The key.
-        key: String,
-        /// The value.
-        value: String,
-    },
-    /// `get n1 k`
-    Get {
-        /// The key.
-        key: String,
-    },
-    /// `append n1 k v`: the value becomes its old value (or nothing) followed by `v`.
-    Append {
-        /// The key.
-        key: String,
-        /// What to append.
-        value: String,
-    },
-    /// `cas n1 k old new` (`old` is `nil` for "absent").
-    Cas {
-        /// The key.
-        key: String,
-        /// The value expected now (`None`: absent).
-        expected: Option<String>,
-        /// The value to write if it matches.
-        new: String,
-    },
-}
+/// A client operation: the store's own call type, so a scenario proposes
+/// exactly what the simulator's clients do.
+pub use invariants::linearizability::KvOp as ClientOp;
 
 /// A condition `run-until` waits for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -426,21 +396,6 @@ impl fmt::Display for ClusterSpec {
             }
         }
         Ok(())
-    }
-}
-
-impl fmt::Display for ClientOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClientOp::Put { key, value } => write!(f, "put {key}={value}"),
-            ClientOp::Get { key } => write!(f, "get {key}"),
-            ClientOp::Append { key, value } => write!(f, "append {key}+={value}"),
-            ClientOp::Cas { key, expected, new } => write!(
-                f,
-                "cas {key} {}->{new}",
-                expected.as_deref().unwrap_or("nil")
-            ),
-        }
     }
 }
 

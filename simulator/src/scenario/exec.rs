@@ -4,12 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use invariants::linearizability::KvOp;
 use raft_core::{Bug, Bugs, NodeId, Role};
 
 use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Scenario};
 use crate::control::{ControlError, OpState, Scripted, ScriptedWorld};
-use crate::describe::{describe_body, describe_log};
+use crate::describe::{describe_body, describe_log, describe_op};
 use crate::rng::Ratio;
 
 /// A reason a scenario fails, at a line of its file.
@@ -293,13 +292,8 @@ impl Executor {
         op: &ClientOp,
         out: &mut Vec<String>,
     ) -> Result<(), ControlError> {
-        let kv = match op.clone() {
-            ClientOp::Put { key, value } => KvOp::Put { key, value },
-            ClientOp::Get { key } => KvOp::Get { key },
-            ClientOp::Append { key, value } => KvOp::Append { key, value },
-            ClientOp::Cas { key, expected, new } => KvOp::Cas { key, expected, new },
-        };
-        let number = self.world.propose(node, kv)?;
+        let number = self.world.propose(node, op.clone())?;
+        let op = describe_op(op);
         let line = match &self.world.ops()[number - 1].state {
             OpState::Pending(index) => {
                 format!("op{number}: n{node} proposed {op} at index {index}")
