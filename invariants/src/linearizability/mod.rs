@@ -22,8 +22,6 @@ pub mod parse;
 mod search;
 mod witness;
 
-use std::collections::BTreeMap;
-
 pub use explain::{Explanation, OpSummary};
 pub use history::{
     History, KvOp, KvResult, OpHistory, OpId, Operation, Outcome, RegisterHistory, RegisterOp,
@@ -109,24 +107,18 @@ pub fn check_with<M: Model>(
     budget: Budget,
     partitioning: Partitioning,
 ) -> CheckOutcome {
-    let groups = group_calls(model, history, partitioning);
+    let groups = Groups::of(model, history, partitioning);
     let mut left = BudgetLeft {
         steps_left: budget.max_steps,
         max_memo_entries: budget.max_memo_entries,
     };
+    let mut searcher = search::Searcher::new(model, history, groups.largest());
     let mut unknown = None;
-    for group in &groups {
-        match search::search(
-            model,
-            history,
-            &group.members,
-            &group.partition_of,
-            group.keys.len(),
-            &mut left,
-        ) {
+    for group in 0..groups.spans.len() {
+        match groups.search(&mut searcher, group, &mut left) {
             SearchVerdict::Linearizable => {}
             SearchVerdict::NotLinearizable(failure) => {
-                return CheckOutcome::NotLinearizable(explain::<M>(history, group, failure));
+                return groups.explain::<M>(history, group, failure);
             }
             // Another partition may still show a violation: keep going.
             SearchVerdict::OutOfBudget(reason) => unknown = unknown.or(Some(reason)),
@@ -138,66 +130,189 @@ pub fn check_with<M: Model>(
     }
 }
 
-/// The calls searched together.
-struct Group<'h> {
-    /// History indices, in invocation order.
+/// The calls that matter, grouped for searching: one group per key, or one
+/// in all. Groups are laid out one after another in flat arrays (a history
+/// may have thousands of keys; a few vectors per key would cost more than
+/// searching most of them).
+struct Groups<'h> {
+    /// History indices: each group's calls, in invocation order.
     members: Vec<u32>,
-    /// Partition of each member: an index into `keys`.
+    /// Partition of each member: an index into its group's `keys`.
     partition_of: Vec<u32>,
-    /// The partitions' keys (`None`: the model does not split).
+    /// Each group's invocations and returns in real-time order: (position in
+    /// the history, index among the group's members, true for an
+    /// invocation). Calls of unknown outcome have no return.
+    events: Vec<(u32, u32, bool)>,
+    spans: Vec<Span<'h>>,
+}
+
+/// Where one group lies in [`Groups`].
+struct Span<'h> {
+    members: std::ops::Range<usize>,
+    events: std::ops::Range<usize>,
+    /// The group's keys (`None`: the model does not split).
     keys: Vec<Option<&'h str>>,
 }
 
-/// Splits the calls that matter into groups: one per key, or one in all.
-/// Failed calls and reads of unknown outcome constrain nothing: dropped.
-fn group_calls<'h, M: Model>(
-    model: &M,
-    history: &'h OpHistory<M::Input, M::Output>,
-    partitioning: Partitioning,
-) -> Vec<Group<'h>> {
-    let mut groups: Vec<Group<'h>> = Vec::new();
-    let mut group_of_key: BTreeMap<Option<&'h str>, usize> = BTreeMap::new();
-    for (index, op) in (0u32..).zip(history.operations()) {
-        let matters = match &op.outcome {
-            Some(Outcome::Ok(_)) => true,
-            Some(Outcome::Fail) => false,
-            Some(Outcome::Unknown) | None => !model.is_read_only(&op.input),
-        };
-        if !matters {
-            continue;
-        }
-        let key = model.partition(&op.input);
-        let next = groups.len();
-        let group_index = match partitioning {
-            Partitioning::PerKey => *group_of_key.entry(key).or_insert(next),
-            Partitioning::Whole => 0,
-        };
-        if group_index == groups.len() {
-            groups.push(Group {
-                members: Vec::new(),
-                partition_of: Vec::new(),
-                keys: Vec::new(),
-            });
-        }
-        let group = &mut groups[group_index];
-        let partition = match group.keys.iter().position(|known| *known == key) {
-            Some(partition) => partition,
-            None => {
-                group.keys.push(key);
-                group.keys.len() - 1
+/// One group's calls, for explaining a failure.
+struct Group<'g, 'h> {
+    members: &'g [u32],
+    partition_of: &'g [u32],
+    keys: &'g [Option<&'h str>],
+}
+
+impl<'h> Groups<'h> {
+    /// Failed calls and reads of unknown outcome constrain nothing: dropped.
+    fn of<M: Model>(
+        model: &M,
+        history: &'h OpHistory<M::Input, M::Output>,
+        partitioning: Partitioning,
+    ) -> Self {
+        let operations = history.operations();
+        let mut spans: Vec<Span<'h>> = Vec::new();
+        // Groups are numbered by first appearance: the map is only looked up.
+        // allow-nondeterminism: membership only, never iterated
+        let mut group_of_key: hash::FxHashMap<Option<&'h str>, u32> = Default::default();
+        // Per operation: (group, partition in the group), or `NONE`.
+        let mut place = vec![(search::NONE, 0u32); operations.len()];
+        // Per group: members so far, then where its next member goes.
+        let mut counts: Vec<usize> = Vec::new();
+        let mut event_counts: Vec<usize> = Vec::new();
+        for (index, op) in operations.iter().enumerate() {
+            let returned = match &op.outcome {
+                Some(Outcome::Ok(_)) => true,
+                Some(Outcome::Fail) => continue,
+                Some(Outcome::Unknown) | None if model.is_read_only(&op.input) => continue,
+                Some(Outcome::Unknown) | None => false,
+            };
+            let key = model.partition(&op.input);
+            let next = u32::try_from(spans.len()).expect("fewer than 2^32 keys");
+            let group = match partitioning {
+                Partitioning::PerKey => *group_of_key.entry(key).or_insert(next),
+                Partitioning::Whole => 0,
+            };
+            if group == next {
+                spans.push(Span {
+                    members: 0..0,
+                    events: 0..0,
+                    keys: Vec::new(),
+                });
+                counts.push(0);
+                event_counts.push(0);
             }
-        };
-        group.members.push(index);
-        group
-            .partition_of
-            .push(u32::try_from(partition).expect("fewer than 2^32 keys"));
+            let keys = &mut spans[group as usize].keys;
+            // A group of several keys (`Whole`) looks its keys up in a list.
+            let partition = match keys.iter().position(|known| *known == key) {
+                Some(partition) => partition,
+                None => {
+                    keys.push(key);
+                    keys.len() - 1
+                }
+            };
+            place[index] = (
+                group,
+                u32::try_from(partition).expect("fewer than 2^32 keys"),
+            );
+            counts[group as usize] += 1;
+            event_counts[group as usize] += 1 + usize::from(returned);
+        }
+        // Lay the groups out one after another.
+        let (mut member_at, mut event_at) = (0, 0);
+        for ((span, count), event_count) in spans.iter_mut().zip(&mut counts).zip(&mut event_counts)
+        {
+            span.members = member_at..member_at + *count;
+            span.events = event_at..event_at + *event_count;
+            *count = member_at;
+            *event_count = event_at;
+            member_at += span.members.len();
+            event_at += span.events.len();
+        }
+        let mut members = vec![0; member_at];
+        let mut partition_of = vec![0; member_at];
+        // Per operation: its index among its group's members.
+        let mut member_of = vec![0u32; operations.len()];
+        for (index, &(group, partition)) in (0u32..).zip(&place) {
+            if group != search::NONE {
+                let at = &mut counts[group as usize];
+                members[*at] = index;
+                partition_of[*at] = partition;
+                let first = spans[group as usize].members.start;
+                member_of[index as usize] = u32::try_from(*at - first).expect("below 2^32");
+                *at += 1;
+            }
+        }
+        // Every group's events in real-time order, in one pass over the
+        // history's positions (no sorting per group).
+        let mut at_position = vec![(search::NONE, false); history.events() as usize];
+        for (index, op) in (0u32..).zip(operations) {
+            at_position[op.invoke_position as usize] = (index, true);
+            if let (Some(Outcome::Ok(_)), Some(position)) = (&op.outcome, op.complete_position) {
+                at_position[position as usize] = (index, false);
+            }
+        }
+        let mut events = vec![(0, 0, false); event_at];
+        for (position, &(index, is_call)) in (0u32..).zip(&at_position) {
+            if index == search::NONE {
+                continue;
+            }
+            let group = place[index as usize].0;
+            if group != search::NONE {
+                let at = &mut event_counts[group as usize];
+                events[*at] = (position, member_of[index as usize], is_call);
+                *at += 1;
+            }
+        }
+        Groups {
+            members,
+            partition_of,
+            events,
+            spans,
+        }
     }
-    groups
+
+    /// Calls in the largest group.
+    fn largest(&self) -> usize {
+        let sizes = self.spans.iter().map(|span| span.members.len());
+        sizes.max().unwrap_or(0)
+    }
+
+    /// Searches group number `group`.
+    fn search<M: Model>(
+        &self,
+        searcher: &mut search::Searcher<'h, '_, M>,
+        group: usize,
+        left: &mut BudgetLeft,
+    ) -> SearchVerdict<M::State> {
+        let span = &self.spans[group];
+        searcher.search(
+            &self.members[span.members.clone()],
+            &self.partition_of[span.members.clone()],
+            &self.events[span.events.clone()],
+            span.keys.len(),
+            left,
+        )
+    }
+
+    /// The outcome for a search of group number `group` that failed.
+    fn explain<M: Model>(
+        &self,
+        history: &OpHistory<M::Input, M::Output>,
+        group: usize,
+        failure: search::Failure<M::State>,
+    ) -> CheckOutcome {
+        let span = &self.spans[group];
+        let group = Group {
+            members: &self.members[span.members.clone()],
+            partition_of: &self.partition_of[span.members.clone()],
+            keys: &span.keys,
+        };
+        CheckOutcome::NotLinearizable(explain::<M>(history, &group, failure))
+    }
 }
 
 fn explain<M: Model>(
     history: &OpHistory<M::Input, M::Output>,
-    group: &Group<'_>,
+    group: &Group<'_, '_>,
     failure: search::Failure<M::State>,
 ) -> Explanation {
     let summary = |&index: &u32| OpSummary::of(history, OpId(index));

@@ -37,10 +37,38 @@ pub trait Model {
         (expected == *output).then_some(next)
     }
 
-    /// For a read-only `input`: whether it may return `output` in `state`.
-    /// Override it to avoid building the unchanged state that `step` returns.
+    /// Like `step` (or `apply` when `output` is `None`: the result is
+    /// unknown), but writes the next state into `next`, whose old value is
+    /// only room to reuse: a model with large states overrides it to build
+    /// the next state without allocating. False if `output` is impossible.
+    fn step_into(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+        next: &mut Self::State,
+    ) -> bool {
+        let stepped = match output {
+            Some(output) => self.step(state, input, output),
+            None => Some(self.apply(state, input).0),
+        };
+        stepped.map(|stepped| *next = stepped).is_some()
+    }
+
+    /// For a call that [`Model::leaves_state`]: whether it may return
+    /// `output` in `state`. Override it to avoid building the unchanged state
+    /// that `step` returns.
     fn observes(&self, state: &Self::State, input: &Self::Input, output: &Self::Output) -> bool {
         self.step(state, input, output).is_some()
+    }
+
+    /// True if `input`, having returned `output`, leaves the state as it was
+    /// wherever that result is possible (a read; a compare-and-set that
+    /// failed). The search places such calls without branching. Saying false
+    /// is always safe; saying true wrongly makes the checker unsound.
+    fn leaves_state(&self, input: &Self::Input, output: &Self::Output) -> bool {
+        let _ = output;
+        self.is_read_only(input)
     }
 
     /// P-compositionality: the independent object a call touches (a key), or
@@ -96,7 +124,10 @@ impl Model for KvModel {
             KvOp::Get { .. } => (state.clone(), KvResult::Value(state.clone())),
             KvOp::Put { value, .. } => (Some(value.clone()), KvResult::Done),
             KvOp::Append { value, .. } => {
-                let mut next = state.clone().unwrap_or_default();
+                // One allocation of the final size: states only grow.
+                let old = state.as_deref().unwrap_or_default();
+                let mut next = String::with_capacity(old.len() + value.len());
+                next.push_str(old);
                 next.push_str(value);
                 (Some(next), KvResult::Done)
             }
@@ -124,8 +155,43 @@ impl Model for KvModel {
         }
     }
 
+    fn step_into(
+        &self,
+        state: &Option<String>,
+        input: &KvOp,
+        output: Option<&KvResult>,
+        next: &mut Option<String>,
+    ) -> bool {
+        // Writes the new value into `next`'s buffer: no allocation once the
+        // buffer is as long as the longest value.
+        fn assign(next: &mut Option<String>, parts: [&str; 2]) {
+            let buffer = next.get_or_insert_with(String::new);
+            buffer.clear();
+            buffer.extend(parts);
+        }
+        let written = matches!(output, None | Some(KvResult::Done));
+        match input {
+            KvOp::Put { value, .. } if written => assign(next, [value, ""]),
+            KvOp::Append { value, .. } if written => {
+                assign(next, [state.as_deref().unwrap_or_default(), value]);
+            }
+            _ => match output {
+                Some(output) => match self.step(state, input, output) {
+                    Some(stepped) => *next = stepped,
+                    None => return false,
+                },
+                None => *next = self.apply(state, input).0,
+            },
+        }
+        true
+    }
+
     fn observes(&self, state: &Option<String>, input: &KvOp, output: &KvResult) -> bool {
-        matches!((input, output), (KvOp::Get { .. }, KvResult::Value(read)) if read == state)
+        match (input, output) {
+            (KvOp::Get { .. }, KvResult::Value(read)) => read == state,
+            (KvOp::Cas { expected, .. }, KvResult::CasFailed) => state != expected,
+            _ => self.step(state, input, output).is_some(),
+        }
     }
 
     fn partition<'a>(&self, input: &'a KvOp) -> Option<&'a str> {
@@ -134,6 +200,13 @@ impl Model for KvModel {
 
     fn is_read_only(&self, input: &KvOp) -> bool {
         matches!(input, KvOp::Get { .. })
+    }
+
+    fn leaves_state(&self, input: &KvOp, output: &KvResult) -> bool {
+        matches!(
+            (input, output),
+            (KvOp::Get { .. }, _) | (KvOp::Cas { .. }, KvResult::CasFailed)
+        )
     }
 }
 
@@ -161,6 +234,13 @@ impl Model for CasRegisterModel {
 
     fn is_read_only(&self, input: &RegisterOp) -> bool {
         matches!(input, RegisterOp::Read)
+    }
+
+    fn leaves_state(&self, input: &RegisterOp, output: &RegisterResult) -> bool {
+        matches!(
+            (input, output),
+            (RegisterOp::Read, _) | (RegisterOp::Cas(..), RegisterResult::CasFailed)
+        )
     }
 }
 

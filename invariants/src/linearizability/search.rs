@@ -26,7 +26,10 @@ use super::history::{OpHistory, Outcome};
 use super::model::Model;
 
 /// Marks "no entry" in the linked list and "rejected" in transition caches.
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Transitions of each call kept beside it, before the shared map.
+const RECENT_WAYS: usize = 4;
 
 /// Unknown calls listed with the stuck ones in an explanation, at most.
 const UNKNOWN_SHOWN_MAX: usize = 3;
@@ -66,20 +69,41 @@ struct Call<'h, M: Model> {
     input: &'h M::Input,
     /// `None`: unknown result (no return entry, need not be linearized).
     output: Option<&'h M::Output>,
-    /// The model says this call never changes the state.
-    read_only: bool,
+    /// The call has a known result, and wherever it fits it leaves the state
+    /// as it is (a read, a compare-and-set that failed).
+    leaves_state: bool,
     /// Zobrist word of this call in the linearized set.
     zobrist: u64,
+    /// Position of its return in the history (`u32::MAX`: unknown outcome):
+    /// it must be placed before anything past that.
+    deadline: u32,
+}
+
+/// The choices at one configuration of the search path.
+struct Frame {
+    /// Where its choices start in `Search::candidates` (they run to the end,
+    /// or to the next frame's start).
+    start: u32,
+    /// The next choice to try.
+    next: u32,
 }
 
 /// Interned model states and cached transitions.
 struct StateTable<'m, M: Model> {
     model: &'m M,
+    /// The states by id; entries from `used` on are left over from earlier
+    /// searches, kept so that their allocations are reused (`clone_from`).
     states: Vec<M::State>,
+    used: usize,
+    /// Where the model writes a next state before it is looked up.
+    scratch: M::State,
     /// State ids, hashed by state: the state itself lives in `states` only.
     ids: HashTable<u32>,
-    /// Per call: the last transition computed (from, to), the common case.
-    last: Vec<(u32, u32)>,
+    /// Per call: its last few transitions (from, to), and which goes next.
+    /// Most calls are tried from a few states only, and then never reach
+    /// the map.
+    recent: Vec<[(u32, u32); RECENT_WAYS]>,
+    recent_next: Vec<u8>,
     // allow-nondeterminism: membership only, never iterated
     transitions: FxHashMap<u64, u32>,
 }
@@ -89,46 +113,81 @@ fn hash_state<S: Hash>(state: &S) -> u64 {
 }
 
 impl<'m, M: Model> StateTable<'m, M> {
-    fn new(model: &'m M, calls: usize) -> Self {
+    fn new(model: &'m M) -> Self {
         Self {
             model,
             states: Vec::new(),
-            ids: HashTable::with_capacity(calls + 1),
-            last: vec![(NONE, NONE); calls],
+            used: 0,
+            scratch: model.init(),
+            ids: HashTable::new(),
+            recent: Vec::new(),
+            recent_next: Vec::new(),
             transitions: FxHashMap::default(),
         }
     }
 
-    fn intern(&mut self, state: M::State) -> u32 {
-        let hash = hash_state(&state);
-        let states = &self.states;
-        if let Some(&id) = self.ids.find(hash, |&id| states[id as usize] == state) {
+    /// Forgets every state and transition, keeping the allocations.
+    fn reset(&mut self, calls: usize) {
+        self.used = 0;
+        clear_keeping_room(&mut self.ids, calls + 1);
+        self.recent.clear();
+        self.recent.resize(calls, [(NONE, NONE); RECENT_WAYS]);
+        self.recent_next.clear();
+        self.recent_next.resize(calls, 0);
+        self.transitions.clear();
+        if self.transitions.capacity() > 16 * calls.max(64) {
+            self.transitions.shrink_to(calls);
+        }
+    }
+
+    /// The state with id `id`.
+    fn state(&self, id: u32) -> &M::State {
+        &self.states[..self.used][id as usize]
+    }
+
+    /// The id of the state in `scratch`, new or not.
+    fn intern_scratch(&mut self) -> u32 {
+        let hash = hash_state(&self.scratch);
+        let (states, scratch) = (&self.states, &self.scratch);
+        if let Some(&id) = self.ids.find(hash, |&id| states[id as usize] == *scratch) {
             return id;
         }
-        let id = u32::try_from(self.states.len()).expect("fewer than 2^32 states");
+        let id = u32::try_from(self.used).expect("fewer than 2^32 states");
         self.ids
             .insert_unique(hash, id, |&id| hash_state(&states[id as usize]));
-        self.states.push(state);
+        match self.states.get_mut(self.used) {
+            Some(slot) => slot.clone_from(&self.scratch),
+            None => self.states.push(self.scratch.clone()),
+        }
+        self.used += 1;
         id
+    }
+
+    /// The id of the model's initial state.
+    fn intern_init(&mut self) -> u32 {
+        self.scratch = self.model.init();
+        self.intern_scratch()
     }
 
     /// Next state id of `call` (number `index`) from state `from`, or `NONE`.
     fn step(&mut self, index: u32, call: &Call<'_, M>, from: u32) -> u32 {
-        let (last_from, last_to) = self.last[index as usize];
-        if last_from == from {
-            return last_to;
+        let recent = &self.recent[index as usize];
+        if let Some(&(_, to)) = recent.iter().find(|&&(known, _)| known == from) {
+            return to;
         }
         let key = |from: u32| (u64::from(index) << 32) | u64::from(from);
         let next = match self.transitions.get(&key(from)) {
             Some(&next) => next,
             None => self.compute(call, from),
         };
-        // The map keeps what the one-entry cache lets go: a search that sees
-        // one state per call (the common case) never touches the map.
-        if last_from != NONE {
-            self.transitions.insert(key(last_from), last_to);
+        // The map keeps what the recent ones let go.
+        let way = &mut self.recent_next[index as usize];
+        let slot = &mut self.recent[index as usize][usize::from(*way)];
+        *way = (*way + 1) % RECENT_WAYS as u8;
+        if slot.0 != NONE {
+            self.transitions.insert(key(slot.0), slot.1);
         }
-        self.last[index as usize] = (from, next);
+        *slot = (from, next);
         next
     }
 
@@ -136,20 +195,22 @@ impl<'m, M: Model> StateTable<'m, M> {
         let state = &self.states[from as usize];
         match call.output {
             // A read leaves the state as it is: no new state to build.
-            Some(output) if call.read_only => {
+            Some(output) if call.leaves_state => {
                 if self.model.observes(state, call.input, output) {
                     from
                 } else {
                     NONE
                 }
             }
-            Some(output) => match self.model.step(state, call.input, output) {
-                Some(next) => self.intern(next),
-                None => NONE,
-            },
-            None => {
-                let next = self.model.apply(state, call.input).0;
-                self.intern(next)
+            output => {
+                if self
+                    .model
+                    .step_into(state, call.input, output, &mut self.scratch)
+                {
+                    self.intern_scratch()
+                } else {
+                    NONE
+                }
             }
         }
     }
@@ -178,18 +239,31 @@ struct Memo {
 }
 
 impl Memo {
-    fn new(unknown: Vec<u64>, partitions: usize, capacity: usize) -> Self {
-        let words = unknown.len();
+    fn new() -> Self {
         Self {
-            table: HashTable::with_capacity(capacity),
-            hashes: Vec::with_capacity(capacity),
-            chain_next: Vec::with_capacity(capacity),
-            bits: Vec::with_capacity(capacity * words),
-            states: Vec::with_capacity(capacity * partitions),
-            unknown,
-            words,
-            partitions,
+            table: HashTable::new(),
+            hashes: Vec::new(),
+            chain_next: Vec::new(),
+            bits: Vec::new(),
+            states: Vec::new(),
+            unknown: Vec::new(),
+            words: 0,
+            partitions: 0,
         }
+    }
+
+    /// Empties the memo for a search whose unknown calls are `unknown` (one
+    /// bit per call), keeping the allocations.
+    fn reset(&mut self, unknown: &[u64], partitions: usize, capacity: usize) {
+        clear_keeping_room(&mut self.table, capacity);
+        self.hashes.clear();
+        self.chain_next.clear();
+        self.bits.clear();
+        self.states.clear();
+        self.unknown.clear();
+        self.unknown.extend_from_slice(unknown);
+        self.words = unknown.len();
+        self.partitions = partitions;
     }
 
     fn len(&self) -> usize {
@@ -276,38 +350,50 @@ struct EntryList {
 }
 
 impl EntryList {
-    /// `events`: (history position, call index, is_call), any order.
-    fn new(mut events: Vec<(u32, u32, bool)>, calls: usize) -> Self {
-        events.sort_unstable_by_key(|event| event.0);
+    fn new() -> Self {
+        Self {
+            next: Vec::new(),
+            prev: Vec::new(),
+            call_of: Vec::new(),
+            is_call: Vec::new(),
+            call_entry: Vec::new(),
+            return_entry: Vec::new(),
+            head: 0,
+        }
+    }
+
+    /// Rebuilds the list from `events`: (history position, call index,
+    /// is_call) in real-time order, keeping the allocations.
+    fn rebuild(&mut self, events: &[(u32, u32, bool)], calls: usize) {
+        debug_assert!(events.windows(2).all(|pair| pair[0].0 < pair[1].0));
         let count = events.len();
         let head = u32::try_from(count).expect("fewer than 2^32 entries");
-        let mut list = Self {
-            next: Vec::with_capacity(count + 1),
-            prev: Vec::with_capacity(count + 1),
-            call_of: Vec::with_capacity(count),
-            is_call: Vec::with_capacity(count),
-            call_entry: vec![NONE; calls],
-            return_entry: vec![NONE; calls],
-            head,
-        };
-        for (entry, &(_, call, is_call)) in (0u32..).zip(&events) {
-            list.call_of.push(call);
-            list.is_call.push(is_call);
+        self.head = head;
+        for list in [&mut self.next, &mut self.prev, &mut self.call_of] {
+            list.clear();
+        }
+        self.is_call.clear();
+        self.call_entry.clear();
+        self.call_entry.resize(calls, NONE);
+        self.return_entry.clear();
+        self.return_entry.resize(calls, NONE);
+        for (entry, &(_, call, is_call)) in (0u32..).zip(events.iter()) {
+            self.call_of.push(call);
+            self.is_call.push(is_call);
             if is_call {
-                list.call_entry[call as usize] = entry;
+                self.call_entry[call as usize] = entry;
             } else {
-                list.return_entry[call as usize] = entry;
+                self.return_entry[call as usize] = entry;
             }
         }
         // A circular list through the head sentinel.
         for entry in 0..=head {
-            list.next.push(if entry == head { 0 } else { entry + 1 });
-            list.prev.push(if entry == 0 { head } else { entry - 1 });
+            self.next.push(if entry == head { 0 } else { entry + 1 });
+            self.prev.push(if entry == 0 { head } else { entry - 1 });
         }
         if count == 0 {
-            list.next[0] = head;
+            self.next[0] = head;
         }
-        list
     }
 
     fn unlink(&mut self, entry: u32) {
@@ -345,24 +431,71 @@ impl EntryList {
     }
 }
 
-/// Searches the calls `members` (history indices, in invocation order) of
-/// `history`; `partition_of[i]` is the partition of `members[i]`, below
-/// `partitions`.
-pub(crate) fn search<M: Model>(
-    model: &M,
-    history: &OpHistory<M::Input, M::Output>,
-    members: &[u32],
-    partition_of: &[u32],
-    partitions: usize,
-    budget: &mut BudgetLeft,
-) -> SearchVerdict<M::State> {
-    assert_eq!(members.len(), partition_of.len());
-    let mut search = Search::new(model, history, members, partition_of, partitions);
-    search.run(budget)
+/// Empties `table`, keeping room for `needed` entries but not much more: a
+/// small search after a large one should not pay to clear a large table.
+fn clear_keeping_room<T>(table: &mut HashTable<T>, needed: usize) {
+    table.clear();
+    if table.capacity() > 4 * needed.max(64) {
+        table.shrink_to(needed, |_| unreachable!("the table is empty"));
+    }
+}
+
+/// Searches sub-histories of one history one after another, reusing its
+/// tables and buffers (a key-value history has many small keys, and
+/// allocating per key would cost more than searching it).
+pub(crate) struct Searcher<'h, 'm, M: Model> {
+    model: &'m M,
+    history: &'h OpHistory<M::Input, M::Output>,
+    search: Search<'h, 'm, M>,
+}
+
+impl<'h, 'm, M: Model> Searcher<'h, 'm, M> {
+    /// A searcher for sub-histories of `history` of at most `largest` calls
+    /// (a hint: tables are sized for it once, instead of growing per search).
+    pub(crate) fn new(
+        model: &'m M,
+        history: &'h OpHistory<M::Input, M::Output>,
+        largest: usize,
+    ) -> Self {
+        let mut search = Search::new(model);
+        search.reserve(largest);
+        Self {
+            model,
+            history,
+            search,
+        }
+    }
+
+    /// Searches the calls `members` (history indices, in invocation order);
+    /// `partition_of[i]` is the partition of `members[i]`, below `partitions`;
+    /// `events` are their invocations and returns in real-time order
+    /// (position, index into `members`, is an invocation), with no return
+    /// for a call of unknown outcome.
+    pub(crate) fn search(
+        &mut self,
+        members: &[u32],
+        partition_of: &[u32],
+        events: &[(u32, u32, bool)],
+        partitions: usize,
+        budget: &mut BudgetLeft,
+    ) -> SearchVerdict<M::State> {
+        assert_eq!(members.len(), partition_of.len());
+        self.search.reset(
+            self.model,
+            self.history,
+            members,
+            partition_of,
+            events,
+            partitions,
+        );
+        self.search.run(budget)
+    }
 }
 
 struct Search<'h, 'm, M: Model> {
     calls: Vec<Call<'h, M>>,
+    /// Scratch: one bit per call of unknown outcome.
+    unknown: Vec<u64>,
     list: EntryList,
     table: StateTable<'m, M>,
     memo: Memo,
@@ -374,6 +507,10 @@ struct Search<'h, 'm, M: Model> {
     returned_left: usize,
     /// (call, state id of its partition before it) for each linearized call.
     stack: Vec<(u32, u32)>,
+    /// One frame per configuration on the path from the root: the choices
+    /// there, in `candidates`.
+    frames: Vec<Frame>,
+    candidates: Vec<u32>,
     deepest: Vec<u32>,
     deepest_states: Vec<u32>,
     deepest_stuck: Vec<u32>,
@@ -388,66 +525,20 @@ fn zobrist_state(partition: u32, state: u32) -> u64 {
 }
 
 impl<'h, 'm, M: Model> Search<'h, 'm, M> {
-    fn new(
-        model: &'m M,
-        history: &'h OpHistory<M::Input, M::Output>,
-        members: &[u32],
-        partition_of: &[u32],
-        partitions: usize,
-    ) -> Self {
-        let operations = history.operations();
-        let mut calls = Vec::with_capacity(members.len());
-        let mut events = Vec::with_capacity(members.len() * 2);
-        for (index, (&member, &partition)) in (0u32..).zip(members.iter().zip(partition_of)) {
-            let op = &operations[member as usize];
-            let output = match &op.outcome {
-                Some(Outcome::Ok(output)) => Some(output),
-                Some(Outcome::Unknown) | None => None,
-                Some(Outcome::Fail) => unreachable!("failed calls are dropped before the search"),
-            };
-            events.push((op.invoke_position, index, true));
-            if let (Some(_), Some(position)) = (output, op.complete_position) {
-                events.push((position, index, false));
-            }
-            // Unknown calls stay out of the hash: the memo groups
-            // configurations by their definite calls (see `Memo`).
-            let zobrist = match output {
-                Some(_) => mix64(u64::from(index) ^ 0x243f_6a88_85a3_08d3),
-                None => 0,
-            };
-            calls.push(Call {
-                history_index: member,
-                partition,
-                input: &op.input,
-                output,
-                read_only: model.is_read_only(&op.input),
-                zobrist,
-            });
-        }
-        let returned_left = calls.iter().filter(|call| call.output.is_some()).count();
-        let mut table = StateTable::new(model, members.len());
-        let init = table.intern(model.init());
-        let states = vec![init; partitions];
-        let hash = (0u32..)
-            .take(partitions)
-            .fold(0, |hash, p| hash ^ zobrist_state(p, init));
-        let words = members.len().div_ceil(64).max(1);
-        let mut unknown = vec![0u64; words];
-        for (index, call) in calls.iter().enumerate() {
-            if call.output.is_none() {
-                unknown[index / 64] |= 1 << (index % 64);
-            }
-        }
+    fn new(model: &'m M) -> Self {
         Self {
-            list: EntryList::new(events, calls.len()),
-            calls,
-            table,
-            memo: Memo::new(unknown, partitions, members.len() * 4),
-            bits: vec![0; words],
-            states,
-            hash,
-            returned_left,
+            calls: Vec::new(),
+            unknown: Vec::new(),
+            list: EntryList::new(),
+            table: StateTable::new(model),
+            memo: Memo::new(),
+            bits: Vec::new(),
+            states: Vec::new(),
+            hash: 0,
+            returned_left: 0,
             stack: Vec::new(),
+            frames: Vec::new(),
+            candidates: Vec::new(),
             deepest: Vec::new(),
             deepest_states: Vec::new(),
             deepest_stuck: Vec::new(),
@@ -456,9 +547,111 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         }
     }
 
+    /// Makes room for a search of `calls` calls and a few states per call.
+    fn reserve(&mut self, calls: usize) {
+        let words = calls.div_ceil(64).max(1);
+        self.calls.reserve(calls);
+        self.unknown.reserve(words);
+        self.bits.reserve(words);
+        self.stack.reserve(calls);
+        self.deepest.reserve(calls);
+        let list = &mut self.list;
+        for entries in [&mut list.next, &mut list.prev, &mut list.call_of] {
+            entries.reserve(2 * calls + 1);
+        }
+        list.is_call.reserve(2 * calls);
+        list.call_entry.reserve(calls);
+        list.return_entry.reserve(calls);
+        let table = &mut self.table;
+        table.states.reserve(calls + 1);
+        table
+            .ids
+            .reserve(2 * calls + 1, |_| unreachable!("the table is empty"));
+        table.recent.reserve(calls);
+        table.recent_next.reserve(calls);
+        table.transitions.reserve(4 * calls);
+        let memo = &mut self.memo;
+        memo.table
+            .reserve(4 * calls, |_| unreachable!("the table is empty"));
+        memo.hashes.reserve(4 * calls);
+        memo.chain_next.reserve(4 * calls);
+        memo.bits.reserve(4 * calls * words);
+        memo.states.reserve(4 * calls);
+    }
+
+    /// Prepares a search of `members`, forgetting the previous one.
+    fn reset(
+        &mut self,
+        model: &M,
+        history: &'h OpHistory<M::Input, M::Output>,
+        members: &[u32],
+        partition_of: &[u32],
+        events: &[(u32, u32, bool)],
+        partitions: usize,
+    ) {
+        let operations = history.operations();
+        self.calls.clear();
+        let words = members.len().div_ceil(64).max(1);
+        self.unknown.clear();
+        self.unknown.resize(words, 0);
+        self.returned_left = 0;
+        for (index, (&member, &partition)) in (0u32..).zip(members.iter().zip(partition_of)) {
+            let op = &operations[member as usize];
+            let output = match &op.outcome {
+                Some(Outcome::Ok(output)) => Some(output),
+                Some(Outcome::Unknown) | None => None,
+                Some(Outcome::Fail) => unreachable!("failed calls are dropped before the search"),
+            };
+            if output.is_none() {
+                self.unknown[(index / 64) as usize] |= 1 << (index % 64);
+            }
+            // Unknown calls stay out of the hash: the memo groups
+            // configurations by their definite calls (see `Memo`).
+            let zobrist = match output {
+                Some(_) => mix64(u64::from(index) ^ 0x243f_6a88_85a3_08d3),
+                None => 0,
+            };
+            self.returned_left += usize::from(output.is_some());
+            self.calls.push(Call {
+                history_index: member,
+                partition,
+                input: &op.input,
+                output,
+                leaves_state: output.is_some_and(|output| model.leaves_state(&op.input, output)),
+                zobrist,
+                deadline: u32::MAX,
+            });
+        }
+        for &(position, call, is_call) in events {
+            if !is_call {
+                self.calls[call as usize].deadline = position;
+            }
+        }
+        self.list.rebuild(events, members.len());
+        self.table.reset(members.len());
+        let init = self.table.intern_init();
+        self.states.clear();
+        self.states.resize(partitions, init);
+        self.hash = (0u32..)
+            .take(partitions)
+            .fold(0, |hash, p| hash ^ zobrist_state(p, init));
+        self.memo
+            .reset(&self.unknown, partitions, members.len() * 4);
+        self.bits.clear();
+        self.bits.resize(words, 0);
+        self.stack.clear();
+        self.deepest.clear();
+        self.deepest_states.clear();
+        self.deepest_stuck.clear();
+        self.deepest_unknown.clear();
+        self.at_new_depth = false;
+    }
+
     fn run(&mut self, budget: &mut BudgetLeft) -> SearchVerdict<M::State> {
         self.record_deepest();
-        let mut entry = self.list.first();
+        self.frames.clear();
+        self.candidates.clear();
+        self.open_frame();
         loop {
             if self.returned_left == 0 {
                 return SearchVerdict::Linearizable;
@@ -467,28 +660,64 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
                 return SearchVerdict::OutOfBudget("step budget exhausted".into());
             }
             budget.steps_left -= 1;
-            // Invariant: a return entry is still listed, so the walk meets one
-            // before it comes back to the head.
-            debug_assert_ne!(entry, self.list.head);
-            let call = self.list.call_of[entry as usize];
-            if self.list.is_call[entry as usize] {
-                if self.try_linearize(call) {
-                    if self.memo.len() > budget.max_memo_entries {
-                        return SearchVerdict::OutOfBudget("memo budget exhausted".into());
-                    }
-                    entry = self.list.first();
-                } else {
-                    entry = self.list.next[entry as usize];
-                }
-            } else {
-                // The earliest pending return: nothing can be linearized past
-                // it before its call, so undo the last choice.
-                let Some(undone) = self.undo() else {
+            let frame = self.frames.last_mut().expect("the root frame is open");
+            let Some(&call) = self.candidates.get(frame.next as usize) else {
+                // Every choice here failed: so does this configuration.
+                let start = frame.start as usize;
+                self.candidates.truncate(start);
+                self.frames.pop();
+                if self.undo().is_none() {
                     return SearchVerdict::NotLinearizable(self.failure());
-                };
-                entry = self.list.next[self.list.call_entry[undone as usize] as usize];
+                }
+                continue;
+            };
+            frame.next += 1;
+            if self.try_linearize(call) {
+                if self.memo.len() > budget.max_memo_entries {
+                    return SearchVerdict::OutOfBudget("memo budget exhausted".into());
+                }
+                self.open_frame();
             }
         }
+    }
+
+    /// Lists the choices at the configuration just reached: the calls that
+    /// may go next (invoked before the earliest pending return), earliest
+    /// return first.
+    ///
+    /// Any order of the choices finds a linearization if there is one; this
+    /// one tries first the call that must be placed soonest, which in real
+    /// histories is most often placed first, so the search backtracks less.
+    ///
+    /// A call that may go next and leaves the state as it is (a read that
+    /// fits here) is the only choice: it can be moved to the front of any
+    /// linearization from here, since it is already invoked, every call that
+    /// returned before its invocation is already placed, and its absence
+    /// changes no later state. If it fails, this configuration fails.
+    fn open_frame(&mut self) {
+        let start = self.candidates.len();
+        let mut entry = self.list.first();
+        while entry != self.list.head && self.list.is_call[entry as usize] {
+            let call = self.list.call_of[entry as usize];
+            let c = &self.calls[call as usize];
+            if c.leaves_state {
+                let from = self.states[c.partition as usize];
+                if self.table.step(call, c, from) == from {
+                    self.candidates.truncate(start);
+                    self.candidates.push(call);
+                    break;
+                }
+                // It does not fit here, and nothing placed here changes that.
+            } else {
+                self.candidates.push(call);
+            }
+            entry = self.list.next[entry as usize];
+        }
+        let calls = &self.calls;
+        self.candidates[start..]
+            .sort_unstable_by_key(|&call| (calls[call as usize].deadline, call));
+        let start = u32::try_from(start).expect("fewer than 2^32 choices");
+        self.frames.push(Frame { start, next: start });
     }
 
     /// Linearizes `call` next if the model allows it and the resulting
@@ -592,7 +821,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             states: self
                 .deepest_states
                 .iter()
-                .map(|&id| self.table.states[id as usize].clone())
+                .map(|&id| self.table.state(id).clone())
                 .collect(),
             stuck,
         }
