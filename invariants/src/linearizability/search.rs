@@ -74,9 +74,10 @@ struct Call<'h, M: Model> {
     leaves_state: bool,
     /// Zobrist word of this call in the linearized set.
     zobrist: u64,
-    /// Position of its return in the history (`u32::MAX`: unknown outcome):
-    /// it must be placed before anything past that.
-    deadline: u32,
+    /// Where it comes among the choices at a configuration (see
+    /// `open_frame`): the position of its return, or 0 for a call of unknown
+    /// outcome.
+    rank: u32,
 }
 
 /// The choices at one configuration of the search path.
@@ -216,13 +217,13 @@ impl<'m, M: Model> StateTable<'m, M> {
     }
 }
 
-/// Lowe's memo: the configurations already explored (all of them failed, or
-/// the search would have stopped), with subsumption for unknown calls.
+/// Lowe's memo: the configurations that failed, with subsumption for
+/// unknown calls.
 ///
-/// A configuration that linearized a superset of the unknown calls of an
-/// explored one, with the same definite calls and the same state, can do
-/// nothing the explored one could not (an unknown call may go later, or never),
-/// so it is pruned too. Entries are grouped in chains by (definite calls,
+/// A configuration that linearized a superset of the unknown calls of a
+/// failed one, with the same definite calls and the same state, can do
+/// nothing the failed one could not (an unknown call may go later, or never),
+/// so it fails too. Entries are grouped in chains by (definite calls,
 /// state); keys live in flat arenas and are compared in place.
 struct Memo {
     /// Chain head per (definite calls, state).
@@ -270,44 +271,71 @@ impl Memo {
         self.hashes.len()
     }
 
-    /// Adds the configuration; false if it, or one that subsumes it, was
-    /// already there. `hash` covers the definite calls and the states only.
-    fn insert(&mut self, hash: u64, bits: &[u64], states: &[u32]) -> bool {
-        let (words, partitions) = (self.words, self.partitions);
-        let (hashes, arena_bits, arena_states, unknown) =
-            (&self.hashes, &self.bits, &self.states, &self.unknown);
-        let same_key = |entry: u32| {
-            let entry = entry as usize;
-            hashes[entry] == hash
-                && arena_states[entry * partitions..(entry + 1) * partitions] == *states
-                && arena_bits[entry * words..(entry + 1) * words]
-                    .iter()
-                    .zip(bits)
-                    .zip(unknown)
-                    .all(|((old, new), unknown)| (old ^ new) & !unknown == 0)
-        };
+    /// True if entry `entry` has the same key: hash, states, and definite
+    /// calls (unknown calls may differ).
+    fn same_key(&self, entry: u32, hash: u64, bits: &[u64], states: &[u32]) -> bool {
+        let (entry, words, partitions) = (entry as usize, self.words, self.partitions);
+        self.hashes[entry] == hash
+            && self.states[entry * partitions..(entry + 1) * partitions] == *states
+            && self.bits[entry * words..(entry + 1) * words]
+                .iter()
+                .zip(bits)
+                .zip(&self.unknown)
+                .all(|((old, new), unknown)| (old ^ new) & !unknown == 0)
+    }
+
+    fn entry_bits(&self, entry: u32) -> &[u64] {
+        let at = entry as usize * self.words;
+        &self.bits[at..at + self.words]
+    }
+
+    /// The first entry of the chain with this key, if any.
+    fn chain(&self, hash: u64, bits: &[u64], states: &[u32]) -> Option<u32> {
+        let found = self
+            .table
+            .find(hash, |&entry| self.same_key(entry, hash, bits, states));
+        found.copied()
+    }
+
+    /// True if a failed configuration subsumes this one (so it fails too).
+    /// `hash` covers the definite calls and the states only.
+    fn subsumes(&self, hash: u64, bits: &[u64], states: &[u32]) -> bool {
+        if self.hashes.is_empty() {
+            return false;
+        }
+        let mut entry = self.chain(hash, bits, states).unwrap_or(NONE);
+        while entry != NONE {
+            if is_subset(self.entry_bits(entry), bits) {
+                return true;
+            }
+            entry = self.chain_next[entry as usize];
+        }
+        false
+    }
+
+    /// Records a configuration reached, unless one recorded subsumes it;
+    /// false if one does.
+    fn insert_new(&mut self, hash: u64, bits: &[u64], states: &[u32]) -> bool {
+        let new = !self.subsumes(hash, bits, states);
+        if new {
+            self.insert(hash, bits, states);
+        }
+        new
+    }
+
+    /// Records a configuration (none recorded subsumes it).
+    fn insert(&mut self, hash: u64, bits: &[u64], states: &[u32]) {
         let new_entry = u32::try_from(self.hashes.len()).expect("memo below 2^32 entries");
-        let head = self.table.find_mut(hash, |&entry| same_key(entry));
-        let next = match head {
-            Some(head) => {
-                // One pass: prune if an older entry subsumes this one; else
-                // unlink the older entries this one subsumes, so that a chain
-                // stays an antichain and short.
-                let subset = |small: &[u64], large: &[u64]| {
-                    small.iter().zip(large).all(|(s, l)| s & !l == 0)
-                };
-                let mut previous = NONE;
-                let mut entry = *head;
+        let next = match self.chain(hash, bits, states) {
+            Some(old_first) => {
+                // Unlink the entries this one subsumes, so that a chain stays
+                // an antichain and short.
+                let (mut previous, mut entry, mut first) = (NONE, old_first, old_first);
                 while entry != NONE {
-                    let at = entry as usize * words;
-                    let old = &arena_bits[at..at + words];
                     let following = self.chain_next[entry as usize];
-                    if subset(old, bits) {
-                        return false;
-                    }
-                    if subset(bits, old) {
+                    if is_subset(bits, self.entry_bits(entry)) {
                         if previous == NONE {
-                            *head = following;
+                            first = following;
                         } else {
                             self.chain_next[previous as usize] = following;
                         }
@@ -316,9 +344,9 @@ impl Memo {
                     }
                     entry = following;
                 }
-                let next = *head;
-                *head = new_entry;
-                next
+                let head = self.table.find_mut(hash, |&entry| entry == old_first);
+                *head.expect("the chain is listed") = new_entry;
+                first
             }
             None => {
                 let hashes = &self.hashes;
@@ -331,8 +359,12 @@ impl Memo {
         self.chain_next.push(next);
         self.bits.extend_from_slice(bits);
         self.states.extend_from_slice(states);
-        true
     }
+}
+
+/// True if every bit of `small` is set in `large`.
+fn is_subset(small: &[u64], large: &[u64]) -> bool {
+    small.iter().zip(large).all(|(s, l)| s & !l == 0)
 }
 
 /// The linked list of call and return entries, in history order.
@@ -507,6 +539,13 @@ struct Search<'h, 'm, M: Model> {
     returned_left: usize,
     /// (call, state id of its partition before it) for each linearized call.
     stack: Vec<(u32, u32)>,
+    /// When configurations enter the memo. Without calls of unknown outcome,
+    /// only when they fail: no configuration is reached twice on one path
+    /// (each adds a call), so this prunes the same, and a search that never
+    /// backtracks records nothing. With unknown calls, on arrival: then a
+    /// descendant that placed more unknown calls and came back to the same
+    /// definite calls and state is pruned while its ancestor is still open.
+    memo_on_arrival: bool,
     /// One frame per configuration on the path from the root: the choices
     /// there, in `candidates`.
     frames: Vec<Frame>,
@@ -537,6 +576,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             hash: 0,
             returned_left: 0,
             stack: Vec::new(),
+            memo_on_arrival: false,
             frames: Vec::new(),
             candidates: Vec::new(),
             deepest: Vec::new(),
@@ -619,12 +659,12 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
                 output,
                 leaves_state: output.is_some_and(|output| model.leaves_state(&op.input, output)),
                 zobrist,
-                deadline: u32::MAX,
+                rank: 0,
             });
         }
         for &(position, call, is_call) in events {
             if !is_call {
-                self.calls[call as usize].deadline = position;
+                self.calls[call as usize].rank = position;
             }
         }
         self.list.rebuild(events, members.len());
@@ -637,6 +677,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             .fold(0, |hash, p| hash ^ zobrist_state(p, init));
         self.memo
             .reset(&self.unknown, partitions, members.len() * 4);
+        self.memo_on_arrival = self.unknown.iter().any(|&word| word != 0);
         self.bits.clear();
         self.bits.resize(words, 0);
         self.stack.clear();
@@ -666,9 +707,13 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
                 let start = frame.start as usize;
                 self.candidates.truncate(start);
                 self.frames.pop();
-                if self.undo().is_none() {
+                if self.stack.is_empty() {
                     return SearchVerdict::NotLinearizable(self.failure());
                 }
+                if !self.memo_on_arrival {
+                    self.memo.insert(self.hash, &self.bits, &self.states);
+                }
+                self.undo();
                 continue;
             };
             frame.next += 1;
@@ -682,12 +727,18 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
     }
 
     /// Lists the choices at the configuration just reached: the calls that
-    /// may go next (invoked before the earliest pending return), earliest
-    /// return first.
+    /// may go next (invoked before the earliest pending return).
     ///
-    /// Any order of the choices finds a linearization if there is one; this
-    /// one tries first the call that must be placed soonest, which in real
-    /// histories is most often placed first, so the search backtracks less.
+    /// Any order of the choices finds a linearization if there is one, but
+    /// the order decides how much the search backtracks. Calls of unknown
+    /// outcome come first, in invocation order: such a call may take effect
+    /// as soon as it is invoked; tried last instead, a write that did take
+    /// effect is found only after the other orders failed (on random
+    /// simulator-like histories, ten times slower; on Jepsen's etcd
+    /// histories, where most timed-out writes never happened, faster). Then
+    /// the calls that returned, earliest return first: the call that must be
+    /// placed soonest is most often placed first (Porcupine's kv histories:
+    /// 581 steps instead of 895 in invocation order; etcd: the same).
     ///
     /// A call that may go next and leaves the state as it is (a read that
     /// fits here) is the only choice: it can be moved to the front of any
@@ -714,8 +765,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             entry = self.list.next[entry as usize];
         }
         let calls = &self.calls;
-        self.candidates[start..]
-            .sort_unstable_by_key(|&call| (calls[call as usize].deadline, call));
+        self.candidates[start..].sort_unstable_by_key(|&call| (calls[call as usize].rank, call));
         let start = u32::try_from(start).expect("fewer than 2^32 choices");
         self.frames.push(Frame { start, next: start });
     }
@@ -742,7 +792,12 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         let (word, bit) = ((call / 64) as usize, 1u64 << (call % 64));
         self.bits[word] |= bit;
         self.states[partition as usize] = to;
-        if !self.memo.insert(hash, &self.bits, &self.states) {
+        let seen = if self.memo_on_arrival {
+            !self.memo.insert_new(hash, &self.bits, &self.states)
+        } else {
+            self.memo.subsumes(hash, &self.bits, &self.states)
+        };
+        if seen {
             self.bits[word] &= !bit;
             self.states[partition as usize] = from;
             return false;
