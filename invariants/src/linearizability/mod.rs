@@ -30,6 +30,10 @@ pub use history::{
 pub use model::{CasRegisterModel, KvModel, Model};
 pub use online::{OnlineChecker, OnlineKvChecker};
 
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
 use search::{BudgetLeft, SearchVerdict};
 
 /// Limits on one check. The search is NP-complete in general; a check that
@@ -170,14 +174,14 @@ impl<'h> Groups<'h> {
     ) -> Self {
         let operations = history.operations();
         let mut spans: Vec<Span<'h>> = Vec::new();
-        // Groups are numbered by first appearance: the map is only looked up.
-        // allow-nondeterminism: membership only, never iterated
-        let mut group_of_key: hash::FxHashMap<Option<&'h str>, u32> = Default::default();
-        // Per operation: (group, partition in the group), or `NONE`.
+        // Group ids by key; groups are numbered by first appearance.
+        let mut group_of_key: HashTable<u32> = HashTable::new();
+        // Per operation: (group or `NONE`, index among the group's members).
         let mut place = vec![(search::NONE, 0u32); operations.len()];
-        // Per group: members so far, then where its next member goes.
-        let mut counts: Vec<usize> = Vec::new();
-        let mut event_counts: Vec<usize> = Vec::new();
+        // Per operation, without splitting: its key's partition.
+        let mut partition_of_op = Vec::new();
+        // Per group: its members, and its invocations and returns.
+        let mut counts: Vec<(u32, u32)> = Vec::new();
         for (index, op) in operations.iter().enumerate() {
             let returned = match &op.outcome {
                 Some(Outcome::Ok(_)) => true,
@@ -188,7 +192,20 @@ impl<'h> Groups<'h> {
             let key = model.partition(&op.input);
             let next = u32::try_from(spans.len()).expect("fewer than 2^32 keys");
             let group = match partitioning {
-                Partitioning::PerKey => *group_of_key.entry(key).or_insert(next),
+                Partitioning::PerKey => {
+                    let hash = hash::FxBuildHasher.hash_one(key);
+                    let known =
+                        group_of_key.find(hash, |&group| spans[group as usize].keys[0] == key);
+                    match known {
+                        Some(&group) => group,
+                        None => {
+                            group_of_key.insert_unique(hash, next, |&group| {
+                                hash::FxBuildHasher.hash_one(spans[group as usize].keys[0])
+                            });
+                            next
+                        }
+                    }
+                }
                 Partitioning::Whole => 0,
             };
             if group == next {
@@ -197,68 +214,63 @@ impl<'h> Groups<'h> {
                     events: 0..0,
                     keys: Vec::new(),
                 });
-                counts.push(0);
-                event_counts.push(0);
+                counts.push((0, 0));
             }
-            let keys = &mut spans[group as usize].keys;
-            // A group of several keys (`Whole`) looks its keys up in a list.
-            let partition = match keys.iter().position(|known| *known == key) {
-                Some(partition) => partition,
-                None => {
-                    keys.push(key);
-                    keys.len() - 1
+            if partitioning == Partitioning::Whole || group == next {
+                // Only one group has several keys (`Whole`): a short list.
+                let keys = &mut spans[group as usize].keys;
+                let partition = match keys.iter().position(|known| *known == key) {
+                    Some(partition) => partition,
+                    None => {
+                        keys.push(key);
+                        keys.len() - 1
+                    }
+                };
+                if partitioning == Partitioning::Whole {
+                    partition_of_op.push(u32::try_from(partition).expect("fewer than 2^32 keys"));
                 }
-            };
-            place[index] = (
-                group,
-                u32::try_from(partition).expect("fewer than 2^32 keys"),
-            );
-            counts[group as usize] += 1;
-            event_counts[group as usize] += 1 + usize::from(returned);
+            }
+            let (members, events) = &mut counts[group as usize];
+            place[index] = (group, *members);
+            *members += 1;
+            *events += 1 + u32::from(returned);
         }
-        // Lay the groups out one after another.
+        // Lay the groups out one after another; `counts` becomes where each
+        // group's next event goes.
         let (mut member_at, mut event_at) = (0, 0);
-        for ((span, count), event_count) in spans.iter_mut().zip(&mut counts).zip(&mut event_counts)
-        {
-            span.members = member_at..member_at + *count;
-            span.events = event_at..event_at + *event_count;
-            *count = member_at;
-            *event_count = event_at;
-            member_at += span.members.len();
-            event_at += span.events.len();
+        for (span, (members, events)) in spans.iter_mut().zip(&mut counts) {
+            span.members = member_at..member_at + *members as usize;
+            span.events = event_at..event_at + *events as usize;
+            *events = u32::try_from(event_at).expect("fewer than 2^32 events");
+            member_at = span.members.end;
+            event_at = span.events.end;
         }
         let mut members = vec![0; member_at];
         let mut partition_of = vec![0; member_at];
-        // Per operation: its index among its group's members.
-        let mut member_of = vec![0u32; operations.len()];
-        for (index, &(group, partition)) in (0u32..).zip(&place) {
-            if group != search::NONE {
-                let at = &mut counts[group as usize];
-                members[*at] = index;
-                partition_of[*at] = partition;
-                let first = spans[group as usize].members.start;
-                member_of[index as usize] = u32::try_from(*at - first).expect("below 2^32");
-                *at += 1;
-            }
-        }
-        // Every group's events in real-time order, in one pass over the
-        // history's positions (no sorting per group).
         let mut at_position = vec![(search::NONE, false); history.events() as usize];
-        for (index, op) in (0u32..).zip(operations) {
+        let mut partitions = partition_of_op.iter();
+        for (index, (op, &(group, member))) in (0u32..).zip(operations.iter().zip(&place)) {
+            if group == search::NONE {
+                continue;
+            }
+            let at = spans[group as usize].members.start + member as usize;
+            members[at] = index;
+            if let Some(&partition) = partitions.next() {
+                partition_of[at] = partition;
+            }
             at_position[op.invoke_position as usize] = (index, true);
             if let (Some(Outcome::Ok(_)), Some(position)) = (&op.outcome, op.complete_position) {
                 at_position[position as usize] = (index, false);
             }
         }
+        // Every group's events in real-time order, in one pass over the
+        // history's positions (no sorting per group).
         let mut events = vec![(0, 0, false); event_at];
         for (position, &(index, is_call)) in (0u32..).zip(&at_position) {
-            if index == search::NONE {
-                continue;
-            }
-            let group = place[index as usize].0;
-            if group != search::NONE {
-                let at = &mut event_counts[group as usize];
-                events[*at] = (position, member_of[index as usize], is_call);
+            if index != search::NONE {
+                let (group, member) = place[index as usize];
+                let at = &mut counts[group as usize].1;
+                events[*at as usize] = (position, member, is_call);
                 *at += 1;
             }
         }

@@ -164,10 +164,16 @@ impl Model for KvModel {
     ) -> bool {
         // Writes the new value into `next`'s buffer: no allocation once the
         // buffer is as long as the longest value.
-        fn assign(next: &mut Option<String>, parts: [&str; 2]) {
+        fn assign(next: &mut Option<String>, [first, second]: [&str; 2]) {
+            let len = first.len() + second.len();
             let buffer = next.get_or_insert_with(String::new);
             buffer.clear();
-            buffer.extend(parts);
+            if buffer.capacity() < len {
+                // A fresh buffer: growing would copy the old one for nothing.
+                *buffer = String::with_capacity(len);
+            }
+            buffer.push_str(first);
+            buffer.push_str(second);
         }
         let written = matches!(output, None | Some(KvResult::Done));
         match input {

@@ -156,8 +156,10 @@ impl<'m, M: Model> StateTable<'m, M> {
         let id = u32::try_from(self.used).expect("fewer than 2^32 states");
         self.ids
             .insert_unique(hash, id, |&id| hash_state(&states[id as usize]));
+        // The new state keeps the scratch's allocation, and the scratch takes
+        // the slot's old one: no copy.
         match self.states.get_mut(self.used) {
-            Some(slot) => slot.clone_from(&self.scratch),
+            Some(slot) => std::mem::swap(slot, &mut self.scratch),
             None => self.states.push(self.scratch.clone()),
         }
         self.used += 1;
@@ -166,7 +168,8 @@ impl<'m, M: Model> StateTable<'m, M> {
 
     /// The id of the model's initial state.
     fn intern_init(&mut self) -> u32 {
-        self.scratch = self.model.init();
+        // `clone_from` keeps the scratch's allocation for the next states.
+        self.scratch.clone_from(&self.model.init());
         self.intern_scratch()
     }
 

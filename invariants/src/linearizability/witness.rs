@@ -385,7 +385,7 @@ impl<M: Model> Witness<M> {
         if frame != NONE {
             // Placed while open: right if the model predicts what it returned.
             let from = &self.states[self.state_before(frame as usize) as usize];
-            if model.apply(from, &op.input).1 == *result {
+            if model.step(from, &op.input, result).is_some() {
                 return Ok(Repair::Found);
             }
         } else {
