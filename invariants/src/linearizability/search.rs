@@ -404,28 +404,28 @@ impl EntryList {
         let count = events.len();
         let head = u32::try_from(count).expect("fewer than 2^32 entries");
         self.head = head;
-        for list in [&mut self.next, &mut self.prev, &mut self.call_of] {
-            list.clear();
-        }
+        self.call_of.clear();
+        self.call_of.extend(events.iter().map(|&(_, call, _)| call));
         self.is_call.clear();
+        self.is_call
+            .extend(events.iter().map(|&(_, _, is_call)| is_call));
         self.call_entry.clear();
         self.call_entry.resize(calls, NONE);
         self.return_entry.clear();
         self.return_entry.resize(calls, NONE);
-        for (entry, &(_, call, is_call)) in (0u32..).zip(events.iter()) {
-            self.call_of.push(call);
-            self.is_call.push(is_call);
-            if is_call {
-                self.call_entry[call as usize] = entry;
+        for (entry, &(_, call, is_call)) in (0u32..).zip(events) {
+            let slot = if is_call {
+                &mut self.call_entry
             } else {
-                self.return_entry[call as usize] = entry;
-            }
+                &mut self.return_entry
+            };
+            slot[call as usize] = entry;
         }
         // A circular list through the head sentinel.
-        for entry in 0..=head {
-            self.next.push(if entry == head { 0 } else { entry + 1 });
-            self.prev.push(if entry == 0 { head } else { entry - 1 });
-        }
+        self.next.clear();
+        self.next.extend((1..=head).chain(std::iter::once(0)));
+        self.prev.clear();
+        self.prev.extend(std::iter::once(head).chain(0..head));
         if count == 0 {
             self.next[0] = head;
         }
