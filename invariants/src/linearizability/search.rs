@@ -756,7 +756,16 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             let c = &self.calls[call as usize];
             if c.leaves_state {
                 let from = self.states[c.partition as usize];
-                if self.table.step(call, c, from) == from {
+                // Asked of the model directly, not through the transition
+                // cache: whether a read sees a value costs a comparison,
+                // no more than a cache probe, and these reads are asked
+                // again at every configuration until one fits.
+                let output = c.output.expect("a call that leaves the state returned");
+                if self
+                    .table
+                    .model
+                    .observes(self.table.state(from), c.input, output)
+                {
                     self.candidates.truncate(start);
                     self.candidates.push(call);
                     break;
