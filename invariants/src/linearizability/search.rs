@@ -1,12 +1,22 @@
 //! The whole-history search: Wing & Gong's backtracking over the calls that
 //! may take effect next, with Lowe's memoization of (linearized set, state).
 //!
-//! Engineering, in the spirit of Porcupine but cheaper per step:
+//! Fewer steps than Porcupine (see `Search::open_frame`):
+//! - a read that fits is placed without branching (any linearization can be
+//!   reordered to place it first);
+//! - the other choices are tried calls of unknown outcome first, then the
+//!   earliest return first;
+//! - without unknown calls, a configuration enters the memo only when it
+//!   fails (a search that never backtracks records nothing).
+//!
+//! And cheaper steps:
 //! - the history is a doubly linked list of call and return entries; a
 //!   linearized call is lifted out (dancing links), so the calls that may go
 //!   next are exactly the call entries before the first return entry;
 //! - model states are interned to `u32`, and each (operation, state)
-//!   transition is computed once (a one-entry cache per operation, then a map);
+//!   transition is computed once (a few cached beside each call, then a map);
+//! - one searcher serves every key of a history, reusing its tables, and its
+//!   pool of states keeps their allocations;
 //! - a configuration is hashed incrementally (Zobrist: XOR of one random word
 //!   per linearized call and per (partition, state)), so a memo probe costs
 //!   O(1) hashing; the memo keeps its keys in an arena and compares in place;
