@@ -82,18 +82,16 @@ impl Event {
     }
 }
 
+/// A heap entry: when, in what order, and where the event waits. The events
+/// themselves stay put in `EventQueue::slots` (a message is large, and the
+/// heap moves its entries on every push and pop).
+#[derive(PartialEq, Eq)]
 struct Scheduled {
     time_us: u64,
     seq: u64,
-    event: Event,
+    slot: u32,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time_us, self.seq) == (other.time_us, other.seq)
-    }
-}
-impl Eq for Scheduled {}
 impl PartialOrd for Scheduled {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
@@ -101,6 +99,7 @@ impl PartialOrd for Scheduled {
 }
 impl Ord for Scheduled {
     // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+    // `seq` is unique, so `slot` never decides.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time_us, other.seq).cmp(&(self.time_us, self.seq))
     }
@@ -110,6 +109,10 @@ impl Ord for Scheduled {
 #[derive(Default)]
 pub struct EventQueue {
     heap: BinaryHeap<Scheduled>,
+    /// The pending events, by slot; `None` in a free slot.
+    slots: Vec<Option<Event>>,
+    /// Free slots, reused before the vector grows.
+    free: Vec<u32>,
     next_seq: u64,
 }
 
@@ -118,16 +121,27 @@ impl EventQueue {
     pub fn push(&mut self, time_us: u64, event: Event) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Scheduled {
-            time_us,
-            seq,
-            event,
-        });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.slots.push(Some(event));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 pending events")
+            }
+        };
+        self.heap.push(Scheduled { time_us, seq, slot });
     }
 
     /// The earliest event, with its time.
     pub fn pop(&mut self) -> Option<(u64, Event)> {
-        self.heap.pop().map(|s| (s.time_us, s.event))
+        let Scheduled { time_us, slot, .. } = self.heap.pop()?;
+        let event = self.slots[slot as usize]
+            .take()
+            .expect("a scheduled slot holds its event");
+        self.free.push(slot);
+        Some((time_us, event))
     }
 
     /// Number of pending events.
