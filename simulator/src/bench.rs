@@ -33,6 +33,7 @@ pub struct BenchResult {
     pub safety_check_overhead: f64,
 }
 
+#[derive(Default)]
 struct Measured {
     events: u64,
     virtual_us: u64,
@@ -103,12 +104,7 @@ pub fn bench(runs: u64) -> BenchResult {
         checks: false,
         ..SimOptions::default()
     };
-    let zero = || Measured {
-        events: 0,
-        virtual_us: 0,
-        wall_secs: 0.0,
-    };
-    let (mut checked, mut safety, mut unchecked, mut whole) = (zero(), zero(), zero(), zero());
+    let [mut checked, mut safety, mut unchecked, mut whole] = <[Measured; 4]>::default();
     // Warm caches and the allocator so the first measurement is not penalised.
     measure(0, &options, &all_checks, false);
     for seed in 0..runs {

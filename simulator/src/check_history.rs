@@ -53,8 +53,7 @@ pub fn run(format: HistoryFormat, files: &[PathBuf], bench: bool) -> anyhow::Res
                 continue;
             }
         };
-        let runs = if bench { BENCH_RUNS } else { 1 };
-        let (outcome, best) = timed(runs, || match &parsed {
+        let (outcome, best) = timed(bench, || match &parsed {
             Parsed::Register(history) => check(&CasRegisterModel, history, Budget::default()),
             Parsed::Kv(history) => check(&KvModel::absent_is_empty(), history, Budget::default()),
         });
@@ -67,7 +66,7 @@ pub fn run(format: HistoryFormat, files: &[PathBuf], bench: bool) -> anyhow::Res
         );
         if let (true, Parsed::Kv(history)) = (bench, &parsed) {
             // The same history searched without splitting per key.
-            let (whole, best_whole) = timed(runs, || {
+            let (whole, best_whole) = timed(bench, || {
                 check_with(
                     &KvModel::absent_is_empty(),
                     history,
@@ -129,16 +128,16 @@ fn millis(duration: Duration) -> String {
     format!("{:.3} ms", duration.as_secs_f64() * 1e3)
 }
 
-/// Runs `check` `runs` times; its last outcome and the best wall time.
+/// Runs `check` once, or under `--bench` at least `BENCH_RUNS` times and for
+/// `BENCH_TIME`; its last outcome and the best wall time.
 #[allow(clippy::disallowed_methods)]
-fn timed(runs: u32, mut check: impl FnMut() -> CheckOutcome) -> (CheckOutcome, Duration) {
-    assert!(runs > 0);
+fn timed(bench: bool, mut check: impl FnMut() -> CheckOutcome) -> (CheckOutcome, Duration) {
     let mut best = Duration::MAX;
     let mut spent = Duration::ZERO;
     let mut outcome = CheckOutcome::Linearizable;
-    // One run without `--bench`; with it, at least `runs` and `BENCH_TIME`.
+    // One run without `--bench`; with it, at least `BENCH_RUNS` and `BENCH_TIME`.
     let mut run = 0;
-    while run < runs || (runs > 1 && spent < BENCH_TIME) {
+    while run == 0 || (bench && (run < BENCH_RUNS || spent < BENCH_TIME)) {
         // allow-nondeterminism: timing display only
         let start = std::time::Instant::now(); // allow-nondeterminism: timing display only
         outcome = check();

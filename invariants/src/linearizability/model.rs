@@ -48,11 +48,9 @@ pub trait Model {
         output: Option<&Self::Output>,
         next: &mut Self::State,
     ) -> bool {
-        let stepped = match output {
-            Some(output) => self.step(state, input, output),
-            None => Some(self.apply(state, input).0),
-        };
-        stepped.map(|stepped| *next = stepped).is_some()
+        step_or_apply(self, state, input, output)
+            .map(|stepped| *next = stepped)
+            .is_some()
     }
 
     /// For a call that [`Model::leaves_state`]: whether it may return
@@ -84,6 +82,20 @@ pub trait Model {
     fn is_read_only(&self, input: &Self::Input) -> bool {
         let _ = input;
         false
+    }
+}
+
+/// The state after `input` if it may return `output` (`None`: unknown, any
+/// result) in `state`; what [`Model::step_into`] writes.
+fn step_or_apply<M: Model + ?Sized>(
+    model: &M,
+    state: &M::State,
+    input: &M::Input,
+    output: Option<&M::Output>,
+) -> Option<M::State> {
+    match output {
+        Some(output) => model.step(state, input, output),
+        None => Some(model.apply(state, input).0),
     }
 }
 
@@ -181,12 +193,9 @@ impl Model for KvModel {
             KvOp::Append { value, .. } if written => {
                 assign(next, [state.as_deref().unwrap_or_default(), value]);
             }
-            _ => match output {
-                Some(output) => match self.step(state, input, output) {
-                    Some(stepped) => *next = stepped,
-                    None => return false,
-                },
-                None => *next = self.apply(state, input).0,
+            _ => match step_or_apply(self, state, input, output) {
+                Some(stepped) => *next = stepped,
+                None => return false,
             },
         }
         true

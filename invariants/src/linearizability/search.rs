@@ -146,8 +146,9 @@ impl<'m, M: Model> StateTable<'m, M> {
         self.recent_next.clear();
         self.recent_next.resize(calls, 0);
         self.transitions.clear();
-        if self.transitions.capacity() > 16 * calls.max(64) {
-            self.transitions.shrink_to(calls);
+        // A few transitions per call are kept in the map at most.
+        if too_roomy(self.transitions.capacity(), 4 * calls) {
+            self.transitions.shrink_to(4 * calls);
         }
     }
 
@@ -480,9 +481,14 @@ impl EntryList {
 /// small search after a large one should not pay to clear a large table.
 fn clear_keeping_room<T>(table: &mut HashTable<T>, needed: usize) {
     table.clear();
-    if table.capacity() > 4 * needed.max(64) {
+    if too_roomy(table.capacity(), needed) {
         table.shrink_to(needed, |_| unreachable!("the table is empty"));
     }
+}
+
+/// True if a table of `capacity` is worth shrinking for `needed` entries.
+fn too_roomy(capacity: usize, needed: usize) -> bool {
+    capacity > 4 * needed.max(64)
 }
 
 /// Searches sub-histories of one history one after another, reusing its
