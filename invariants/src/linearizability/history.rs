@@ -51,8 +51,11 @@ pub struct Operation<I, O> {
 pub struct OpHistory<I, O> {
     // Invariant: ops[i].invoke_position increases with i.
     ops: Vec<Operation<I, O>>,
-    // Invariant: equals the number of invoke and complete calls so far.
-    next_position: u32,
+    // The events in real-time order: an operation's index, shifted left by
+    // one, with the low bit set for its completion. Invariant: its length is
+    // the next position. Kept so that the checker walks the history in
+    // real-time order without sorting.
+    log: Vec<u32>,
     pending: usize,
 }
 
@@ -66,7 +69,7 @@ impl<I, O> Default for OpHistory<I, O> {
     fn default() -> Self {
         Self {
             ops: Vec::new(),
-            next_position: 0,
+            log: Vec::new(),
             pending: 0,
         }
     }
@@ -84,7 +87,7 @@ impl<I, O> OpHistory<I, O> {
     /// If the history holds 2^31 events (a limit no run comes near).
     pub fn invoke(&mut self, client: u64, input: I, time_us: u64) -> OpId {
         let id = OpId(u32::try_from(self.ops.len()).expect("history too long"));
-        let position = self.take_position();
+        let position = self.take_position(id, false);
         self.ops.push(Operation {
             client,
             input,
@@ -103,22 +106,26 @@ impl<I, O> OpHistory<I, O> {
     /// # Panics
     /// If `id` was never invoked or already completed: the recorder is broken.
     pub fn complete(&mut self, id: OpId, outcome: Outcome<O>, time_us: u64) {
-        let position = self.take_position();
-        let op = &mut self.ops[id.0 as usize];
+        let op = &self.ops[id.0 as usize];
         assert!(op.outcome.is_none(), "operation {id:?} completed twice");
         assert!(
             op.invoke_us <= time_us,
             "operation {id:?} completed before it was invoked"
         );
+        let position = self.take_position(id, true);
+        let op = &mut self.ops[id.0 as usize];
         op.outcome = Some(outcome);
         op.complete_us = Some(time_us);
         op.complete_position = Some(position);
         self.pending -= 1;
     }
 
-    fn take_position(&mut self) -> u32 {
-        let position = self.next_position;
-        self.next_position = position.checked_add(1).expect("history too long");
+    fn take_position(&mut self, id: OpId, is_completion: bool) -> u32 {
+        let position = u32::try_from(self.log.len())
+            .ok()
+            .filter(|&position| position < 1 << 31)
+            .expect("history too long");
+        self.log.push(id.0 << 1 | u32::from(is_completion));
         position
     }
 
@@ -149,7 +156,14 @@ impl<I, O> OpHistory<I, O> {
 
     /// Number of events (invocations plus completions) recorded.
     pub fn events(&self) -> u32 {
-        self.next_position
+        u32::try_from(self.log.len()).expect("fewer than 2^31 events")
+    }
+
+    /// The events in real-time order: (operation, true for its completion).
+    pub fn event_order(&self) -> impl ExactSizeIterator<Item = (OpId, bool)> + '_ {
+        self.log
+            .iter()
+            .map(|&event| (OpId(event >> 1), event & 1 == 1))
     }
 }
 

@@ -116,13 +116,13 @@ pub fn check_with<M: Model>(
         steps_left: budget.max_steps,
         max_memo_entries: budget.max_memo_entries,
     };
-    let mut searcher = search::Searcher::new(model, history, groups.largest());
+    let mut searcher = search::Searcher::new(model, groups.largest());
     let mut unknown = None;
     for group in 0..groups.spans.len() {
         match groups.search(&mut searcher, group, &mut left) {
             SearchVerdict::Linearizable => {}
             SearchVerdict::NotLinearizable(failure) => {
-                return groups.explain::<M>(history, group, failure);
+                return groups.explain(history, group, failure);
             }
             // Another partition may still show a violation: keep going.
             SearchVerdict::OutOfBudget(reason) => unknown = unknown.or(Some(reason)),
@@ -137,159 +137,150 @@ pub fn check_with<M: Model>(
 /// The calls that matter, grouped for searching: one group per key, or one
 /// in all. Groups are laid out one after another in flat arrays (a history
 /// may have thousands of keys; a few vectors per key would cost more than
-/// searching most of them).
-struct Groups<'h> {
-    /// History indices: each group's calls, in invocation order.
-    members: Vec<u32>,
-    /// Partition of each member: an index into its group's `keys`.
-    partition_of: Vec<u32>,
-    /// Each group's invocations and returns in real-time order: (position in
-    /// the history, index among the group's members, true for an
-    /// invocation). Calls of unknown outcome have no return.
-    events: Vec<(u32, u32, bool)>,
-    spans: Vec<Span<'h>>,
+/// searching most of them), built in one pass over the operations and one
+/// over the events.
+struct Groups<'h, M: Model> {
+    /// Each group's calls in invocation order.
+    calls: Vec<search::Call<'h, M>>,
+    /// Each group's invocations and returns in real-time order: the call's
+    /// index among the group's calls, shifted left by one, with the low bit
+    /// set for a return. Calls of unknown outcome have no return.
+    entries: Vec<u32>,
+    /// Every key, in order of first appearance (`None`: the model does not
+    /// split).
+    keys: Vec<Option<&'h str>>,
+    spans: Vec<Span>,
 }
 
 /// Where one group lies in [`Groups`].
-struct Span<'h> {
-    members: std::ops::Range<usize>,
-    events: std::ops::Range<usize>,
-    /// The group's keys (`None`: the model does not split).
-    keys: Vec<Option<&'h str>>,
+struct Span {
+    calls: std::ops::Range<usize>,
+    entries: std::ops::Range<usize>,
+    /// The group's keys, in `keys`: a call's partition is its key's index
+    /// in this range.
+    keys: std::ops::Range<usize>,
 }
 
-/// One group's calls, for explaining a failure.
-struct Group<'g, 'h> {
-    members: &'g [u32],
-    partition_of: &'g [u32],
-    keys: &'g [Option<&'h str>],
-}
-
-impl<'h> Groups<'h> {
+impl<'h, M: Model> Groups<'h, M> {
     /// Failed calls and reads of unknown outcome constrain nothing: dropped.
-    fn of<M: Model>(
+    fn of(
         model: &M,
         history: &'h OpHistory<M::Input, M::Output>,
         partitioning: Partitioning,
     ) -> Self {
         let operations = history.operations();
-        let mut spans: Vec<Span<'h>> = Vec::new();
-        // Group ids by key; groups are numbered by first appearance.
-        let mut group_of_key: HashTable<u32> = HashTable::new();
-        // Per operation: (group or `NONE`, index among the group's members).
-        let mut place = vec![(search::NONE, 0u32); operations.len()];
-        // Per operation, without splitting: its key's partition.
-        let mut partition_of_op = Vec::new();
-        // Per group: its members, and its invocations and returns.
+        let per_key = partitioning == Partitioning::PerKey;
+        let mut keys: Vec<Option<&'h str>> = Vec::new();
+        // Key numbers (indices into `keys`) by key.
+        let mut key_numbers: HashTable<u32> = HashTable::new();
+        // Per operation: its key number, or `NONE` if dropped; and its index
+        // among its group's calls, shifted left by one, with the low bit set
+        // if it returned.
+        let mut place: Vec<(u32, u32)> = Vec::with_capacity(operations.len());
+        // Per group: its calls, and its invocations and returns.
         let mut counts: Vec<(u32, u32)> = Vec::new();
-        for (index, op) in operations.iter().enumerate() {
+        for op in operations {
             let returned = match &op.outcome {
-                Some(Outcome::Ok(_)) => true,
-                Some(Outcome::Fail) => continue,
-                Some(Outcome::Unknown) | None if model.is_read_only(&op.input) => continue,
-                Some(Outcome::Unknown) | None => false,
+                Some(Outcome::Ok(_)) => Some(true),
+                Some(Outcome::Fail) => None,
+                Some(Outcome::Unknown) | None if model.is_read_only(&op.input) => None,
+                Some(Outcome::Unknown) | None => Some(false),
+            };
+            let Some(returned) = returned else {
+                place.push((search::NONE, 0));
+                continue;
             };
             let key = model.partition(&op.input);
-            let next = u32::try_from(spans.len()).expect("fewer than 2^32 keys");
-            let group = match partitioning {
-                Partitioning::PerKey => {
-                    let hash = hash::FxBuildHasher.hash_one(key);
-                    let known =
-                        group_of_key.find(hash, |&group| spans[group as usize].keys[0] == key);
-                    match known {
-                        Some(&group) => group,
-                        None => {
-                            group_of_key.insert_unique(hash, next, |&group| {
-                                hash::FxBuildHasher.hash_one(spans[group as usize].keys[0])
-                            });
-                            next
-                        }
-                    }
+            let hash = hash::FxBuildHasher.hash_one(key);
+            let number = match key_numbers.find(hash, |&number| keys[number as usize] == key) {
+                Some(&number) => number,
+                None => {
+                    let number = u32::try_from(keys.len()).expect("fewer than 2^32 keys");
+                    key_numbers.insert_unique(hash, number, |&number| {
+                        hash::FxBuildHasher.hash_one(keys[number as usize])
+                    });
+                    keys.push(key);
+                    number
                 }
-                Partitioning::Whole => 0,
             };
-            if group == next {
-                spans.push(Span {
-                    members: 0..0,
-                    events: 0..0,
-                    keys: Vec::new(),
-                });
+            let group = if per_key { number as usize } else { 0 };
+            if group == counts.len() {
                 counts.push((0, 0));
             }
-            if partitioning == Partitioning::Whole || group == next {
-                // Only one group has several keys (`Whole`): a short list.
-                let keys = &mut spans[group as usize].keys;
-                let partition = match keys.iter().position(|known| *known == key) {
-                    Some(partition) => partition,
-                    None => {
-                        keys.push(key);
-                        keys.len() - 1
-                    }
-                };
-                if partitioning == Partitioning::Whole {
-                    partition_of_op.push(u32::try_from(partition).expect("fewer than 2^32 keys"));
-                }
-            }
-            let (members, events) = &mut counts[group as usize];
-            place[index] = (group, *members);
-            *members += 1;
-            *events += 1 + u32::from(returned);
+            let (calls, entries) = &mut counts[group];
+            place.push((number, *calls << 1 | u32::from(returned)));
+            *calls += 1;
+            *entries += 1 + u32::from(returned);
         }
         // Lay the groups out one after another; `counts` becomes where each
-        // group's next event goes.
-        let (mut member_at, mut event_at) = (0, 0);
-        for (span, (members, events)) in spans.iter_mut().zip(&mut counts) {
-            span.members = member_at..member_at + *members as usize;
-            span.events = event_at..event_at + *events as usize;
-            *events = u32::try_from(event_at).expect("fewer than 2^32 events");
-            member_at = span.members.end;
-            event_at = span.events.end;
+        // group's next call and entry go.
+        let (mut call_at, mut entry_at) = (0, 0);
+        let mut spans = Vec::with_capacity(counts.len());
+        for (group, (calls, entries)) in counts.iter_mut().enumerate() {
+            spans.push(Span {
+                calls: call_at..call_at + *calls as usize,
+                entries: entry_at..entry_at + *entries as usize,
+                keys: if per_key {
+                    group..group + 1
+                } else {
+                    0..keys.len()
+                },
+            });
+            (*calls, *entries) = (call_at as u32, entry_at as u32);
+            call_at += spans[group].calls.len();
+            entry_at += spans[group].entries.len();
         }
-        let mut members = vec![0; member_at];
-        let mut partition_of = vec![0; member_at];
-        let mut at_position = vec![(search::NONE, false); history.events() as usize];
-        let mut partitions = partition_of_op.iter();
-        for (index, (op, &(group, member))) in (0u32..).zip(operations.iter().zip(&place)) {
-            if group == search::NONE {
+        let group_and_partition = |number: u32| match per_key {
+            true => (number as usize, 0),
+            false => (0, number),
+        };
+        let mut calls = Vec::with_capacity(call_at);
+        let mut kept = (0u32..).zip(operations.iter().zip(&place));
+        if let Some((index, (op, &(number, _)))) =
+            kept.find(|(_, (_, place))| place.0 != search::NONE)
+        {
+            // Every slot is written below; the first call only fills them.
+            let (_, partition) = group_and_partition(number);
+            calls.resize(call_at, search::Call::new(model, op, index, 0, partition));
+        }
+        for (index, (op, &(number, tagged))) in (0u32..).zip(operations.iter().zip(&place)) {
+            if number == search::NONE {
                 continue;
             }
-            let at = spans[group as usize].members.start + member as usize;
-            members[at] = index;
-            if let Some(&partition) = partitions.next() {
-                partition_of[at] = partition;
-            }
-            at_position[op.invoke_position as usize] = (index, true);
-            if let (Some(Outcome::Ok(_)), Some(position)) = (&op.outcome, op.complete_position) {
-                at_position[position as usize] = (index, false);
-            }
+            let (group, partition) = group_and_partition(number);
+            let at = &mut counts[group].0;
+            calls[*at as usize] = search::Call::new(model, op, index, tagged >> 1, partition);
+            *at += 1;
         }
-        // Every group's events in real-time order, in one pass over the
-        // history's positions (no sorting per group).
-        let mut events = vec![(0, 0, false); event_at];
-        for (position, &(index, is_call)) in (0u32..).zip(&at_position) {
-            if index != search::NONE {
-                let (group, member) = place[index as usize];
-                let at = &mut counts[group as usize].1;
-                events[*at as usize] = (position, member, is_call);
-                *at += 1;
+        // Every group's entries in real-time order, in one pass over the
+        // history's events (no sorting per group).
+        let mut entries = Vec::with_capacity(entry_at);
+        entries.resize(entry_at, 0);
+        for (op, is_return) in history.event_order() {
+            let (number, tagged) = place[op.0 as usize];
+            if number == search::NONE || (is_return && tagged & 1 == 0) {
+                continue;
             }
+            let at = &mut counts[group_and_partition(number).0].1;
+            entries[*at as usize] = (tagged & !1) | u32::from(is_return);
+            *at += 1;
         }
         Groups {
-            members,
-            partition_of,
-            events,
+            calls,
+            entries,
+            keys,
             spans,
         }
     }
 
     /// Calls in the largest group.
     fn largest(&self) -> usize {
-        let sizes = self.spans.iter().map(|span| span.members.len());
+        let sizes = self.spans.iter().map(|span| span.calls.len());
         sizes.max().unwrap_or(0)
     }
 
     /// Searches group number `group`.
-    fn search<M: Model>(
+    fn search(
         &self,
         searcher: &mut search::Searcher<'h, '_, M>,
         group: usize,
@@ -297,53 +288,47 @@ impl<'h> Groups<'h> {
     ) -> SearchVerdict<M::State> {
         let span = &self.spans[group];
         searcher.search(
-            &self.members[span.members.clone()],
-            &self.partition_of[span.members.clone()],
-            &self.events[span.events.clone()],
+            &self.calls[span.calls.clone()],
+            &self.entries[span.entries.clone()],
             span.keys.len(),
             left,
         )
     }
 
     /// The outcome for a search of group number `group` that failed.
-    fn explain<M: Model>(
+    fn explain(
         &self,
         history: &OpHistory<M::Input, M::Output>,
         group: usize,
         failure: search::Failure<M::State>,
     ) -> CheckOutcome {
         let span = &self.spans[group];
-        let group = Group {
-            members: &self.members[span.members.clone()],
-            partition_of: &self.partition_of[span.members.clone()],
-            keys: &span.keys,
-        };
-        CheckOutcome::NotLinearizable(explain::<M>(history, &group, failure))
+        let calls = &self.calls[span.calls.clone()];
+        let keys = &self.keys[span.keys.clone()];
+        CheckOutcome::NotLinearizable(explain::<M>(history, calls, keys, failure))
     }
 }
 
 fn explain<M: Model>(
     history: &OpHistory<M::Input, M::Output>,
-    group: &Group<'_, '_>,
+    calls: &[search::Call<'_, M>],
+    keys: &[Option<&str>],
     failure: search::Failure<M::State>,
 ) -> Explanation {
     let summary = |&index: &u32| OpSummary::of(history, OpId(index));
     let stuck: Vec<OpSummary> = failure.stuck.iter().map(summary).collect();
     // The key of the blocking call (the first stuck one) names the culprit.
-    let blocking_key = failure.stuck.first().and_then(|&index| {
-        let member = group.members.iter().position(|&m| m == index)?;
-        group.keys[group.partition_of[member] as usize]
+    let blocking_partition = failure.stuck.first().and_then(|&index| {
+        let call = calls.iter().find(|call| call.history_index() == index)?;
+        Some(call.partition() as usize)
     });
-    let state = match (failure.states.len(), blocking_key) {
+    let state = match (failure.states.len(), blocking_partition) {
         (1, _) => format!("{:?}", failure.states[0]),
-        (_, Some(key)) => {
-            let partition = group.keys.iter().position(|k| *k == Some(key)).unwrap_or(0);
-            format!("{:?}", failure.states[partition])
-        }
+        (_, Some(partition)) => format!("{:?}", failure.states[partition]),
         _ => format!("{:?}", failure.states),
     };
     Explanation {
-        key: blocking_key.map(str::to_owned),
+        key: blocking_partition.and_then(|partition| keys[partition].map(str::to_owned)),
         prefix: failure.prefix.iter().map(summary).collect(),
         state,
         stuck,

@@ -32,7 +32,7 @@ use hashbrown::HashTable;
 use std::hash::{BuildHasher, Hash};
 
 use super::hash::{mix64, FxBuildHasher, FxHashMap};
-use super::history::{OpHistory, Outcome};
+use super::history::{Operation, Outcome};
 use super::model::Model;
 
 /// Marks "no entry" in the linked list and "rejected" in transition caches.
@@ -72,8 +72,8 @@ pub(crate) enum SearchVerdict<S> {
     OutOfBudget(String),
 }
 
-/// One call of the searched sub-history.
-struct Call<'h, M: Model> {
+/// One call of a searched sub-history.
+pub(crate) struct Call<'h, M: Model> {
     history_index: u32,
     partition: u32,
     input: &'h M::Input,
@@ -88,6 +88,58 @@ struct Call<'h, M: Model> {
     /// `open_frame`): the position of its return, or 0 for a call of unknown
     /// outcome.
     rank: u32,
+}
+
+// By hand: derived impls would ask `M` itself to be `Copy`.
+impl<M: Model> Clone for Call<'_, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M: Model> Copy for Call<'_, M> {}
+
+impl<'h, M: Model> Call<'h, M> {
+    /// Call number `index` of its sub-history: operation `history_index`,
+    /// which did not fail (failed calls are dropped before the search), in
+    /// `partition`.
+    pub(crate) fn new(
+        model: &M,
+        operation: &'h Operation<M::Input, M::Output>,
+        history_index: u32,
+        index: u32,
+        partition: u32,
+    ) -> Self {
+        let (output, rank) = match (&operation.outcome, operation.complete_position) {
+            (Some(Outcome::Ok(output)), Some(position)) => (Some(output), position),
+            (Some(Outcome::Fail), _) => unreachable!("failed calls are dropped before the search"),
+            _ => (None, 0),
+        };
+        Self {
+            history_index,
+            partition,
+            input: &operation.input,
+            output,
+            leaves_state: output.is_some_and(|output| model.leaves_state(&operation.input, output)),
+            // Unknown calls stay out of the hash: the memo groups
+            // configurations by their definite calls (see `Memo`).
+            zobrist: match output {
+                Some(_) => mix64(u64::from(index) ^ 0x243f_6a88_85a3_08d3),
+                None => 0,
+            },
+            rank,
+        }
+    }
+
+    /// Its index in the history.
+    pub(crate) fn history_index(&self) -> u32 {
+        self.history_index
+    }
+
+    /// Its partition in the search.
+    pub(crate) fn partition(&self) -> u32 {
+        self.partition
+    }
 }
 
 /// The choices at one configuration of the search path.
@@ -383,97 +435,104 @@ fn is_subset(small: &[u64], large: &[u64]) -> bool {
 
 /// The linked list of call and return entries, in history order.
 struct EntryList {
-    next: Vec<u32>,
-    prev: Vec<u32>,
-    /// Per entry: the call it belongs to.
-    call_of: Vec<u32>,
-    /// Per entry: true for a call entry.
-    is_call: Vec<bool>,
+    /// Per entry, and last the head sentinel: its neighbours and what it is.
+    entries: Vec<Entry>,
     /// Per call: its call entry and return entry (`NONE` if unknown).
-    call_entry: Vec<u32>,
-    return_entry: Vec<u32>,
+    ends: Vec<[u32; 2]>,
     head: u32,
+}
+
+/// One entry of an [`EntryList`].
+#[derive(Clone, Copy)]
+struct Entry {
+    prev: u32,
+    next: u32,
+    /// The call it belongs to, shifted left by one, with the low bit set for
+    /// a return entry.
+    encoded: u32,
 }
 
 impl EntryList {
     fn new() -> Self {
         Self {
-            next: Vec::new(),
-            prev: Vec::new(),
-            call_of: Vec::new(),
-            is_call: Vec::new(),
-            call_entry: Vec::new(),
-            return_entry: Vec::new(),
+            entries: Vec::new(),
+            ends: Vec::new(),
             head: 0,
         }
     }
 
-    /// Rebuilds the list from `events`: (history position, call index,
-    /// is_call) in real-time order, keeping the allocations.
-    fn rebuild(&mut self, events: &[(u32, u32, bool)], calls: usize) {
-        debug_assert!(events.windows(2).all(|pair| pair[0].0 < pair[1].0));
-        let count = events.len();
-        let head = u32::try_from(count).expect("fewer than 2^32 entries");
+    /// Rebuilds the list from `encoded` entries (in real-time order, encoded
+    /// as in `Entry::encoded`), keeping the allocations.
+    fn rebuild(&mut self, encoded: &[u32], calls: usize) {
+        let head = u32::try_from(encoded.len()).expect("fewer than 2^32 entries");
         self.head = head;
-        self.call_of.clear();
-        self.call_of.extend(events.iter().map(|&(_, call, _)| call));
-        self.is_call.clear();
-        self.is_call
-            .extend(events.iter().map(|&(_, _, is_call)| is_call));
-        self.call_entry.clear();
-        self.call_entry.resize(calls, NONE);
-        self.return_entry.clear();
-        self.return_entry.resize(calls, NONE);
-        for (entry, &(_, call, is_call)) in (0u32..).zip(events) {
-            let slot = if is_call {
-                &mut self.call_entry
-            } else {
-                &mut self.return_entry
-            };
-            slot[call as usize] = entry;
-        }
+        self.ends.clear();
+        self.ends.resize(calls, [NONE, NONE]);
+        self.entries.clear();
         // A circular list through the head sentinel.
-        self.next.clear();
-        self.next.extend((1..=head).chain(std::iter::once(0)));
-        self.prev.clear();
-        self.prev.extend(std::iter::once(head).chain(0..head));
-        if count == 0 {
-            self.next[0] = head;
+        self.entries
+            .extend((0u32..).zip(encoded).map(|(entry, &encoded)| Entry {
+                prev: entry.checked_sub(1).unwrap_or(head),
+                next: entry + 1,
+                encoded,
+            }));
+        self.entries.push(Entry {
+            prev: head.checked_sub(1).unwrap_or(head),
+            next: 0,
+            encoded: NONE,
+        });
+        for (entry, &encoded) in (0u32..).zip(encoded) {
+            self.ends[(encoded >> 1) as usize][(encoded & 1) as usize] = entry;
         }
+    }
+
+    /// The call of entry `entry`.
+    fn call_of(&self, entry: u32) -> u32 {
+        self.entries[entry as usize].encoded >> 1
+    }
+
+    /// True if entry `entry` is a call entry (not a return).
+    fn is_call(&self, entry: u32) -> bool {
+        self.entries[entry as usize].encoded & 1 == 0
+    }
+
+    /// The entry after `entry`.
+    fn next(&self, entry: u32) -> u32 {
+        self.entries[entry as usize].next
     }
 
     fn unlink(&mut self, entry: u32) {
-        let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
-        self.next[prev as usize] = next;
-        self.prev[next as usize] = prev;
+        let Entry { prev, next, .. } = self.entries[entry as usize];
+        self.entries[prev as usize].next = next;
+        self.entries[next as usize].prev = prev;
     }
 
     fn relink(&mut self, entry: u32) {
-        let (prev, next) = (self.prev[entry as usize], self.next[entry as usize]);
-        self.next[prev as usize] = entry;
-        self.prev[next as usize] = entry;
+        let Entry { prev, next, .. } = self.entries[entry as usize];
+        self.entries[prev as usize].next = entry;
+        self.entries[next as usize].prev = entry;
     }
 
     /// Takes a linearized call out of the list.
     fn lift(&mut self, call: u32) {
-        self.unlink(self.call_entry[call as usize]);
-        let ret = self.return_entry[call as usize];
-        if ret != NONE {
-            self.unlink(ret);
+        let [call_entry, return_entry] = self.ends[call as usize];
+        self.unlink(call_entry);
+        if return_entry != NONE {
+            self.unlink(return_entry);
         }
     }
 
     /// Undoes the last `lift` (dancing links: exact reverse order).
     fn unlift(&mut self, call: u32) {
-        let ret = self.return_entry[call as usize];
-        if ret != NONE {
-            self.relink(ret);
+        let [call_entry, return_entry] = self.ends[call as usize];
+        if return_entry != NONE {
+            self.relink(return_entry);
         }
-        self.relink(self.call_entry[call as usize]);
+        self.relink(call_entry);
     }
 
     fn first(&self) -> u32 {
-        self.next[self.head as usize]
+        self.next(self.head)
     }
 }
 
@@ -495,50 +554,30 @@ fn too_roomy(capacity: usize, needed: usize) -> bool {
 /// tables and buffers (a key-value history has many small keys, and
 /// allocating per key would cost more than searching it).
 pub(crate) struct Searcher<'h, 'm, M: Model> {
-    model: &'m M,
-    history: &'h OpHistory<M::Input, M::Output>,
     search: Search<'h, 'm, M>,
 }
 
 impl<'h, 'm, M: Model> Searcher<'h, 'm, M> {
-    /// A searcher for sub-histories of `history` of at most `largest` calls
-    /// (a hint: tables are sized for it once, instead of growing per search).
-    pub(crate) fn new(
-        model: &'m M,
-        history: &'h OpHistory<M::Input, M::Output>,
-        largest: usize,
-    ) -> Self {
+    /// A searcher for sub-histories of at most `largest` calls (a hint:
+    /// tables are sized for it once, instead of growing per search).
+    pub(crate) fn new(model: &'m M, largest: usize) -> Self {
         let mut search = Search::new(model);
         search.reserve(largest);
-        Self {
-            model,
-            history,
-            search,
-        }
+        Self { search }
     }
 
-    /// Searches the calls `members` (history indices, in invocation order);
-    /// `partition_of[i]` is the partition of `members[i]`, below `partitions`;
-    /// `events` are their invocations and returns in real-time order
-    /// (position, index into `members`, is an invocation), with no return
-    /// for a call of unknown outcome.
+    /// Searches `calls` (numbered in invocation order, each in a partition
+    /// below `partitions`); `entries` are their invocations and returns in
+    /// real-time order (the call's number shifted left by one, with the low
+    /// bit set for a return), with no return for a call of unknown outcome.
     pub(crate) fn search(
         &mut self,
-        members: &[u32],
-        partition_of: &[u32],
-        events: &[(u32, u32, bool)],
+        calls: &[Call<'h, M>],
+        entries: &[u32],
         partitions: usize,
         budget: &mut BudgetLeft,
     ) -> SearchVerdict<M::State> {
-        assert_eq!(members.len(), partition_of.len());
-        self.search.reset(
-            self.model,
-            self.history,
-            members,
-            partition_of,
-            events,
-            partitions,
-        );
+        self.search.reset(calls, entries, partitions);
         self.search.run(budget)
     }
 }
@@ -615,12 +654,8 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         self.stack.reserve(calls);
         self.deepest.reserve(calls);
         let list = &mut self.list;
-        for entries in [&mut list.next, &mut list.prev, &mut list.call_of] {
-            entries.reserve(2 * calls + 1);
-        }
-        list.is_call.reserve(2 * calls);
-        list.call_entry.reserve(calls);
-        list.return_entry.reserve(calls);
+        list.entries.reserve(2 * calls + 1);
+        list.ends.reserve(calls);
         let table = &mut self.table;
         table.states.reserve(calls + 1);
         table
@@ -638,64 +673,29 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         memo.states.reserve(4 * calls);
     }
 
-    /// Prepares a search of `members`, forgetting the previous one.
-    fn reset(
-        &mut self,
-        model: &M,
-        history: &'h OpHistory<M::Input, M::Output>,
-        members: &[u32],
-        partition_of: &[u32],
-        events: &[(u32, u32, bool)],
-        partitions: usize,
-    ) {
-        let operations = history.operations();
+    /// Prepares a search of `calls`, forgetting the previous one.
+    fn reset(&mut self, calls: &[Call<'h, M>], entries: &[u32], partitions: usize) {
         self.calls.clear();
-        let words = members.len().div_ceil(64).max(1);
+        self.calls.extend_from_slice(calls);
+        let words = calls.len().div_ceil(64).max(1);
         self.unknown.clear();
         self.unknown.resize(words, 0);
         self.returned_left = 0;
-        for (index, (&member, &partition)) in (0u32..).zip(members.iter().zip(partition_of)) {
-            let op = &operations[member as usize];
-            let output = match &op.outcome {
-                Some(Outcome::Ok(output)) => Some(output),
-                Some(Outcome::Unknown) | None => None,
-                Some(Outcome::Fail) => unreachable!("failed calls are dropped before the search"),
-            };
-            if output.is_none() {
-                self.unknown[(index / 64) as usize] |= 1 << (index % 64);
-            }
-            // Unknown calls stay out of the hash: the memo groups
-            // configurations by their definite calls (see `Memo`).
-            let zobrist = match output {
-                Some(_) => mix64(u64::from(index) ^ 0x243f_6a88_85a3_08d3),
-                None => 0,
-            };
-            self.returned_left += usize::from(output.is_some());
-            self.calls.push(Call {
-                history_index: member,
-                partition,
-                input: &op.input,
-                output,
-                leaves_state: output.is_some_and(|output| model.leaves_state(&op.input, output)),
-                zobrist,
-                rank: 0,
-            });
-        }
-        for &(position, call, is_call) in events {
-            if !is_call {
-                self.calls[call as usize].rank = position;
+        for (index, call) in calls.iter().enumerate() {
+            match call.output {
+                Some(_) => self.returned_left += 1,
+                None => self.unknown[index / 64] |= 1 << (index % 64),
             }
         }
-        self.list.rebuild(events, members.len());
-        self.table.reset(members.len());
+        self.list.rebuild(entries, calls.len());
+        self.table.reset(calls.len());
         let init = self.table.intern_init();
         self.states.clear();
         self.states.resize(partitions, init);
         self.hash = (0u32..)
             .take(partitions)
             .fold(0, |hash, p| hash ^ zobrist_state(p, init));
-        self.memo
-            .reset(&self.unknown, partitions, members.len() * 4);
+        self.memo.reset(&self.unknown, partitions, calls.len() * 4);
         self.memo_on_arrival = self.unknown.iter().any(|&word| word != 0);
         self.bits.clear();
         self.bits.resize(words, 0);
@@ -767,8 +767,8 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
     fn open_frame(&mut self) {
         let start = self.candidates.len();
         let mut entry = self.list.first();
-        while entry != self.list.head && self.list.is_call[entry as usize] {
-            let call = self.list.call_of[entry as usize];
+        while entry != self.list.head && self.list.is_call(entry) {
+            let call = self.list.call_of(entry);
             let c = &self.calls[call as usize];
             if c.leaves_state {
                 let from = self.states[c.partition as usize];
@@ -790,7 +790,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             } else {
                 self.candidates.push(call);
             }
-            entry = self.list.next[entry as usize];
+            entry = self.list.next(entry);
         }
         let calls = &self.calls;
         self.candidates[start..].sort_unstable_by_key(|&call| (calls[call as usize].rank, call));
@@ -872,8 +872,8 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         self.deepest_unknown.clear();
         let mut entry = self.list.first();
         while entry != self.list.head {
-            let call = self.list.call_of[entry as usize];
-            if !self.list.is_call[entry as usize] {
+            let call = self.list.call_of(entry);
+            if !self.list.is_call(entry) {
                 // The blocking call first: it is what no order can meet.
                 self.deepest_stuck.insert(0, call);
                 break;
@@ -883,7 +883,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             } else {
                 self.deepest_unknown.push(call);
             }
-            entry = self.list.next[entry as usize];
+            entry = self.list.next(entry);
         }
     }
 
