@@ -254,8 +254,9 @@ impl<'h, M: Model> Groups<'h, M> {
         }
         // Every group's entries in real-time order, in one pass over the
         // history's events (no sorting per group).
-        let mut entries = Vec::with_capacity(entry_at);
-        entries.resize(entry_at, 0);
+        // Every slot is written below (filled with `NONE`, not zero: a zeroed
+        // allocation takes mimalloc's slow path).
+        let mut entries = vec![search::NONE; entry_at];
         for (op, is_return) in history.event_order() {
             let (number, tagged) = place[op.0 as usize];
             if number == search::NONE || (is_return && tagged & 1 == 0) {
