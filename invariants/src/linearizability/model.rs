@@ -181,8 +181,10 @@ impl Model for KvModel {
             let buffer = next.get_or_insert_with(String::new);
             buffer.clear();
             if buffer.capacity() < len {
-                // A fresh buffer: growing would copy the old one for nothing.
-                *buffer = String::with_capacity(len);
+                // A fresh buffer (growing would copy the old one for
+                // nothing), with room to spare: values only grow, and the
+                // search's buffers are reused for ever longer values.
+                *buffer = String::with_capacity(len.next_power_of_two().max(64));
             }
             buffer.push_str(first);
             buffer.push_str(second);

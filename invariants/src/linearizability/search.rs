@@ -158,6 +158,8 @@ struct StateTable<'m, M: Model> {
     /// searches, kept so that their allocations are reused (`clone_from`).
     states: Vec<M::State>,
     used: usize,
+    /// Zobrist word of each state id (in partition 0), kept across searches.
+    zobrist: Vec<u64>,
     /// Where the model writes a next state before it is looked up.
     scratch: M::State,
     /// State ids, hashed by state: the state itself lives in `states` only.
@@ -181,6 +183,7 @@ impl<'m, M: Model> StateTable<'m, M> {
             model,
             states: Vec::new(),
             used: 0,
+            zobrist: Vec::new(),
             scratch: model.init(),
             ids: HashTable::new(),
             recent: Vec::new(),
@@ -225,8 +228,22 @@ impl<'m, M: Model> StateTable<'m, M> {
             Some(slot) => std::mem::swap(slot, &mut self.scratch),
             None => self.states.push(self.scratch.clone()),
         }
+        if self.zobrist.len() == self.used {
+            self.zobrist
+                .push(mix64(u64::from(id) ^ 0x6a09_e667_f3bc_c908));
+        }
         self.used += 1;
         id
+    }
+
+    /// Zobrist word of state `state` in partition `partition`.
+    fn zobrist(&self, partition: u32, state: u32) -> u64 {
+        let word = self.zobrist[state as usize];
+        match partition {
+            0 => word,
+            // Only a search of several partitions gets here.
+            _ => mix64(word ^ u64::from(partition) << 32),
+        }
     }
 
     /// The id of the model's initial state.
@@ -423,8 +440,14 @@ impl Memo {
         };
         self.hashes.push(hash);
         self.chain_next.push(next);
-        self.bits.extend_from_slice(bits);
-        self.states.extend_from_slice(states);
+        // Pushed one by one: most keys are a word or two, and a call to
+        // memcpy costs more than copying them.
+        for &word in bits {
+            self.bits.push(word);
+        }
+        for &state in states {
+            self.states.push(state);
+        }
     }
 }
 
@@ -617,10 +640,6 @@ struct Search<'h, 'm, M: Model> {
     at_new_depth: bool,
 }
 
-fn zobrist_state(partition: u32, state: u32) -> u64 {
-    mix64((u64::from(partition) << 32 | u64::from(state)) ^ 0x6a09_e667_f3bc_c908)
-}
-
 impl<'h, 'm, M: Model> Search<'h, 'm, M> {
     fn new(model: &'m M) -> Self {
         Self {
@@ -694,7 +713,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         self.states.resize(partitions, init);
         self.hash = (0u32..)
             .take(partitions)
-            .fold(0, |hash, p| hash ^ zobrist_state(p, init));
+            .fold(0, |hash, p| hash ^ self.table.zobrist(p, init));
         self.memo.reset(&self.unknown, partitions, calls.len() * 4);
         self.memo_on_arrival = self.unknown.iter().any(|&word| word != 0);
         self.bits.clear();
@@ -815,8 +834,10 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             // configuration can do all that the next one could.
             return false;
         }
-        let hash =
-            self.hash ^ zobrist ^ zobrist_state(partition, from) ^ zobrist_state(partition, to);
+        let hash = self.hash
+            ^ zobrist
+            ^ self.table.zobrist(partition, from)
+            ^ self.table.zobrist(partition, to);
         let (word, bit) = ((call / 64) as usize, 1u64 << (call % 64));
         self.bits[word] |= bit;
         self.states[partition as usize] = to;
@@ -852,7 +873,8 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         let c = &self.calls[call as usize];
         let partition = c.partition as usize;
         let to = self.states[partition];
-        self.hash ^= c.zobrist ^ zobrist_state(c.partition, from) ^ zobrist_state(c.partition, to);
+        self.hash ^=
+            c.zobrist ^ self.table.zobrist(c.partition, from) ^ self.table.zobrist(c.partition, to);
         self.states[partition] = from;
         self.bits[(call / 64) as usize] &= !(1u64 << (call % 64));
         if c.output.is_some() {
