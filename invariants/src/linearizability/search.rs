@@ -276,26 +276,17 @@ impl<'m, M: Model> StateTable<'m, M> {
     }
 
     fn compute(&mut self, call: &Call<'_, M>, from: u32) -> u32 {
+        // Calls that leave the state are placed without asking (see
+        // `Search::try_linearize`).
+        debug_assert!(!call.leaves_state);
         let state = &self.states[from as usize];
-        match call.output {
-            // A read leaves the state as it is: no new state to build.
-            Some(output) if call.leaves_state => {
-                if self.model.observes(state, call.input, output) {
-                    from
-                } else {
-                    NONE
-                }
-            }
-            output => {
-                if self
-                    .model
-                    .step_into(state, call.input, output, &mut self.scratch)
-                {
-                    self.intern_scratch()
-                } else {
-                    NONE
-                }
-            }
+        if self
+            .model
+            .step_into(state, call.input, call.output, &mut self.scratch)
+        {
+            self.intern_scratch()
+        } else {
+            NONE
         }
     }
 }
@@ -825,7 +816,13 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             (c.partition, c.zobrist)
         };
         let from = self.states[partition as usize];
-        let to = self.table.step(call, &self.calls[call as usize], from);
+        let c = &self.calls[call as usize];
+        // A call that leaves the state is a choice only where it fits (see
+        // `open_frame`): no need to ask the model again.
+        let to = match c.leaves_state {
+            true => from,
+            false => self.table.step(call, c, from),
+        };
         if to == NONE {
             return false;
         }
