@@ -167,6 +167,7 @@ impl Model for KvModel {
         }
     }
 
+    #[inline]
     fn step_into(
         &self,
         state: &Option<String>,
@@ -203,6 +204,7 @@ impl Model for KvModel {
         true
     }
 
+    #[inline]
     fn observes(&self, state: &Option<String>, input: &KvOp, output: &KvResult) -> bool {
         match (input, output) {
             (KvOp::Get { .. }, KvResult::Value(read)) => read == state,

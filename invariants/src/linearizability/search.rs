@@ -515,12 +515,14 @@ impl EntryList {
         self.entries[entry as usize].next
     }
 
+    #[inline]
     fn unlink(&mut self, entry: u32) {
         let Entry { prev, next, .. } = self.entries[entry as usize];
         self.entries[prev as usize].next = next;
         self.entries[next as usize].prev = prev;
     }
 
+    #[inline]
     fn relink(&mut self, entry: u32) {
         let Entry { prev, next, .. } = self.entries[entry as usize];
         self.entries[prev as usize].next = entry;
@@ -528,6 +530,7 @@ impl EntryList {
     }
 
     /// Takes a linearized call out of the list.
+    #[inline]
     fn lift(&mut self, call: u32) {
         let [call_entry, return_entry] = self.ends[call as usize];
         self.unlink(call_entry);
@@ -537,6 +540,7 @@ impl EntryList {
     }
 
     /// Undoes the last `lift` (dancing links: exact reverse order).
+    #[inline]
     fn unlift(&mut self, call: u32) {
         let [call_entry, return_entry] = self.ends[call as usize];
         if return_entry != NONE {
@@ -774,6 +778,9 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
     /// linearization from here, since it is already invoked, every call that
     /// returned before its invocation is already placed, and its absence
     /// changes no later state. If it fails, this configuration fails.
+    // Called once per step from two places; left to itself, LLVM keeps the
+    // call (1.3% more instructions per kv check, measured with callgrind).
+    #[inline(always)]
     fn open_frame(&mut self) {
         let start = self.candidates.len();
         let mut entry = self.list.first();
