@@ -784,9 +784,14 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
     fn open_frame(&mut self) {
         let start = self.candidates.len();
         let mut entry = self.list.first();
-        while entry != self.list.head && self.list.is_call(entry) {
-            let call = self.list.call_of(entry);
-            let c = &self.calls[call as usize];
+        while entry != self.list.head {
+            // Each entry and call read once (one bounds check each).
+            let Entry { next, encoded, .. } = self.list.entries[entry as usize];
+            if encoded & 1 != 0 {
+                break;
+            }
+            let call = encoded >> 1;
+            let c = self.calls[call as usize];
             if c.leaves_state {
                 let from = self.states[c.partition as usize];
                 // Asked of the model directly, not through the transition
@@ -807,7 +812,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             } else {
                 self.candidates.push(call);
             }
-            entry = self.list.next(entry);
+            entry = next;
         }
         let calls = &self.calls;
         self.candidates[start..].sort_unstable_by_key(|&call| (calls[call as usize].rank, call));
@@ -818,28 +823,25 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
     /// Linearizes `call` next if the model allows it and the resulting
     /// configuration is new.
     fn try_linearize(&mut self, call: u32) -> bool {
-        let (partition, zobrist) = {
-            let c = &self.calls[call as usize];
-            (c.partition, c.zobrist)
-        };
+        let c = self.calls[call as usize];
+        let partition = c.partition;
         let from = self.states[partition as usize];
-        let c = &self.calls[call as usize];
         // A call that leaves the state is a choice only where it fits (see
         // `open_frame`): no need to ask the model again.
         let to = match c.leaves_state {
             true => from,
-            false => self.table.step(call, c, from),
+            false => self.table.step(call, &c, from),
         };
         if to == NONE {
             return false;
         }
-        if to == from && self.calls[call as usize].output.is_none() {
+        if to == from && c.output.is_none() {
             // An unknown call that changes nothing here: the current
             // configuration can do all that the next one could.
             return false;
         }
         let hash = self.hash
-            ^ zobrist
+            ^ c.zobrist
             ^ self.table.zobrist(partition, from)
             ^ self.table.zobrist(partition, to);
         let (word, bit) = ((call / 64) as usize, 1u64 << (call % 64));
@@ -858,7 +860,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         self.hash = hash;
         self.stack.push((call, from));
         self.list.lift(call);
-        if self.calls[call as usize].output.is_some() {
+        if c.output.is_some() {
             self.returned_left -= 1;
         }
         // The deepest configuration is recorded when the search backs off
