@@ -108,7 +108,7 @@ pub fn run(format: HistoryFormat, files: &[PathBuf], bench: bool) -> anyhow::Res
 fn read(format: HistoryFormat, path: &Path) -> Result<Parsed, String> {
     let name = path.display().to_string();
     let text =
-        std::fs::read_to_string(path).map_err(|error| format!("{name}:0: cannot read: {error}"))?;
+        std::fs::read_to_string(path).map_err(|error| format!("{name}: cannot read: {error}"))?;
     let parsed = match format {
         HistoryFormat::JepsenEtcd => parse_jepsen_etcd(&text, &name).map(Parsed::Register),
         HistoryFormat::PorcupineKv => parse_porcupine_kv(&text, &name).map(Parsed::Kv),

@@ -128,3 +128,73 @@ fn bad_input_is_a_clear_usage_error_not_a_panic() {
         assert!(!message.contains("panicked"), "{args:?}: {message}");
     }
 }
+
+/// Writes `text` to a file of its own for this test process; its path.
+fn history_file(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("raftsim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write history");
+    path.display().to_string()
+}
+
+const KV_OK: &str = r#"{:process 0, :type :invoke, :f :append, :key "k", :value "a"}
+{:process 1, :type :invoke, :f :get, :key "k", :value nil}
+{:process 0, :type :ok, :f :append, :key "k", :value "a"}
+{:process 1, :type :ok, :f :get, :key "k", :value "a"}
+"#;
+
+/// The get returns after the append completed, yet reads the old value.
+const KV_STALE: &str = r#"{:process 0, :type :invoke, :f :append, :key "k", :value "a"}
+{:process 0, :type :ok, :f :append, :key "k", :value "a"}
+{:process 1, :type :invoke, :f :get, :key "k", :value nil}
+{:process 1, :type :ok, :f :get, :key "k", :value ""}
+"#;
+
+#[test]
+fn check_history_exit_codes_are_0_1_2() {
+    let ok = history_file("ok.txt", KV_OK);
+    let output = raftsim(&["check-history", "--format", "porcupine-kv", &ok]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with(&format!("{ok}\tlinearizable\t")));
+
+    let stale = history_file("stale.txt", KV_STALE);
+    let output = raftsim(&["check-history", "--format", "porcupine-kv", &ok, &stale]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!("{stale}\tNOT linearizable\t")),
+        "{text}"
+    );
+    // The explanation names the key and the read that fits nowhere.
+    assert!(text.contains(r#"not linearizable on key "k""#), "{text}");
+    assert!(text.contains(r#"get "k" -> """#), "{text}");
+}
+
+#[test]
+fn check_history_unreadable_files_exit_2_with_file_and_line() {
+    let truncated = history_file(
+        "truncated.txt",
+        "{:process 0, :type :invoke, :f :append, :key \"k\", :value \"a\"}\n{:process 0, :type :ok, :f :app",
+    );
+    let output = raftsim(&["check-history", "--format", "porcupine-kv", &truncated]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let message = stderr(&output);
+    assert!(
+        message.starts_with(&format!("{truncated}:2: truncated line")),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+
+    // A missing file has no line to name; the files after it are still checked.
+    let missing = format!("{truncated}.missing");
+    let ok = history_file("ok-after-missing.txt", KV_OK);
+    let output = raftsim(&["check-history", "--format", "porcupine-kv", &missing, &ok]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let message = stderr(&output);
+    assert!(
+        message.starts_with(&format!("{missing}: cannot read:")),
+        "{message}"
+    );
+    assert!(stdout(&output).contains(&format!("{ok}\tlinearizable\t")));
+}
