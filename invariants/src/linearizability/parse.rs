@@ -98,10 +98,7 @@ fn jepsen_line(
         .parse()
         .map_err(|_| format!("bad process id {:?}", tokens[3]))?;
     let (kind, f) = (tokens[4], tokens[5]);
-    let value = tokens[6..].join(" ");
-    if value.is_empty() {
-        return Err(format!("truncated line: {f} has no value"));
-    }
+    let value = jepsen_value(f, &tokens[6..])?;
     match kind {
         ":invoke" => {
             let input = match f {
@@ -134,6 +131,37 @@ fn jepsen_line(
         }
         _ => Err(format!("unknown event type {kind:?}")),
     }
+}
+
+/// The value of an operation from the tokens after its `f`: one token, or
+/// `[A B]` over two. Jepsen may print more fields of the operation after it
+/// as `:key value` pairs (Porcupine's larger etcd logs carry `:hint N`); they
+/// say nothing about what the operation did, and are skipped.
+fn jepsen_value(f: &str, tokens: &[&str]) -> Result<String, String> {
+    let Some(first) = tokens.first() else {
+        return Err(format!("truncated line: {f} has no value"));
+    };
+    let length = match first.starts_with('[') {
+        true => {
+            1 + tokens
+                .iter()
+                .position(|token| token.ends_with(']'))
+                .ok_or_else(|| {
+                    format!("truncated line: {f} value {first:?} is not closed with `]`")
+                })?
+        }
+        false => 1,
+    };
+    let extra = &tokens[length..];
+    let pairs_of_keys_and_values =
+        extra.len().is_multiple_of(2) && extra.chunks(2).all(|pair| pair[0].starts_with(':'));
+    if !pairs_of_keys_and_values {
+        return Err(format!(
+            "unexpected {:?} after the value (further fields come as `:key value`)",
+            extra.join(" ")
+        ));
+    }
+    Ok(tokens[..length].join(" "))
 }
 
 fn integer(text: &str) -> Result<i64, String> {
@@ -359,12 +387,32 @@ mod tests {
     }
 
     #[test]
+    fn jepsen_fields_after_the_value_are_skipped_when_they_are_key_value_pairs() {
+        let text = "INFO  jepsen.util - 6 \t:invoke :write \t38 \t:hint 0\n\
+                    INFO  jepsen.util - 4 \t:invoke :cas \t[38 7] \t:hint 0\n\
+                    INFO  jepsen.util - 6 \t:ok :write \t38 \t:hint 2\n\
+                    INFO  jepsen.util - 4 \t:ok :cas \t[38 7] \t:hint 3\n";
+        let history = parse_jepsen_etcd(text, "etcd.log").expect("hints are skipped");
+        let inputs: Vec<RegisterOp> = history.operations().iter().map(|op| op.input).collect();
+        assert_eq!(inputs, [RegisterOp::Write(38), RegisterOp::Cas(38, 7)]);
+        let error =
+            parse_jepsen_etcd("INFO  jepsen.util - 6\t:invoke\t:write\t38 39", "f").unwrap_err();
+        assert!(
+            error.message.contains("unexpected \"39\" after the value"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn jepsen_truncated_line_is_an_error_with_file_and_line() {
         let text = "INFO  jepsen.util - 1\t:invoke\t:write\t3\nINFO  jepsen.util - 1\t:ok\t:wri";
         let error = parse_jepsen_etcd(text, "etcd.log").unwrap_err();
         assert_eq!(error.line, 2);
         assert!(error.to_string().starts_with("etcd.log:2: "), "{error}");
         let error = parse_jepsen_etcd("INFO  jepsen.util - 1\t:invoke\t:cas\t[1", "f").unwrap_err();
+        assert!(error.message.contains("not closed with `]`"), "{error}");
+        let error =
+            parse_jepsen_etcd("INFO  jepsen.util - 1\t:invoke\t:cas\t[1]", "f").unwrap_err();
         assert!(error.message.contains("expected [A B]"), "{error}");
         let error = parse_jepsen_etcd("INFO  jepsen.util - 1\t:ok\t:read\t1", "f").unwrap_err();
         assert!(error.message.contains("never invoked"), "{error}");
