@@ -95,7 +95,7 @@ fn out_of_budget_is_unknown_never_a_pass() {
         &history,
         Budget {
             max_steps: 1,
-            max_memo_entries: 100,
+            max_memo_bytes: 1 << 20,
         },
     );
     assert!(

@@ -42,18 +42,20 @@ use search::{BudgetLeft, SearchVerdict};
 pub struct Budget {
     /// Search steps (one per call considered), over all partitions together.
     pub max_steps: u64,
-    /// Memoized configurations held at once (one partition at a time); each
-    /// costs a few dozen bytes.
-    pub max_memo_entries: usize,
+    /// Bytes of memoized configurations held at once (one partition at a
+    /// time). An entry costs a few dozen bytes on a short history and an
+    /// eighth of a byte per call more on a long one (its set of linearized
+    /// calls), so the limit is in bytes, not entries.
+    pub max_memo_bytes: usize,
 }
 
 impl Default for Budget {
-    /// About ten seconds and a few hundred MB at most, far above what real
-    /// histories need (the 102 Jepsen etcd histories need under 10^6 steps).
+    /// A few minutes and 2 GiB at most, far above what real histories need
+    /// (the 102 Jepsen etcd histories need under 10^6 steps).
     fn default() -> Self {
         Self {
             max_steps: 200_000_000,
-            max_memo_entries: 5_000_000,
+            max_memo_bytes: 2 << 30,
         }
     }
 }
@@ -114,7 +116,7 @@ pub fn check_with<M: Model>(
     let groups = Groups::of(model, history, partitioning);
     let mut left = BudgetLeft {
         steps_left: budget.max_steps,
-        max_memo_entries: budget.max_memo_entries,
+        max_memo_bytes: budget.max_memo_bytes,
     };
     let mut searcher = search::Searcher::new(model, groups.largest());
     let mut unknown = None;

@@ -60,6 +60,9 @@ const STEPS_PER_COMPLETION_MAX: u64 = 50_000;
 /// cache of failures: forgetting it costs time, never correctness).
 const MEMO_ENTRIES_PER_KEY_MAX: usize = 1 << 16;
 
+/// Bytes of one entry of a witness's memo (a key and a control byte).
+const WITNESS_MEMO_ENTRY_BYTES: usize = size_of::<(u128, u32)>() + 1;
+
 impl<M: Model> OnlineChecker<M> {
     /// An online checker of `model`.
     pub fn with_model(model: M, budget: Budget) -> Self {
@@ -187,7 +190,8 @@ impl<M: Model> OnlineChecker<M> {
         match repair {
             Ok(Repair::Found) => {
                 let witness = &mut self.objects[object as usize];
-                if witness.memo_len() > MEMO_ENTRIES_PER_KEY_MAX.min(self.budget.max_memo_entries) {
+                let entries_max = self.budget.max_memo_bytes / WITNESS_MEMO_ENTRY_BYTES;
+                if witness.memo_len() > MEMO_ENTRIES_PER_KEY_MAX.min(entries_max) {
                     witness.forget_memo();
                 }
                 Ok(())

@@ -48,7 +48,7 @@ const UNKNOWN_SHOWN_MAX: usize = 3;
 #[derive(Clone, Debug)]
 pub(crate) struct BudgetLeft {
     pub steps_left: u64,
-    pub max_memo_entries: usize,
+    pub max_memo_bytes: usize,
 }
 
 /// A search that found no linearization: the deepest configuration reached.
@@ -291,6 +291,117 @@ impl<'m, M: Model> StateTable<'m, M> {
     }
 }
 
+/// The set of linearized calls, one bit per call, with where its leading
+/// full words end and its trailing empty words begin. A search linearizes
+/// calls roughly in invocation order, so a set is mostly a run of full words
+/// and a few words of frontier: the memo keeps only those (a long history of
+/// 20,000 calls would otherwise cost 2.5 KB per memo entry).
+struct CallSet {
+    words: Vec<u64>,
+    /// `lead` and `top` are kept (a set of a few words is kept whole: the
+    /// bookkeeping would cost more than it saves).
+    trimmed: bool,
+    /// The first word that is not full (`words.len()` if none).
+    lead: usize,
+    /// One past the last word that is not empty (0 if none).
+    top: usize,
+}
+
+impl CallSet {
+    fn new() -> Self {
+        Self {
+            words: Vec::new(),
+            trimmed: false,
+            lead: 0,
+            top: 0,
+        }
+    }
+
+    /// Empties the set, for calls `0..calls`.
+    fn reset(&mut self, calls: usize) {
+        self.words.clear();
+        self.words.resize(calls.div_ceil(64).max(1), 0);
+        self.trimmed = self.words.len() > TRIMMED_SETS_FROM_WORDS;
+        (self.lead, self.top) = (0, 0);
+    }
+
+    #[inline]
+    fn insert(&mut self, call: u32) {
+        let word = (call / 64) as usize;
+        self.words[word] |= 1 << (call % 64);
+        if !self.trimmed {
+            return;
+        }
+        while self.lead < self.words.len() && self.words[self.lead] == !0 {
+            self.lead += 1;
+        }
+        self.top = self.top.max(word + 1);
+    }
+
+    #[inline]
+    fn remove(&mut self, call: u32) {
+        let word = (call / 64) as usize;
+        self.words[word] &= !(1 << (call % 64));
+        if !self.trimmed {
+            return;
+        }
+        self.lead = self.lead.min(word);
+        while self.top > 0 && self.words[self.top - 1] == 0 {
+            self.top -= 1;
+        }
+    }
+
+    /// The set in the memo's form.
+    #[inline]
+    fn compact(&self) -> Compact<'_> {
+        match self.trimmed {
+            true => Compact {
+                lead: self.lead,
+                rest: &self.words[self.lead..self.top.max(self.lead)],
+            },
+            false => Compact {
+                lead: 0,
+                rest: &self.words,
+            },
+        }
+    }
+}
+
+/// Sets of at most this many words are not trimmed.
+const TRIMMED_SETS_FROM_WORDS: usize = 4;
+
+/// A set of calls as `lead` full words, then the words `rest`, then empty
+/// words. Within one search every set has exactly one such form (trimmed:
+/// `rest` neither starts full nor ends empty; else `lead` is 0 and `rest` is
+/// every word), so equal sets have equal forms.
+#[derive(Clone, Copy)]
+struct Compact<'a> {
+    lead: usize,
+    rest: &'a [u64],
+}
+
+impl Compact<'_> {
+    #[inline]
+    fn word(&self, index: usize) -> u64 {
+        match index.checked_sub(self.lead) {
+            None => !0,
+            Some(at) => self.rest.get(at).copied().unwrap_or(0),
+        }
+    }
+
+    /// The words where `self` and `other` may differ.
+    fn differing_range(&self, other: &Compact<'_>) -> std::ops::Range<usize> {
+        let end = |set: &Compact<'_>| set.lead + set.rest.len();
+        self.lead.min(other.lead)..end(self).max(end(other))
+    }
+
+    /// True if every call of `self` is in `large`.
+    fn is_subset(&self, large: &Compact<'_>) -> bool {
+        self.differing_range(large)
+            .all(|index| self.word(index) & !large.word(index) == 0)
+    }
+}
+
 /// Lowe's memo: the configurations that failed, with subsumption for
 /// unknown calls.
 ///
@@ -298,18 +409,25 @@ impl<'m, M: Model> StateTable<'m, M> {
 /// failed one, with the same definite calls and the same state, can do
 /// nothing the failed one could not (an unknown call may go later, or never),
 /// so it fails too. Entries are grouped in chains by (definite calls,
-/// state); keys live in flat arenas and are compared in place.
+/// state); keys live in flat arenas, in [`Compact`] form, and are compared in
+/// place.
 struct Memo {
     /// Chain head per (definite calls, state).
     table: HashTable<u32>,
     hashes: Vec<u64>,
     /// Per entry: the next (older) entry of its chain, or `NONE`.
     chain_next: Vec<u32>,
-    bits: Vec<u64>,
+    /// Per entry: its set's full words, and where its other words start in
+    /// `words` (they end where the next entry's start; one more start marks
+    /// the end of the last).
+    leads: Vec<u32>,
+    starts: Vec<u32>,
+    words: Vec<u64>,
     states: Vec<u32>,
     /// Bit set of the calls with an unknown result.
     unknown: Vec<u64>,
-    words: usize,
+    /// No call has an unknown result: keys are equal only if their sets are.
+    no_unknown: bool,
     partitions: usize,
 }
 
@@ -319,10 +437,12 @@ impl Memo {
             table: HashTable::new(),
             hashes: Vec::new(),
             chain_next: Vec::new(),
-            bits: Vec::new(),
+            leads: Vec::new(),
+            starts: vec![0],
+            words: Vec::new(),
             states: Vec::new(),
             unknown: Vec::new(),
-            words: 0,
+            no_unknown: true,
             partitions: 0,
         }
     }
@@ -333,11 +453,14 @@ impl Memo {
         clear_keeping_room(&mut self.table, capacity);
         self.hashes.clear();
         self.chain_next.clear();
-        self.bits.clear();
+        self.leads.clear();
+        self.starts.clear();
+        self.starts.push(0);
+        self.words.clear();
         self.states.clear();
         self.unknown.clear();
         self.unknown.extend_from_slice(unknown);
-        self.words = unknown.len();
+        self.no_unknown = unknown.iter().all(|&word| word == 0);
         self.partitions = partitions;
     }
 
@@ -345,41 +468,67 @@ impl Memo {
         self.hashes.len()
     }
 
-    /// True if entry `entry` has the same key: hash, states, and definite
-    /// calls (unknown calls may differ).
-    fn same_key(&self, entry: u32, hash: u64, bits: &[u64], states: &[u32]) -> bool {
-        let (entry, words, partitions) = (entry as usize, self.words, self.partitions);
-        self.hashes[entry] == hash
-            && self.states[entry * partitions..(entry + 1) * partitions] == *states
-            && self.bits[entry * words..(entry + 1) * words]
-                .iter()
-                .zip(bits)
-                .zip(&self.unknown)
-                .all(|((old, new), unknown)| (old ^ new) & !unknown == 0)
+    /// Bytes its entries take: their keys, hashes and chain links, and a
+    /// slot of the table each.
+    fn bytes(&self) -> usize {
+        let per_entry = size_of::<u64>() + 3 * size_of::<u32>() + 1;
+        self.len() * per_entry
+            + self.words.len() * size_of::<u64>()
+            + self.states.len() * size_of::<u32>()
     }
 
-    fn entry_bits(&self, entry: u32) -> &[u64] {
-        let at = entry as usize * self.words;
-        &self.bits[at..at + self.words]
+    /// The set of entry `entry`.
+    fn entry_set(&self, entry: u32) -> Compact<'_> {
+        let entry = entry as usize;
+        Compact {
+            lead: self.leads[entry] as usize,
+            rest: &self.words[self.starts[entry] as usize..self.starts[entry + 1] as usize],
+        }
+    }
+
+    /// True if entry `entry` has the same key: hash, states, and definite
+    /// calls (unknown calls may differ).
+    fn same_key(&self, entry: u32, hash: u64, set: &Compact<'_>, states: &[u32]) -> bool {
+        let partitions = self.partitions;
+        let at = entry as usize * partitions;
+        if self.hashes[entry as usize] != hash || self.states[at..at + partitions] != *states {
+            return false;
+        }
+        let old = self.entry_set(entry);
+        if self.no_unknown {
+            // Word by word: a key is a word or two, and comparing slices
+            // would call memcmp.
+            return old.lead == set.lead
+                && old.rest.len() == set.rest.len()
+                && old.rest.iter().zip(set.rest).all(|(old, new)| old == new);
+        }
+        old.differing_range(set).all(|index| {
+            let unknown = self.unknown.get(index).copied().unwrap_or(0);
+            (old.word(index) ^ set.word(index)) & !unknown == 0
+        })
     }
 
     /// The first entry of the chain with this key, if any.
-    fn chain(&self, hash: u64, bits: &[u64], states: &[u32]) -> Option<u32> {
+    fn chain(&self, hash: u64, set: &Compact<'_>, states: &[u32]) -> Option<u32> {
         let found = self
             .table
-            .find(hash, |&entry| self.same_key(entry, hash, bits, states));
+            .find(hash, |&entry| self.same_key(entry, hash, set, states));
         found.copied()
     }
 
     /// True if a failed configuration subsumes this one (so it fails too).
     /// `hash` covers the definite calls and the states only.
-    fn subsumes(&self, hash: u64, bits: &[u64], states: &[u32]) -> bool {
+    fn subsumes(&self, hash: u64, set: &Compact<'_>, states: &[u32]) -> bool {
         if self.hashes.is_empty() {
             return false;
         }
-        let mut entry = self.chain(hash, bits, states).unwrap_or(NONE);
+        let mut entry = self.chain(hash, set, states).unwrap_or(NONE);
+        if self.no_unknown {
+            // A chain holds only this very set.
+            return entry != NONE;
+        }
         while entry != NONE {
-            if is_subset(self.entry_bits(entry), bits) {
+            if self.entry_set(entry).is_subset(set) {
                 return true;
             }
             entry = self.chain_next[entry as usize];
@@ -389,25 +538,25 @@ impl Memo {
 
     /// Records a configuration reached, unless one recorded subsumes it;
     /// false if one does.
-    fn insert_new(&mut self, hash: u64, bits: &[u64], states: &[u32]) -> bool {
-        let new = !self.subsumes(hash, bits, states);
+    fn insert_new(&mut self, hash: u64, set: &Compact<'_>, states: &[u32]) -> bool {
+        let new = !self.subsumes(hash, set, states);
         if new {
-            self.insert(hash, bits, states);
+            self.insert(hash, set, states);
         }
         new
     }
 
     /// Records a configuration (none recorded subsumes it).
-    fn insert(&mut self, hash: u64, bits: &[u64], states: &[u32]) {
+    fn insert(&mut self, hash: u64, set: &Compact<'_>, states: &[u32]) {
         let new_entry = u32::try_from(self.hashes.len()).expect("memo below 2^32 entries");
-        let next = match self.chain(hash, bits, states) {
+        let next = match self.chain(hash, set, states) {
             Some(old_first) => {
                 // Unlink the entries this one subsumes, so that a chain stays
                 // an antichain and short.
                 let (mut previous, mut entry, mut first) = (NONE, old_first, old_first);
                 while entry != NONE {
                     let following = self.chain_next[entry as usize];
-                    if is_subset(bits, self.entry_bits(entry)) {
+                    if set.is_subset(&self.entry_set(entry)) {
                         if previous == NONE {
                             first = following;
                         } else {
@@ -431,20 +580,19 @@ impl Memo {
         };
         self.hashes.push(hash);
         self.chain_next.push(next);
+        self.leads
+            .push(u32::try_from(set.lead).expect("fewer than 2^32 words"));
         // Pushed one by one: most keys are a word or two, and a call to
         // memcpy costs more than copying them.
-        for &word in bits {
-            self.bits.push(word);
+        for &word in set.rest {
+            self.words.push(word);
         }
+        self.starts
+            .push(u32::try_from(self.words.len()).expect("memo below 2^32 words"));
         for &state in states {
             self.states.push(state);
         }
     }
-}
-
-/// True if every bit of `small` is set in `large`.
-fn is_subset(small: &[u64], large: &[u64]) -> bool {
-    small.iter().zip(large).all(|(s, l)| s & !l == 0)
 }
 
 /// The linked list of call and return entries, in history order.
@@ -608,7 +756,7 @@ struct Search<'h, 'm, M: Model> {
     table: StateTable<'m, M>,
     memo: Memo,
     /// Current configuration: linearized set, state per partition, and hash.
-    bits: Vec<u64>,
+    set: CallSet,
     states: Vec<u32>,
     hash: u64,
     /// Calls with a known result not yet linearized; zero means success.
@@ -643,7 +791,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             list: EntryList::new(),
             table: StateTable::new(model),
             memo: Memo::new(),
-            bits: Vec::new(),
+            set: CallSet::new(),
             states: Vec::new(),
             hash: 0,
             returned_left: 0,
@@ -664,7 +812,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         let words = calls.div_ceil(64).max(1);
         self.calls.reserve(calls);
         self.unknown.reserve(words);
-        self.bits.reserve(words);
+        self.set.words.reserve(words);
         self.stack.reserve(calls);
         self.deepest.reserve(calls);
         let list = &mut self.list;
@@ -683,7 +831,9 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             .reserve(4 * calls, |_| unreachable!("the table is empty"));
         memo.hashes.reserve(4 * calls);
         memo.chain_next.reserve(4 * calls);
-        memo.bits.reserve(4 * calls * words);
+        memo.leads.reserve(4 * calls);
+        memo.starts.reserve(4 * calls + 1);
+        memo.words.reserve(4 * calls);
         memo.states.reserve(4 * calls);
     }
 
@@ -711,8 +861,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             .fold(0, |hash, p| hash ^ self.table.zobrist(p, init));
         self.memo.reset(&self.unknown, partitions, calls.len() * 4);
         self.memo_on_arrival = self.unknown.iter().any(|&word| word != 0);
-        self.bits.clear();
-        self.bits.resize(words, 0);
+        self.set.reset(calls.len());
         self.stack.clear();
         self.deepest.clear();
         self.deepest_states.clear();
@@ -744,14 +893,15 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
                     return SearchVerdict::NotLinearizable(self.failure());
                 }
                 if !self.memo_on_arrival {
-                    self.memo.insert(self.hash, &self.bits, &self.states);
+                    self.memo
+                        .insert(self.hash, &self.set.compact(), &self.states);
                 }
                 self.undo();
                 continue;
             };
             frame.next += 1;
             if self.try_linearize(call) {
-                if self.memo.len() > budget.max_memo_entries {
+                if self.memo.bytes() > budget.max_memo_bytes {
                     return SearchVerdict::OutOfBudget("memo budget exhausted".into());
                 }
                 self.open_frame();
@@ -844,16 +994,17 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             ^ c.zobrist
             ^ self.table.zobrist(partition, from)
             ^ self.table.zobrist(partition, to);
-        let (word, bit) = ((call / 64) as usize, 1u64 << (call % 64));
-        self.bits[word] |= bit;
+        self.set.insert(call);
         self.states[partition as usize] = to;
         let seen = if self.memo_on_arrival {
-            !self.memo.insert_new(hash, &self.bits, &self.states)
+            !self
+                .memo
+                .insert_new(hash, &self.set.compact(), &self.states)
         } else {
-            self.memo.subsumes(hash, &self.bits, &self.states)
+            self.memo.subsumes(hash, &self.set.compact(), &self.states)
         };
         if seen {
-            self.bits[word] &= !bit;
+            self.set.remove(call);
             self.states[partition as usize] = from;
             return false;
         }
@@ -882,7 +1033,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         self.hash ^=
             c.zobrist ^ self.table.zobrist(c.partition, from) ^ self.table.zobrist(c.partition, to);
         self.states[partition] = from;
-        self.bits[(call / 64) as usize] &= !(1u64 << (call % 64));
+        self.set.remove(call);
         if c.output.is_some() {
             self.returned_left += 1;
         }
@@ -935,6 +1086,116 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
                 .map(|&id| self.table.state(id).clone())
                 .collect(),
             stuck,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn set_of(calls: usize, members: &BTreeSet<u32>) -> CallSet {
+        let mut set = CallSet::new();
+        set.reset(calls);
+        for &call in members {
+            set.insert(call);
+        }
+        set
+    }
+
+    fn members_of(set: &Compact<'_>, calls: usize) -> BTreeSet<u32> {
+        (0..calls as u32)
+            .filter(|&call| set.word((call / 64) as usize) & 1 << (call % 64) != 0)
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// However a set was reached (calls added and taken back in any
+        /// order), its memo form holds its calls and is the same as the form
+        /// of the set built directly: the memo compares forms.
+        #[test]
+        fn a_set_has_one_form_whatever_its_path(
+            calls in 1usize..800,
+            dense in 0usize..800,
+            steps in proptest::collection::vec((0u16..256, any::<bool>()), 0..400),
+        ) {
+            let mut set = CallSet::new();
+            set.reset(calls);
+            let mut reference = BTreeSet::new();
+            // A dense run from 0, as a search makes, then calls added and
+            // taken back around its end (inside full words too).
+            let dense = dense.min(calls) as u32;
+            for call in 0..dense {
+                reference.insert(call);
+                set.insert(call);
+            }
+            for (pick, add) in steps {
+                let call = (dense.saturating_sub(128) + u32::from(pick)) % calls as u32;
+                if add && reference.insert(call) {
+                    set.insert(call);
+                } else if !add && reference.remove(&call) {
+                    set.remove(call);
+                }
+                let form = set.compact();
+                prop_assert_eq!(members_of(&form, calls), reference.clone());
+                let direct = set_of(calls, &reference);
+                let direct = direct.compact();
+                prop_assert_eq!((form.lead, form.rest), (direct.lead, direct.rest));
+            }
+        }
+
+        /// Subsumption in the memo: a recorded failure subsumes a
+        /// configuration with the same state and the same definite calls
+        /// that placed at least its unknown calls.
+        #[test]
+        fn the_memo_subsumes_as_defined(
+            calls in 1usize..700,
+            unknown_every in 0u32..9,
+            recorded in proptest::collection::vec(
+                (proptest::collection::btree_set(0u32..700, 0..40), 0u32..3), 0..12),
+            probe in (proptest::collection::btree_set(0u32..700, 0..40), 0u32..3),
+            dense in 0usize..700,
+        ) {
+            let in_range = |members: &BTreeSet<u32>| -> BTreeSet<u32> {
+                // A dense prefix as well, so that long sets get trimmed.
+                members.iter().map(|&call| call % calls as u32)
+                    .chain(0..dense.min(calls) as u32).collect()
+            };
+            let unknown_calls: BTreeSet<u32> =
+                (0..calls as u32).filter(|call| unknown_every != 0 && call % unknown_every == 0).collect();
+            let unknown = set_of(calls, &unknown_calls);
+            let mut memo = Memo::new();
+            memo.reset(&unknown.words, 1, 16);
+            let definite = |members: &BTreeSet<u32>| -> BTreeSet<u32> {
+                members.difference(&unknown_calls).copied().collect()
+            };
+            // The zobrist hash of the search covers definite calls and state.
+            let hash = |members: &BTreeSet<u32>, state: u32| -> u64 {
+                definite(members).iter().fold(mix64(u64::from(state)), |hash, &call| {
+                    hash ^ mix64(u64::from(call) ^ 0x243f_6a88_85a3_08d3)
+                })
+            };
+            let mut failures: Vec<(BTreeSet<u32>, u32)> = Vec::new();
+            for (members, state) in &recorded {
+                let members = in_range(members);
+                let set = set_of(calls, &members);
+                memo.insert_new(hash(&members, *state), &set.compact(), &[*state]);
+                failures.push((members, *state));
+            }
+            let (members, state) = (in_range(&probe.0), probe.1);
+            let expected = failures.iter().any(|(failed, failed_state)| {
+                *failed_state == state
+                    && definite(failed) == definite(&members)
+                    && failed.is_subset(&members)
+            });
+            let set = set_of(calls, &members);
+            prop_assert_eq!(memo.subsumes(hash(&members, state), &set.compact(), &[state]), expected);
         }
     }
 }
