@@ -395,9 +395,22 @@ impl Compact<'_> {
         self.lead.min(other.lead)..end(self).max(end(other))
     }
 
+    /// The words of both, side by side, if both are whole (untrimmed).
+    #[inline]
+    fn both_whole<'s>(&'s self, other: &'s Compact<'_>) -> Option<(&'s [u64], &'s [u64])> {
+        let whole = self.lead == 0 && other.lead == 0 && self.rest.len() == other.rest.len();
+        whole.then_some((self.rest, other.rest))
+    }
+
     /// True if every call of `self` is in `large`.
+    #[inline]
     fn is_subset(&self, large: &Compact<'_>) -> bool {
-        self.differing_range(large)
+        if let Some((small, large)) = self.both_whole(large) {
+            return small.iter().zip(large).all(|(s, l)| s & !l == 0);
+        }
+        // Below `large.lead` every call is in `large`; past the end of
+        // `self`, no call is in `self`.
+        (large.lead..self.lead + self.rest.len())
             .all(|index| self.word(index) & !large.word(index) == 0)
     }
 }
@@ -428,6 +441,8 @@ struct Memo {
     unknown: Vec<u64>,
     /// No call has an unknown result: keys are equal only if their sets are.
     no_unknown: bool,
+    /// Sets are whole, of this many words (`leads` and `starts` unused).
+    whole_words: Option<usize>,
     partitions: usize,
 }
 
@@ -443,13 +458,21 @@ impl Memo {
             states: Vec::new(),
             unknown: Vec::new(),
             no_unknown: true,
+            whole_words: None,
             partitions: 0,
         }
     }
 
     /// Empties the memo for a search whose unknown calls are `unknown` (one
     /// bit per call), keeping the allocations.
-    fn reset(&mut self, unknown: &[u64], partitions: usize, capacity: usize) {
+    fn reset(
+        &mut self,
+        unknown: &[u64],
+        whole_words: Option<usize>,
+        partitions: usize,
+        capacity: usize,
+    ) {
+        self.whole_words = whole_words;
         clear_keeping_room(&mut self.table, capacity);
         self.hashes.clear();
         self.chain_next.clear();
@@ -478,8 +501,15 @@ impl Memo {
     }
 
     /// The set of entry `entry`.
+    #[inline(always)]
     fn entry_set(&self, entry: u32) -> Compact<'_> {
         let entry = entry as usize;
+        if let Some(words) = self.whole_words {
+            return Compact {
+                lead: 0,
+                rest: &self.words[entry * words..(entry + 1) * words],
+            };
+        }
         Compact {
             lead: self.leads[entry] as usize,
             rest: &self.words[self.starts[entry] as usize..self.starts[entry + 1] as usize],
@@ -488,6 +518,7 @@ impl Memo {
 
     /// True if entry `entry` has the same key: hash, states, and definite
     /// calls (unknown calls may differ).
+    #[inline]
     fn same_key(&self, entry: u32, hash: u64, set: &Compact<'_>, states: &[u32]) -> bool {
         let partitions = self.partitions;
         let at = entry as usize * partitions;
@@ -501,6 +532,13 @@ impl Memo {
             return old.lead == set.lead
                 && old.rest.len() == set.rest.len()
                 && old.rest.iter().zip(set.rest).all(|(old, new)| old == new);
+        }
+        if let Some((old, new)) = old.both_whole(set) {
+            return old
+                .iter()
+                .zip(new)
+                .zip(&self.unknown)
+                .all(|((old, new), unknown)| (old ^ new) & !unknown == 0);
         }
         old.differing_range(set).all(|index| {
             let unknown = self.unknown.get(index).copied().unwrap_or(0);
@@ -580,15 +618,17 @@ impl Memo {
         };
         self.hashes.push(hash);
         self.chain_next.push(next);
-        self.leads
-            .push(u32::try_from(set.lead).expect("fewer than 2^32 words"));
         // Pushed one by one: most keys are a word or two, and a call to
         // memcpy costs more than copying them.
         for &word in set.rest {
             self.words.push(word);
         }
-        self.starts
-            .push(u32::try_from(self.words.len()).expect("memo below 2^32 words"));
+        if self.whole_words.is_none() {
+            self.leads
+                .push(u32::try_from(set.lead).expect("fewer than 2^32 words"));
+            self.starts
+                .push(u32::try_from(self.words.len()).expect("memo below 2^32 words"));
+        }
         for &state in states {
             self.states.push(state);
         }
@@ -859,9 +899,11 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         self.hash = (0u32..)
             .take(partitions)
             .fold(0, |hash, p| hash ^ self.table.zobrist(p, init));
-        self.memo.reset(&self.unknown, partitions, calls.len() * 4);
-        self.memo_on_arrival = self.unknown.iter().any(|&word| word != 0);
         self.set.reset(calls.len());
+        let whole_words = (!self.set.trimmed).then_some(self.set.words.len());
+        self.memo
+            .reset(&self.unknown, whole_words, partitions, calls.len() * 4);
+        self.memo_on_arrival = self.unknown.iter().any(|&word| word != 0);
         self.stack.clear();
         self.deepest.clear();
         self.deepest_states.clear();
@@ -1171,7 +1213,7 @@ mod tests {
                 (0..calls as u32).filter(|call| unknown_every != 0 && call % unknown_every == 0).collect();
             let unknown = set_of(calls, &unknown_calls);
             let mut memo = Memo::new();
-            memo.reset(&unknown.words, 1, 16);
+            memo.reset(&unknown.words, None, 1, 16);
             let definite = |members: &BTreeSet<u32>| -> BTreeSet<u32> {
                 members.difference(&unknown_calls).copied().collect()
             };
