@@ -104,6 +104,52 @@ fn out_of_budget_is_unknown_never_a_pass() {
     );
 }
 
+/// Key "slow": ten appends, all concurrent, then a read of a value no order
+/// of them makes: deciding it means trying every order (millions of steps).
+/// Key "stale": a read that missed a write that had returned (a few steps).
+fn a_slow_key_then_a_stale_key() -> History {
+    let mut history = History::new();
+    let appends: Vec<OpId> = (0..10)
+        .map(|client| {
+            let value = format!("v{client}");
+            history.invoke(
+                client,
+                KvOp::Append {
+                    key: "slow".into(),
+                    value,
+                },
+                10,
+            )
+        })
+        .collect();
+    for append in appends {
+        history.complete(append, Outcome::Ok(KvResult::Done), 20);
+    }
+    let impossible = history.invoke(20, get("slow"), 30);
+    history.complete(impossible, read(Some("no order gives this")), 40);
+    let write = history.invoke(21, put("stale", "new"), 50);
+    history.complete(write, Outcome::Ok(KvResult::Done), 60);
+    let stale = history.invoke(22, get("stale"), 70);
+    history.complete(stale, read(None), 80);
+    history
+}
+
+#[test]
+fn a_slow_key_does_not_hide_a_violation_on_another() {
+    // Searched one key after the other, "slow" (first in the history) would
+    // spend the whole budget and the check would end unknown.
+    let budget = Budget {
+        max_steps: 100_000,
+        ..Budget::default()
+    };
+    match check_kv(&a_slow_key_then_a_stale_key(), budget) {
+        CheckOutcome::NotLinearizable(explanation) => {
+            assert_eq!(explanation.key.as_deref(), Some("stale"));
+        }
+        other => panic!("expected the stale read, got {other:?}"),
+    }
+}
+
 #[test]
 fn the_explanation_names_the_read_that_cannot_be_placed() {
     let history = put_then_get(Outcome::Ok(KvResult::Done), Some("b"));

@@ -69,7 +69,24 @@ pub(crate) struct Failure<S> {
 pub(crate) enum SearchVerdict<S> {
     Linearizable,
     NotLinearizable(Failure<S>),
-    OutOfBudget(String),
+    OutOfBudget(Exhausted),
+}
+
+/// Which limit stopped a search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    Steps,
+    Memo,
+}
+
+impl Exhausted {
+    /// What a person is told.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Exhausted::Steps => "step budget exhausted",
+            Exhausted::Memo => "memo budget exhausted",
+        }
+    }
 }
 
 /// One call of a searched sub-history.
@@ -922,7 +939,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
                 return SearchVerdict::Linearizable;
             }
             if budget.steps_left == 0 {
-                return SearchVerdict::OutOfBudget("step budget exhausted".into());
+                return SearchVerdict::OutOfBudget(Exhausted::Steps);
             }
             budget.steps_left -= 1;
             let frame = self.frames.last_mut().expect("the root frame is open");
@@ -944,7 +961,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             frame.next += 1;
             if self.try_linearize(call) {
                 if self.memo.bytes() > budget.max_memo_bytes {
-                    return SearchVerdict::OutOfBudget("memo budget exhausted".into());
+                    return SearchVerdict::OutOfBudget(Exhausted::Memo);
                 }
                 self.open_frame();
             }
