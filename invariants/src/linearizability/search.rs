@@ -77,6 +77,9 @@ pub(crate) enum SearchVerdict<S> {
 pub(crate) enum Exhausted {
     Steps,
     Memo,
+    /// No linearization places at most the allowed number of calls of
+    /// unknown outcome; one that places more may exist.
+    UnknownCap,
 }
 
 impl Exhausted {
@@ -85,6 +88,7 @@ impl Exhausted {
         match self {
             Exhausted::Steps => "step budget exhausted",
             Exhausted::Memo => "memo budget exhausted",
+            Exhausted::UnknownCap => "undecided with few calls of unknown outcome placed",
         }
     }
 }
@@ -156,6 +160,11 @@ impl<'h, M: Model> Call<'h, M> {
     /// Its partition in the search.
     pub(crate) fn partition(&self) -> u32 {
         self.partition
+    }
+
+    /// True if its outcome is unknown.
+    pub(crate) fn is_unknown(&self) -> bool {
+        self.output.is_none()
     }
 }
 
@@ -798,9 +807,11 @@ impl<'h, 'm, M: Model> Searcher<'h, 'm, M> {
         calls: &[Call<'h, M>],
         entries: &[u32],
         partitions: usize,
+        unknown_cap: Option<u32>,
         budget: &mut BudgetLeft,
     ) -> SearchVerdict<M::State> {
         self.search.reset(calls, entries, partitions);
+        self.search.unknown_cap = unknown_cap;
         self.search.run(budget)
     }
 }
@@ -827,6 +838,12 @@ struct Search<'h, 'm, M: Model> {
     /// descendant that placed more unknown calls and came back to the same
     /// definite calls and state is pruned while its ancestor is still open.
     memo_on_arrival: bool,
+    /// At most this many calls of unknown outcome are placed, tried after
+    /// the others (see `check_with`); `None`: no limit, tried first.
+    unknown_cap: Option<u32>,
+    unknown_placed: u32,
+    /// The limit kept a call out somewhere: a failure proves nothing.
+    cap_bound: bool,
     /// One frame per configuration on the path from the root: the choices
     /// there, in `candidates`.
     frames: Vec<Frame>,
@@ -861,6 +878,9 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             deepest_stuck: Vec::new(),
             deepest_unknown: Vec::new(),
             at_new_depth: false,
+            unknown_cap: None,
+            unknown_placed: 0,
+            cap_bound: false,
         }
     }
 
@@ -927,6 +947,8 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         self.deepest_stuck.clear();
         self.deepest_unknown.clear();
         self.at_new_depth = false;
+        self.unknown_placed = 0;
+        self.cap_bound = false;
     }
 
     fn run(&mut self, budget: &mut BudgetLeft) -> SearchVerdict<M::State> {
@@ -949,6 +971,9 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
                 self.candidates.truncate(start);
                 self.frames.pop();
                 if self.stack.is_empty() {
+                    if self.cap_bound {
+                        return SearchVerdict::OutOfBudget(Exhausted::UnknownCap);
+                    }
                     return SearchVerdict::NotLinearizable(self.failure());
                 }
                 if !self.memo_on_arrival {
@@ -1018,13 +1043,29 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
                     break;
                 }
                 // It does not fit here, and nothing placed here changes that.
+            } else if c.output.is_none()
+                && self
+                    .unknown_cap
+                    .is_some_and(|cap| self.unknown_placed >= cap)
+            {
+                self.cap_bound = true;
             } else {
                 self.candidates.push(call);
             }
             entry = next;
         }
-        let calls = &self.calls;
-        self.candidates[start..].sort_unstable_by_key(|&call| (calls[call as usize].rank, call));
+        let (calls, capped) = (&self.calls, self.unknown_cap.is_some());
+        self.candidates[start..].sort_unstable_by_key(|&call| {
+            let c = &calls[call as usize];
+            // Under a limit, calls of unknown outcome go last: placed only
+            // where nothing else can go.
+            let rank = if capped && c.output.is_none() {
+                u32::MAX
+            } else {
+                c.rank
+            };
+            (rank, call)
+        });
         let start = u32::try_from(start).expect("fewer than 2^32 choices");
         self.frames.push(Frame { start, next: start });
     }
@@ -1070,8 +1111,9 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         self.hash = hash;
         self.stack.push((call, from));
         self.list.lift(call);
-        if c.output.is_some() {
-            self.returned_left -= 1;
+        match c.output {
+            Some(_) => self.returned_left -= 1,
+            None => self.unknown_placed += 1,
         }
         // The deepest configuration is recorded when the search backs off
         // it (`undo`): a search that never backtracks records nothing.
@@ -1093,8 +1135,9 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             c.zobrist ^ self.table.zobrist(c.partition, from) ^ self.table.zobrist(c.partition, to);
         self.states[partition] = from;
         self.set.remove(call);
-        if c.output.is_some() {
-            self.returned_left += 1;
+        match c.output {
+            Some(_) => self.returned_left += 1,
+            None => self.unknown_placed -= 1,
         }
         self.list.unlift(call);
         Some(call)
