@@ -574,23 +574,22 @@ impl Memo {
 
     /// The first entry of the chain with this key, if any.
     fn chain(&self, hash: u64, set: &Compact<'_>, states: &[u32]) -> Option<u32> {
+        if self.hashes.is_empty() {
+            return None;
+        }
         let found = self
             .table
             .find(hash, |&entry| self.same_key(entry, hash, set, states));
         found.copied()
     }
 
-    /// True if a failed configuration subsumes this one (so it fails too).
-    /// `hash` covers the definite calls and the states only.
-    fn subsumes(&self, hash: u64, set: &Compact<'_>, states: &[u32]) -> bool {
-        if self.hashes.is_empty() {
-            return false;
-        }
-        let mut entry = self.chain(hash, set, states).unwrap_or(NONE);
+    /// True if an entry of the chain that starts at `first` subsumes `set`.
+    fn chain_subsumes(&self, first: Option<u32>, set: &Compact<'_>) -> bool {
         if self.no_unknown {
             // A chain holds only this very set.
-            return entry != NONE;
+            return first.is_some();
         }
+        let mut entry = first.unwrap_or(NONE);
         while entry != NONE {
             if self.entry_set(entry).is_subset(set) {
                 return true;
@@ -600,20 +599,34 @@ impl Memo {
         false
     }
 
+    /// True if a failed configuration subsumes this one (so it fails too).
+    /// `hash` covers the definite calls and the states only.
+    fn subsumes(&self, hash: u64, set: &Compact<'_>, states: &[u32]) -> bool {
+        self.chain_subsumes(self.chain(hash, set, states), set)
+    }
+
     /// Records a configuration reached, unless one recorded subsumes it;
-    /// false if one does.
+    /// false if one does. The chain is looked up once for both.
     fn insert_new(&mut self, hash: u64, set: &Compact<'_>, states: &[u32]) -> bool {
-        let new = !self.subsumes(hash, set, states);
+        let first = self.chain(hash, set, states);
+        let new = !self.chain_subsumes(first, set);
         if new {
-            self.insert(hash, set, states);
+            self.insert_into(first, hash, set, states);
         }
         new
     }
 
     /// Records a configuration (none recorded subsumes it).
     fn insert(&mut self, hash: u64, set: &Compact<'_>, states: &[u32]) {
+        let first = self.chain(hash, set, states);
+        self.insert_into(first, hash, set, states);
+    }
+
+    /// Records a configuration at the head of its chain, which starts at
+    /// `first` (`None`: a new chain).
+    fn insert_into(&mut self, first: Option<u32>, hash: u64, set: &Compact<'_>, states: &[u32]) {
         let new_entry = u32::try_from(self.hashes.len()).expect("memo below 2^32 entries");
-        let next = match self.chain(hash, set, states) {
+        let next = match first {
             Some(old_first) => {
                 // Unlink the entries this one subsumes, so that a chain stays
                 // an antichain and short.
