@@ -294,28 +294,29 @@ impl<'h, M: Model> Groups<'h, M> {
             true => (number as usize, 0),
             false => (0, number),
         };
-        let mut calls = Vec::with_capacity(call_at);
-        let mut kept = (0u32..).zip(operations.iter().zip(&place));
-        if let Some((index, (op, &(number, _)))) =
-            kept.find(|(_, (_, place))| place.0 != search::NONE)
-        {
-            // Every slot is written below; the first call only fills them.
-            let (_, partition) = group_and_partition(number);
-            calls.resize(call_at, search::Call::new(model, op, index, 0, partition));
-        }
-        for (index, (op, &(number, tagged))) in (0u32..).zip(operations.iter().zip(&place)) {
-            if number == search::NONE {
-                continue;
+        // Each group's operations in invocation order (every slot is written
+        // below), then their calls.
+        let mut members = vec![search::NONE; call_at];
+        for (index, &(number, _)) in (0u32..).zip(&place) {
+            if number != search::NONE {
+                let at = &mut counts[group_and_partition(number).0].0;
+                members[*at as usize] = index;
+                *at += 1;
             }
-            let (group, partition) = group_and_partition(number);
-            let at = &mut counts[group].0;
-            calls[*at as usize] = search::Call::new(model, op, index, tagged >> 1, partition);
-            *at += 1;
         }
+        let calls = members
+            .iter()
+            .map(|&index| {
+                let (number, tagged) = place[index as usize];
+                let operation = &operations[index as usize];
+                let partition = group_and_partition(number).1;
+                search::Call::new(model, operation, index, tagged >> 1, partition)
+            })
+            .collect();
         // Every group's entries in real-time order, in one pass over the
-        // history's events (no sorting per group).
-        // Every slot is written below (filled with `NONE`, not zero: a zeroed
-        // allocation takes mimalloc's slow path).
+        // history's events (no sorting per group). Every slot is written
+        // below (filled with `NONE`, not zero: a zeroed allocation takes
+        // mimalloc's slow path).
         let mut entries = vec![search::NONE; entry_at];
         for (op, is_return) in history.event_order() {
             let (number, tagged) = place[op.0 as usize];
