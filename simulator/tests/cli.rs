@@ -151,16 +151,28 @@ const KV_STALE: &str = r#"{:process 0, :type :invoke, :f :append, :key "k", :val
 {:process 1, :type :ok, :f :get, :key "k", :value ""}
 "#;
 
+/// `raftsim check-history --format porcupine-kv FILES`.
+fn check_kv_files(files: &[&str]) -> Output {
+    let mut args = vec!["check-history", "--format", "porcupine-kv"];
+    args.extend_from_slice(files);
+    raftsim(&args)
+}
+
+/// Asserts that `output` exited with `code`, showing `shown` if not.
+fn assert_exit(output: &Output, code: i32, shown: &str) {
+    assert_eq!(output.status.code(), Some(code), "{shown}");
+}
+
 #[test]
 fn check_history_exit_codes_are_0_1_2() {
     let ok = history_file("ok.txt", KV_OK);
-    let output = raftsim(&["check-history", "--format", "porcupine-kv", &ok]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = check_kv_files(&[&ok]);
+    assert_exit(&output, 0, &stderr(&output));
     assert!(stdout(&output).starts_with(&format!("{ok}\tlinearizable\t")));
 
     let stale = history_file("stale.txt", KV_STALE);
-    let output = raftsim(&["check-history", "--format", "porcupine-kv", &ok, &stale]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let output = check_kv_files(&[&ok, &stale]);
+    assert_exit(&output, 1, &stderr(&output));
     let text = stdout(&output);
     assert!(
         text.contains(&format!("{stale}\tNOT linearizable\t")),
@@ -177,8 +189,8 @@ fn check_history_unreadable_files_exit_2_with_file_and_line() {
         "truncated.txt",
         "{:process 0, :type :invoke, :f :append, :key \"k\", :value \"a\"}\n{:process 0, :type :ok, :f :app",
     );
-    let output = raftsim(&["check-history", "--format", "porcupine-kv", &truncated]);
-    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let output = check_kv_files(&[&truncated]);
+    assert_exit(&output, 2, &stdout(&output));
     let message = stderr(&output);
     assert!(
         message.starts_with(&format!("{truncated}:2: truncated line")),
@@ -189,8 +201,8 @@ fn check_history_unreadable_files_exit_2_with_file_and_line() {
     // A missing file has no line to name; the files after it are still checked.
     let missing = format!("{truncated}.missing");
     let ok = history_file("ok-after-missing.txt", KV_OK);
-    let output = raftsim(&["check-history", "--format", "porcupine-kv", &missing, &ok]);
-    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let output = check_kv_files(&[&missing, &ok]);
+    assert_exit(&output, 2, &stdout(&output));
     let message = stderr(&output);
     assert!(
         message.starts_with(&format!("{missing}: cannot read:")),

@@ -5,7 +5,8 @@
 //! - a read that fits is placed without branching (any linearization can be
 //!   reordered to place it first);
 //! - the other choices are tried calls of unknown outcome first, then the
-//!   earliest return first;
+//!   earliest return first (a search limited to a few unknown calls tries
+//!   them last: see `check_with`);
 //! - without unknown calls, a configuration enters the memo only when it
 //!   fails (a search that never backtracks records nothing).
 //!
