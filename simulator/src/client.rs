@@ -5,8 +5,15 @@
 //! Written values are unique (`c<client>.<seq>`), which keeps the linearizability
 //! check tractable. A retry keeps the operation's sequence number, so the store's
 //! session table executes it at most once.
+//!
+//! The outcome a client records is only what it knows: `fail` when every
+//! attempt it sent was answered "not leader" (none was proposed), `unknown`
+//! as soon as one attempt went unanswered (it may have been proposed, and
+//! commit later). Each attempt is sent once, under its own number, so one
+//! answer speaks for exactly one request; requests are never duplicated in
+//! flight (a client talks over a connection, as over TCP).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use invariants::linearizability::{KvOp, KvResult, OpId, Outcome};
 use raft_core::{NodeId, ProposeError, Role};
@@ -21,16 +28,74 @@ const REDIRECTS_PER_OPERATION_MAX: u32 = 30;
 /// Pause before following a redirect, so a leaderless cluster is not hammered.
 const REDIRECT_BACKOFF_US: u64 = 20_000;
 
-#[derive(Clone, Debug)]
-struct InFlight {
+/// The bookkeeping of one operation in flight: which attempts were sent and
+/// what is known of each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlight {
     op_id: OpId,
     op: KvOp,
     seq: u64,
-    attempt: u32,
+    /// The number of the latest attempt sent (`None` before the first);
+    /// only its answer or timeout moves the operation on.
+    latest_attempt: Option<u32>,
     timeouts: u32,
     redirects: u32,
-    // Whether some attempt may have been proposed (then giving up means "unknown").
-    maybe_executed: bool,
+    /// Attempts sent that no answer has shown were not proposed.
+    // Invariant: giving up records `fail` only if this is empty.
+    unanswered: BTreeSet<u32>,
+}
+
+impl InFlight {
+    /// Operation `op_id` (`op`, sequence number `seq`), not yet sent.
+    pub fn new(op_id: OpId, op: KvOp, seq: u64) -> InFlight {
+        InFlight {
+            op_id,
+            op,
+            seq,
+            latest_attempt: None,
+            timeouts: 0,
+            redirects: 0,
+            unanswered: BTreeSet::new(),
+        }
+    }
+
+    /// Numbers and records the next attempt; returns its number.
+    pub fn send_next(&mut self) -> u32 {
+        let attempt = self.latest_attempt.map_or(0, |latest| latest + 1);
+        self.latest_attempt = Some(attempt);
+        let fresh = self.unanswered.insert(attempt);
+        assert!(fresh, "attempt {attempt} is sent once");
+        attempt
+    }
+
+    /// A node answered attempt `attempt` with "not leader": that request was
+    /// not proposed. True if it is the latest attempt (then the client acts
+    /// on it; an older one only settles its own fate).
+    pub fn refused(&mut self, attempt: u32) -> bool {
+        self.unanswered.remove(&attempt);
+        self.latest_attempt == Some(attempt)
+    }
+
+    /// Whether attempt `attempt` is the latest one (a retry scheduled after
+    /// an older one is stale: the client already moved on).
+    pub fn is_latest(&self, attempt: u32) -> bool {
+        self.latest_attempt == Some(attempt)
+    }
+
+    /// Whether the client still waits for an answer to attempt `attempt`:
+    /// the latest, and not refused (only then does its timeout count).
+    pub fn awaits(&self, attempt: u32) -> bool {
+        self.is_latest(attempt) && self.unanswered.contains(&attempt)
+    }
+
+    /// What the client may record when it gives up without an answer.
+    pub fn outcome_without_answer(&self) -> Outcome<KvResult> {
+        if self.unanswered.is_empty() {
+            Outcome::Fail
+        } else {
+            Outcome::Unknown
+        }
+    }
 }
 
 /// One client.
@@ -67,14 +132,26 @@ impl Client {
 }
 
 impl Sim {
+    /// A client is done thinking: it starts its next operation (chaos phase
+    /// only). A client still busy ignores it.
     pub(crate) fn on_client_wake(&mut self, client: u64) {
-        if self.clients[client as usize].current.is_none() {
-            if self.phase != Phase::Chaos {
-                return;
-            }
-            self.begin_operation(client);
+        if self.clients[client as usize].current.is_some() || self.phase != Phase::Chaos {
+            return;
         }
+        self.begin_operation(client);
         self.send_attempt(client);
+    }
+
+    /// A client retries after a redirect, unless the operation moved on since
+    /// (answered, timed out, or redirected again).
+    pub(crate) fn on_client_retry(&mut self, client: u64, seq: u64, attempt: u32) {
+        let due = self.clients[client as usize]
+            .current
+            .as_ref()
+            .is_some_and(|f| f.seq == seq && f.is_latest(attempt));
+        if due {
+            self.send_attempt(client);
+        }
     }
 
     fn begin_operation(&mut self, client: u64) {
@@ -104,28 +181,21 @@ impl Sim {
         };
         let op_id = self.record_invoke(client, op.clone());
         let c = &mut self.clients[client as usize];
-        c.current = Some(InFlight {
-            op_id,
-            op,
-            seq,
-            attempt: 0,
-            timeouts: 0,
-            redirects: 0,
-            maybe_executed: false,
-        });
+        c.current = Some(InFlight::new(op_id, op, seq));
     }
 
     fn send_attempt(&mut self, client: u64) {
-        let c = &self.clients[client as usize];
-        let inflight = c.current.as_ref().expect("an attempt needs an operation");
+        let c = &mut self.clients[client as usize];
         let node = c.leader_guess;
+        let inflight = c.current.as_mut().expect("an attempt needs an operation");
+        let attempt = inflight.send_next();
+        let seq = inflight.seq;
         let request = Request {
             client,
-            seq: inflight.seq,
-            attempt: inflight.attempt,
+            seq,
+            attempt,
             op: inflight.op.clone(),
         };
-        let (seq, attempt) = (inflight.seq, inflight.attempt);
         let timeout = self.params.client_timeout_us;
         self.queue.push(
             self.now_us + timeout,
@@ -241,11 +311,10 @@ impl Sim {
                 self.finish_operation(client, Outcome::Ok(result));
             }
             Reply::NotLeader(hint) => {
-                if attempt != inflight.attempt {
+                if !inflight.refused(attempt) {
                     return;
                 }
                 inflight.redirects += 1;
-                inflight.attempt += 1;
                 let give_up =
                     self.phase == Phase::Chaos && inflight.redirects > REDIRECTS_PER_OPERATION_MAX;
                 match hint {
@@ -257,7 +326,11 @@ impl Sim {
                 } else {
                     self.queue.push(
                         self.now_us + REDIRECT_BACKOFF_US,
-                        Event::ClientWake { client },
+                        Event::ClientRetry {
+                            client,
+                            seq,
+                            attempt,
+                        },
                     );
                 }
             }
@@ -269,13 +342,11 @@ impl Sim {
         let Some(inflight) = c
             .current
             .as_mut()
-            .filter(|f| f.seq == seq && f.attempt == attempt)
+            .filter(|f| f.seq == seq && f.awaits(attempt))
         else {
             return;
         };
-        inflight.maybe_executed = true;
         inflight.timeouts += 1;
-        inflight.attempt += 1;
         let exhausted = inflight.timeouts >= self.params.client_attempts_max;
         c.rotate_guess();
         if self.phase == Phase::Chaos && exhausted {
@@ -285,18 +356,14 @@ impl Sim {
         }
     }
 
-    /// Ends the operation without an answer: unknown if it may have been
-    /// proposed, otherwise failed (it definitely did not happen).
+    /// Ends the operation without an answer: failed only if no attempt can
+    /// have been proposed, else unknown.
     fn give_up(&mut self, client: u64) {
         let inflight = self.clients[client as usize]
             .current
             .as_ref()
             .expect("giving up needs an operation");
-        let outcome = if inflight.maybe_executed {
-            Outcome::Unknown
-        } else {
-            Outcome::Fail
-        };
+        let outcome = inflight.outcome_without_answer();
         self.finish_operation(client, outcome);
     }
 
@@ -332,5 +399,66 @@ fn remember(last_seen: &mut BTreeMap<String, Option<String>>, op: &KvOp, result:
             last_seen.remove(key);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put() -> InFlight {
+        let op = KvOp::Put {
+            key: "k".into(),
+            value: "c0.1".into(),
+        };
+        InFlight::new(OpId(0), op, 1)
+    }
+
+    #[test]
+    fn giving_up_is_a_failure_only_when_every_attempt_was_refused() {
+        let mut inflight = put();
+        for _ in 0..3 {
+            let attempt = inflight.send_next();
+            assert!(inflight.refused(attempt));
+        }
+        assert_eq!(inflight.outcome_without_answer(), Outcome::Fail);
+    }
+
+    #[test]
+    fn an_unanswered_attempt_makes_the_outcome_unknown_whatever_follows() {
+        // Seed 18457: attempt 0 reaches the leader, which proposes it and
+        // crashes; every later attempt is refused. The put may commit.
+        let mut inflight = put();
+        let first = inflight.send_next();
+        assert!(inflight.awaits(first));
+        for _ in 0..30 {
+            let attempt = inflight.send_next();
+            assert!(inflight.refused(attempt));
+        }
+        assert!(!inflight.awaits(first), "a later attempt superseded it");
+        assert_eq!(inflight.outcome_without_answer(), Outcome::Unknown);
+    }
+
+    #[test]
+    fn a_late_refusal_of_an_older_attempt_settles_only_that_attempt() {
+        let mut inflight = put();
+        let first = inflight.send_next();
+        let second = inflight.send_next();
+        assert!(
+            !inflight.refused(first),
+            "not the latest: the client does not act on it"
+        );
+        assert_eq!(inflight.outcome_without_answer(), Outcome::Unknown);
+        assert!(inflight.refused(second));
+        assert_eq!(inflight.outcome_without_answer(), Outcome::Fail);
+    }
+
+    #[test]
+    fn a_refused_attempt_no_longer_waits_for_its_timeout() {
+        let mut inflight = put();
+        let attempt = inflight.send_next();
+        assert!(inflight.refused(attempt));
+        assert!(inflight.is_latest(attempt), "its retry is still due");
+        assert!(!inflight.awaits(attempt), "its timeout is void");
     }
 }

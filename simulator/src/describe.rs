@@ -171,6 +171,11 @@ impl Sim {
                 format!("c{client} timeout seq {seq} attempt {attempt}")
             }
             Event::ClientWake { client } => format!("c{client} wakes"),
+            Event::ClientRetry {
+                client,
+                seq,
+                attempt,
+            } => format!("c{client} retries seq {seq} after attempt {attempt} was redirected"),
             Event::Nemesis => "nemesis acts".into(),
             Event::Restart { node, .. } => format!("n{node} restarts"),
             Event::HealStart => "heal: faults stop, every node restarts".into(),

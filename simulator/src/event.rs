@@ -51,8 +51,10 @@ pub enum Event {
     },
     /// A client's attempt times out.
     ClientTimeout { client: u64, seq: u64, attempt: u32 },
-    /// A client starts its next operation (or retries after a redirect).
+    /// A client starts its next operation.
     ClientWake { client: u64 },
+    /// A client retries its operation after attempt `attempt` was redirected.
+    ClientRetry { client: u64, seq: u64, attempt: u32 },
     /// The nemesis acts.
     Nemesis,
     /// A crashed node restarts.
@@ -78,6 +80,7 @@ impl Event {
             Event::Restart { .. } => 9,
             Event::HealStart => 10,
             Event::HealCheck => 11,
+            Event::ClientRetry { .. } => 12,
         }
     }
 }

@@ -91,6 +91,9 @@ pub enum Outcome {
     Violation(Box<ViolationReport>),
     /// The simulator itself hit a limit (a bug of the harness, or a run that ran away).
     Error(String),
+    /// Every check that finished held, but the history check ran out of its
+    /// budget: neither a pass nor a failure, and never counted as a pass.
+    Unknown(String),
 }
 
 /// Virtual time as seconds with microseconds, e.g. `12.000250s`.
@@ -228,6 +231,11 @@ impl Sim {
                 attempt,
             } => self.on_client_timeout(client, seq, attempt),
             Event::ClientWake { client } => self.on_client_wake(client),
+            Event::ClientRetry {
+                client,
+                seq,
+                attempt,
+            } => self.on_client_retry(client, seq, attempt),
             Event::Nemesis => self.on_nemesis(),
             Event::Restart { node, incarnation } => self.on_restart(node, incarnation),
             Event::HealStart => self.on_heal_start(),
@@ -261,6 +269,11 @@ impl Sim {
                 ..
             }
             | Event::ClientTimeout {
+                client,
+                seq,
+                attempt,
+            }
+            | Event::ClientRetry {
                 client,
                 seq,
                 attempt,
