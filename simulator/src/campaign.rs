@@ -40,6 +40,8 @@ pub struct Summary {
     pub violations: u64,
     /// Runs the harness could not finish.
     pub errors: u64,
+    /// Runs whose history check was undecided: neither passed nor failed.
+    pub unknown: u64,
     /// End-of-run history checks: linearizable.
     pub linearizable: u64,
     /// End-of-run history checks: not linearizable.
@@ -60,6 +62,7 @@ impl Summary {
             Outcome::Pass => self.passed += 1,
             Outcome::Violation(_) => self.violations += 1,
             Outcome::Error(_) => self.errors += 1,
+            Outcome::Unknown(_) => self.unknown += 1,
         }
         match report.linearizability {
             Linearizability::Linearizable => self.linearizable += 1,
@@ -74,16 +77,18 @@ impl Summary {
         }
     }
 
-    /// Runs that did not pass.
+    /// Runs that failed: a violation or a harness error (undecided runs are
+    /// counted apart, in `unknown`).
     pub fn failed(&self) -> u64 {
         self.violations + self.errors
     }
 
-    /// The process exit code: 0 all passed, 1 a violation, 4 a harness error.
+    /// The process exit code: 0 all passed, 1 a violation, 4 a harness error
+    /// or an undecided run.
     pub fn exit_code(&self) -> i32 {
         if self.violations > 0 {
             1
-        } else if self.errors > 0 {
+        } else if self.errors > 0 || self.unknown > 0 {
             4
         } else {
             0
@@ -98,6 +103,7 @@ impl Summary {
             "failed": self.failed(),
             "violations": self.violations,
             "errors": self.errors,
+            "unknown": self.unknown,
             "linearizability": {
                 "checked": self.linearizable + self.not_linearizable + self.linearizability_unknown,
                 "linearizable": self.linearizable,
@@ -166,7 +172,7 @@ fn write_report(json: bool, report: &RunReport, out: &mut dyn Write) -> std::io:
 }
 
 /// Writes the campaign's closing lines: in text mode the history-check counts,
-/// then `N passed, N failed` last; in JSON mode the summary object last.
+/// then `N passed, N failed, N unknown` last; in JSON mode the summary object last.
 pub fn write_summary(json: bool, summary: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
     if json {
         return writeln!(out, "{}", summary.to_json());
@@ -181,8 +187,9 @@ pub fn write_summary(json: bool, summary: &Summary, out: &mut dyn Write) -> std:
     )?;
     writeln!(
         out,
-        "{} passed, {} failed",
+        "{} passed, {} failed, {} unknown",
         summary.passed,
-        summary.failed()
+        summary.failed(),
+        summary.unknown
     )
 }

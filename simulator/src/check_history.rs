@@ -32,15 +32,30 @@ const BENCH_RUNS: u32 = 20;
 /// hundreds of runs before one runs undisturbed.
 const BENCH_TIME: Duration = Duration::from_millis(100);
 
+/// The arguments of `raftsim check-history`.
+#[derive(clap::Args, Debug)]
+pub struct CheckHistoryArgs {
+    /// The history format.
+    #[arg(long, value_enum)]
+    pub format: HistoryFormat,
+    /// Repeat each check and print best per-file times and the total.
+    #[arg(long)]
+    pub bench: bool,
+    /// History files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
 /// A parsed history.
 enum Parsed {
     Register(RegisterHistory),
     Kv(History),
 }
 
-/// Checks `files` in `format`; with `bench`, repeats each check and prints the
-/// best times and their total. Returns the process exit code.
-pub fn run(format: HistoryFormat, files: &[PathBuf], bench: bool) -> anyhow::Result<i32> {
+/// Checks the files in their format; with `--bench`, repeats each check and
+/// prints the best times and their total. Returns the process exit code.
+pub fn run(args: &CheckHistoryArgs) -> anyhow::Result<i32> {
+    let (format, files, bench) = (args.format, &args.files, args.bench);
     let mut exit_code = 0;
     let mut total = Duration::ZERO;
     let mut total_whole = Duration::ZERO;

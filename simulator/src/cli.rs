@@ -11,7 +11,7 @@ use raft_core::Bug;
 use simulator::campaign::{run_campaign, write_summary, Campaign};
 use simulator::params::{FaultKind, Profile, RunOptions};
 use simulator::run::{check_determinism, execute, run_seed};
-use simulator::sim::{format_time, Outcome, SimOptions};
+use simulator::sim::{format_time, SimOptions};
 
 /// Deterministic simulation testing for Raft: one seed, one reproducible run.
 #[derive(Parser, Debug)]
@@ -42,7 +42,7 @@ enum Command {
     Corpus(CorpusArgs),
     /// Check third-party histories for linearizability (exit 0 all linearizable,
     /// 1 any not or undecided, 2 unreadable file).
-    CheckHistory(CheckHistoryArgs),
+    CheckHistory(simulator::check_history::CheckHistoryArgs),
     /// Run scenario files (or directories of them); exit 1 if any fails, 2 if
     /// one cannot be read or parsed. See scenarios/README.md.
     Scenario(ScenarioArgs),
@@ -62,19 +62,6 @@ struct ScenarioArgs {
     /// Scenario files or directories (searched for *.scen).
     #[arg(required = true, value_name = "FILE_OR_DIR")]
     paths: Vec<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-struct CheckHistoryArgs {
-    /// The history format.
-    #[arg(long, value_enum)]
-    format: simulator::check_history::HistoryFormat,
-    /// Repeat each check and print best per-file times and the total.
-    #[arg(long)]
-    bench: bool,
-    /// History files.
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -214,9 +201,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Scenario(args) => {
             simulator::scenario::cli(args.paths, args.update, args.to_json, args.from_json)
         }
-        Command::CheckHistory(args) => {
-            simulator::check_history::run(args.format, &args.files, args.bench)
-        }
+        Command::CheckHistory(args) => simulator::check_history::run(&args),
     }
 }
 
@@ -261,15 +246,7 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
             ),
         }
     }
-    Ok(exit_code(&report.outcome))
-}
-
-fn exit_code(outcome: &Outcome) -> i32 {
-    match outcome {
-        Outcome::Pass => 0,
-        Outcome::Violation(_) => 1,
-        Outcome::Error(_) => 4,
-    }
+    Ok(report.exit_code())
 }
 
 fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
@@ -319,7 +296,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
         Some(text) => println!("{text}"),
         None => println!("pass: trace hash {}", report.trace_hash_hex()),
     }
-    Ok(exit_code(&report.outcome))
+    Ok(report.exit_code())
 }
 
 fn corpus(args: CorpusArgs) -> anyhow::Result<i32> {

@@ -399,7 +399,9 @@ impl Scripted {
                 None
             }
             Some(Outcome::Error(message)) => Some(message),
-            Some(Outcome::Pass) | None => None,
+            // Only the end-of-run history check says unknown, and scripts
+            // check their history themselves.
+            Some(Outcome::Pass | Outcome::Unknown(_)) | None => None,
         }
     }
 

@@ -94,7 +94,13 @@ fn final_history_check(sim: &Sim, outcome: &mut Outcome) -> Linearizability {
             Linearizability::Linearizable
         }
         CheckOutcome::Linearizable => Linearizability::Linearizable,
-        CheckOutcome::Unknown { .. } => Linearizability::Unknown,
+        CheckOutcome::Unknown { reason } => {
+            *outcome = Outcome::Unknown(format!(
+                "the linearizability check of {} operations was undecided ({reason})",
+                sim.history().len()
+            ));
+            Linearizability::Unknown
+        }
         CheckOutcome::NotLinearizable(_) if stopped_online => Linearizability::NotLinearizable,
         CheckOutcome::NotLinearizable(explanation) => {
             *outcome = Outcome::Violation(Box::new(ViolationReport {
@@ -160,12 +166,23 @@ impl RunReport {
         self.params.seed
     }
 
-    /// "pass", "violation" or "error".
+    /// "pass", "violation", "error" or "unknown".
     pub fn outcome_name(&self) -> &'static str {
         match self.outcome {
             Outcome::Pass => "pass",
             Outcome::Violation(_) => "violation",
             Outcome::Error(_) => "error",
+            Outcome::Unknown(_) => "unknown",
+        }
+    }
+
+    /// The process exit code of this run alone: 0 pass, 1 violation, 4 an
+    /// internal error or an undecided history check (a limit of the harness).
+    pub fn exit_code(&self) -> i32 {
+        match self.outcome {
+            Outcome::Pass => 0,
+            Outcome::Violation(_) => 1,
+            Outcome::Error(_) | Outcome::Unknown(_) => 4,
         }
     }
 
@@ -211,6 +228,10 @@ impl RunReport {
                 value["error"] = json!(message);
                 value["replay"] = json!(replay_command(self.seed(), &self.options));
             }
+            Outcome::Unknown(reason) => {
+                value["unknown"] = json!(reason);
+                value["replay"] = json!(replay_command(self.seed(), &self.options));
+            }
         }
         value
     }
@@ -228,6 +249,10 @@ impl RunReport {
             )),
             Outcome::Error(message) => Some(format!(
                 "seed {} ERROR {message}\n  replay: {replay}",
+                self.seed()
+            )),
+            Outcome::Unknown(reason) => Some(format!(
+                "seed {} UNKNOWN {reason}: neither passed nor failed\n  replay: {replay}",
                 self.seed()
             )),
         }

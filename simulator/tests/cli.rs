@@ -35,7 +35,10 @@ fn run_json_has_the_promised_fields() {
 fn fuzz_ends_with_the_count_line() {
     let output = raftsim(&["fuzz", "--seeds", "0..8", "--jobs", "2"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(stdout(&output).lines().last(), Some("8 passed, 0 failed"));
+    assert_eq!(
+        stdout(&output).lines().last(),
+        Some("8 passed, 0 failed, 0 unknown")
+    );
 }
 
 #[test]
