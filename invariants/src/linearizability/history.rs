@@ -154,6 +154,12 @@ impl<I, O> OpHistory<I, O> {
         self.ops.get(id.0 as usize)
     }
 
+    /// Replaces the input of operation `id` (a rewrite that keeps the
+    /// history's shape: see `Model::reduce`).
+    pub(crate) fn set_input(&mut self, id: OpId, input: I) {
+        self.ops[id.0 as usize].input = input;
+    }
+
     /// Number of events (invocations plus completions) recorded.
     pub fn events(&self) -> u32 {
         u32::try_from(self.log.len()).expect("fewer than 2^31 events")

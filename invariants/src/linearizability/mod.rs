@@ -20,6 +20,7 @@ mod model;
 mod online;
 pub mod parse;
 mod search;
+mod unread;
 mod witness;
 
 pub use explain::{Explanation, OpSummary};
@@ -27,7 +28,7 @@ pub use history::{
     History, KvOp, KvResult, OpHistory, OpId, Operation, Outcome, RegisterHistory, RegisterOp,
     RegisterResult,
 };
-pub use model::{CasRegisterModel, KvModel, Model};
+pub use model::{CasRegisterModel, HistoryOf, KvModel, Model};
 pub use online::{OnlineChecker, OnlineKvChecker};
 
 use std::hash::BuildHasher;
@@ -113,6 +114,25 @@ pub fn check_with<M: Model>(
     budget: Budget,
     partitioning: Partitioning,
 ) -> CheckOutcome {
+    // The model's rewrite, if it has one, is searched instead; an
+    // explanation still names the operations as the history has them.
+    match model.reduce(history) {
+        Some((reduced_model, reduced)) => {
+            search_groups(&reduced_model, &reduced, history, budget, partitioning)
+        }
+        None => search_groups(model, history, history, budget, partitioning),
+    }
+}
+
+/// Searches `history` (explaining a failure with the operations of
+/// `shown`, which has the same shape).
+fn search_groups<M: Model>(
+    model: &M,
+    history: &OpHistory<M::Input, M::Output>,
+    shown: &OpHistory<M::Input, M::Output>,
+    budget: Budget,
+    partitioning: Partitioning,
+) -> CheckOutcome {
     let groups = Groups::of(model, history, partitioning);
     let mut searcher = search::Searcher::new(model, groups.largest());
     // Partitions are searched in rounds, each with a step allowance that
@@ -163,7 +183,7 @@ pub fn check_with<M: Model>(
             match verdict {
                 SearchVerdict::Linearizable => {}
                 SearchVerdict::NotLinearizable(failure) => {
-                    return groups.explain(history, group, failure);
+                    return groups.explain(model, shown, group, failure);
                 }
                 SearchVerdict::OutOfBudget(Exhausted::Steps | Exhausted::UnknownCap)
                     if steps_left > 0 =>
@@ -304,7 +324,7 @@ impl<'h, M: Model> Groups<'h, M> {
                 *at += 1;
             }
         }
-        let calls = members
+        let mut calls: Vec<search::Call<'h, M>> = members
             .iter()
             .map(|&index| {
                 let (number, tagged) = place[index as usize];
@@ -313,6 +333,12 @@ impl<'h, M: Model> Groups<'h, M> {
                 search::Call::new(model, operation, index, tagged >> 1, partition)
             })
             .collect();
+        for span in &spans {
+            let group = &mut calls[span.calls.clone()];
+            if group.iter().any(search::Call::is_unknown) {
+                search::Call::link_twins(group);
+            }
+        }
         // Every group's entries in real-time order, in one pass over the
         // history's events (no sorting per group). Every slot is written
         // below (filled with `NONE`, not zero: a zeroed allocation takes
@@ -369,6 +395,7 @@ impl<'h, M: Model> Groups<'h, M> {
     /// The outcome for a search of group number `group` that failed.
     fn explain(
         &self,
+        model: &M,
         history: &OpHistory<M::Input, M::Output>,
         group: usize,
         failure: search::Failure<M::State>,
@@ -376,11 +403,12 @@ impl<'h, M: Model> Groups<'h, M> {
         let span = &self.spans[group];
         let calls = &self.calls[span.calls.clone()];
         let keys = &self.keys[span.keys.clone()];
-        CheckOutcome::NotLinearizable(explain::<M>(history, calls, keys, failure))
+        CheckOutcome::NotLinearizable(explain(model, history, calls, keys, failure))
     }
 }
 
 fn explain<M: Model>(
+    model: &M,
     history: &OpHistory<M::Input, M::Output>,
     calls: &[search::Call<'_, M>],
     keys: &[Option<&str>],
@@ -394,9 +422,9 @@ fn explain<M: Model>(
         Some(call.partition() as usize)
     });
     let state = match (failure.states.len(), blocking_partition) {
-        (1, _) => format!("{:?}", failure.states[0]),
-        (_, Some(partition)) => format!("{:?}", failure.states[partition]),
-        _ => format!("{:?}", failure.states),
+        (1, _) => model.describe_state(&failure.states[0]),
+        (_, Some(partition)) => model.describe_state(&failure.states[partition]),
+        _ => describe_states(model, keys, &failure.states),
     };
     Explanation {
         key: blocking_partition.and_then(|partition| keys[partition].map(str::to_owned)),
@@ -404,4 +432,16 @@ fn explain<M: Model>(
         state,
         stuck,
     }
+}
+
+/// The state of every partition, e.g. `"x" = "1", "y" = nil`.
+fn describe_states<M: Model>(model: &M, keys: &[Option<&str>], states: &[M::State]) -> String {
+    let described = keys.iter().zip(states).map(|(key, state)| {
+        let state = model.describe_state(state);
+        match key {
+            Some(key) => format!("{key:?} = {state}"),
+            None => state,
+        }
+    });
+    described.collect::<Vec<_>>().join(", ")
 }

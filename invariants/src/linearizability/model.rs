@@ -4,7 +4,11 @@
 use std::fmt;
 use std::hash::Hash;
 
-use super::history::{KvOp, KvResult, RegisterOp, RegisterResult};
+use super::history::{KvOp, KvResult, OpHistory, RegisterOp, RegisterResult};
+use super::unread::{fold_unread_writes, UNREAD};
+
+/// A history of calls on model `M`.
+pub type HistoryOf<M> = OpHistory<<M as Model>::Input, <M as Model>::Output>;
 
 /// A deterministic sequential specification.
 ///
@@ -12,8 +16,10 @@ use super::history::{KvOp, KvResult, RegisterOp, RegisterResult};
 /// checker derives `step` (is this result possible here, and what follows) and
 /// predicts results of calls still in flight (the online checker needs that).
 pub trait Model {
-    /// What a client asks.
-    type Input: Clone + fmt::Display;
+    /// What a client asks. Equal inputs do the same to every state (the
+    /// search treats calls of unknown outcome with equal inputs as
+    /// interchangeable).
+    type Input: Clone + Eq + Hash + fmt::Display;
     /// What it gets back.
     type Output: Clone + Eq + fmt::Display;
     /// The object's state. The checker interns states into small integers, so a
@@ -83,6 +89,22 @@ pub trait Model {
         let _ = input;
         false
     }
+
+    /// A rewrite of `history` that has the same verdict and is cheaper to
+    /// search, with the model that checks it (operations keep their ids, so
+    /// an explanation names the original ones); `None` if there is none.
+    fn reduce(&self, history: &HistoryOf<Self>) -> Option<(Self, HistoryOf<Self>)>
+    where
+        Self: Sized,
+    {
+        let _ = history;
+        None
+    }
+
+    /// A state as a person reads it (an explanation shows it).
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
 }
 
 /// The state after `input` if it may return `output` (`None`: unknown, any
@@ -106,19 +128,40 @@ pub struct KvModel {
     /// What a key holds before anything is written to it: `None` (absent) for
     /// the simulator, `Some("")` for Porcupine's kv histories.
     pub initial: Option<String>,
+    /// Checks a history whose unread writes were rewritten (see
+    /// `super::unread`): a state that contains their value is that value.
+    folds_unread: bool,
 }
 
 impl KvModel {
     /// An absent key reads as `None` (the simulator's store).
     pub fn absent_is_none() -> Self {
-        Self { initial: None }
+        Self {
+            initial: None,
+            folds_unread: false,
+        }
     }
 
     /// Every key starts as the empty string (Porcupine's kv histories).
     pub fn absent_is_empty() -> Self {
         Self {
             initial: Some(String::new()),
+            folds_unread: false,
         }
+    }
+
+    /// This model for a history whose unread writes were rewritten.
+    fn folding_unread(&self) -> Self {
+        Self {
+            folds_unread: true,
+            ..self.clone()
+        }
+    }
+
+    /// Whether appending `value` to `state` gives [`UNREAD`]: either holds it.
+    #[inline]
+    fn appends_to_unread(&self, state: &Option<String>, value: &str) -> bool {
+        self.folds_unread && (value == UNREAD || state.as_deref() == Some(UNREAD))
     }
 }
 
@@ -135,6 +178,9 @@ impl Model for KvModel {
         match input {
             KvOp::Get { .. } => (state.clone(), KvResult::Value(state.clone())),
             KvOp::Put { value, .. } => (Some(value.clone()), KvResult::Done),
+            KvOp::Append { value, .. } if self.appends_to_unread(state, value) => {
+                (Some(UNREAD.into()), KvResult::Done)
+            }
             KvOp::Append { value, .. } => {
                 // One allocation of the final size: states only grow.
                 let old = state.as_deref().unwrap_or_default();
@@ -193,6 +239,9 @@ impl Model for KvModel {
         let written = matches!(output, None | Some(KvResult::Done));
         match input {
             KvOp::Put { value, .. } if written => assign(next, [value, ""]),
+            KvOp::Append { value, .. } if written && self.appends_to_unread(state, value) => {
+                assign(next, [UNREAD, ""]);
+            }
             KvOp::Append { value, .. } if written => {
                 assign(next, [state.as_deref().unwrap_or_default(), value]);
             }
@@ -227,6 +276,24 @@ impl Model for KvModel {
             (KvOp::Get { .. }, _) | (KvOp::Cas { .. }, KvResult::CasFailed)
         )
     }
+
+    fn reduce(
+        &self,
+        history: &OpHistory<KvOp, KvResult>,
+    ) -> Option<(Self, OpHistory<KvOp, KvResult>)> {
+        if self.folds_unread {
+            return None;
+        }
+        fold_unread_writes(history).map(|folded| (self.folding_unread(), folded))
+    }
+
+    fn describe_state(&self, state: &Option<String>) -> String {
+        match state.as_deref() {
+            None => "nil".into(),
+            Some(UNREAD) if self.folds_unread => "a value no read saw".into(),
+            Some(value) => format!("{value:?}"),
+        }
+    }
 }
 
 /// A single compare-and-set register that starts as nil (Jepsen's etcd test).
@@ -253,6 +320,10 @@ impl Model for CasRegisterModel {
 
     fn is_read_only(&self, input: &RegisterOp) -> bool {
         matches!(input, RegisterOp::Read)
+    }
+
+    fn describe_state(&self, state: &Option<i64>) -> String {
+        state.map_or_else(|| "nil".into(), |value| value.to_string())
     }
 
     fn leaves_state(&self, input: &RegisterOp, output: &RegisterResult) -> bool {

@@ -8,7 +8,9 @@
 //!   earliest return first (a search limited to a few unknown calls tries
 //!   them last: see `check_with`);
 //! - without unknown calls, a configuration enters the memo only when it
-//!   fails (a search that never backtracks records nothing).
+//!   fails (a search that never backtracks records nothing);
+//! - calls of unknown outcome with equal inputs (twins) are placed in
+//!   invocation order only: any linearization can swap them.
 //!
 //! And cheaper steps:
 //! - the history is a doubly linked list of call and return entries; a
@@ -110,6 +112,12 @@ pub(crate) struct Call<'h, M: Model> {
     /// `open_frame`): the position of its return, or 0 for a call of unknown
     /// outcome.
     rank: u32,
+    /// For a call of unknown outcome: the latest call invoked before it with
+    /// the same input and an unknown outcome too (its twin), or `NONE`. Twins
+    /// do the same to every state and none has a return to meet, so any
+    /// linearization can swap them: the search places a call only after its
+    /// twin, and so tries one order of twins, not all of them.
+    twin_before: u32,
 }
 
 // By hand: derived impls would ask `M` itself to be `Copy`.
@@ -150,6 +158,35 @@ impl<'h, M: Model> Call<'h, M> {
                 None => 0,
             },
             rank,
+            twin_before: NONE,
+        }
+    }
+
+    /// Links each call of unknown outcome in `calls` (one sub-history, in
+    /// invocation order) to its twin before it, if any (see `twin_before`).
+    pub(crate) fn link_twins(calls: &mut [Call<'h, M>]) {
+        let mut latest: HashTable<u32> = HashTable::new();
+        let hash = |call: &Call<'h, M>| FxBuildHasher.hash_one(call.input);
+        for index in 0..calls.len() {
+            if calls[index].output.is_some() {
+                continue;
+            }
+            let input = calls[index].input;
+            let index = u32::try_from(index).expect("fewer than 2^32 calls");
+            let found = latest.find_mut(hash(&calls[index as usize]), |&other| {
+                calls[other as usize].input == input
+            });
+            match found {
+                Some(twin) => {
+                    calls[index as usize].twin_before = *twin;
+                    *twin = index;
+                }
+                None => {
+                    latest.insert_unique(hash(&calls[index as usize]), index, |&other| {
+                        hash(&calls[other as usize])
+                    });
+                }
+            }
         }
     }
 
@@ -363,6 +400,11 @@ impl CallSet {
             self.lead += 1;
         }
         self.top = self.top.max(word + 1);
+    }
+
+    #[inline]
+    fn contains(&self, call: u32) -> bool {
+        self.words[(call / 64) as usize] & 1 << (call % 64) != 0
     }
 
     #[inline]
@@ -1063,7 +1105,7 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
                     .is_some_and(|cap| self.unknown_placed >= cap)
             {
                 self.cap_bound = true;
-            } else {
+            } else if c.twin_before == NONE || self.set.contains(c.twin_before) {
                 self.candidates.push(call);
             }
             entry = next;
