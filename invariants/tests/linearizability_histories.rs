@@ -1,29 +1,19 @@
-//! Every third-party history in `$RAFTSIM_HISTORIES` gets the verdict that
+//! Every third-party history in the shared folder (`$RAFTSIM_HISTORIES`, else
+//! `../shared/histories` from the workspace root) gets the verdict that
 //! `EXPECTED.tsv` records (Porcupine's tests, and Knossos where it finished),
 //! from the whole-history check, the whole-history check without splitting per
 //! key, and the online checker.
 
-use std::path::{Path, PathBuf};
+mod shared_histories;
+
+use std::path::Path;
 
 use invariants::linearizability::parse::{parse_jepsen_etcd, parse_porcupine_kv};
 use invariants::linearizability::{
     check, check_with, Budget, CasRegisterModel, CheckOutcome, KvModel, Model, OnlineChecker,
     OpHistory, OpId, Outcome, Partitioning,
 };
-
-fn histories_dir() -> PathBuf {
-    let dir = std::env::var_os("RAFTSIM_HISTORIES").expect(
-        "set RAFTSIM_HISTORIES to the shared histories folder (CI: ../shared/histories; \
-         locally e.g. /work/shared/histories)",
-    );
-    let dir = PathBuf::from(dir);
-    assert!(
-        dir.is_dir(),
-        "RAFTSIM_HISTORIES={} is not a folder",
-        dir.display()
-    );
-    dir
-}
+use shared_histories::histories_dir;
 
 /// (file, expected linearizable) rows of EXPECTED.tsv, skipping `NA`.
 fn expected(dir: &Path) -> Vec<(String, String, bool)> {

@@ -1,9 +1,12 @@
 //! The incremental checks against naive versions that keep whole logs and
 //! compare them by brute force, on random observation sequences.
 
+mod pinned;
+
 use std::collections::BTreeMap;
 
 use invariants::{Invariant, SafetyChecker};
+use pinned::pinned;
 use proptest::prelude::*;
 
 type Entry = (u64, u64);
@@ -72,7 +75,12 @@ impl NaiveLogMatching {
     }
 }
 
+/// The seed of the proptests here (see `pinned`).
+const PROPTEST_SEED: u64 = 1;
+
 proptest! {
+    #![proptest_config(pinned(256, PROPTEST_SEED))]
+
     #[test]
     fn hash_chain_log_matching_agrees_with_brute_force(
         rewrites in prop::collection::vec(rewrite(), 1..40)
@@ -211,6 +219,8 @@ fn play(
 }
 
 proptest! {
+    #![proptest_config(pinned(256, PROPTEST_SEED))]
+
     #[test]
     fn committed_entry_lost_agrees_with_a_naive_count(
         steps in prop::collection::vec(step(), 1..60)
