@@ -33,7 +33,7 @@ fn two_leaders_in_one_term_break_election_safety() {
     assert_eq!(violation.term, Some(4));
     assert_eq!(
         violation.to_string(),
-        "election-safety: nodes [1, 3], term 4; expected one leader of term 4 (node 1), \
+        "election-safety: nodes 1 and 3, term 4; expected one leader of term 4 (node 1), \
          seen node 3 also leader of term 4"
     );
 }
@@ -214,7 +214,7 @@ fn a_restart_that_leaves_a_committed_entry_on_a_minority_loses_it() {
     assert_eq!(violation.nodes, vec![2]);
     assert_eq!(violation.index, Some(2));
     assert!(
-        violation.seen.contains("only voters [1] hold it"),
+        violation.seen.contains("only voter 1 holds it"),
         "{violation}"
     );
 }
@@ -240,7 +240,7 @@ fn committing_an_entry_held_by_a_minority_loses_it_at_once() {
     let violation = broken(checker.on_commit(1, 1, 1));
     assert_eq!(violation.invariant, Invariant::CommittedEntryLost);
     assert!(
-        violation.seen.contains("only voters [1] hold it"),
+        violation.seen.contains("only voter 1 holds it"),
         "{violation}"
     );
 }

@@ -89,11 +89,19 @@ pub struct Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProposeError {
     /// Only the leader accepts proposals; the hint is the leader this node believes in.
-    #[error("not the leader (leader hint: {leader_hint:?})")]
+    #[error("not the leader ({})", describe_hint(*.leader_hint))]
     NotLeader {
         /// The leader of the current term, if this node knows it.
         leader_hint: Option<NodeId>,
     },
+}
+
+/// The leader hint of [`ProposeError::NotLeader`] in words.
+fn describe_hint(leader_hint: Option<NodeId>) -> String {
+    match leader_hint {
+        Some(leader) => format!("the leader is node {leader}"),
+        None => "no leader known".to_owned(),
+    }
 }
 
 /// Everything the host must do for the node, in the order of the module doc.

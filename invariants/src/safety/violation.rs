@@ -24,12 +24,14 @@ pub struct Violation {
 }
 
 impl fmt::Display for Violation {
-    /// One line, e.g. `election-safety: nodes [1, 3], term 4; expected one
+    /// One line, e.g. `election-safety: nodes 1 and 3, term 4; expected one
     /// leader of term 4 (node 1), seen node 3 also leader of term 4`.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{}", self.invariant)?;
-        if !self.nodes.is_empty() {
-            write!(formatter, ": nodes {:?}", self.nodes)?;
+        match self.nodes.as_slice() {
+            [] => {}
+            [node] => write!(formatter, ": node {node}")?,
+            nodes => write!(formatter, ": nodes {}", list_nodes(nodes))?,
         }
         if let Some(index) = self.index {
             write!(formatter, ", index {index}")?;
@@ -47,6 +49,18 @@ impl fmt::Display for Violation {
 
 impl std::error::Error for Violation {}
 
+/// Node ids as a person lists them: `1`, `1 and 3`, `1, 2 and 3`.
+pub(crate) fn list_nodes(nodes: &[NodeId]) -> String {
+    match nodes {
+        [] => String::new(),
+        [only] => only.to_string(),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(NodeId::to_string).collect();
+            format!("{} and {last}", rest.join(", "))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,8 +77,16 @@ mod tests {
         };
         assert_eq!(
             violation.to_string(),
-            "election-safety: nodes [1, 3], term 4; expected one leader of term 4 (node 1), \
+            "election-safety: nodes 1 and 3, term 4; expected one leader of term 4 (node 1), \
              seen node 3 also leader of term 4"
         );
+    }
+
+    #[test]
+    fn nodes_are_listed_in_words() {
+        assert_eq!(list_nodes(&[]), "");
+        assert_eq!(list_nodes(&[2]), "2");
+        assert_eq!(list_nodes(&[3, 2]), "3 and 2");
+        assert_eq!(list_nodes(&[1, 2, 3]), "1, 2 and 3");
     }
 }

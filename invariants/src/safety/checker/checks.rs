@@ -4,6 +4,7 @@
 use super::{AppliedEntry, NodeState, SafetyChecker, NODE_ID_LIMIT};
 use crate::safety::chain::chain_step;
 use crate::safety::index_table::Sighting;
+use crate::safety::violation::list_nodes;
 use crate::safety::{Index, Invariant, NodeId, Term, Violation};
 
 impl SafetyChecker {
@@ -97,8 +98,8 @@ impl SafetyChecker {
             return Ok(());
         }
         let seen = format!(
-            "node {slot} lost it ({why}: {now_holds}); only voters {:?} hold it",
-            self.voters_holding()
+            "node {slot} lost it ({why}: {now_holds}); {}",
+            holders(&self.voters_holding())
         );
         Err(self.committed_entry_lost(vec![slot as NodeId], seen))
     }
@@ -248,8 +249,8 @@ impl SafetyChecker {
         if self.voters_holding_committed >= self.majority() {
             return Ok(());
         }
-        let holding = self.voters_holding();
-        let seen = format!("node {slot} committed it, but only voters {holding:?} hold it");
+        let holding = holders(&self.voters_holding());
+        let seen = format!("node {slot} committed it, but {holding}");
         Err(self.committed_entry_lost(vec![slot as NodeId], seen))
     }
 
@@ -317,5 +318,15 @@ impl SafetyChecker {
             ),
             seen: format!("it applied an entry of term {term} with digest {digest:#x}"),
         })
+    }
+}
+
+/// Who holds the committed prefix, in words: `only voters 1 and 3 hold it`,
+/// `only voter 1 holds it`, `no voter holds it`.
+fn holders(voters: &[NodeId]) -> String {
+    match voters {
+        [] => "no voter holds it".to_owned(),
+        [voter] => format!("only voter {voter} holds it"),
+        voters => format!("only voters {} hold it", list_nodes(voters)),
     }
 }
