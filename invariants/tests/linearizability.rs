@@ -98,7 +98,8 @@ fn out_of_budget_is_unknown_never_a_pass() {
         &history,
         Budget {
             max_steps: 1,
-            max_memo_bytes: 1 << 20,
+            max_memory_bytes: 1 << 20,
+            interrupt: None,
         },
     );
     assert!(

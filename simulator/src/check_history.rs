@@ -41,10 +41,24 @@ pub struct CheckHistoryArgs {
     /// Repeat each check and print best per-file times and the total.
     #[arg(long)]
     pub bench: bool,
+    /// Give up on a file after this long: its verdict is then unknown (exit
+    /// 1). E.g. `30s`, `2m`, `500ms`; a bare number is seconds. Default: no
+    /// time limit (the step and memory limits still hold).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Memory the check of one file may take (peak resident size of the
+    /// process, of which 48M are kept for the process and the parsed history,
+    /// the rest for the search's tables); past it the verdict is unknown.
+    /// E.g. `512M`, `2G`; a bare number is bytes; at least 64M.
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
+    pub memory: usize,
     /// History files.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
+
+/// What `--memory` keeps back from the search for the rest of the process.
+const PROCESS_RESERVE_BYTES: usize = 48 << 20;
 
 /// A parsed history.
 enum Parsed {
@@ -56,6 +70,17 @@ enum Parsed {
 /// prints the best times and their total. Returns the process exit code.
 pub fn run(args: &CheckHistoryArgs) -> anyhow::Result<i32> {
     let (format, files, bench) = (args.format, &args.files, args.bench);
+    let budget = Budget {
+        // The process itself (code, the parsed history, the allocator's
+        // slack) takes some of what the user allows: measured, a few dozen
+        // megabytes.
+        max_memory_bytes: args
+            .memory
+            .saturating_sub(PROCESS_RESERVE_BYTES)
+            .max(1 << 20),
+        interrupt: args.timeout.map(|_| past_deadline as fn() -> bool),
+        ..Budget::default()
+    };
     let mut exit_code = 0;
     let mut total = Duration::ZERO;
     let mut total_whole = Duration::ZERO;
@@ -68,9 +93,9 @@ pub fn run(args: &CheckHistoryArgs) -> anyhow::Result<i32> {
                 continue;
             }
         };
-        let (outcome, best) = timed(bench, || match &parsed {
-            Parsed::Register(history) => check(&CasRegisterModel, history, Budget::default()),
-            Parsed::Kv(history) => check(&KvModel::absent_is_empty(), history, Budget::default()),
+        let (outcome, best) = timed(bench, args.timeout, || match &parsed {
+            Parsed::Register(history) => check(&CasRegisterModel, history, budget),
+            Parsed::Kv(history) => check(&KvModel::absent_is_empty(), history, budget),
         });
         total += best;
         let mut line = format!(
@@ -81,11 +106,11 @@ pub fn run(args: &CheckHistoryArgs) -> anyhow::Result<i32> {
         );
         if let (true, Parsed::Kv(history)) = (bench, &parsed) {
             // The same history searched without splitting per key.
-            let (whole, best_whole) = timed(bench, || {
+            let (whole, best_whole) = timed(bench, args.timeout, || {
                 check_with(
                     &KvModel::absent_is_empty(),
                     history,
-                    Budget::default(),
+                    budget,
                     Partitioning::Whole,
                 )
             });
@@ -122,13 +147,33 @@ pub fn run(args: &CheckHistoryArgs) -> anyhow::Result<i32> {
 
 fn read(format: HistoryFormat, path: &Path) -> Result<Parsed, String> {
     let name = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|error| format!("{name}: cannot read: {error}"))?;
+    let bytes = std::fs::read(path).map_err(|error| format!("{name}: cannot read: {error}"))?;
+    let text = utf8(&bytes).map_err(|(line, column)| {
+        format!("{name}:{line}:{column}: not UTF-8 text (a history file is text)")
+    })?;
     let parsed = match format {
-        HistoryFormat::JepsenEtcd => parse_jepsen_etcd(&text, &name).map(Parsed::Register),
-        HistoryFormat::PorcupineKv => parse_porcupine_kv(&text, &name).map(Parsed::Kv),
+        HistoryFormat::JepsenEtcd => parse_jepsen_etcd(text, &name).map(Parsed::Register),
+        HistoryFormat::PorcupineKv => parse_porcupine_kv(text, &name).map(Parsed::Kv),
     };
     parsed.map_err(|error: ParseError| error.to_string())
+}
+
+/// `bytes` as text, or the line and column (1-based, in characters) of the
+/// first byte that is not UTF-8.
+fn utf8(bytes: &[u8]) -> Result<&str, (usize, usize)> {
+    std::str::from_utf8(bytes).map_err(|error| {
+        let valid = &bytes[..error.valid_up_to()];
+        let line_start = valid
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1);
+        let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+        // The valid part is UTF-8, so its characters can be counted.
+        let column = 1 + String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count();
+        (line, column)
+    })
 }
 
 fn verdict(outcome: &CheckOutcome) -> String {
@@ -144,22 +189,134 @@ fn millis(duration: Duration) -> String {
 }
 
 /// Runs `check` once, or under `--bench` at least `BENCH_RUNS` times and for
-/// `BENCH_TIME`; its last outcome and the best wall time.
+/// `BENCH_TIME`; its last outcome and the best wall time. Each run may take
+/// `timeout` at most (see [`past_deadline`]).
 #[allow(clippy::disallowed_methods)]
-fn timed(bench: bool, mut check: impl FnMut() -> CheckOutcome) -> (CheckOutcome, Duration) {
+fn timed(
+    bench: bool,
+    timeout: Option<Duration>,
+    mut check: impl FnMut() -> CheckOutcome,
+) -> (CheckOutcome, Duration) {
     let mut best = Duration::MAX;
     let mut spent = Duration::ZERO;
     let mut outcome = CheckOutcome::Linearizable;
     // One run without `--bench`; with it, at least `BENCH_RUNS` and `BENCH_TIME`.
     let mut run = 0;
     while run == 0 || (bench && (run < BENCH_RUNS || spent < BENCH_TIME)) {
-        // allow-nondeterminism: timing display only
-        let start = std::time::Instant::now(); // allow-nondeterminism: timing display only
+        // allow-nondeterminism: timing display and the --timeout limit only
+        let start = std::time::Instant::now();
+        DEADLINE.set(timeout.map(|timeout| start + timeout));
         outcome = check();
+        DEADLINE.set(None);
         let took = start.elapsed();
         best = best.min(took);
         spent += took;
         run += 1;
+        if matches!(outcome, CheckOutcome::Unknown { .. }) {
+            break; // repeating a check that ran out proves nothing more
+        }
+    }
+    if let (Some(timeout), CheckOutcome::Unknown { reason }) = (timeout, &mut outcome) {
+        if reason == "interrupted" {
+            *reason = format!("no verdict within --timeout {}", show_duration(timeout));
+        }
     }
     (outcome, best)
+}
+
+thread_local! {
+    /// When the check under way must stop (`--timeout`), if it must.
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The checker's interrupt: true once the check under way is past its
+/// deadline. The checker itself keeps no clock.
+#[allow(clippy::disallowed_methods)]
+fn past_deadline() -> bool {
+    // allow-nondeterminism: the --timeout limit of a third-party history check
+    DEADLINE
+        .get()
+        .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+}
+
+/// A duration as given to `--timeout`: `500ms`, `30s`, `2m`, `1h`, or bare
+/// seconds (fractions allowed).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let seconds_per_unit = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("{text:?}: the unit must be ms, s, m or h")),
+    };
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: write e.g. 30s, 500ms or 2m"))?;
+    Duration::try_from_secs_f64(number * seconds_per_unit)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| format!("{text:?}: the duration must be above zero and finite"))
+}
+
+/// A size as given to `--memory`: `512M`, `2G`, `64K`, or bare bytes.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("{text:?}: the unit must be K, M, G or T")),
+    };
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size: write e.g. 512M or 2G"))?;
+    number
+        .checked_mul(1 << shift)
+        .filter(|&bytes| bytes >= 64 << 20)
+        .ok_or_else(|| format!("{text:?}: the size must be at least 64M (and below 2^64 bytes)"))
+}
+
+/// A duration as a person writes it.
+fn show_duration(duration: Duration) -> String {
+    format!("{}s", duration.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_that_is_not_utf8_is_located_by_line_and_column() {
+        assert_eq!(utf8(b"ok\n\xc3\xa9t\xffe"), Err((2, 3)));
+        assert_eq!(utf8(b"\xff"), Err((1, 1)));
+        assert_eq!(utf8("d\u{e9}j\u{e0}".as_bytes()), Ok("d\u{e9}j\u{e0}"));
+    }
+
+    #[test]
+    fn durations_and_sizes_read_as_people_write_them() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["0", "", "s", "3 days", "1e9999", "-1s", "inf"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("67108864"), Ok(64 << 20));
+        for bad in ["1M", "", "G", "12Q", "99999999999999999999T", "-5G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -107,7 +107,8 @@ pub fn format_time(time_us: u64) -> String {
 /// apart and never as a pass.
 pub const RUN_HISTORY_BUDGET: Budget = Budget {
     max_steps: 3_000_000,
-    max_memo_bytes: 64 << 20,
+    max_memory_bytes: 64 << 20,
+    interrupt: None,
 };
 
 /// The violation of a non-linearizable history, explained in `seen`.

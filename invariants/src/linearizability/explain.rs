@@ -121,7 +121,7 @@ mod tests {
         let explanation = Explanation {
             key: Some("k".into()),
             prefix: vec![OpSummary::of(&history, put)],
-            state: "Some(\"a\")".into(),
+            state: "\"a\"".into(),
             stuck: vec![OpSummary::of(&history, get)],
         };
         let text = explanation.to_string();
@@ -129,7 +129,7 @@ mod tests {
             text,
             "not linearizable on key \"k\": no order of these operations fits the model\n  \
              client 2 [30..40] get \"k\" -> \"b\"\n\
-             after the longest linearizable prefix (1 operations, state Some(\"a\"))\n  \
+             after the longest linearizable prefix (1 operations, state \"a\")\n  \
              client 1 [10..20] put \"k\" \"a\" -> ok"
         );
     }

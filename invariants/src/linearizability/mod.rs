@@ -39,15 +39,18 @@ use search::{BudgetLeft, Exhausted, SearchVerdict};
 
 /// Limits on one check. The search is NP-complete in general; a check that
 /// reaches a limit says [`CheckOutcome::Unknown`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Budget {
     /// Search steps (one per call considered), over all partitions together.
     pub max_steps: u64,
-    /// Bytes of memoized configurations held at once (one partition at a
-    /// time). An entry costs a few dozen bytes on a short history and an
-    /// eighth of a byte per call more on a long one (its set of linearized
-    /// calls), so the limit is in bytes, not entries.
-    pub max_memo_bytes: usize,
+    /// Bytes the search's tables may hold at once (one partition at a time):
+    /// the memo of failed configurations, the model states it met (a long
+    /// append-only value is a large state) and the cached transitions.
+    pub max_memory_bytes: usize,
+    /// Asked every few thousand steps; `true` stops the check, which then
+    /// says unknown ("interrupted"). The checker keeps no clock: a caller
+    /// with a time limit passes a function that reads one.
+    pub interrupt: Option<fn() -> bool>,
 }
 
 impl Default for Budget {
@@ -56,7 +59,8 @@ impl Default for Budget {
     fn default() -> Self {
         Self {
             max_steps: 200_000_000,
-            max_memo_bytes: 2 << 30,
+            max_memory_bytes: 2 << 30,
+            interrupt: None,
         }
     }
 }
@@ -176,7 +180,8 @@ fn search_groups<M: Model>(
             };
             let mut left = BudgetLeft {
                 steps_left: round_steps,
-                max_memo_bytes: budget.max_memo_bytes,
+                max_memory_bytes: budget.max_memory_bytes,
+                interrupt: budget.interrupt,
             };
             let verdict = groups.search(&mut searcher, group, unknown_cap, &mut left);
             steps_left -= round_steps - left.steps_left;
@@ -189,6 +194,11 @@ fn search_groups<M: Model>(
                     if steps_left > 0 =>
                 {
                     still_pending.push((group, (stage + 1).min(UNKNOWN_CAPS.len())));
+                }
+                SearchVerdict::OutOfBudget(Exhausted::Interrupted) => {
+                    return CheckOutcome::Unknown {
+                        reason: Exhausted::Interrupted.reason().into(),
+                    };
                 }
                 // Another partition may still show a violation: keep going.
                 SearchVerdict::OutOfBudget(exhausted) => {
@@ -444,4 +454,71 @@ fn describe_states<M: Model>(model: &M, keys: &[Option<&str>], states: &[M::Stat
         }
     });
     described.collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `writers` appends, all concurrent and all returned, then a read of a
+    /// value no order of them makes: every order is tried, each a new state.
+    fn concurrent_appends_then_an_impossible_read(writers: u64) -> History {
+        let mut history = History::new();
+        let ids: Vec<OpId> = (0..writers)
+            .map(|client| {
+                let value = format!("w{client};");
+                let append = KvOp::Append {
+                    key: "k".into(),
+                    value,
+                };
+                history.invoke(client, append, 0)
+            })
+            .collect();
+        for id in ids {
+            history.complete(id, Outcome::Ok(KvResult::Done), 1);
+        }
+        let read = history.invoke(writers, KvOp::Get { key: "k".into() }, 2);
+        let never = KvResult::Value(Some("never".into()));
+        history.complete(read, Outcome::Ok(never), 3);
+        history
+    }
+
+    #[test]
+    fn an_interrupt_stops_the_check_as_unknown() {
+        fn always() -> bool {
+            true
+        }
+        let history = concurrent_appends_then_an_impossible_read(14);
+        let budget = Budget {
+            interrupt: Some(always),
+            ..Budget::default()
+        };
+        assert_eq!(
+            check_kv(&history, budget),
+            CheckOutcome::Unknown {
+                reason: "interrupted".into()
+            }
+        );
+    }
+
+    #[test]
+    fn past_the_memory_budget_the_check_is_unknown() {
+        // 2^14 sets of appends, each a state of its own: far past 4 MiB.
+        let history = concurrent_appends_then_an_impossible_read(14);
+        let budget = Budget {
+            max_memory_bytes: 4 << 20,
+            ..Budget::default()
+        };
+        assert_eq!(
+            check_kv(&history, budget),
+            CheckOutcome::Unknown {
+                reason: "memory budget exhausted".into()
+            }
+        );
+        let small = concurrent_appends_then_an_impossible_read(6);
+        assert!(matches!(
+            check_kv(&small, budget),
+            CheckOutcome::NotLinearizable(_)
+        ));
+    }
 }

@@ -101,6 +101,13 @@ pub trait Model {
         None
     }
 
+    /// Bytes `state` holds, on the heap too: the search counts them against
+    /// its memory budget.
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        let _ = state;
+        size_of::<Self::State>()
+    }
+
     /// A state as a person reads it (an explanation shows it).
     fn describe_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
@@ -285,6 +292,10 @@ impl Model for KvModel {
             return None;
         }
         fold_unread_writes(history).map(|folded| (self.folding_unread(), folded))
+    }
+
+    fn state_bytes(&self, state: &Option<String>) -> usize {
+        size_of::<Option<String>>() + state.as_ref().map_or(0, String::capacity)
     }
 
     fn describe_state(&self, state: &Option<String>) -> String {

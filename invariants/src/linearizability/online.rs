@@ -190,7 +190,7 @@ impl<M: Model> OnlineChecker<M> {
         match repair {
             Ok(Repair::Found) => {
                 let witness = &mut self.objects[object as usize];
-                let entries_max = self.budget.max_memo_bytes / WITNESS_MEMO_ENTRY_BYTES;
+                let entries_max = self.budget.max_memory_bytes / WITNESS_MEMO_ENTRY_BYTES;
                 if witness.memo_len() > MEMO_ENTRIES_PER_KEY_MAX.min(entries_max) {
                     witness.forget_memo();
                 }

@@ -51,8 +51,13 @@ const UNKNOWN_SHOWN_MAX: usize = 3;
 #[derive(Clone, Debug)]
 pub(crate) struct BudgetLeft {
     pub steps_left: u64,
-    pub max_memo_bytes: usize,
+    pub max_memory_bytes: usize,
+    /// Polled every [`INTERRUPT_POLL_STEPS`] steps: true stops the search.
+    pub interrupt: Option<fn() -> bool>,
 }
+
+/// Steps between two polls of [`BudgetLeft::interrupt`].
+pub(crate) const INTERRUPT_POLL_STEPS: u64 = 1 << 12;
 
 /// A search that found no linearization: the deepest configuration reached.
 #[derive(Clone, Debug)]
@@ -79,7 +84,9 @@ pub(crate) enum SearchVerdict<S> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Exhausted {
     Steps,
-    Memo,
+    Memory,
+    /// The caller's interrupt said stop (a time limit, say).
+    Interrupted,
     /// No linearization places at most the allowed number of calls of
     /// unknown outcome; one that places more may exist.
     UnknownCap,
@@ -90,7 +97,8 @@ impl Exhausted {
     pub(crate) fn reason(self) -> &'static str {
         match self {
             Exhausted::Steps => "step budget exhausted",
-            Exhausted::Memo => "memo budget exhausted",
+            Exhausted::Memory => "memory budget exhausted",
+            Exhausted::Interrupted => "interrupted",
             Exhausted::UnknownCap => "undecided with few calls of unknown outcome placed",
         }
     }
@@ -235,7 +243,13 @@ struct StateTable<'m, M: Model> {
     recent_next: Vec<u8>,
     // allow-nondeterminism: membership only, never iterated
     transitions: FxHashMap<u64, u32>,
+    /// Bytes the states in use hold (`Model::state_bytes`).
+    state_bytes: usize,
 }
+
+/// States of an earlier search are kept for their allocations up to this
+/// many bytes; past it they are freed.
+const LEFTOVER_STATE_BYTES_MAX: usize = 16 << 20;
 
 fn hash_state<S: Hash>(state: &S) -> u64 {
     FxBuildHasher.hash_one(state)
@@ -253,11 +267,35 @@ impl<'m, M: Model> StateTable<'m, M> {
             recent: Vec::new(),
             recent_next: Vec::new(),
             transitions: FxHashMap::default(),
+            state_bytes: 0,
         }
     }
 
-    /// Forgets every state and transition, keeping the allocations.
+    /// Bytes held: the states in use, their ids and zobrist words, and the
+    /// cached transitions, counted as [`held`] counts them.
+    fn bytes(&self) -> usize {
+        self.state_bytes
+            + held(&self.states, 1)
+            + held(&self.zobrist, 1)
+            + held_table(self.ids.len(), self.ids.capacity(), size_of::<u32>())
+            + held_table(
+                self.transitions.len(),
+                self.transitions.capacity(),
+                size_of::<(u64, u32)>(),
+            )
+            + held(&self.recent, 0)
+            + held(&self.recent_next, 0)
+    }
+
+    /// Forgets every state and transition, keeping the allocations (but not
+    /// large ones: what a search holds is counted against its budget, and
+    /// the states left from an earlier search are not).
     fn reset(&mut self, calls: usize) {
+        if self.state_bytes > LEFTOVER_STATE_BYTES_MAX {
+            self.states.clear();
+            self.states.shrink_to_fit();
+        }
+        self.state_bytes = 0;
         self.used = 0;
         clear_keeping_room(&mut self.ids, calls + 1);
         self.recent.clear();
@@ -292,6 +330,7 @@ impl<'m, M: Model> StateTable<'m, M> {
             Some(slot) => std::mem::swap(slot, &mut self.scratch),
             None => self.states.push(self.scratch.clone()),
         }
+        self.state_bytes += self.model.state_bytes(&self.states[self.used]);
         if self.zobrist.len() == self.used {
             self.zobrist
                 .push(mix64(u64::from(id) ^ 0x6a09_e667_f3bc_c908));
@@ -513,6 +552,8 @@ struct Memo {
     /// Sets are whole, of this many words (`leads` and `starts` unused).
     whole_words: Option<usize>,
     partitions: usize,
+    /// Words of the largest set: what one entry may add to `words`.
+    set_words_max: usize,
 }
 
 impl Memo {
@@ -529,6 +570,7 @@ impl Memo {
             no_unknown: true,
             whole_words: None,
             partitions: 0,
+            set_words_max: 0,
         }
     }
 
@@ -554,19 +596,21 @@ impl Memo {
         self.unknown.extend_from_slice(unknown);
         self.no_unknown = unknown.iter().all(|&word| word == 0);
         self.partitions = partitions;
-    }
-
-    fn len(&self) -> usize {
-        self.hashes.len()
+        self.set_words_max = unknown.len();
     }
 
     /// Bytes its entries take: their keys, hashes and chain links, and a
     /// slot of the table each.
+    /// Bytes its tables hold, counted as [`held`] counts them.
     fn bytes(&self) -> usize {
-        let per_entry = size_of::<u64>() + 3 * size_of::<u32>() + 1;
-        self.len() * per_entry
-            + self.words.len() * size_of::<u64>()
-            + self.states.len() * size_of::<u32>()
+        let set_words = self.set_words_max;
+        held_table(self.table.len(), self.table.capacity(), size_of::<u32>())
+            + held(&self.hashes, 1)
+            + held(&self.chain_next, 1)
+            + held(&self.leads, 1)
+            + held(&self.starts, 1)
+            + held(&self.words, set_words)
+            + held(&self.states, self.partitions)
     }
 
     /// The set of entry `entry`.
@@ -824,6 +868,29 @@ impl EntryList {
     }
 }
 
+/// Bytes a vector holds, counting the moment it grows: a vector with less
+/// room left than `room` more elements will double at the next push, and
+/// then holds its old buffer and one twice as large at once. Counting that
+/// ahead lets a search stop before a growth would take it past its budget.
+fn held<T>(vector: &Vec<T>, room: usize) -> usize {
+    let bytes = vector.capacity() * size_of::<T>();
+    match vector.capacity() - vector.len() < room {
+        true => 3 * bytes,
+        false => bytes,
+    }
+}
+
+/// Bytes a hash table of `len` entries of `entry` bytes holds, with room for
+/// `capacity`, counted as [`held`] counts a vector: its buckets (an eighth
+/// more than its capacity, and a control byte each), tripled when it is full.
+fn held_table(len: usize, capacity: usize, entry: usize) -> usize {
+    let bytes = (capacity + capacity / 7) * (entry + 1);
+    match len == capacity {
+        true => 3 * bytes,
+        false => bytes,
+    }
+}
+
 /// Empties `table`, keeping room for `needed` entries but not much more: a
 /// small search after a large one should not pay to clear a large table.
 fn clear_keeping_room<T>(table: &mut HashTable<T>, needed: usize) {
@@ -1019,6 +1086,11 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             if budget.steps_left == 0 {
                 return SearchVerdict::OutOfBudget(Exhausted::Steps);
             }
+            if budget.steps_left.is_multiple_of(INTERRUPT_POLL_STEPS)
+                && budget.interrupt.is_some_and(|interrupt| interrupt())
+            {
+                return SearchVerdict::OutOfBudget(Exhausted::Interrupted);
+            }
             budget.steps_left -= 1;
             let frame = self.frames.last_mut().expect("the root frame is open");
             let Some(&call) = self.candidates.get(frame.next as usize) else {
@@ -1041,8 +1113,8 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
             };
             frame.next += 1;
             if self.try_linearize(call) {
-                if self.memo.bytes() > budget.max_memo_bytes {
-                    return SearchVerdict::OutOfBudget(Exhausted::Memo);
+                if self.memo.bytes() + self.table.bytes() > budget.max_memory_bytes {
+                    return SearchVerdict::OutOfBudget(Exhausted::Memory);
                 }
                 self.open_frame();
             }
