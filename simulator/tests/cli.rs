@@ -196,7 +196,9 @@ fn check_history_unreadable_files_exit_2_with_file_and_line() {
     assert_exit(&output, 2, &stdout(&output));
     let message = stderr(&output);
     assert!(
-        message.starts_with(&format!("{truncated}:2: truncated line")),
+        message.starts_with(&format!(
+            "{truncated}:2:32: truncated line: the map is not closed with `}}`"
+        )),
         "{message}"
     );
     assert!(!message.contains("panicked"), "{message}");

@@ -1,6 +1,6 @@
 //! Readers for third-party histories: Jepsen's etcd logs (a compare-and-set
 //! register) and Porcupine's kv histories (EDN-like maps). Errors are values
-//! that say `file:line: what was wrong`; no input makes them panic.
+//! that say `file:line:column: what was wrong`; no input makes them panic.
 //!
 //! Parsed histories have no clock: an event's "time" is its line number, so an
 //! explanation points into the file.
@@ -11,16 +11,109 @@ use super::history::{
     History, KvOp, KvResult, OpId, Outcome, RegisterHistory, RegisterOp, RegisterResult,
 };
 
+/// At most this many events (invocations and completions) in one history:
+/// the history numbers its events in 31 bits.
+const EVENTS_MAX: usize = 1 << 30;
+
+/// Text quoted in an error message is cut to this many characters.
+const QUOTE_CHARS_MAX: usize = 60;
+
 /// A history file that could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{file}:{line}:{}{message}", column.map_or(String::new(), |c| format!("{c}: ")))]
 pub struct ParseError {
     /// The file, as given.
     pub file: String,
-    /// 1-based line number (0: the file as a whole).
+    /// 1-based line number.
     pub line: usize,
+    /// 1-based column (in characters) where the problem starts, when one
+    /// place can be named.
+    pub column: Option<usize>,
     /// What was wrong.
     pub message: String,
+}
+
+/// What is wrong on a line, and where on it.
+#[derive(Debug)]
+struct Problem {
+    column: Option<usize>,
+    message: String,
+}
+
+impl From<String> for Problem {
+    fn from(message: String) -> Problem {
+        Problem {
+            column: None,
+            message,
+        }
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(message: &str) -> Problem {
+        Problem::from(message.to_owned())
+    }
+}
+
+/// A problem at 1-based `column`.
+fn at(column: usize, message: impl Into<String>) -> Problem {
+    Problem {
+        column: Some(column),
+        message: message.into(),
+    }
+}
+
+/// Text as it is quoted in messages: in double quotes, control characters
+/// escaped, cut after [`QUOTE_CHARS_MAX`] characters.
+fn quote(text: &str) -> String {
+    let mut shown: String = text.chars().take(QUOTE_CHARS_MAX).collect();
+    if shown.len() < text.len() {
+        shown.push_str("...");
+    }
+    format!("\"{}\"", shown.escape_debug())
+}
+
+/// The 1-based column of `part`, a slice of `line`.
+fn column_of(line: &str, part: &str) -> usize {
+    let offset = (part.as_ptr() as usize).saturating_sub(line.as_ptr() as usize);
+    line.get(..offset)
+        .map_or(1, |before| before.chars().count() + 1)
+}
+
+/// The lines of a history with their 1-based numbers, a byte-order mark at
+/// the start dropped and blank lines skipped.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.lines()
+        .enumerate()
+        .map(|(index, line)| (index + 1, line))
+        .filter(|(_, line)| !line.trim().is_empty())
+}
+
+/// Reads every line of `text` with `read_line`, turning a problem into a
+/// located [`ParseError`].
+fn read_lines<H>(
+    text: &str,
+    file: &str,
+    history: &mut H,
+    mut read_line: impl FnMut(&str, u64, &mut H) -> Result<(), Problem>,
+    events: impl Fn(&H) -> usize,
+) -> Result<(), ParseError> {
+    for (number, line) in lines(text) {
+        let located = |problem: Problem| ParseError {
+            file: file.to_owned(),
+            line: number,
+            column: problem.column,
+            message: problem.message,
+        };
+        if events(history) >= EVENTS_MAX {
+            return Err(located(Problem::from(format!(
+                "more than {EVENTS_MAX} events: a history this long is not checked"
+            ))));
+        }
+        read_line(line, number as u64, history).map_err(located)?;
+    }
+    Ok(())
 }
 
 /// Pairs invocations with completions per process.
@@ -68,17 +161,13 @@ impl<I> Pairing<I> {
 pub fn parse_jepsen_etcd(text: &str, file: &str) -> Result<RegisterHistory, ParseError> {
     let mut history = RegisterHistory::new();
     let mut pairing = Pairing::new();
-    for (index, line) in text.lines().enumerate() {
-        let error = |message: String| ParseError {
-            file: file.to_owned(),
-            line: index + 1,
-            message,
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        jepsen_line(line, index as u64 + 1, &mut history, &mut pairing).map_err(error)?;
-    }
+    read_lines(
+        text,
+        file,
+        &mut history,
+        |line, number, history| jepsen_line(line, number, history, &mut pairing),
+        |history| history.events() as usize,
+    )?;
     Ok(history)
 }
 
@@ -87,39 +176,77 @@ fn jepsen_line(
     line_number: u64,
     history: &mut RegisterHistory,
     pairing: &mut Pairing<RegisterOp>,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
     if tokens.len() < 6 || tokens[..3] != ["INFO", "jepsen.util", "-"] {
-        return Err(format!(
-            "expected `INFO jepsen.util - <process> <type> <f> <value>`, got {line:?}"
+        return Err(at(
+            1,
+            format!(
+                "expected `INFO jepsen.util - <process> <type> <f> <value>`, got {}",
+                quote(line.trim())
+            ),
         ));
     }
-    let process: u64 = tokens[3]
-        .parse()
-        .map_err(|_| format!("bad process id {:?}", tokens[3]))?;
+    let column = |token: &str| column_of(line, token);
+    let process: u64 = tokens[3].parse().map_err(|_| {
+        at(
+            column(tokens[3]),
+            format!(
+                "bad process id {}: expected an unsigned 64-bit integer",
+                quote(tokens[3])
+            ),
+        )
+    })?;
     let (kind, f) = (tokens[4], tokens[5]);
-    let value = jepsen_value(f, &tokens[6..])?;
+    let value_tokens = &tokens[6..];
+    let value_column = value_tokens
+        .first()
+        .map_or(line.chars().count() + 1, |t| column(t));
+    let value = jepsen_value(f, value_tokens).map_err(|(index, message)| {
+        at(
+            value_tokens.get(index).map_or(value_column, |t| column(t)),
+            message,
+        )
+    })?;
+    let in_value = |message: String| at(value_column, message);
     match kind {
         ":invoke" => {
             let input = match f {
                 ":read" if value == "nil" => RegisterOp::Read,
-                ":write" => RegisterOp::Write(integer(&value)?),
+                ":write" => RegisterOp::Write(integer(&value).map_err(in_value)?),
                 ":cas" => {
-                    let (from, to) = pair(&value)?;
+                    let (from, to) = pair(&value).map_err(in_value)?;
                     RegisterOp::Cas(from, to)
                 }
-                ":read" => return Err(format!("read invoked with value {value:?}, expected nil")),
-                _ => return Err(format!("unknown operation {f:?}")),
+                ":read" => {
+                    return Err(in_value(format!(
+                        "read invoked with value {}, expected nil",
+                        quote(&value)
+                    )))
+                }
+                _ => {
+                    return Err(at(
+                        column(f),
+                        format!(
+                            "unknown operation {}: expected :read, :write or :cas",
+                            quote(f)
+                        ),
+                    ))
+                }
             };
             let id = history.invoke(process, input, line_number);
-            pairing.invoke(process, id, f, input)
+            pairing
+                .invoke(process, id, f, input)
+                .map_err(|m| at(column(tokens[3]), m))
         }
         ":ok" | ":fail" | ":info" => {
-            let (id, input) = pairing.complete(process, f)?;
+            let (id, input) = pairing.complete(process, f).map_err(|m| at(column(f), m))?;
             let outcome = match kind {
                 ":ok" => Outcome::Ok(match input {
                     RegisterOp::Read if value == "nil" => RegisterResult::Value(None),
-                    RegisterOp::Read => RegisterResult::Value(Some(integer(&value)?)),
+                    RegisterOp::Read => {
+                        RegisterResult::Value(Some(integer(&value).map_err(in_value)?))
+                    }
                     RegisterOp::Write(_) => RegisterResult::Done,
                     RegisterOp::Cas(..) => RegisterResult::CasOk,
                 }),
@@ -129,17 +256,24 @@ fn jepsen_line(
             history.complete(id, outcome, line_number);
             Ok(())
         }
-        _ => Err(format!("unknown event type {kind:?}")),
+        _ => Err(at(
+            column(kind),
+            format!(
+                "unknown event type {}: expected :invoke, :ok, :fail or :info",
+                quote(kind)
+            ),
+        )),
     }
 }
 
 /// The value of an operation from the tokens after its `f`: one token, or
 /// `[A B]` over two. Jepsen may print more fields of the operation after it
 /// as `:key value` pairs (Porcupine's larger etcd logs carry `:hint N`); they
-/// say nothing about what the operation did, and are skipped.
-fn jepsen_value(f: &str, tokens: &[&str]) -> Result<String, String> {
+/// say nothing about what the operation did, and are skipped. An error names
+/// the index of the token it is about.
+fn jepsen_value(f: &str, tokens: &[&str]) -> Result<String, (usize, String)> {
     let Some(first) = tokens.first() else {
-        return Err(format!("truncated line: {f} has no value"));
+        return Err((0, format!("truncated line: {f} has no value")));
     };
     let length = match first.starts_with('[') {
         true => {
@@ -147,7 +281,11 @@ fn jepsen_value(f: &str, tokens: &[&str]) -> Result<String, String> {
                 .iter()
                 .position(|token| token.ends_with(']'))
                 .ok_or_else(|| {
-                    format!("truncated line: {f} value {first:?} is not closed with `]`")
+                    let message = format!(
+                        "truncated line: {f} value {} is not closed with `]`",
+                        quote(first)
+                    );
+                    (0, message)
                 })?
         }
         false => 1,
@@ -156,28 +294,39 @@ fn jepsen_value(f: &str, tokens: &[&str]) -> Result<String, String> {
     let pairs_of_keys_and_values =
         extra.len().is_multiple_of(2) && extra.chunks(2).all(|pair| pair[0].starts_with(':'));
     if !pairs_of_keys_and_values {
-        return Err(format!(
-            "unexpected {:?} after the value (further fields come as `:key value`)",
-            extra.join(" ")
+        return Err((
+            length,
+            format!(
+                "unexpected {} after the value (further fields come as `:key value`)",
+                quote(&extra.join(" "))
+            ),
         ));
     }
     Ok(tokens[..length].join(" "))
 }
 
+/// A 64-bit signed integer, with an error that tells a number too large
+/// from text that is no number.
 fn integer(text: &str) -> Result<i64, String> {
-    text.parse()
-        .map_err(|_| format!("expected an integer, got {text:?}"))
+    text.parse().map_err(|_| {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            format!("the integer {} does not fit in 64 bits", quote(text))
+        } else {
+            format!("expected an integer, got {}", quote(text))
+        }
+    })
 }
 
 fn pair(text: &str) -> Result<(i64, i64), String> {
     let inner = text
         .strip_prefix('[')
         .and_then(|rest| rest.strip_suffix(']'))
-        .ok_or_else(|| format!("expected [A B], got {text:?}"))?;
+        .ok_or_else(|| format!("expected [A B], got {}", quote(text)))?;
     let mut parts = inner.split_whitespace();
     match (parts.next(), parts.next(), parts.next()) {
         (Some(a), Some(b), None) => Ok((integer(a)?, integer(b)?)),
-        _ => Err(format!("expected [A B], got {text:?}")),
+        _ => Err(format!("expected [A B], got {}", quote(text))),
     }
 }
 
@@ -186,18 +335,16 @@ fn pair(text: &str) -> Result<(i64, i64), String> {
 pub fn parse_porcupine_kv(text: &str, file: &str) -> Result<History, ParseError> {
     let mut history = History::new();
     let mut pairing = Pairing::new();
-    for (index, line) in text.lines().enumerate() {
-        let error = |message: String| ParseError {
-            file: file.to_owned(),
-            line: index + 1,
-            message,
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields = edn_map(line).map_err(error)?;
-        kv_event(&fields, index as u64 + 1, &mut history, &mut pairing).map_err(error)?;
-    }
+    read_lines(
+        text,
+        file,
+        &mut history,
+        |line, number, history| {
+            let fields = edn_map(line)?;
+            kv_event(&fields, number, history, &mut pairing)
+        },
+        |history| history.events() as usize,
+    )?;
     Ok(history)
 }
 
@@ -210,143 +357,249 @@ enum Edn {
     Nil,
 }
 
-/// Parses `{:k v, :k v}` (commas are whitespace, as in EDN).
-fn edn_map(line: &str) -> Result<BTreeMap<String, Edn>, String> {
-    let mut chars = line.trim().chars().peekable();
-    if chars.next() != Some('{') {
-        return Err(format!("expected a map `{{...}}`, got {line:?}"));
-    }
-    let mut fields = BTreeMap::new();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
-            chars.next();
+impl Edn {
+    /// The value in words, for messages: `the string "N"`, `the keyword :ok`.
+    fn describe(&self) -> String {
+        match self {
+            Edn::Keyword(keyword) => format!("the keyword :{keyword}"),
+            Edn::Text(text) => format!("the string {}", quote(text)),
+            Edn::Integer(number) => format!("the integer {number}"),
+            Edn::Nil => "nil".to_owned(),
         }
+    }
+}
+
+/// The fields of a map, each with the column where its value starts.
+type Fields = BTreeMap<String, (Edn, usize)>;
+
+/// The characters of a line with their 1-based columns.
+type Cursor<'a> =
+    std::iter::Peekable<std::iter::Zip<std::ops::RangeFrom<usize>, std::str::Chars<'a>>>;
+
+/// Parses `{:k v, :k v}` (commas are whitespace, as in EDN).
+fn edn_map(line: &str) -> Result<Fields, Problem> {
+    let end_column = line.chars().count() + 1;
+    let mut chars: Cursor<'_> = (1..).zip(line.chars()).peekable();
+    let skip_space = |chars: &mut Cursor<'_>| {
+        while chars
+            .next_if(|(_, c)| c.is_whitespace() || *c == ',')
+            .is_some()
+        {}
+    };
+    skip_space(&mut chars);
+    match chars.next() {
+        Some((_, '{')) => {}
+        Some((column, _)) => {
+            return Err(at(
+                column,
+                format!("expected a map `{{...}}`, got {}", quote(line.trim())),
+            ))
+        }
+        None => return Err(at(1, "expected a map `{...}`")),
+    }
+    let mut fields = Fields::new();
+    loop {
+        skip_space(&mut chars);
         match chars.peek() {
-            None => return Err("truncated line: the map is not closed with `}`".into()),
-            Some('}') => {
+            None => {
+                return Err(at(
+                    end_column,
+                    "truncated line: the map is not closed with `}`",
+                ))
+            }
+            Some((_, '}')) => {
                 chars.next();
                 break;
             }
             Some(_) => {}
         }
-        let key = match edn_value(&mut chars)? {
-            Edn::Keyword(key) => key,
-            other => return Err(format!("expected a keyword as map key, got {other:?}")),
+        let (key, key_column) = match edn_value(&mut chars, end_column)? {
+            (Edn::Keyword(key), column) => (key, column),
+            (other, column) => {
+                return Err(at(
+                    column,
+                    format!("expected a keyword as map key, got {}", other.describe()),
+                ))
+            }
         };
-        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
-            chars.next();
+        skip_space(&mut chars);
+        if matches!(chars.peek(), None | Some((_, '}'))) {
+            let column = chars.peek().map_or(end_column, |(column, _)| *column);
+            return Err(at(column, format!("truncated line: :{key} has no value")));
         }
-        if matches!(chars.peek(), None | Some('}')) {
-            return Err(format!("truncated line: :{key} has no value"));
+        let (value, value_column) = edn_value(&mut chars, end_column)?;
+        if fields.contains_key(&key) {
+            return Err(at(key_column, format!("the key :{key} appears twice")));
         }
-        let value = edn_value(&mut chars)?;
-        fields.insert(key, value);
+        fields.insert(key, (value, value_column));
     }
-    if let Some(rest) = chars.find(|c| !c.is_whitespace()) {
-        return Err(format!("unexpected {rest:?} after the map"));
+    skip_space(&mut chars);
+    if let Some((column, rest)) = chars.next() {
+        return Err(at(
+            column,
+            format!("unexpected {} after the map", quote(&rest.to_string())),
+        ));
     }
     Ok(fields)
 }
 
-fn edn_value(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Result<Edn, String> {
+/// One value and the column where it starts.
+fn edn_value(chars: &mut Cursor<'_>, end_column: usize) -> Result<(Edn, usize), Problem> {
+    let Some(&(start, first)) = chars.peek() else {
+        return Err(at(end_column, "truncated line"));
+    };
+    if first == '"' {
+        chars.next();
+        return Ok((Edn::Text(edn_string(chars, start)?), start));
+    }
     let is_end = |c: &char| c.is_whitespace() || matches!(c, ',' | '}' | '{' | '"');
-    match chars.peek().copied() {
-        Some('"') => {
-            chars.next();
-            let mut text = String::new();
-            loop {
-                match chars.next() {
-                    None => return Err("truncated line: unterminated string".into()),
-                    Some('"') => return Ok(Edn::Text(text)),
-                    Some('\\') => match chars.next() {
-                        Some('n') => text.push('\n'),
-                        Some('t') => text.push('\t'),
-                        Some(c @ ('"' | '\\')) => text.push(c),
-                        Some(c) => return Err(format!("unknown escape \\{c} in string")),
-                        None => return Err("truncated line: unterminated string".into()),
-                    },
-                    Some(c) => text.push(c),
+    let mut token = String::new();
+    while let Some((_, c)) = chars.next_if(|(_, c)| !is_end(c)) {
+        token.push(c);
+    }
+    if token.is_empty() {
+        return Err(at(
+            start,
+            format!("expected a value, got {}", quote(&first.to_string())),
+        ));
+    }
+    if let Some(keyword) = token.strip_prefix(':').filter(|k| !k.is_empty()) {
+        return Ok((Edn::Keyword(keyword.to_owned()), start));
+    }
+    if token == "nil" {
+        return Ok((Edn::Nil, start));
+    }
+    let looks_numeric = token.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+    match integer(&token) {
+        Ok(number) => Ok((Edn::Integer(number), start)),
+        Err(message) if looks_numeric => Err(at(start, message)),
+        Err(_) => Err(at(
+            start,
+            format!(
+                "bad token {}: expected a keyword, a string, an integer or nil",
+                quote(&token)
+            ),
+        )),
+    }
+}
+
+/// The rest of a string whose opening quote is at column `start`.
+fn edn_string(chars: &mut Cursor<'_>, start: usize) -> Result<String, Problem> {
+    let unterminated = || at(start, "truncated line: unterminated string");
+    let mut text = String::new();
+    loop {
+        match chars.next() {
+            None => return Err(unterminated()),
+            Some((_, '"')) => return Ok(text),
+            Some((column, '\\')) => match chars.next() {
+                Some((_, 'n')) => text.push('\n'),
+                Some((_, 't')) => text.push('\t'),
+                Some((_, c @ ('"' | '\\'))) => text.push(c),
+                Some((_, c)) => {
+                    let escape = format!("\\{c}");
+                    return Err(at(
+                        column,
+                        format!("unknown escape {} in string", quote(&escape)),
+                    ));
                 }
-            }
+                None => return Err(unterminated()),
+            },
+            Some((_, c)) => text.push(c),
         }
-        Some(_) => {
-            let mut token = String::new();
-            while let Some(c) = chars.peek().copied().filter(|c| !is_end(c)) {
-                token.push(c);
-                chars.next();
-            }
-            if let Some(keyword) = token.strip_prefix(':').filter(|k| !k.is_empty()) {
-                Ok(Edn::Keyword(keyword.to_owned()))
-            } else if token == "nil" {
-                Ok(Edn::Nil)
-            } else if let Ok(number) = token.parse() {
-                Ok(Edn::Integer(number))
-            } else {
-                Err(format!("bad token {token:?}"))
-            }
-        }
-        None => Err("truncated line".into()),
     }
 }
 
-fn field<'a>(fields: &'a BTreeMap<String, Edn>, name: &str) -> Result<&'a Edn, String> {
-    fields.get(name).ok_or_else(|| format!("missing :{name}"))
+fn field<'a>(fields: &'a Fields, name: &str) -> Result<(&'a Edn, usize), Problem> {
+    fields
+        .get(name)
+        .map(|(value, column)| (value, *column))
+        .ok_or_else(|| Problem::from(format!("missing :{name}")))
 }
 
-fn keyword_field<'a>(fields: &'a BTreeMap<String, Edn>, name: &str) -> Result<&'a str, String> {
+fn keyword_field<'a>(fields: &'a Fields, name: &str) -> Result<(&'a str, usize), Problem> {
     match field(fields, name)? {
-        Edn::Keyword(keyword) => Ok(keyword),
-        other => Err(format!(":{name} must be a keyword, got {other:?}")),
+        (Edn::Keyword(keyword), column) => Ok((keyword, column)),
+        (other, column) => Err(at(
+            column,
+            format!(":{name} must be a keyword, got {}", other.describe()),
+        )),
     }
 }
 
-fn text_field(fields: &BTreeMap<String, Edn>, name: &str) -> Result<Option<String>, String> {
+fn text_field(fields: &Fields, name: &str) -> Result<(Option<String>, usize), Problem> {
     match field(fields, name)? {
-        Edn::Text(text) => Ok(Some(text.clone())),
-        Edn::Nil => Ok(None),
-        other => Err(format!(":{name} must be a string or nil, got {other:?}")),
+        (Edn::Text(text), column) => Ok((Some(text.clone()), column)),
+        (Edn::Nil, column) => Ok((None, column)),
+        (other, column) => Err(at(
+            column,
+            format!(":{name} must be a string or nil, got {}", other.describe()),
+        )),
     }
 }
 
 fn kv_event(
-    fields: &BTreeMap<String, Edn>,
+    fields: &Fields,
     line_number: u64,
     history: &mut History,
     pairing: &mut Pairing<KvOp>,
-) -> Result<(), String> {
-    let process = match field(fields, "process")? {
-        Edn::Integer(process) => {
-            u64::try_from(*process).map_err(|_| format!("bad process id {process}"))?
+) -> Result<(), Problem> {
+    let (process, process_column) = match field(fields, "process")? {
+        (Edn::Integer(process), column) => {
+            let process = u64::try_from(*process)
+                .map_err(|_| at(column, format!("bad process id {process}: it is negative")))?;
+            (process, column)
         }
-        other => return Err(format!(":process must be an integer, got {other:?}")),
+        (other, column) => {
+            return Err(at(
+                column,
+                format!(":process must be an integer, got {}", other.describe()),
+            ))
+        }
     };
-    let kind = keyword_field(fields, "type")?;
-    let f = keyword_field(fields, "f")?;
-    let key = text_field(fields, "key")?.ok_or(":key must be a string")?;
-    let value = text_field(fields, "value")?;
+    let (kind, kind_column) = keyword_field(fields, "type")?;
+    let (f, f_column) = keyword_field(fields, "f")?;
+    let (key, key_column) = text_field(fields, "key")?;
+    let key = key.ok_or_else(|| at(key_column, ":key must be a string, got nil"))?;
+    let (value, value_column) = text_field(fields, "value")?;
     match kind {
         "invoke" => {
+            let value = || {
+                value
+                    .clone()
+                    .ok_or_else(|| at(value_column, format!(":{f} without a value")))
+            };
             let input = match f {
                 "get" => KvOp::Get { key },
                 "put" => KvOp::Put {
                     key,
-                    value: value.ok_or("put without a value")?,
+                    value: value()?,
                 },
                 "append" => KvOp::Append {
                     key,
-                    value: value.ok_or("append without a value")?,
+                    value: value()?,
                 },
-                _ => return Err(format!("unknown operation :{f}")),
+                _ => {
+                    return Err(at(
+                        f_column,
+                        format!("unknown operation :{f}: expected :get, :put or :append"),
+                    ))
+                }
             };
             let id = history.invoke(process, input.clone(), line_number);
-            pairing.invoke(process, id, f, input)
+            pairing
+                .invoke(process, id, f, input)
+                .map_err(|m| at(process_column, m))
         }
         "ok" | "fail" | "info" => {
-            let (id, input) = pairing.complete(process, f)?;
+            let (id, input) = pairing.complete(process, f).map_err(|m| at(f_column, m))?;
             if input.key() != key {
-                return Err(format!(
-                    "completes key {key:?} but invoked key {:?}",
-                    input.key()
+                return Err(at(
+                    key_column,
+                    format!(
+                        "completes key {} but invoked key {}",
+                        quote(&key),
+                        quote(input.key())
+                    ),
                 ));
             }
             let outcome = match kind {
@@ -360,7 +613,10 @@ fn kv_event(
             history.complete(id, outcome, line_number);
             Ok(())
         }
-        _ => Err(format!("unknown event type :{kind}")),
+        _ => Err(at(
+            kind_column,
+            format!("unknown event type :{kind}: expected :invoke, :ok, :fail or :info"),
+        )),
     }
 }
 
@@ -397,9 +653,9 @@ mod tests {
         assert_eq!(inputs, [RegisterOp::Write(38), RegisterOp::Cas(38, 7)]);
         let error =
             parse_jepsen_etcd("INFO  jepsen.util - 6\t:invoke\t:write\t38 39", "f").unwrap_err();
-        assert!(
-            error.message.contains("unexpected \"39\" after the value"),
-            "{error}"
+        assert_eq!(
+            error.to_string(),
+            "f:1:41: unexpected \"39\" after the value (further fields come as `:key value`)"
         );
     }
 
@@ -407,15 +663,43 @@ mod tests {
     fn jepsen_truncated_line_is_an_error_with_file_and_line() {
         let text = "INFO  jepsen.util - 1\t:invoke\t:write\t3\nINFO  jepsen.util - 1\t:ok\t:wri";
         let error = parse_jepsen_etcd(text, "etcd.log").unwrap_err();
-        assert_eq!(error.line, 2);
-        assert!(error.to_string().starts_with("etcd.log:2: "), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "etcd.log:2:31: truncated line: :wri has no value"
+        );
         let error = parse_jepsen_etcd("INFO  jepsen.util - 1\t:invoke\t:cas\t[1", "f").unwrap_err();
         assert!(error.message.contains("not closed with `]`"), "{error}");
         let error =
             parse_jepsen_etcd("INFO  jepsen.util - 1\t:invoke\t:cas\t[1]", "f").unwrap_err();
-        assert!(error.message.contains("expected [A B]"), "{error}");
+        assert_eq!(error.to_string(), "f:1:36: expected [A B], got \"[1]\"");
         let error = parse_jepsen_etcd("INFO  jepsen.util - 1\t:ok\t:read\t1", "f").unwrap_err();
         assert!(error.message.contains("never invoked"), "{error}");
+    }
+
+    #[test]
+    fn jepsen_numbers_too_large_and_unknown_names_are_said_so() {
+        let error = parse_jepsen_etcd(
+            "INFO  jepsen.util - 1\t:invoke\t:write\t99999999999999999999",
+            "f",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "f:1:38: the integer \"99999999999999999999\" does not fit in 64 bits"
+        );
+        let error = parse_jepsen_etcd("INFO  jepsen.util - 1\t:invoke\t:swap\t3", "f").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "f:1:31: unknown operation \":swap\": expected :read, :write or :cas"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped() {
+        let jepsen = "\u{feff}INFO  jepsen.util - 4\t:invoke\t:read\tnil\n";
+        assert_eq!(parse_jepsen_etcd(jepsen, "f").unwrap().len(), 1);
+        let kv = "\u{feff}{:process 0, :type :invoke, :f :get, :key \"k\", :value nil}\n";
+        assert_eq!(parse_porcupine_kv(kv, "f").unwrap().len(), 1);
     }
 
     #[test]
@@ -453,7 +737,35 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "kv.txt:1: truncated line: unterminated string"
+            "kv.txt:1:43: truncated line: unterminated string"
+        );
+    }
+
+    #[test]
+    fn porcupine_kv_values_of_the_wrong_kind_are_named_in_words() {
+        let error = parse_porcupine_kv(
+            "{:process 0, :type :invoke, :f :get, :key \"k\", :value \"N\", :type \"N\"}",
+            "kv.txt",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "kv.txt:1:60: the key :type appears twice"
+        );
+        let error = parse_porcupine_kv(
+            "{:process 0, :type \"N\", :f :get, :key \"k\", :value nil}",
+            "kv.txt",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "kv.txt:1:20: :type must be a keyword, got the string \"N\""
+        );
+        let error = parse_porcupine_kv("{:process 99999999999999999999, :type :invoke}", "kv.txt")
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "kv.txt:1:11: the integer \"99999999999999999999\" does not fit in 64 bits"
         );
     }
 }
