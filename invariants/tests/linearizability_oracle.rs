@@ -125,8 +125,14 @@ fn kv_outcome(input: &KvOp, kind: u8, pick: u8) -> Outcome<KvResult> {
             KvOp::Get { .. } => KvResult::Value(
                 // Values two appends of one value make too, so that two
                 // equal calls of unknown outcome may both be needed.
-                [None, Some("1"), Some("2"), Some("12"), Some("11"), Some("21")]
-                    [pick as usize % 6]
+                [
+                    None,
+                    Some("1"),
+                    Some("2"),
+                    Some("12"),
+                    Some("11"),
+                    Some("21"),
+                ][pick as usize % 6]
                     .map(Into::into),
             ),
             KvOp::Put { .. } | KvOp::Append { .. } => KvResult::Done,
