@@ -25,8 +25,31 @@ use crate::sim::{Outcome, Sim, SimOptions, ViolationReport};
 
 /// At most this many messages held back at once (a limit reached is reported).
 const HELD_MESSAGES_MAX: usize = 10_000;
-/// At most this many events in one scripted command (a run must not run away).
-const EVENTS_PER_COMMAND_MAX: u64 = 5_000_000;
+/// At most this many events waiting in the queue at once. Far above what nine
+/// nodes need (their windows and timers keep a few thousand in flight), it
+/// stops a script whose messages outrun time (a day of jitter on microsecond
+/// ticks) before the queue eats the memory: a million took 400 MB.
+pub const PENDING_EVENTS_MAX: usize = 100_000;
+
+/// How much one scripted step (one command of a scenario) may do before it is
+/// stopped with an error: what keeps every step finite, whatever it asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepLimits {
+    /// Events handled in one step, node ticks included. The default is the
+    /// limit of a whole `raftsim run` ([`SimOptions::default`]'s `max_events`).
+    pub events_max: u64,
+    /// Events waiting in the queue at once.
+    pub pending_events_max: usize,
+}
+
+impl Default for StepLimits {
+    fn default() -> StepLimits {
+        StepLimits {
+            events_max: SimOptions::default().max_events,
+            pending_events_max: PENDING_EVENTS_MAX,
+        }
+    }
+}
 
 /// What a scripted world is made of: everything a fuzz run would draw from its seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -273,10 +296,29 @@ pub enum ControlError {
     Leads(NodeId),
     /// The node did not campaign within the ticks allowed.
     #[error("n{0} did not campaign within {1} ticks")]
-    NoCampaign(NodeId, u32),
-    /// The simulator hit a limit.
-    #[error("{0}")]
-    Limit(String),
+    NoCampaign(NodeId, u64),
+    /// The step handled as many events as one step may.
+    #[error("stopped after {0} events, the limit of one step (the same as a whole `raftsim run`)")]
+    EventLimit(u64),
+    /// More events waited in the queue than a script may have pending.
+    #[error(
+        "stopped with {0} events waiting at once, the limit of a script (messages outran time)"
+    )]
+    PendingLimit(usize),
+    /// The simulator stopped with an error of its own.
+    #[error("the simulator stopped: {0}")]
+    Sim(String),
+}
+
+impl ControlError {
+    /// Whether the world can go on after this error. A limit or a simulator
+    /// error leaves it mid-step, so nothing after it would mean anything.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            ControlError::EventLimit(_) | ControlError::PendingLimit(_) | ControlError::Sim(_)
+        )
+    }
 }
 
 /// A scripted world: the `Sim`, plus what the script controls around it.
@@ -292,14 +334,19 @@ pub struct Scripted {
     // Events of this command worth a line (op answers); taken by the caller.
     notes: Vec<String>,
     violations: Vec<ViolationReport>,
-    events_this_command: u64,
+    limits: StepLimits,
+    // Invariant: at most limits.events_max; reset by begin_step.
+    events_this_step: u64,
 }
 
 impl Scripted {
-    /// Builds the scripted world at time zero with every node started.
-    pub fn new(world: &ScriptedWorld) -> Scripted {
+    /// Builds the scripted world at time zero with every node started; each
+    /// step may do at most what `limits` allow.
+    pub fn new(world: &ScriptedWorld, limits: StepLimits) -> Scripted {
         assert!(world.cluster_size >= 1, "a cluster needs a node");
         let options = SimOptions {
+            // The script counts events per step itself (StepLimits); the Sim's
+            // own count would cover the whole script.
             max_events: u64::MAX,
             ..SimOptions::default()
         };
@@ -317,7 +364,8 @@ impl Scripted {
             ops: Vec::new(),
             notes: Vec::new(),
             violations: Vec::new(),
-            events_this_command: 0,
+            limits,
+            events_this_step: 0,
         };
         scripted.collect_outcome();
         scripted
@@ -405,6 +453,23 @@ impl Scripted {
         }
     }
 
+    /// Starts a new step: its events are counted from zero.
+    pub fn begin_step(&mut self) {
+        self.events_this_step = 0;
+    }
+
+    /// Counts one event (or tick) of this step against the limits.
+    fn count_event(&mut self) -> Result<(), ControlError> {
+        if self.events_this_step >= self.limits.events_max {
+            return Err(ControlError::EventLimit(self.limits.events_max));
+        }
+        self.events_this_step += 1;
+        if self.sim.queue.len() > self.limits.pending_events_max {
+            return Err(ControlError::PendingLimit(self.limits.pending_events_max));
+        }
+        Ok(())
+    }
+
     fn require_up(&self, id: NodeId) -> Result<(), ControlError> {
         if !self.sim.hosts[id as usize - 1].is_up() {
             return Err(ControlError::Down(id));
@@ -418,10 +483,12 @@ impl Scripted {
 
 /// Node start, stop and clock.
 impl Scripted {
-    /// Ticks node `id` `count` times, now.
+    /// Ticks node `id` `count` times, now. Each tick counts as an event of
+    /// the step.
     pub fn tick(&mut self, id: NodeId, count: u32) -> Result<(), ControlError> {
         self.require_up(id)?;
         for _ in 0..count {
+            self.count_event()?;
             let node = self.sim.host(id).node.as_mut().expect("checked up");
             node.tick();
             self.sim.after_input(id);
@@ -431,13 +498,15 @@ impl Scripted {
     }
 
     /// Ticks node `id` until it starts an election; returns the ticks it took.
-    pub fn campaign(&mut self, id: NodeId) -> Result<u32, ControlError> {
+    pub fn campaign(&mut self, id: NodeId) -> Result<u64, ControlError> {
         self.require_up(id)?;
         let before = self.status(id).expect("up");
         if before.role == Role::Leader {
             return Err(ControlError::Leads(id));
         }
-        let limit = 2 * self.sim.params.election_timeout_ticks_min + 2;
+        // The timeout is drawn from [min, 2 min): past that the node would have
+        // campaigned. In u64: 2 min of a u32 does not fit a u32.
+        let limit = 2 * u64::from(self.sim.params.election_timeout_ticks_min) + 2;
         for ticks in 1..=limit {
             self.tick(id, 1)?;
             let now = self.status(id).expect("up");
@@ -624,14 +693,14 @@ impl Scripted {
 impl Scripted {
     /// Runs every event up to `deadline_us` (or until `stop` holds, checked after
     /// each event), calling `observe` after each. Time ends at the deadline, or at
-    /// the event that made `stop` hold. Returns whether `stop` held.
+    /// the event that made `stop` hold. Returns whether `stop` held; an error
+    /// when the step reached one of its limits.
     pub fn run_until(
         &mut self,
         deadline_us: u64,
         stop: &mut dyn FnMut(&Scripted) -> bool,
         observe: &mut dyn FnMut(&mut Scripted, Option<&str>),
     ) -> Result<bool, ControlError> {
-        self.events_this_command = 0;
         if stop(self) {
             return Ok(true);
         }
@@ -640,17 +709,14 @@ impl Scripted {
                 self.put_back(time_us, event);
                 break;
             }
-            self.events_this_command += 1;
-            if self.events_this_command > EVENTS_PER_COMMAND_MAX {
-                let limit = EVENTS_PER_COMMAND_MAX;
-                return Err(ControlError::Limit(format!(
-                    "more than {limit} events in one command"
-                )));
+            if let Err(error) = self.count_event() {
+                self.put_back(time_us, event);
+                return Err(error);
             }
             self.sim.now_us = time_us;
             let line = self.handle(event);
             if let Some(message) = self.collect_outcome() {
-                return Err(ControlError::Limit(message));
+                return Err(ControlError::Sim(message));
             }
             observe(self, line.as_deref());
             if stop(self) {
@@ -736,5 +802,51 @@ pub fn describe_answer(result: &KvResult) -> String {
         KvResult::Value(None) => "value nil".into(),
         KvResult::CasOk => "cas ok".into(),
         KvResult::CasFailed => "cas failed".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_may_do_what_a_whole_run_may() {
+        assert_eq!(
+            StepLimits::default().events_max,
+            SimOptions::default().max_events
+        );
+    }
+
+    #[test]
+    fn ticks_count_against_the_step_limit() {
+        let world = ScriptedWorld {
+            cluster_size: 3,
+            seed: 1,
+            bugs: Bugs::none(),
+            max_entries_per_message: 64,
+            max_inflight_messages: 8,
+            election_timeout_ticks_min: 10,
+            heartbeat_interval_ticks: 2,
+            tick_us: 10_000,
+            delay_us: 1_000,
+            jitter_us: 0,
+            fsync_us: 100,
+            drop_ratio: Ratio::ZERO,
+            duplicate_ratio: Ratio::ZERO,
+            manual_ticks: true,
+        };
+        let limits = StepLimits {
+            events_max: 5,
+            ..StepLimits::default()
+        };
+        let mut scripted = Scripted::new(&world, limits);
+        scripted.begin_step();
+        assert_eq!(scripted.tick(1, 5), Ok(()));
+        assert_eq!(scripted.tick(1, 1), Err(ControlError::EventLimit(5)));
+        // A new step counts from zero again.
+        scripted.begin_step();
+        assert_eq!(scripted.tick(2, 5), Ok(()));
+        assert!(ControlError::EventLimit(5).is_fatal());
+        assert!(!ControlError::Down(1).is_fatal());
     }
 }

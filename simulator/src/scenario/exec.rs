@@ -6,16 +6,18 @@ use std::collections::BTreeSet;
 
 use raft_core::{Bug, Bugs, NodeId, Role};
 
-use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Scenario};
-use crate::control::{ControlError, OpState, Scripted, ScriptedWorld};
+use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Scenario, Step};
+use crate::control::{ControlError, OpState, Scripted, ScriptedWorld, StepLimits};
 use crate::describe::{describe_body, describe_log, describe_op};
 use crate::rng::Ratio;
 
-/// A reason a scenario fails, at a line of its file.
+/// A reason a scenario fails, at a command of its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     /// The 1-based line of the command at fault (or that caused a violation).
     pub line: usize,
+    /// The 1-based column where that command starts.
+    pub col: usize,
     /// What went wrong.
     pub message: String,
 }
@@ -23,10 +25,13 @@ pub struct Failure {
 /// What running a scenario produced.
 #[derive(Clone, Debug, Default)]
 pub struct Execution {
-    /// The output of every step, in order.
+    /// The output of every step, in order (steps that did not run have none).
     pub outputs: Vec<Vec<String>>,
     /// Failed expectations, commands that could not be carried out, unexpected violations.
     pub failures: Vec<Failure>,
+    /// A panic in the harness or in raft-core while a step ran: a bug of
+    /// raftsim, not of the scenario. The scenario stopped at that step.
+    pub internal_error: Option<Failure>,
 }
 
 /// What the transcript remembers of a node, to print what changed.
@@ -44,10 +49,12 @@ struct Executor {
     views: Vec<Option<View>>,
     // Invariant: claimed.len() == world.violations().len().
     claimed: Vec<bool>,
-    // The line of the step that caused violation i.
-    causes: Vec<usize>,
+    // Where the step that caused violation i starts: (line, col).
+    causes: Vec<(usize, usize)>,
     failures: Vec<Failure>,
+    // Where the step being run starts.
     line: usize,
+    col: usize,
     // Invariants whose first violation was printed; later ones are counted only.
     printed: BTreeSet<&'static str>,
 }
@@ -77,44 +84,102 @@ pub fn world_of(spec: &ClusterSpec) -> ScriptedWorld {
     }
 }
 
-/// Runs `scenario` (which the parser checked: it starts with `cluster`).
+/// Runs `scenario` (which the parser checked: it starts with `cluster`), each
+/// step within the default [`StepLimits`].
 pub fn execute(scenario: &Scenario) -> Execution {
+    execute_with(scenario, StepLimits::default())
+}
+
+/// Runs `scenario`, each step within `limits`. A step that reaches a limit
+/// fails and ends the scenario; a panic ends it with an internal error.
+pub fn execute_with(scenario: &Scenario, limits: StepLimits) -> Execution {
     let mut execution = Execution::default();
-    let Some(Command::Cluster(spec)) = scenario.steps.first().map(|s| &s.command) else {
+    let Some(first) = scenario.steps.first() else {
         execution.failures.push(Failure {
-            line: scenario.steps.first().map_or(1, |s| s.line),
+            line: 1,
+            col: 1,
             message: "a scenario starts with `cluster N`".into(),
         });
         return execution;
     };
-    let world = Scripted::new(&world_of(spec));
+    let Command::Cluster(spec) = &first.command else {
+        execution.failures.push(Failure {
+            line: first.line,
+            col: command_col(first),
+            message: "a scenario starts with `cluster N`".into(),
+        });
+        return execution;
+    };
+    let started = guarded(|| Scripted::new(&world_of(spec), limits));
+    let world = match started {
+        Ok(world) => world,
+        Err(message) => {
+            execution.internal_error = Some(failure_at(first, message));
+            return execution;
+        }
+    };
     let mut executor = Executor {
         views: vec![None; spec.size as usize],
         world,
         claimed: Vec::new(),
         causes: Vec::new(),
         failures: Vec::new(),
-        line: scenario.steps[0].line,
+        line: first.line,
+        col: command_col(first),
         printed: BTreeSet::new(),
     };
     executor.refresh_views();
     execution.outputs.push(Vec::new());
     for step in &scenario.steps[1..] {
-        executor.line = step.line;
+        (executor.line, executor.col) = (step.line, command_col(step));
         let mut out = Vec::new();
-        if let Err(error) = executor.step(&step.command, &mut out) {
-            executor.fail(format!("`{}`: {error}", step.command));
-            if matches!(error, ControlError::Limit(_)) {
-                execution.outputs.push(out);
-                break;
+        let ran = guarded(|| executor.run_step(&step.command, &mut out));
+        execution.outputs.push(out);
+        match ran {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(message) => {
+                execution.internal_error = Some(failure_at(step, message));
+                execution.failures = executor.failures;
+                return execution;
             }
         }
-        executor.note_violations(&mut out);
-        execution.outputs.push(out);
     }
-    executor.report_unclaimed();
+    let reported = guarded(|| executor.report_unclaimed());
+    if let Err(message) = reported {
+        execution.internal_error = Some(failure_at(first, message));
+    }
     execution.failures = executor.failures;
     execution
+}
+
+/// The column where a step's command starts (1 for a step built, not parsed).
+fn command_col(step: &Step) -> usize {
+    step.source.as_deref().map_or(1, |source| {
+        source.chars().take_while(|c| c.is_whitespace()).count() + 1
+    })
+}
+
+fn failure_at(step: &Step, message: String) -> Failure {
+    Failure {
+        line: step.line,
+        col: command_col(step),
+        message,
+    }
+}
+
+/// Runs `f`; a panic becomes `internal error: MESSAGE`. A panic is a broken
+/// assertion in raftsim or raft-core: reported, not propagated, so that the
+/// runner can name the file and line and go on with the next file.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic without a message".into());
+        format!("internal error (a bug of raftsim, please report it): panic: {message}")
+    })
 }
 
 /// A virtual time for transcripts: `@12.5ms`, `@1.25s`.
@@ -138,8 +203,30 @@ impl Executor {
     fn fail(&mut self, message: String) {
         self.failures.push(Failure {
             line: self.line,
+            col: self.col,
             message,
         });
+    }
+
+    /// Runs one step (not `cluster`) within the step limits; `false` when the
+    /// scenario cannot go on (a limit was reached).
+    fn run_step(&mut self, command: &Command, out: &mut Vec<String>) -> bool {
+        self.world.begin_step();
+        let result = self.step(command, out);
+        self.note_violations(out);
+        match result {
+            Ok(()) => true,
+            Err(error) if error.is_fatal() => {
+                self.fail(format!(
+                    "`{command}`: {error}; the scenario stops here, nothing after this step ran"
+                ));
+                false
+            }
+            Err(error) => {
+                self.fail(format!("`{command}`: {error}"));
+                true
+            }
+        }
     }
 
     fn step(&mut self, command: &Command, out: &mut Vec<String>) -> Result<(), ControlError> {
@@ -154,7 +241,7 @@ impl Executor {
                 duration_us,
                 verbose,
             } => {
-                let deadline = self.world.now_us() + duration_us;
+                let deadline = self.world.now_us().saturating_add(*duration_us);
                 self.run(deadline, None, *verbose, out)?;
             }
             Command::RunUntil {
@@ -273,7 +360,7 @@ impl Executor {
         out: &mut Vec<String>,
     ) -> Result<(), ControlError> {
         let start = self.world.now_us();
-        let reached = self.run(start + within_us, Some(until), verbose, out)?;
+        let reached = self.run(start.saturating_add(within_us), Some(until), verbose, out)?;
         let elapsed = self.world.now_us() - start;
         if reached {
             let after = at(elapsed);
@@ -335,7 +422,7 @@ impl Executor {
             if self.printed.insert(report.violation.invariant.name()) {
                 out.push(format!("VIOLATION {}", report.violation));
             }
-            self.causes.push(self.line);
+            self.causes.push((self.line, self.col));
         }
         self.claimed.resize(all.len(), false);
     }
@@ -359,8 +446,10 @@ impl Executor {
             } else {
                 String::new()
             };
+            let (line, col) = self.causes[i];
             self.failures.push(Failure {
-                line: self.causes[i],
+                line,
+                col,
                 message: format!(
                     "unexpected violation {}, at step {}{more}; if it is the point, add `expect violation {name}`",
                     report.violation, report.step
@@ -708,4 +797,46 @@ fn describe_leaders(leaders: &[(NodeId, u64)]) -> String {
         .map(|(id, term)| format!("n{id} (term {term})"))
         .collect();
     words.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_not_an_unwind() {
+        let caught = guarded(|| -> u32 { panic!("boom") });
+        let message = caught.unwrap_err();
+        assert!(message.starts_with("internal error"), "{message}");
+        assert!(message.ends_with("panic: boom"), "{message}");
+        assert_eq!(guarded(|| 7), Ok(7));
+    }
+
+    #[test]
+    fn a_step_that_reaches_its_limit_ends_the_scenario_at_its_line() {
+        let scenario = super::super::parse("cluster 3 tick=1us\n  run 86400s\nstatus\n").unwrap();
+        let limits = StepLimits {
+            events_max: 500,
+            ..StepLimits::default()
+        };
+        let execution = execute_with(&scenario, limits);
+        let [failure] = execution.failures.as_slice() else {
+            panic!("one failure expected: {:?}", execution.failures);
+        };
+        assert_eq!((failure.line, failure.col), (2, 3));
+        assert!(
+            failure.message.contains("stopped after 500 events"),
+            "{failure:?}"
+        );
+        // `status` never ran: no output for it.
+        assert_eq!(execution.outputs.len(), 2);
+        assert!(execution.internal_error.is_none());
+    }
+
+    #[test]
+    fn times_print_in_the_largest_unit() {
+        assert_eq!(at(1_100), "@1.1ms");
+        assert_eq!(at(2_500_000), "@2.5s");
+        assert_eq!(at(0), "@0ms");
+    }
 }
