@@ -2,7 +2,7 @@
 //! message digest the trace hash uses.
 
 use invariants::linearizability::{KvOp, KvResult};
-use raft_core::{Entry, MessageBody};
+use raft_core::{Entry, Message, MessageBody, NodeId, Role, Status};
 
 use crate::event::{Event, Reply};
 use crate::kv::{digest, mix_into};
@@ -114,6 +114,54 @@ pub fn describe_result(result: &KvResult) -> String {
     }
 }
 
+/// A node named in output: `n3`, or `none` when there is none.
+pub fn describe_node(node: Option<NodeId>) -> String {
+    node.map_or("none".into(), |id| format!("n{id}"))
+}
+
+/// A message in a few words, e.g. `n1 -> n2 t3 heartbeat(commit 4)`.
+pub fn describe_message(message: &Message) -> String {
+    format!(
+        "n{} -> n{} t{} {}",
+        message.from,
+        message.to,
+        message.term,
+        describe_body(&message.body)
+    )
+}
+
+/// What changed on a node between two statuses, in the words a Raft engineer
+/// looks for: role and term, vote, the leader it follows, commit; `None` if
+/// none of those changed. E.g. `n3 becomes follower in term 4, follows n1,
+/// commit 12 -> 14`.
+pub fn describe_status_change(before: &Status, after: &Status) -> Option<String> {
+    let mut parts = Vec::new();
+    if after.role != before.role || after.term != before.term {
+        parts.push(match after.role {
+            Role::Leader => format!("becomes LEADER of term {}", after.term),
+            Role::Candidate => format!("becomes candidate in term {}", after.term),
+            Role::Follower if before.role != Role::Follower => {
+                format!("becomes follower in term {}", after.term)
+            }
+            Role::Follower => format!("moves to term {}", after.term),
+        });
+    }
+    if after.vote != before.vote {
+        if let Some(vote) = after.vote.filter(|&v| v != after.id) {
+            parts.push(format!("votes for n{vote}"));
+        }
+    }
+    if after.leader != before.leader && after.role != Role::Leader {
+        if let Some(leader) = after.leader {
+            parts.push(format!("follows n{leader}"));
+        }
+    }
+    if after.commit != before.commit {
+        parts.push(format!("commit {} -> {}", before.commit, after.commit));
+    }
+    (!parts.is_empty()).then(|| format!("n{} {}", after.id, parts.join(", ")))
+}
+
 /// A log as runs of terms, e.g. `t1x3 t2x5`: short enough to read at a glance.
 pub fn describe_log(entries: &[Entry]) -> String {
     let mut runs: Vec<(u64, u64)> = Vec::new();
@@ -133,18 +181,17 @@ pub fn describe_log(entries: &[Entry]) -> String {
 }
 
 impl Sim {
+    /// `[virtual time #event]`, the prefix of a log or story line.
+    pub(crate) fn now_label(&self) -> String {
+        format!("[{} #{}]", format_time(self.now_us), self.trace.events())
+    }
+
     /// One line for an event about to be handled.
     pub(crate) fn describe(&self, event: &Event) -> String {
-        let at = format!("[{} #{}]", format_time(self.now_us), self.trace.events());
+        let at = self.now_label();
         let what = match event {
             Event::Tick { node, .. } => format!("n{node} tick"),
-            Event::Deliver(m) => format!(
-                "n{} -> n{} t{} {}",
-                m.from,
-                m.to,
-                m.term,
-                describe_body(&m.body)
-            ),
+            Event::Deliver(m) => describe_message(m),
             Event::FsyncDone { node, .. } => format!("n{node} fsync done"),
             Event::ClientRequest { node, request } => format!(
                 "c{} -> n{node} {} (seq {}, attempt {})",
@@ -159,8 +206,11 @@ impl Sim {
                 Reply::Done(result) => {
                     format!("c{client} <- reply seq {seq}: {}", describe_result(result))
                 }
-                Reply::NotLeader(hint) => {
-                    format!("c{client} <- reply seq {seq}: not leader (hint {hint:?})")
+                Reply::NotLeader(Some(leader)) => {
+                    format!("c{client} <- reply seq {seq}: not the leader, try n{leader}")
+                }
+                Reply::NotLeader(None) => {
+                    format!("c{client} <- reply seq {seq}: not the leader, leader unknown")
                 }
             },
             Event::ClientTimeout {
@@ -197,8 +247,8 @@ impl Sim {
                         s.id,
                         s.role.name(),
                         s.term,
-                        s.vote.map_or("-".into(), |v| format!("n{v}")),
-                        s.leader.map_or("-".into(), |v| format!("n{v}")),
+                        describe_node(s.vote),
+                        describe_node(s.leader),
                         s.commit,
                         s.applied,
                         s.persisted_index,
@@ -207,5 +257,49 @@ impl Sim {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn follower(id: NodeId, term: u64, leader: Option<NodeId>, commit: u64) -> Status {
+        Status {
+            id,
+            role: Role::Follower,
+            term,
+            vote: None,
+            leader,
+            commit,
+            applied: commit,
+            last_index: commit,
+            last_term: term,
+            persisted_index: commit,
+        }
+    }
+
+    #[test]
+    fn a_status_change_reads_as_role_term_vote_leader_and_commit() {
+        let before = follower(3, 3, Some(2), 12);
+        assert_eq!(describe_status_change(&before, &before), None);
+        let after = Status {
+            vote: Some(1),
+            ..follower(3, 4, Some(1), 14)
+        };
+        assert_eq!(
+            describe_status_change(&before, &after).as_deref(),
+            Some("n3 moves to term 4, votes for n1, follows n1, commit 12 -> 14")
+        );
+        let leader = Status {
+            role: Role::Leader,
+            vote: Some(3),
+            leader: Some(3),
+            ..follower(3, 5, None, 14)
+        };
+        assert_eq!(
+            describe_status_change(&after, &leader).as_deref(),
+            Some("n3 becomes LEADER of term 5")
+        );
     }
 }

@@ -3,12 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use raft_core::{Config, Entry, Message, NodeId, RawNode, Role, Status};
+use raft_core::{Config, Entry, Message, MessageBody, NodeId, RawNode, Role, Status};
 
+use crate::describe::{describe_body, describe_log, describe_node, describe_status_change};
 use crate::disk::Disk;
 use crate::event::{Event, Reply};
 use crate::kv::{digest, Applied, Command, KvStore};
-use crate::nemesis::FsyncCrash;
+use crate::nemesis::{CrashCause, FsyncCrash};
+use crate::network::Fate;
 use crate::params::Params;
 use crate::rng::{Rng, Stream};
 use crate::sim::Sim;
@@ -37,6 +39,8 @@ pub struct Host {
     waiting_clients: BTreeSet<(u64, u64)>,
     // What the checkers last saw of this node.
     pub(crate) last_status: Option<Status>,
+    // What the replay log last showed of this node (kept only while logging).
+    shown_status: Option<Status>,
     tick_interval_us: u64,
     // The last term this node was seen to lead (to notice a fresh leader).
     led_term: u64,
@@ -64,6 +68,7 @@ impl Host {
             awaiting_sync: None,
             waiting_clients: BTreeSet::new(),
             last_status: None,
+            shown_status: None,
             tick_interval_us: (params.tick_us as i64 * (1000 + drift) / 1000) as u64,
             led_term: 0,
             led_commit: 0,
@@ -99,10 +104,23 @@ impl Sim {
             .expect("the simulator builds valid configs");
         node.take_log_changes(); // the restored log is reported through on_restart below
         host.last_status = Some(node.status());
+        host.shown_status = Some(node.status());
         host.node = Some(node);
         host.store = KvStore::default();
         let (incarnation, tick) = (host.incarnation, host.tick_interval_us);
         let hard = restored.hard_state;
+        if self.trace.is_logging() && incarnation > 0 {
+            let disk = format!(
+                "term {}, vote {}, commit {}, log [{}]",
+                hard.term,
+                describe_node(hard.vote),
+                hard.commit,
+                describe_log(&restored.entries)
+            );
+            self.trace.log_detail(&format!("its disk holds {disk}"));
+            let story = format!("{} n{id} restarts: {disk}", self.now_label());
+            self.trace.log_story(story);
+        }
         if let Some(checker) = &mut self.checker {
             let log = restored.entries.iter().map(|e| (e.term, digest(&e.data)));
             let result = checker.on_restart(id, hard.term, hard.commit, log);
@@ -127,6 +145,7 @@ impl Sim {
         host.awaiting_sync = None;
         host.waiting_clients.clear();
         host.last_status = None;
+        host.shown_status = None;
         host.disk.crash(&mut self.disk_rng);
         if wipe_disk {
             host.disk.wipe();
@@ -160,10 +179,18 @@ impl Sim {
         // A partition drops what is still in flight when it starts, as a
         // firewall rule at the receiver does (Jepsen's iptables partitions).
         if self.network.is_cut(message.from, message.to) {
+            if self.trace.is_logging() {
+                let (from, to) = (message.from, message.to);
+                let line = format!("lost: the link n{from} -> n{to} was cut while it flew");
+                self.trace.log_detail(&line);
+            }
             return;
         }
         let id = message.to;
         let Some(node) = self.host(id).node.as_mut() else {
+            if self.trace.is_logging() {
+                self.trace.log_detail(&format!("lost: n{id} is down"));
+            }
             return;
         };
         node.step(message);
@@ -172,6 +199,9 @@ impl Sim {
 
     /// After any input to a node: carry out its ready, then show the checkers.
     pub(crate) fn after_input(&mut self, id: NodeId) {
+        if self.trace.is_logging() {
+            self.log_status_change(id);
+        }
         self.drive(id);
         self.observe(id);
         let host = self.host(id);
@@ -179,6 +209,16 @@ impl Sim {
             if status.role == Role::Leader && status.term != host.led_term {
                 host.led_term = status.term;
                 host.led_commit = status.commit;
+                if self.trace.is_logging() {
+                    let story = format!(
+                        "{} n{id} becomes LEADER of term {} (log up to {}, commit {})",
+                        self.now_label(),
+                        status.term,
+                        status.last_index,
+                        status.commit
+                    );
+                    self.trace.log_story(story);
+                }
                 self.on_new_leader(id);
             } else if status.role == Role::Leader && status.commit > host.led_commit {
                 host.led_commit = status.commit;
@@ -243,7 +283,7 @@ impl Sim {
             .is_some_and(|a| a.hard_state_written);
         let crash = self.crash_at_fsync(hard_state_written);
         if crash == Some(FsyncCrash::Before) {
-            self.crash_and_schedule_restart(id, false);
+            self.crash_and_schedule_restart(id, CrashCause::Fsync(FsyncCrash::Before));
             return;
         }
         let host = self.host(id);
@@ -255,7 +295,7 @@ impl Sim {
         self.finish_ready(id, awaiting);
         self.after_input(id);
         if crash == Some(FsyncCrash::After) {
-            self.crash_and_schedule_restart(id, false);
+            self.crash_and_schedule_restart(id, CrashCause::Fsync(FsyncCrash::After));
         }
     }
 
@@ -303,11 +343,61 @@ impl Sim {
     }
 
     fn send_all(&mut self, messages: Vec<Message>) {
+        let mut shown = Vec::new();
         for message in messages {
             let Some(message) = self.filter_message(message) else {
                 continue; // dropped or held by a scenario rule (control.rs)
             };
+            if !self.trace.is_logging() {
+                self.send_unfiltered(message);
+                continue;
+            }
+            let (from, to) = (message.from, message.to);
+            // Votes are shown as they leave (after the fsync of the vote):
+            // a node granting two votes in a term shows here.
+            let is_vote = matches!(message.body, MessageBody::RequestVoteResponse { .. });
+            let what = format!("t{} {}", message.term, describe_body(&message.body));
             self.send_unfiltered(message);
+            let fate = self.network.last_fate();
+            if fate != Fate::Once || is_vote {
+                shown.push((fate, from, to, what));
+            }
+        }
+        self.log_sent(shown);
+    }
+
+    /// Logs the messages sent that a reader of the replay wants to see:
+    /// those a fault struck, and votes. One line for the same message to
+    /// several nodes (a leader's heartbeats into a partition).
+    fn log_sent(&mut self, mut shown: Vec<(Fate, NodeId, NodeId, String)>) {
+        while !shown.is_empty() {
+            let (fate, from, _, what) = shown[0].clone();
+            let (same, rest): (Vec<_>, Vec<_>) = shown
+                .into_iter()
+                .partition(|(f, s, _, w)| (*f, *s, w) == (fate, from, &what));
+            shown = rest;
+            let to: Vec<String> = same.iter().map(|(_, _, to, _)| format!("n{to}")).collect();
+            let why = match fate {
+                Fate::Once => "",
+                Fate::Cut => ": lost, the link is cut",
+                Fate::Dropped => ": dropped by the network",
+                Fate::Duplicated => ": duplicated, it will arrive twice",
+            };
+            let line = format!("sent n{from} -> {} {what}{why}", to.join(" "));
+            self.trace.log_detail(&line);
+        }
+    }
+
+    /// Logs what changed on node `id` since the log last showed it (role,
+    /// term, vote, leader, commit).
+    fn log_status_change(&mut self, id: NodeId) {
+        let host = self.host(id);
+        let Some(after) = host.node.as_ref().map(|n| n.status()) else {
+            return;
+        };
+        let before = host.shown_status.replace(after);
+        if let Some(line) = before.and_then(|before| describe_status_change(&before, &after)) {
+            self.trace.log_detail(&line);
         }
     }
 

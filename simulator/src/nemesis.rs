@@ -30,6 +30,32 @@ pub(crate) enum FsyncCrash {
     After,
 }
 
+/// Why a node crashes, as the replay log tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CrashCause {
+    /// The nemesis crashes it (and, with disk loss, wipes its disk).
+    Nemesis { wipe_disk: bool },
+    /// A crash strikes around one of its fsyncs.
+    Fsync(FsyncCrash),
+}
+
+impl CrashCause {
+    fn describe(self, node: NodeId) -> String {
+        match self {
+            CrashCause::Nemesis { wipe_disk: false } => format!("nemesis: n{node} crashes"),
+            CrashCause::Nemesis { wipe_disk: true } => {
+                format!("nemesis: n{node} crashes and loses its disk")
+            }
+            CrashCause::Fsync(FsyncCrash::Before) => format!(
+                "n{node} crashes before its fsync completes (a prefix of the unsynced writes survives)"
+            ),
+            CrashCause::Fsync(FsyncCrash::After) => {
+                format!("n{node} crashes just after its fsync")
+            }
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Action {
     Partition,
@@ -101,13 +127,21 @@ impl Sim {
             }
             _ => self.network.heal_partitions(),
         }
-        if self.trace.is_logging() {
-            let line = format!(
-                "           nemesis: cut links now {}",
-                self.network.describe_cuts()
-            );
-            self.trace.log(line);
+        self.log_cuts();
+    }
+
+    /// Logs the links cut now, in the event log and the story of the run.
+    fn log_cuts(&mut self) {
+        if !self.trace.is_logging() {
+            return;
         }
+        let line = match self.network.describe_partition().as_str() {
+            "none" => "nemesis: every link works again".to_string(),
+            cuts => format!("nemesis: {cuts}"),
+        };
+        self.trace.log_detail(&line);
+        let story = format!("{} {line}", self.now_label());
+        self.trace.log_story(story);
     }
 
     /// Whether one more node may go down: at most a minority is down at once.
@@ -155,21 +189,13 @@ impl Sim {
             .current_leader()
             .filter(|_| self.nemesis_rng.chance(Ratio::new(1, 2)));
         let victim = leader.unwrap_or_else(|| up[self.nemesis_rng.index(up.len())]);
-        self.crash_and_schedule_restart(victim, wipe_disk);
+        self.crash_and_schedule_restart(victim, CrashCause::Nemesis { wipe_disk });
     }
 
     /// Crashes `victim` now and schedules its restart after a drawn downtime.
-    pub(crate) fn crash_and_schedule_restart(&mut self, victim: NodeId, wipe_disk: bool) {
+    pub(crate) fn crash_and_schedule_restart(&mut self, victim: NodeId, cause: CrashCause) {
+        let wipe_disk = cause == CrashCause::Nemesis { wipe_disk: true };
         self.crash_node(victim, wipe_disk);
-        if self.trace.is_logging() {
-            let what = if wipe_disk {
-                "crashed and lost its disk"
-            } else {
-                "crashed"
-            };
-            self.trace
-                .log(format!("           nemesis: n{victim} {what}"));
-        }
         // A third of the crashes are quick bounces (a supervisor restarts the
         // process at once): a node back within one election is where forgotten
         // votes and lost unsynced writes show.
@@ -179,6 +205,16 @@ impl Sim {
             self.params.crash_downtime_us_max
         };
         let downtime = self.nemesis_rng.range_inclusive(1, downtime_max);
+        if self.trace.is_logging() {
+            let line = format!(
+                "{}; it restarts in {}",
+                cause.describe(victim),
+                crate::sim::format_time(downtime)
+            );
+            self.trace.log_detail(&line);
+            let story = format!("{} {line}", self.now_label());
+            self.trace.log_story(story);
+        }
         let incarnation = self.host(victim).incarnation;
         self.queue.push(
             self.now_us + downtime,
@@ -225,13 +261,7 @@ impl Sim {
         let mut minority = vec![node];
         minority.extend(others.iter().take(extra));
         self.network.partition(&[minority]);
-        if self.trace.is_logging() {
-            let line = format!(
-                "           nemesis: cut links now {}",
-                self.network.describe_cuts()
-            );
-            self.trace.log(line);
-        }
+        self.log_cuts();
     }
 
     /// The leader of the highest term among running nodes, if any.
@@ -252,6 +282,13 @@ impl Sim {
     }
 
     pub(crate) fn on_heal_start(&mut self) {
+        if self.trace.is_logging() {
+            let story = format!(
+                "{} heal: faults stop, every node restarts",
+                self.now_label()
+            );
+            self.trace.log_story(story);
+        }
         self.phase = Phase::Heal;
         self.heal_started_us = self.now_us;
         self.network.heal();
@@ -288,10 +325,14 @@ impl Sim {
                 return;
             }
         } else if elapsed > HEAL_LEADER_BOUND_US {
+            let terms: Vec<String> = statuses
+                .iter()
+                .map(|s| format!("n{} term {}", s.id, s.term))
+                .collect();
             let seen = format!(
-                "no leader {} after the heal; terms {:?}",
+                "no leader {} after the heal; {}",
                 crate::sim::format_time(elapsed),
-                statuses.iter().map(|s| s.term).collect::<Vec<_>>()
+                terms.join(", ")
             );
             self.liveness(
                 Invariant::LivenessLeader,

@@ -28,6 +28,8 @@ pub struct Network {
     delay_jitter_us: u64,
     drop_ratio: Ratio,
     duplicate_ratio: Ratio,
+    // What `plan` last decided, for the replay log; never read by the run.
+    last_fate: Fate,
 }
 
 impl Network {
@@ -50,6 +52,7 @@ impl Network {
             } else {
                 Ratio::ZERO
             },
+            last_fate: Fate::Once,
         }
     }
 
@@ -58,17 +61,27 @@ impl Network {
     pub fn plan(&mut self, from: Endpoint, to: Endpoint) -> Delivery {
         if let (Endpoint::Node(a), Endpoint::Node(b)) = (from, to) {
             if self.is_cut(a, b) {
+                self.last_fate = Fate::Cut;
                 return Delivery::Lost;
             }
         }
         if self.rng.chance(self.drop_ratio) {
+            self.last_fate = Fate::Dropped;
             return Delivery::Lost;
         }
         let first = self.delay();
         if self.rng.chance(self.duplicate_ratio) {
+            self.last_fate = Fate::Duplicated;
             return Delivery::Twice(first, self.delay());
         }
+        self.last_fate = Fate::Once;
         Delivery::Once(first)
+    }
+
+    /// What the last [`Network::plan`] decided, and why: the replay log
+    /// reports lost and duplicated messages from it.
+    pub fn last_fate(&self) -> Fate {
+        self.last_fate
     }
 
     fn delay(&mut self) -> u64 {
@@ -116,6 +129,49 @@ impl Network {
         self.cut.iter_mut().for_each(|c| *c = false);
     }
 
+    /// The cut links for a person: the groups of a partition, e.g. `n1 n2 |
+    /// n3 n4 n5`, when the cuts are exactly one; else every cut link, e.g.
+    /// `n1->n2 n3->n1`; `none` when every link works.
+    pub fn describe_partition(&self) -> String {
+        let n = self.node_count;
+        // Each node's row: the nodes it can send to (itself included).
+        let reachable = |from: u64| -> Vec<u64> {
+            (1..=n)
+                .filter(|&to| to == from || !self.is_cut(from, to))
+                .collect()
+        };
+        let rows: Vec<Vec<u64>> = (1..=n).map(reachable).collect();
+        if rows.iter().all(|row| row.len() == n as usize) {
+            return "none".into();
+        }
+        // A partition: whoever a node reaches reaches exactly the same nodes.
+        let is_partition = rows
+            .iter()
+            .all(|row| row.iter().all(|&to| rows[to as usize - 1] == *row));
+        if !is_partition {
+            let cuts: Vec<String> = (1..=n)
+                .flat_map(|from| (1..=n).map(move |to| (from, to)))
+                .filter(|&(from, to)| from != to && self.is_cut(from, to))
+                .map(|(from, to)| format!("n{from}->n{to}"))
+                .collect();
+            return format!("cut links {}", cuts.join(" "));
+        }
+        let mut groups: Vec<&Vec<u64>> = Vec::new();
+        for row in &rows {
+            if !groups.contains(&row) {
+                groups.push(row);
+            }
+        }
+        let groups: Vec<String> = groups
+            .iter()
+            .map(|group| {
+                let names: Vec<String> = group.iter().map(|id| format!("n{id}")).collect();
+                names.join(" ")
+            })
+            .collect();
+        format!("partition {}", groups.join(" | "))
+    }
+
     /// A compact description of the cut links, e.g. `1->2 2->1`.
     pub fn describe_cuts(&self) -> String {
         let mut out = Vec::new();
@@ -134,6 +190,19 @@ impl Network {
     }
 }
 
+/// What the network did with a message, and why (for the replay log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Lost: the link is cut (a partition).
+    Cut,
+    /// Lost: dropped at random (the drop fault).
+    Dropped,
+    /// Delivered once.
+    Once,
+    /// Delivered twice (the duplicate fault).
+    Duplicated,
+}
+
 /// What happens to one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivery {
@@ -143,4 +212,37 @@ pub enum Delivery {
     Once(u64),
     /// It arrives twice, after each delay.
     Twice(u64, u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{Profile, RunOptions};
+
+    fn five_nodes() -> Network {
+        let options = RunOptions {
+            profile: Profile::Standard,
+            ..RunOptions::default()
+        };
+        let network = Network::new(&Params::draw(7, &options));
+        assert_eq!(network.node_count, 5);
+        network
+    }
+
+    #[test]
+    fn a_partition_is_described_by_its_groups_and_other_cuts_link_by_link() {
+        let mut network = five_nodes();
+        assert_eq!(network.describe_partition(), "none");
+        network.partition(&[vec![2, 4]]);
+        assert_eq!(network.describe_partition(), "partition n1 n3 n5 | n2 n4");
+        network.set_cut(1, 3, true);
+        assert_eq!(
+            network.describe_partition(),
+            "cut links n1->n2 n1->n3 n1->n4 n2->n1 n2->n3 n2->n5 n3->n2 n3->n4 \
+             n4->n1 n4->n3 n4->n5 n5->n2 n5->n4"
+        );
+        network.heal_partitions();
+        network.set_cut(5, 1, true);
+        assert_eq!(network.describe_partition(), "cut links n5->n1");
+    }
 }

@@ -32,8 +32,11 @@ pub struct SimOptions {
     pub online_linearizability: bool,
     /// Keep the trace hash after every event (to locate nondeterminism).
     pub per_event_hashes: bool,
-    /// Keep this many readable event lines (replay).
+    /// Keep this many readable events (replay).
     pub log_capacity: Option<usize>,
+    /// In the readable log, show every tick; otherwise only the ticks that
+    /// changed something (a timeout, a heartbeat sent into a fault).
+    pub log_ticks: bool,
     /// Stop with an error past this many events (a run must not run away).
     pub max_events: u64,
 }
@@ -45,6 +48,7 @@ impl Default for SimOptions {
             online_linearizability: true,
             per_event_hashes: false,
             log_capacity: None,
+            log_ticks: true,
             max_events: 20_000_000,
         }
     }
@@ -205,7 +209,8 @@ impl Sim {
             self.trace.record(self.digest(&event));
             if self.trace.is_logging() {
                 let line = self.describe(&event);
-                self.trace.log(line);
+                let shown = self.options.log_ticks || !matches!(event, Event::Tick { .. });
+                self.trace.log_event(line, shown);
             }
             self.handle(event);
         }
