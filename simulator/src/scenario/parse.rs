@@ -1,10 +1,12 @@
 //! The text form of a scenario: one command a line, `#` comments, and after a
 //! command its expected output between a `----` line and a blank line.
 //!
-//! Errors carry the line and column (1-based) of the token at fault; the runner
-//! adds the file name, giving `file:line:col: what is wrong`.
+//! Errors carry the line and column (1-based, in characters) of the token at
+//! fault; the runner adds the file name, giving `file:line:col: what is wrong`.
+//! Every number is checked against a range here, so that nothing the file says
+//! can overflow, allocate without bound or run without end later.
 
-use std::fmt;
+use std::ops::RangeInclusive;
 
 use invariants::Invariant;
 use raft_core::{Bug, Config};
@@ -25,22 +27,36 @@ pub const MESSAGE_KINDS: [&str; 6] = [
 ];
 /// `run-until` waits this long when no `within` is given.
 pub const RUN_UNTIL_DEFAULT_US: u64 = 10_000_000;
+/// The longest duration a file may write (a day): whatever a script adds up,
+/// virtual time stays far from overflowing.
+pub const DURATION_MAX_US: u64 = 86_400_000_000;
+/// The most ticks one `tick` command may give. A node that ticks while time
+/// stands still queues a vote request per election it starts, so ticks cost
+/// memory until time moves.
+pub const TICK_COUNT_MAX: u64 = 100_000;
+/// `max-entries-per-message=N`: the batch size, in entries.
+pub const MAX_ENTRIES_PER_MESSAGE_RANGE: RangeInclusive<u64> = 1..=100_000;
+/// `max-inflight=N`: the window, in messages. raft-core reserves the whole
+/// window per follower up front, so it stays small.
+pub const MAX_INFLIGHT_RANGE: RangeInclusive<u64> = 1..=1_000;
+/// `election-ticks=N`: the minimum election timeout. `campaign` ticks up to
+/// twice this, so it bounds that command too.
+pub const ELECTION_TICKS_RANGE: RangeInclusive<u64> = 2..=10_000;
+/// `heartbeat-ticks=N`: the heartbeat interval (less than `election-ticks`).
+pub const HEARTBEAT_TICKS_RANGE: RangeInclusive<u64> = 1..=9_999;
+/// `tick=DURATION`: a tick lasts at least a microsecond, so that time moves.
+pub const TICK_US_RANGE: RangeInclusive<u64> = 1..=DURATION_MAX_US;
 
 /// What is wrong with a scenario file, and where.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{line}:{col}: {message}")]
 pub struct ParseError {
     /// 1-based line.
     pub line: usize,
-    /// 1-based column.
+    /// 1-based column, in characters.
     pub col: usize,
     /// What is wrong.
     pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.col, self.message)
-    }
 }
 
 /// One word of a command line, with its 1-based column.
@@ -53,6 +69,8 @@ struct Token<'a> {
 /// The words of one command line, consumed left to right.
 struct Words<'a> {
     line: usize,
+    // The line as written: errors turn byte columns into character columns.
+    raw: &'a str,
     tokens: Vec<Token<'a>>,
     at: usize,
     // Column just past the last token (for "missing argument" errors).
@@ -60,10 +78,17 @@ struct Words<'a> {
 }
 
 impl<'a> Words<'a> {
+    /// An error at byte column `col` (1-based) of this line.
     fn error(&self, col: usize, message: impl Into<String>) -> ParseError {
+        // Tokens are sliced by byte; a person counts characters.
+        let chars_before = self
+            .raw
+            .char_indices()
+            .take_while(|&(offset, _)| offset + 1 < col)
+            .count();
         ParseError {
             line: self.line,
-            col,
+            col: chars_before + 1,
             message: message.into(),
         }
     }
@@ -128,7 +153,8 @@ fn tokenize(text: &str) -> (Vec<Token<'_>>, Option<String>, usize) {
     (tokens, None, end)
 }
 
-/// Parses a whole file. `Err` names the first thing wrong.
+/// Parses a whole file. `Err` names the first thing wrong; a file without a
+/// command is an error (it would test nothing).
 pub fn parse(text: &str) -> Result<Scenario, ParseError> {
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
     let mut scenario = Scenario::default();
@@ -165,13 +191,27 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
         i += 1;
         if lines.get(i).is_some_and(|l| l.trim_end() == "----") {
             i += 1;
-            while i < lines.len() && !lines[i].is_empty() {
+            // A line of spaces ends the block too: it looks blank, and
+            // elsewhere it counts as blank.
+            while i < lines.len() && !lines[i].trim().is_empty() {
                 step.output.push(lines[i].to_string());
                 i += 1;
             }
             i += 1; // the blank line that ends the block
         }
         scenario.steps.push(step);
+    }
+    if scenario.steps.is_empty() {
+        let what = if text.trim().is_empty() {
+            "the file is empty"
+        } else {
+            "the file holds no command, only comments"
+        };
+        return Err(ParseError {
+            line: 1,
+            col: 1,
+            message: format!("{what}: a scenario starts with `cluster N`"),
+        });
     }
     scenario.trailing = leading;
     Ok(scenario)
@@ -186,6 +226,7 @@ fn parse_command(
     let (tokens, comment, end_col) = tokenize(raw);
     let mut words = Words {
         line,
+        raw,
         tokens,
         at: 0,
         end_col,
@@ -253,7 +294,10 @@ impl<'a> CommandParser<'a> {
             },
             "release" => Command::Release {
                 pattern: self.pattern()?,
-                count: self.optional_number("count")?.map(|n| n as usize),
+                // More than could ever be held means all of them.
+                count: self
+                    .optional_number("count")?
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             },
             "heal" => Command::Heal,
             "crash" => Command::Crash {
@@ -342,9 +386,15 @@ impl<'a> CommandParser<'a> {
 
     fn tick(&mut self) -> Result<Command, ParseError> {
         let node = self.optional_node()?;
+        let col = self.words.peek().map_or(self.words.end_col, |t| t.col);
         let count = self.optional_number("tick count")?.unwrap_or(1);
-        let count = u32::try_from(count)
-            .map_err(|_| self.words.error(self.words.end_col, "too many ticks"))?;
+        if count > TICK_COUNT_MAX {
+            return Err(self.words.error(
+                col,
+                format!("a tick count is at most {TICK_COUNT_MAX}, found {count}"),
+            ));
+        }
+        let count = u32::try_from(count).expect("TICK_COUNT_MAX fits a u32");
         Ok(Command::Tick { node, count })
     }
 
@@ -584,17 +634,27 @@ fn parse_op_number(token: Token<'_>, words: &Words<'_>) -> Result<usize, ParseEr
         })
 }
 
-/// Parses `500ms`, `5s`, `250us`, `1.5s` into microseconds.
+/// Parses `500ms`, `5s`, `250us`, `1.5s` into microseconds, at most a day.
 fn parse_duration(token: Token<'_>, words: &Words<'_>) -> Result<u64, ParseError> {
-    duration_us(token.text).ok_or_else(|| {
-        words.error(
-            token.col,
-            format!(
-                "expected a duration such as `500ms`, `5s` or `250us`, found `{}`",
-                token.text
-            ),
-        )
-    })
+    bounded_duration_us(token.text, 0..=DURATION_MAX_US)
+        .map_err(|message| words.error(token.col, message))
+}
+
+/// A duration within `range` (microseconds), or why not.
+fn bounded_duration_us(text: &str, range: RangeInclusive<u64>) -> Result<u64, String> {
+    let Some(us) = duration_us(text) else {
+        return Err(format!(
+            "expected a duration such as `500ms`, `5s` or `250us`, found `{text}`"
+        ));
+    };
+    if !range.contains(&us) {
+        return Err(format!(
+            "a duration from {} to {}, found `{text}`",
+            super::ast::format_duration(*range.start()),
+            super::ast::format_duration(*range.end())
+        ));
+    }
+    Ok(us)
 }
 
 fn duration_us(text: &str) -> Option<u64> {
@@ -639,6 +699,8 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, ParseError> {
             )
         })?;
     let mut spec = ClusterSpec::with_size(size);
+    // Where the timing settings were written, to point at them if they clash.
+    let mut timing_col = size_token.col;
     while let Some(token) = words.peek() {
         words.at += 1;
         let Some((key, value)) = token.text.split_once('=') else {
@@ -648,16 +710,13 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, ParseError> {
             ));
         };
         let value_col = token.col + key.len() + 1;
-        set_cluster_option(&mut spec, key, value).map_err(|message| {
-            words.error(
-                if message.starts_with("unknown setting") {
-                    token.col
-                } else {
-                    value_col
-                },
-                message,
-            )
+        set_cluster_option(&mut spec, key, value).map_err(|error| match error {
+            OptionError::UnknownKey(message) => words.error(token.col, message),
+            OptionError::BadValue(message) => words.error(value_col, message),
         })?;
+        if key == "election-ticks" || key == "heartbeat-ticks" {
+            timing_col = token.col;
+        }
     }
     let config = Config {
         election_timeout_ticks_min: spec.election_ticks,
@@ -667,57 +726,98 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, ParseError> {
         ..Config::new(1, vec![1])
     };
     if let Err(error) = config.validate() {
-        return Err(words.error(size_token.col, format!("invalid cluster settings: {error}")));
+        return Err(words.error(timing_col, format!("invalid cluster settings: {error}")));
     }
     Ok(spec)
 }
 
-fn set_cluster_option(spec: &mut ClusterSpec, key: &str, value: &str) -> Result<(), String> {
-    let number = || {
-        value
-            .parse::<u64>()
-            .map_err(|_| format!("`{key}` takes a number, found `{value}`"))
-    };
-    let duration = || {
-        duration_us(value)
-            .ok_or_else(|| format!("`{key}` takes a duration such as `1ms`, found `{value}`"))
+/// Why a `key=value` cluster setting was refused.
+enum OptionError {
+    /// No such setting (points at the key).
+    UnknownKey(String),
+    /// The value is malformed or out of range (points at the value).
+    BadValue(String),
+}
+
+/// `value` as a number within `range`, or why not.
+fn number_in(key: &str, value: &str, range: RangeInclusive<u64>) -> Result<u64, OptionError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            OptionError::BadValue(format!(
+                "`{key}` takes a number from {} to {}, found `{value}`",
+                range.start(),
+                range.end()
+            ))
+        })
+}
+
+fn set_cluster_option(spec: &mut ClusterSpec, key: &str, value: &str) -> Result<(), OptionError> {
+    let duration = |range| {
+        bounded_duration_us(value, range)
+            .map_err(|m| OptionError::BadValue(format!("`{key}`: {m}")))
     };
     let percent = || {
         value
             .strip_suffix('%')
             .and_then(|v| v.parse::<u64>().ok())
             .filter(|&p| p <= 100)
-            .ok_or_else(|| format!("`{key}` takes a percentage such as `10%`, found `{value}`"))
+            .ok_or_else(|| {
+                OptionError::BadValue(format!(
+                    "`{key}` takes a percentage from 0% to 100%, found `{value}`"
+                ))
+            })
     };
+    // Each range fits the field it fills, so the conversions cannot fail.
+    let small = |n: u64| u32::try_from(n).expect("the range fits a u32");
+    let size = |n: u64| usize::try_from(n).expect("the range fits a usize");
     match key {
-        "seed" => spec.seed = number()?,
-        "bug" | "bugs" => {
-            for name in value.split(',') {
-                if Bug::from_name(name).is_none() {
-                    let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
-                    return Err(format!("unknown bug `{name}`; planted bugs: {}", names.join(", ")));
-                }
-                spec.bugs.push(name.to_string());
-            }
-        }
+        "seed" => spec.seed = number_in(key, value, 0..=u64::MAX)?,
+        "bug" | "bugs" => set_bugs(spec, value)?,
         "ticks" => {
             spec.manual_ticks = match value {
                 "manual" => true,
                 "auto" => false,
-                _ => return Err(format!("`ticks` is `auto` or `manual`, found `{value}`")),
+                _ => {
+                    return Err(OptionError::BadValue(format!(
+                        "`ticks` is `auto` or `manual`, found `{value}`"
+                    )))
+                }
             }
         }
-        "max-entries-per-message" => spec.max_entries_per_message = number()? as usize,
-        "max-inflight" => spec.max_inflight = number()? as usize,
-        "election-ticks" => spec.election_ticks = number()?.min(u32::MAX.into()) as u32,
-        "heartbeat-ticks" => spec.heartbeat_ticks = number()?.min(u32::MAX.into()) as u32,
-        "tick" => spec.tick_us = duration()?.max(1),
-        "delay" => spec.delay_us = duration()?,
-        "jitter" => spec.jitter_us = duration()?,
-        "fsync" => spec.fsync_us = duration()?,
+        "max-entries-per-message" => {
+            spec.max_entries_per_message =
+                size(number_in(key, value, MAX_ENTRIES_PER_MESSAGE_RANGE)?)
+        }
+        "max-inflight" => spec.max_inflight = size(number_in(key, value, MAX_INFLIGHT_RANGE)?),
+        "election-ticks" => spec.election_ticks = small(number_in(key, value, ELECTION_TICKS_RANGE)?),
+        "heartbeat-ticks" => {
+            spec.heartbeat_ticks = small(number_in(key, value, HEARTBEAT_TICKS_RANGE)?)
+        }
+        "tick" => spec.tick_us = duration(TICK_US_RANGE)?,
+        "delay" => spec.delay_us = duration(0..=DURATION_MAX_US)?,
+        "jitter" => spec.jitter_us = duration(0..=DURATION_MAX_US)?,
+        "fsync" => spec.fsync_us = duration(0..=DURATION_MAX_US)?,
         "drop" => spec.drop_percent = percent()?,
         "duplicate" => spec.duplicate_percent = percent()?,
-        _ => return Err(format!("unknown setting `{key}`; settings: seed, bug, ticks, max-entries-per-message, max-inflight, election-ticks, heartbeat-ticks, tick, delay, jitter, fsync, drop, duplicate")),
+        _ => return Err(OptionError::UnknownKey(format!("unknown setting `{key}`; settings: seed, bug, ticks, max-entries-per-message, max-inflight, election-ticks, heartbeat-ticks, tick, delay, jitter, fsync, drop, duplicate"))),
+    }
+    Ok(())
+}
+
+/// `bug=a,b`: every name must be a planted bug.
+fn set_bugs(spec: &mut ClusterSpec, value: &str) -> Result<(), OptionError> {
+    for name in value.split(',') {
+        if Bug::from_name(name).is_none() {
+            let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+            return Err(OptionError::BadValue(format!(
+                "unknown bug `{name}`; planted bugs: {}",
+                names.join(", ")
+            )));
+        }
+        spec.bugs.push(name.to_string());
     }
     Ok(())
 }
@@ -757,6 +857,69 @@ mod tests {
                 groups: vec![vec![1], vec![2]]
             }
         );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        // `é` and `ü` are two bytes each: byte columns would say 14.
+        let error = parse("cluster 3\nput n1 é ü extra\n").unwrap_err();
+        assert_eq!((error.line, error.col), (2, 12), "{error}");
+        let error = parse("cluster 3 seed=é\n").unwrap_err();
+        assert_eq!((error.line, error.col), (1, 16), "{error}");
+    }
+
+    #[test]
+    fn a_file_without_a_command_is_refused_at_its_start() {
+        for text in ["", "\n\n", "# just a note\n"] {
+            let error = parse(text).unwrap_err();
+            assert_eq!((error.line, error.col), (1, 1), "{text:?}: {error}");
+            assert!(error.message.contains("`cluster N`"), "{error}");
+        }
+    }
+
+    #[test]
+    fn numbers_past_their_range_are_refused_not_wrapped() {
+        // Each once panicked, aborted or allocated without bound further on.
+        let refused = [
+            ("cluster 3 election-ticks=4294967296\n", 26),
+            ("cluster 3 election-ticks=4294967295\n", 26),
+            ("cluster 3 max-inflight=18446744073709551615\n", 24),
+            ("cluster 3 max-inflight=1001\n", 24),
+            ("cluster 3 max-entries-per-message=100001\n", 35),
+            ("cluster 3 heartbeat-ticks=0\n", 27),
+            ("cluster 3 tick=0us\n", 16),
+            ("cluster 3 fsync=86401s\n", 17),
+        ];
+        for (text, col) in refused {
+            let error = parse(text).unwrap_err();
+            assert_eq!((error.line, error.col), (1, col), "{text}: {error}");
+        }
+        let error = parse("cluster 3\ntick n1 100001\n").unwrap_err();
+        assert_eq!((error.line, error.col), (2, 9), "{error}");
+        let at_the_edges = "cluster 3 election-ticks=10000 heartbeat-ticks=9999 max-inflight=1000 \
+                            tick=86400s delay=86400s\ntick n1 100000\nrun 86400s\n";
+        parse(at_the_edges).unwrap();
+    }
+
+    #[test]
+    fn a_release_count_past_usize_means_all() {
+        let scenario = parse("cluster 3\nrelease * *->* 18446744073709551615\n").unwrap();
+        let Command::Release { count, .. } = &scenario.steps[1].command else {
+            panic!("not a release: {:?}", scenario.steps[1].command);
+        };
+        assert_eq!(*count, Some(usize::MAX));
+    }
+
+    #[test]
+    fn a_line_of_spaces_ends_an_output_block() {
+        // Found by the scenario fuzz: a line of spaces after an output block
+        // used to extend the block, swallowing the commands after it, so the
+        // file read back differently once rewritten.
+        let text = "cluster 3\nstatus\n----\nn1 follower\n  \nheal\n";
+        let scenario = parse(text).unwrap();
+        assert_eq!(scenario.steps.len(), 3);
+        assert_eq!(scenario.steps[1].output, vec!["n1 follower"]);
+        assert_eq!(scenario.steps[2].command, Command::Heal);
     }
 
     #[test]
