@@ -1,9 +1,14 @@
 //! Many seeds across cores. Each run stays single-threaded; results are reported
 //! in seed order whatever the thread count, so a campaign's output is itself
 //! deterministic.
+//!
+//! Progress goes to stderr only, never into the results: a bar on a terminal,
+//! a plain line every few seconds of wall time elsewhere (CI logs, where a bar
+//! prints nothing until the end).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -117,21 +122,64 @@ impl Summary {
     }
 }
 
+/// How a campaign shows its progress on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// A bar redrawn in place: for a terminal.
+    Bar,
+    /// A plain line (`fuzz: 3200/10000 seeds, 0 failed, 0 unknown, 12 s
+    /// elapsed`) whenever this much wall time has passed since the last one,
+    /// checked after each chunk of seeds, and one at the end: for logs.
+    Lines(Duration),
+    /// Nothing.
+    Hidden,
+}
+
+impl Progress {
+    /// Wall time between two progress lines when stderr is not a terminal.
+    pub const LINE_INTERVAL: Duration = Duration::from_secs(5);
+
+    /// The bar when stderr is a terminal, else a line every [`Progress::LINE_INTERVAL`].
+    pub fn for_stderr() -> Progress {
+        if std::io::stderr().is_terminal() {
+            Progress::Bar
+        } else {
+            Progress::Lines(Progress::LINE_INTERVAL)
+        }
+    }
+}
+
+/// The plain progress line, e.g. `fuzz: 3200/10000 seeds, 0 failed, 0
+/// unknown, 12 s elapsed`.
+pub fn progress_line(done: u64, total: u64, summary: &Summary, elapsed: Duration) -> String {
+    format!(
+        "fuzz: {done}/{total} seeds, {} failed, {} unknown, {} s elapsed",
+        summary.failed(),
+        summary.unknown,
+        elapsed.as_secs()
+    )
+}
+
 /// Runs a campaign, writing results to `out` as they complete (in seed order)
-/// and a progress bar to stderr.
+/// and its progress to stderr as [`Progress::for_stderr`] chooses.
 pub fn run_campaign(campaign: &Campaign, out: &mut dyn Write) -> std::io::Result<Summary> {
+    run_campaign_showing(campaign, out, Progress::for_stderr())
+}
+
+/// Runs a campaign, writing results to `out` as they complete (in seed order)
+/// and its progress to stderr as `progress` says. What goes to `out` never
+/// depends on the progress shown or on timing.
+pub fn run_campaign_showing(
+    campaign: &Campaign,
+    out: &mut dyn Write,
+    progress: Progress,
+) -> std::io::Result<Summary> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(campaign.jobs)
         .build()
         .map_err(std::io::Error::other)?;
     let total = campaign.seeds.end - campaign.seeds.start;
-    let progress = ProgressBar::new(total);
-    progress.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} seeds  {msg}  [{elapsed_precise}, eta {eta}]",
-        )
-        .expect("a valid template"),
-    );
+    let mut shown = ShownProgress::new(progress, total);
     let mut summary = Summary::default();
     let mut start = campaign.seeds.start;
     while start < campaign.seeds.end {
@@ -141,7 +189,7 @@ pub fn run_campaign(campaign: &Campaign, out: &mut dyn Write) -> std::io::Result
                 .into_par_iter()
                 .map(|seed| {
                     let report = run_seed(seed, &campaign.options);
-                    progress.inc(1);
+                    shown.seed_done();
                     report
                 })
                 .collect()
@@ -150,15 +198,98 @@ pub fn run_campaign(campaign: &Campaign, out: &mut dyn Write) -> std::io::Result
             summary.add(report);
             write_report(campaign.json, report, out)?;
             if campaign.stop_at_first_failure && report.outcome != Outcome::Pass {
-                progress.finish_and_clear();
+                shown.finish(&summary);
                 return Ok(summary);
             }
         }
-        progress.set_message(format!("{} failed", summary.failed()));
+        shown.chunk_done(&summary);
         start = end;
     }
-    progress.finish_and_clear();
+    shown.finish(&summary);
     Ok(summary)
+}
+
+/// The progress display of one campaign.
+struct ShownProgress {
+    bar: Option<ProgressBar>,
+    // With `Progress::Lines`: the interval, when the campaign started and
+    // when the last line was printed.
+    lines: Option<(Duration, Instant, Instant)>,
+    total: u64,
+    done: u64,
+    // The count of the last line printed, so the closing line is not a repeat.
+    done_printed: Option<u64>,
+}
+
+impl ShownProgress {
+    // allow-nondeterminism: progress display only (wall time never reaches a run)
+    #[allow(clippy::disallowed_methods)]
+    fn new(progress: Progress, total: u64) -> ShownProgress {
+        let bar = (progress == Progress::Bar).then(|| {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} seeds  {msg}  [{elapsed_precise}, eta {eta}]",
+                )
+                .expect("a valid template"),
+            );
+            bar
+        });
+        let lines = match progress {
+            Progress::Lines(interval) => {
+                let now = Instant::now(); // allow-nondeterminism: progress display only
+                Some((interval, now, now))
+            }
+            Progress::Bar | Progress::Hidden => None,
+        };
+        ShownProgress {
+            bar,
+            lines,
+            total,
+            done: 0,
+            done_printed: None,
+        }
+    }
+
+    /// One run finished (called from the worker threads).
+    fn seed_done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    /// A chunk's reports were written: the bar's message, or a line if one is due.
+    // allow-nondeterminism: progress display only (wall time never reaches a run)
+    #[allow(clippy::disallowed_methods)]
+    fn chunk_done(&mut self, summary: &Summary) {
+        self.done = summary.passed + summary.failed() + summary.unknown;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{} failed", summary.failed()));
+        }
+        if let Some((interval, started, last)) = &mut self.lines {
+            let now = Instant::now(); // allow-nondeterminism: progress display only
+            if now.duration_since(*last) >= *interval {
+                *last = now;
+                let line = progress_line(self.done, self.total, summary, now - *started);
+                eprintln!("{line}");
+                self.done_printed = Some(self.done);
+            }
+        }
+    }
+
+    /// The campaign ended: clear the bar, or print the last line.
+    fn finish(&mut self, summary: &Summary) {
+        self.done = summary.passed + summary.failed() + summary.unknown;
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if let Some((_, started, _)) = &self.lines {
+            if self.done_printed != Some(self.done) {
+                let line = progress_line(self.done, self.total, summary, started.elapsed());
+                eprintln!("{line}");
+            }
+        }
+    }
 }
 
 fn write_report(json: bool, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {

@@ -3,7 +3,11 @@
 
 use invariants::Invariant;
 use raft_core::{Bug, Bugs};
-use simulator::campaign::{run_campaign, Campaign, Summary};
+use std::time::Duration;
+
+use simulator::campaign::{
+    progress_line, run_campaign, run_campaign_showing, Campaign, Progress, Summary,
+};
 use simulator::params::RunOptions;
 
 fn campaign(seeds: std::ops::Range<u64>, bugs: Bugs, stop_at_first_failure: bool) -> Summary {
@@ -114,4 +118,39 @@ fn stale_read_is_caught_by_the_linearizability_checker_alone() {
 #[test]
 fn commit_past_last_new_entry_is_caught() {
     assert_caught(Bug::CommitPastLastNewEntry);
+}
+
+#[test]
+fn progress_lines_never_change_the_results() {
+    // Lines after every chunk (the most a campaign ever prints) against none:
+    // the results on `out` are the same bytes.
+    let campaign = Campaign {
+        seeds: 0..150,
+        jobs: 2,
+        options: RunOptions::default(),
+        json: true,
+        stop_at_first_failure: false,
+    };
+    let mut quiet = Vec::new();
+    run_campaign_showing(&campaign, &mut quiet, Progress::Hidden).expect("campaign runs");
+    let mut chatty = Vec::new();
+    run_campaign_showing(&campaign, &mut chatty, Progress::Lines(Duration::ZERO))
+        .expect("campaign runs");
+    assert_eq!(String::from_utf8_lossy(&quiet).lines().count(), 150);
+    assert!(quiet == chatty, "the results depend on the progress shown");
+}
+
+#[test]
+fn the_progress_line_counts_seeds_failures_and_seconds() {
+    let summary = Summary {
+        passed: 3190,
+        violations: 6,
+        errors: 1,
+        unknown: 3,
+        ..Summary::default()
+    };
+    assert_eq!(
+        progress_line(3200, 10_000, &summary, Duration::from_millis(12_900)),
+        "fuzz: 3200/10000 seeds, 7 failed, 3 unknown, 12 s elapsed"
+    );
 }
