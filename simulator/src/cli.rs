@@ -2,16 +2,19 @@
 //! found, 2 usage or input error, 3 nondeterminism detected, 4 internal error.
 
 use std::io::Write;
+use std::num::IntErrorKind;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use raft_core::Bug;
-use simulator::campaign::{run_campaign, write_summary, Campaign};
+use simulator::campaign::{run_campaign_showing, write_summary, Campaign, Progress};
 use simulator::params::{FaultKind, Profile, RunOptions};
 use simulator::run::{check_determinism, execute, run_seed};
 use simulator::sim::{format_time, SimOptions};
+use simulator::trace::Trace;
 
 /// Deterministic simulation testing for Raft: one seed, one reproducible run.
 #[derive(Parser, Debug)]
@@ -91,14 +94,17 @@ impl WorldArgs {
 #[derive(Args, Debug)]
 struct RunArgs {
     /// The seed (decimal or 0x-prefixed hex).
-    #[arg(long, env = "RAFTSIM_SEED", value_parser = parse_seed)]
+    #[arg(long, allow_hyphen_values = true, env = "RAFTSIM_SEED", value_parser = parse_seed)]
     seed: u64,
     #[command(flatten)]
     world: WorldArgs,
     /// One JSON object on stdout instead of text.
     #[arg(long)]
     json: bool,
-    /// Run twice and compare trace hashes; exit 3 naming the first divergent event.
+    /// Run twice and compare trace hashes (also on a seed that breaks a
+    /// property). Exit 3 naming the first divergent event if they differ;
+    /// otherwise the run's own exit code (0 pass, 1 violation, 4 internal
+    /// error). With --json: one object with seed, deterministic, trace_hash.
     #[arg(long)]
     check_determinism: bool,
 }
@@ -106,10 +112,10 @@ struct RunArgs {
 #[derive(Args, Debug)]
 struct FuzzArgs {
     /// Seeds to run, half-open `A..B` (or a single seed `N`).
-    #[arg(long, env = "RAFTSIM_SEEDS", default_value = "0..10000", value_parser = parse_seed_range)]
+    #[arg(long, allow_hyphen_values = true, env = "RAFTSIM_SEEDS", value_name = "A..B", default_value = "0..10000", value_parser = parse_seed_range)]
     seeds: Range<u64>,
     /// Worker threads (each run is single-threaded). Default: all cores.
-    #[arg(long, env = "RAFTSIM_JOBS", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, allow_negative_numbers = true, env = "RAFTSIM_JOBS", value_parser = clap::value_parser!(u64).range(1..=1024))]
     jobs: Option<u64>,
     #[command(flatten)]
     world: WorldArgs,
@@ -119,24 +125,33 @@ struct FuzzArgs {
     /// Stop at the first failing seed.
     #[arg(long)]
     stop_at_first_failure: bool,
+    /// Without a terminal (CI logs), print a progress line to stderr every
+    /// this many seconds of wall time (0: after every 64 seeds); on a
+    /// terminal a progress bar shows instead.
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    progress_every: u64,
 }
 
 #[derive(Args, Debug)]
 struct ReplayArgs {
     /// The seed (decimal or 0x-prefixed hex).
-    #[arg(long, env = "RAFTSIM_SEED", value_parser = parse_seed)]
+    #[arg(long, allow_hyphen_values = true, env = "RAFTSIM_SEED", value_parser = parse_seed)]
     seed: u64,
     #[command(flatten)]
     world: WorldArgs,
     /// How many events to show, counted back from the end of the run.
-    #[arg(long, default_value_t = 400)]
-    events: usize,
+    #[arg(long, allow_negative_numbers = true, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    events: u64,
+    /// Show every clock tick (by default a tick is shown only when it changed
+    /// something: a timeout, a heartbeat lost to a fault).
+    #[arg(long)]
+    ticks: bool,
 }
 
 #[derive(Args, Debug)]
 struct BenchArgs {
     /// Seeds per measurement.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     runs: u64,
     /// One JSON object on stdout.
     #[arg(long)]
@@ -149,22 +164,29 @@ struct CorpusArgs {
     #[arg(default_value = "seeds")]
     dir: PathBuf,
     /// Instead of checking, write an entry for this seed (with --bug/--fault) into the directory.
-    #[arg(long, value_parser = parse_seed)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_seed)]
     record: Option<u64>,
     #[command(flatten)]
     world: WorldArgs,
     /// With --record: why the entry is kept.
     #[arg(long, default_value = "")]
     note: String,
+    /// With --record: overwrite an entry of the same name.
+    #[arg(long, requires = "record")]
+    force: bool,
 }
 
 /// Parses arguments, runs the command, and returns the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => {
-            let _ = error.print();
-            return if error.use_stderr() { 2 } else { 0 };
+        Err(error) if error.use_stderr() => {
+            eprintln!("{}", usage_error_text(&error));
+            return 2;
+        }
+        Err(help_or_version) => {
+            let _ = help_or_version.print();
+            return 0;
         }
     };
     simulator::run::quiet_panics();
@@ -175,6 +197,22 @@ pub fn main() -> i32 {
             4
         }
     }
+}
+
+/// A usage error as one line when clap's message is about one value (the
+/// usual case, and what a script greps for): its lines joined, the pointer to
+/// `--help` kept at the end. Errors that show the usage or a tip in sections
+/// of their own keep clap's layout.
+fn usage_error_text(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let text = text.trim_end();
+    let hint = "\n\nFor more information, try '--help'.";
+    let message = text.strip_suffix(hint).unwrap_or(text);
+    if message.contains("\n\n") {
+        return text.to_string();
+    }
+    let lines: Vec<&str> = message.lines().map(str::trim).collect();
+    format!("{} (see --help)", lines.join(" "))
 }
 
 fn dispatch(command: Command) -> anyhow::Result<i32> {
@@ -208,26 +246,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
 fn run(args: RunArgs) -> anyhow::Result<i32> {
     let options = args.world.options();
     if args.check_determinism {
-        return Ok(match check_determinism(args.seed, &options) {
-            None => {
-                let report = run_seed(args.seed, &options);
-                println!(
-                    "deterministic: seed {} ran twice with trace hash {}",
-                    args.seed,
-                    report.trace_hash_hex()
-                );
-                0
-            }
-            Some(divergence) => {
-                println!(
-                    "NONDETERMINISM: seed {} diverged at event {}",
-                    args.seed, divergence.event
-                );
-                println!("  first run:  {}", divergence.first);
-                println!("  second run: {}", divergence.second);
-                3
-            }
-        });
+        return Ok(run_twice(args.seed, &options, args.json));
     }
     let report = run_seed(args.seed, &options);
     if args.json {
@@ -249,6 +268,56 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
     Ok(report.exit_code())
 }
 
+/// `run --check-determinism`: the seed twice, compared event by event, then
+/// once more for its report. Exit 3 on a divergence, else the run's own code:
+/// a seed that breaks a property is as much worth checking as one that passes.
+fn run_twice(seed: u64, options: &RunOptions, json: bool) -> i32 {
+    let divergence = check_determinism(seed, options);
+    let report = run_seed(seed, options);
+    let code = if divergence.is_some() {
+        3
+    } else {
+        report.exit_code()
+    };
+    if json {
+        let mut value = serde_json::json!({
+            "seed": seed,
+            "deterministic": divergence.is_none(),
+            "trace_hash": report.trace_hash_hex(),
+            "outcome": report.outcome_name(),
+            "exit_code": code,
+        });
+        if let Some(invariant) = report.invariant() {
+            value["invariant"] = serde_json::json!(invariant.name());
+        }
+        if let Some(divergence) = &divergence {
+            value["divergent_event"] = serde_json::json!(divergence.event);
+            value["first"] = serde_json::json!(divergence.first);
+            value["second"] = serde_json::json!(divergence.second);
+        }
+        println!("{value}");
+        return code;
+    }
+    match divergence {
+        None => println!(
+            "deterministic: seed {seed} ran twice with trace hash {}",
+            report.trace_hash_hex()
+        ),
+        Some(divergence) => {
+            println!(
+                "NONDETERMINISM: seed {seed} diverged at event {}",
+                divergence.event
+            );
+            println!("  first run:  {}", divergence.first);
+            println!("  second run: {}", divergence.second);
+        }
+    }
+    if let Some(text) = report.failure_text() {
+        println!("{text}");
+    }
+    code
+}
+
 fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
     let jobs = args
         .jobs
@@ -263,7 +332,12 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let summary = run_campaign(&campaign, &mut out).context("running the campaign")?;
+    let progress = match Progress::for_stderr() {
+        Progress::Lines(_) => Progress::Lines(Duration::from_secs(args.progress_every)),
+        shown => shown,
+    };
+    let summary =
+        run_campaign_showing(&campaign, &mut out, progress).context("running the campaign")?;
     write_summary(campaign.json, &summary, &mut out)?;
     out.flush()?;
     Ok(summary.exit_code())
@@ -272,18 +346,14 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
 fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
     let options = args.world.options();
     let sim_options = SimOptions {
-        log_capacity: Some(args.events.max(1)),
+        log_capacity: Some(usize::try_from(args.events).unwrap_or(usize::MAX)),
+        log_ticks: args.ticks,
         ..SimOptions::default()
     };
     let (sim, report) = execute(args.seed, &options, sim_options);
     println!("{}", report.params);
-    let (dropped, lines) = sim.trace().log_lines().expect("replay keeps a log");
-    if dropped > 0 {
-        println!("... {dropped} earlier events not shown (--events to see more)");
-    }
-    for line in lines {
-        println!("{line}");
-    }
+    print_story(sim.trace());
+    print_last_events(sim.trace(), args.ticks);
     println!(
         "--- state of every node at the end (t={}, event {}) ---",
         format_time(sim.now_us()),
@@ -299,25 +369,67 @@ fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
     Ok(report.exit_code())
 }
 
+/// The story of the whole run: who led which term, and every fault.
+fn print_story(trace: &Trace) {
+    let Some((story, not_kept)) = trace.story() else {
+        return;
+    };
+    println!("--- the whole run: leaders and faults ---");
+    for line in story {
+        println!("  {line}");
+    }
+    if not_kept > 0 {
+        println!("  ... and {not_kept} more, not kept");
+    }
+}
+
+/// The last events, each with what it caused indented under it.
+fn print_last_events(trace: &Trace, ticks: bool) {
+    let Some((dropped, entries)) = trace.log_lines() else {
+        return;
+    };
+    let ticks_note = if ticks {
+        ""
+    } else {
+        ", quiet ticks hidden (--ticks shows them)"
+    };
+    println!("--- the last events{ticks_note} ---");
+    if dropped > 0 {
+        println!("... {dropped} earlier events not shown (--events to see more)");
+    }
+    for entry in entries {
+        println!("{entry}");
+    }
+}
+
 fn corpus(args: CorpusArgs) -> anyhow::Result<i32> {
-    if let Some(seed) = args.record {
-        let report = run_seed(seed, &args.world.options());
-        let entry = simulator::corpus::CorpusEntry::from_report(&report, &args.note);
-        let label = entry
-            .bugs
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "clean".into());
-        let path = args.dir.join(format!("{label}-{seed}.json"));
-        std::fs::create_dir_all(&args.dir)?;
-        std::fs::write(&path, serde_json::to_string_pretty(&entry)? + "\n")?;
-        println!(
-            "wrote {} ({} {:?})",
-            path.display(),
-            entry.expected_outcome,
-            entry.expected_invariant
+    match args.record {
+        Some(seed) => record_corpus_entry(&args, seed),
+        None => check_corpus(&args),
+    }
+}
+
+/// `corpus DIR`: replays every entry; exit 1 if one changed, 2 if the folder
+/// or an entry cannot be read (or holds no entry: a corpus that checks
+/// nothing must not pass).
+fn check_corpus(args: &CorpusArgs) -> anyhow::Result<i32> {
+    let world = &args.world;
+    let describes_an_entry = !world.bugs.is_empty()
+        || !world.faults.is_empty()
+        || world.profile != Profile::Swarm
+        || !args.note.is_empty();
+    if describes_an_entry {
+        eprintln!(
+            "raftsim: --bug, --fault, --profile and --note describe a new entry: use them with --record N"
         );
-        return Ok(0);
+        return Ok(2);
+    }
+    if !args.dir.is_dir() {
+        eprintln!(
+            "raftsim: no corpus folder at {}: give the folder of the corpus entries (*.json), e.g. `raftsim corpus seeds`",
+            args.dir.display()
+        );
+        return Ok(2);
     }
     let entries = match simulator::corpus::load(&args.dir) {
         Ok(entries) => entries,
@@ -326,6 +438,13 @@ fn corpus(args: CorpusArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    if entries.is_empty() {
+        eprintln!(
+            "raftsim: {} holds no corpus entries (*.json files)",
+            args.dir.display()
+        );
+        return Ok(2);
+    }
     let mut failed = 0;
     for (path, entry) in &entries {
         match entry.verify() {
@@ -340,33 +459,87 @@ fn corpus(args: CorpusArgs) -> anyhow::Result<i32> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
+/// `corpus DIR --record N`: runs the seed and writes its entry, refusing to
+/// replace an existing one unless `--force`.
+fn record_corpus_entry(args: &CorpusArgs, seed: u64) -> anyhow::Result<i32> {
+    if args.world.profile != Profile::Swarm {
+        eprintln!(
+            "raftsim: corpus entries replay with the swarm profile: record without --profile"
+        );
+        return Ok(2);
+    }
+    let options = args.world.options();
+    let label = options.bugs.iter().next().map_or("clean", |bug| bug.name());
+    let path = args.dir.join(format!("{label}-{seed}.json"));
+    if path.exists() && !args.force {
+        eprintln!(
+            "raftsim: {} already exists; pass --force to overwrite it",
+            path.display()
+        );
+        return Ok(2);
+    }
+    let report = run_seed(seed, &options);
+    let entry = simulator::corpus::CorpusEntry::from_report(&report, &args.note);
+    let written = std::fs::create_dir_all(&args.dir)
+        .and_then(|()| std::fs::write(&path, serde_json::to_string_pretty(&entry)? + "\n"));
+    if let Err(error) = written {
+        eprintln!("raftsim: cannot write {}: {error}", path.display());
+        return Ok(2);
+    }
+    println!(
+        "wrote {}: {}, trace hash {}",
+        path.display(),
+        entry.expected_result(),
+        entry.trace_hash
+    );
+    Ok(0)
+}
+
+/// The largest seed, as the messages name it.
+const SEED_MAX_TEXT: &str = "18446744073709551615 (0xffffffffffffffff)";
+
+// The value parsers below say what is wrong with a value, not the value
+// itself: clap's message quotes it already (`invalid value '5..3' for
+// '--seeds <A..B>': ...`). Seeds and counts take values that start with a
+// hyphen (`--seed -1`, `--seeds -1..5`), so that they are told what is wrong
+// with the value instead of being taken for an unknown flag.
+
+/// A seed: an unsigned 64-bit integer, decimal or `0x` hex.
 fn parse_seed(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse::<u64>(),
+    let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => (hex, 16),
+        None => (text, 10),
     };
-    parsed.map_err(|_| {
-        format!("{text:?} is not a seed: expected an unsigned 64-bit integer, decimal or 0x-hex")
+    u64::from_str_radix(digits, radix).map_err(|error| match error.kind() {
+        IntErrorKind::PosOverflow => format!("too large for a seed: at most {SEED_MAX_TEXT}"),
+        IntErrorKind::Empty if radix == 16 => {
+            "not a seed: 0x must be followed by hex digits".to_string()
+        }
+        _ => "not a seed: expected an unsigned 64-bit integer, decimal or 0x-hex".to_string(),
     })
 }
 
+/// Seeds `A..B` (B excluded, A may be left out for 0), or one seed `N`.
 fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
     let Some((start, end)) = text.split_once("..") else {
         let seed = parse_seed(text)?;
-        let end = seed.checked_add(1).ok_or("the seed range would overflow")?;
+        let end = seed
+            .checked_add(1)
+            .ok_or_else(|| format!("the range would end past the largest seed, {SEED_MAX_TEXT}"))?;
         return Ok(seed..end);
     };
-    let start = if start.is_empty() {
+    let start = if start.trim().is_empty() {
         0
     } else {
-        parse_seed(start)?
+        parse_seed(start).map_err(|e| format!("the start of the range is {e}"))?
     };
-    let end = parse_seed(end)?;
+    if end.trim().is_empty() {
+        return Err("the end of the range is missing: write A..B (B is excluded)".to_string());
+    }
+    let end = parse_seed(end).map_err(|e| format!("the end of the range is {e}"))?;
     if end <= start {
-        return Err(format!(
-            "{text:?} is an empty range: write A..B with A < B (B is excluded)"
-        ));
+        return Err("an empty range: write A..B with A < B (B is excluded)".to_string());
     }
     Ok(start..end)
 }
@@ -374,20 +547,14 @@ fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
 fn parse_bug(text: &str) -> Result<Bug, String> {
     Bug::from_name(text).ok_or_else(|| {
         let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
-        format!(
-            "unknown bug {text:?}; planted bugs are: {}",
-            names.join(", ")
-        )
+        format!("unknown bug; planted bugs are: {}", names.join(", "))
     })
 }
 
 fn parse_fault(text: &str) -> Result<FaultKind, String> {
     FaultKind::from_name(text).ok_or_else(|| {
         let names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
-        format!(
-            "unknown fault kind {text:?}; fault kinds are: {}",
-            names.join(", ")
-        )
+        format!("unknown fault kind; fault kinds are: {}", names.join(", "))
     })
 }
 
@@ -395,8 +562,6 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
     match text {
         "swarm" => Ok(Profile::Swarm),
         "standard" => Ok(Profile::Standard),
-        _ => Err(format!(
-            "unknown profile {text:?}; profiles are: swarm, standard"
-        )),
+        _ => Err("unknown profile; profiles are: swarm, standard".to_string()),
     }
 }

@@ -41,12 +41,14 @@ impl CorpusEntry {
         let bugs = self
             .bugs
             .iter()
-            .map(|name| Bug::from_name(name).ok_or_else(|| format!("unknown bug {name:?}")))
+            .map(|name| Bug::from_name(name).ok_or_else(|| format!("unknown bug `{name}`")))
             .collect::<Result<Bugs, String>>()?;
         let forced_faults = self
             .faults
             .iter()
-            .map(|name| FaultKind::from_name(name).ok_or_else(|| format!("unknown fault {name:?}")))
+            .map(|name| {
+                FaultKind::from_name(name).ok_or_else(|| format!("unknown fault kind `{name}`"))
+            })
             .collect::<Result<Vec<_>, String>>()?;
         Ok(RunOptions {
             profile: Profile::Swarm,
@@ -78,17 +80,20 @@ impl CorpusEntry {
         }
     }
 
+    /// The pinned result in words: `pass`, or `violation of election-safety`.
+    pub fn expected_result(&self) -> String {
+        describe_result(&self.expected_outcome, self.expected_invariant.as_deref())
+    }
+
     /// Replays the entry; an error says what differs.
     pub fn verify(&self) -> Result<(), String> {
         let report = run_seed(self.seed, &self.options()?);
         let invariant = report.invariant().map(|i| i.name().to_string());
         if report.outcome_name() != self.expected_outcome || invariant != self.expected_invariant {
             return Err(format!(
-                "expected {} {:?}, got {} {:?}",
-                self.expected_outcome,
-                self.expected_invariant,
-                report.outcome_name(),
-                invariant
+                "expected {}, got {}",
+                self.expected_result(),
+                describe_result(report.outcome_name(), invariant.as_deref())
             ));
         }
         if report.trace_hash_hex() != self.trace_hash {
@@ -99,6 +104,15 @@ impl CorpusEntry {
             ));
         }
         Ok(())
+    }
+}
+
+/// An outcome and the invariant it names, in words: `pass`, `violation of
+/// election-safety`.
+fn describe_result(outcome: &str, invariant: Option<&str>) -> String {
+    match invariant {
+        Some(invariant) => format!("{outcome} of {invariant}"),
+        None => outcome.to_string(),
     }
 }
 

@@ -86,11 +86,243 @@ fn replay_shows_events_and_every_node() {
     assert!(text.contains("n1:") && text.contains("n3:"), "{text}");
 }
 
+/// Rust debug output that a person must never have to read.
+const DEBUG_FORMS: [&str; 6] = [
+    "Some(",
+    "None",
+    "Text(",
+    "Keyword(",
+    "NotLeader(",
+    "Violation {",
+];
+
+fn assert_no_debug_output(text: &str) {
+    for form in DEBUG_FORMS {
+        assert!(!text.contains(form), "{form} in:\n{text}");
+    }
+}
+
+/// The event lines of a replay (`[time #n] ...`) that are clock ticks.
+fn tick_lines(text: &str) -> usize {
+    text.lines()
+        .filter(|line| line.starts_with('[') && line.ends_with(" tick"))
+        .count()
+}
+
+#[test]
+fn replay_shows_ticks_only_when_asked_or_when_they_change_something() {
+    let quiet = stdout(&raftsim(&["replay", "--seed", "2", "--events", "300"]));
+    let ticks = stdout(&raftsim(&[
+        "replay", "--seed", "2", "--events", "300", "--ticks",
+    ]));
+    assert!(tick_lines(&ticks) > 50, "{ticks}");
+    // A tick shown without --ticks is one that caused something, shown under it.
+    let lines: Vec<&str> = quiet.lines().collect();
+    for (index, line) in lines.iter().enumerate() {
+        if line.starts_with('[') && line.ends_with(" tick") {
+            let next = lines.get(index + 1).copied().unwrap_or_default();
+            assert!(next.starts_with("    "), "a quiet tick shown: {line}");
+        }
+    }
+    assert!(tick_lines(&quiet) < tick_lines(&ticks) / 5, "{quiet}");
+    // Same run, same ending.
+    assert_eq!(quiet.lines().last(), ticks.lines().last());
+}
+
+#[test]
+fn replay_of_a_double_vote_tells_who_led_which_term() {
+    let output = raftsim(&["replay", "--seed", "0", "--bug", "double-vote"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert_no_debug_output(&text);
+    assert!(
+        text.contains("--- the whole run: leaders and faults ---"),
+        "{text}"
+    );
+    // The story ends with two leaders of one term, the violation names them.
+    let story: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("becomes LEADER of term 16"))
+        .collect();
+    assert!(story.len() >= 2, "{text}");
+    assert!(
+        text.contains("election-safety: nodes 3 and 2, term 16"),
+        "{text}"
+    );
+    // Votes are shown as they leave, and commits as they move.
+    assert!(text.contains("t16 vote granted"), "{text}");
+    assert!(text.contains(" commit "), "{text}");
+    assert!(text.ends_with("replay: raftsim replay --seed 0 --bug double-vote\n"));
+}
+
+#[test]
+fn replay_of_a_stale_read_shows_the_faults_and_the_old_leader() {
+    let output = raftsim(&["replay", "--seed", "10", "--bug", "stale-read"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert_no_debug_output(&text);
+    assert!(text.contains("nemesis: partition n1 n3 | "), "{text}");
+    assert!(text.contains("n3 becomes LEADER of term 21"), "{text}");
+    assert!(text.contains("lost, the link is cut"), "{text}");
+    assert!(text.contains("crashes"), "{text}");
+    assert!(text.contains("FAILED linearizability"), "{text}");
+}
+
 #[test]
 fn check_determinism_reports_success() {
     let output = raftsim(&["run", "--seed", "11", "--check-determinism"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stdout(&output).starts_with("deterministic"));
+}
+
+#[test]
+fn check_determinism_json_is_one_object() {
+    let output = raftsim(&["run", "--seed", "11", "--check-determinism", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let value: serde_json::Value =
+        serde_json::from_str(stdout(&output).trim()).expect("one JSON object");
+    assert_eq!(value["seed"], 11);
+    assert_eq!(value["deterministic"], true);
+    assert_eq!(value["outcome"], "pass");
+    let plain = raftsim(&["run", "--seed", "11", "--json"]);
+    let plain: serde_json::Value =
+        serde_json::from_str(stdout(&plain).trim()).expect("one JSON object");
+    assert_eq!(value["trace_hash"], plain["trace_hash"]);
+}
+
+#[test]
+fn check_determinism_runs_on_a_violating_seed_and_keeps_its_exit_code() {
+    let args = [
+        "run",
+        "--seed",
+        "0",
+        "--bug",
+        "double-vote",
+        "--check-determinism",
+    ];
+    let output = raftsim(&args);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("deterministic: seed 0 ran twice"),
+        "{text}"
+    );
+    assert!(text.contains("seed 0 FAILED election-safety"), "{text}");
+    let output = raftsim(&[&args[..], &["--json"]].concat());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let value: serde_json::Value =
+        serde_json::from_str(stdout(&output).trim()).expect("one JSON object");
+    assert_eq!(value["deterministic"], true);
+    assert_eq!(value["outcome"], "violation");
+    assert_eq!(value["invariant"], "election-safety");
+    assert_eq!(value["exit_code"], 1);
+}
+
+#[test]
+fn fuzz_without_a_terminal_prints_plain_progress_lines() {
+    // stderr is a pipe here, as in CI: plain lines, the results unchanged.
+    let every_chunk = raftsim(&["fuzz", "--seeds", "0..150", "--progress-every", "0"]);
+    assert_eq!(
+        every_chunk.status.code(),
+        Some(0),
+        "{}",
+        stderr(&every_chunk)
+    );
+    let lines: Vec<String> = stderr(&every_chunk).lines().map(String::from).collect();
+    let counts: Vec<&str> = lines
+        .iter()
+        .map(|line| line.split(" seeds").next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        counts,
+        ["fuzz: 64/150", "fuzz: 128/150", "fuzz: 150/150"],
+        "{lines:?}"
+    );
+    for line in &lines {
+        assert!(
+            line.contains(" seeds, 0 failed, 0 unknown, ") && line.ends_with(" s elapsed"),
+            "{line}"
+        );
+    }
+    let default = raftsim(&["fuzz", "--seeds", "0..150"]);
+    assert_eq!(default.stdout, every_chunk.stdout, "the results changed");
+    // Every 5 s by default: a run this short shows (at least) its closing line.
+    let closing = stderr(&default).lines().last().map(String::from);
+    assert!(
+        closing.is_some_and(|line| line.starts_with("fuzz: 150/150 seeds, 0 failed")),
+        "{}",
+        stderr(&default)
+    );
+}
+
+/// A fresh, empty folder of its own for one test.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("raftsim-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn corpus_on_a_missing_or_empty_folder_exits_2_naming_it() {
+    let dir = fresh_dir("corpus-missing");
+    let missing = dir.join("no-such-folder").display().to_string();
+    let output = raftsim(&["corpus", &missing]);
+    assert_exit(&output, 2, &stdout(&output));
+    assert_eq!(
+        stderr(&output).trim_end(),
+        format!(
+            "raftsim: no corpus folder at {missing}: give the folder of the corpus entries \
+             (*.json), e.g. `raftsim corpus seeds`"
+        )
+    );
+    let empty = dir.display().to_string();
+    let output = raftsim(&["corpus", &empty]);
+    assert_exit(&output, 2, &stdout(&output));
+    assert!(
+        stderr(&output).contains("holds no corpus entries"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn corpus_record_refuses_to_overwrite_an_entry_unless_forced() {
+    let dir = fresh_dir("corpus-record").display().to_string();
+    let record = ["corpus", &dir, "--record", "5", "--note", "a clean seed"];
+    let output = raftsim(&record);
+    assert_exit(&output, 0, &stderr(&output));
+    let entry = format!("{dir}/clean-5.json");
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(&format!("wrote {entry}: pass, trace hash ")),
+        "{text}"
+    );
+    assert_no_debug_output(&text);
+
+    let output = raftsim(&record);
+    assert_exit(&output, 2, &stdout(&output));
+    assert_eq!(
+        stderr(&output).trim_end(),
+        format!("raftsim: {entry} already exists; pass --force to overwrite it")
+    );
+    let output = raftsim(&[&record[..], &["--force"]].concat());
+    assert_exit(&output, 0, &stderr(&output));
+
+    let output = raftsim(&["corpus", &dir, "--record", "0", "--bug", "double-vote"]);
+    assert_exit(&output, 0, &stderr(&output));
+    assert!(
+        stdout(&output).contains("double-vote-0.json: violation of election-safety, trace hash "),
+        "{}",
+        stdout(&output)
+    );
+    let output = raftsim(&["corpus", &dir]);
+    assert_exit(&output, 0, &stderr(&output));
+    assert!(
+        stdout(&output).ends_with("2 passed, 0 failed\n"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
