@@ -208,32 +208,9 @@ fn jepsen_line(
             message,
         )
     })?;
-    let in_value = |message: String| at(value_column, message);
     match kind {
         ":invoke" => {
-            let input = match f {
-                ":read" if value == "nil" => RegisterOp::Read,
-                ":write" => RegisterOp::Write(integer(&value).map_err(in_value)?),
-                ":cas" => {
-                    let (from, to) = pair(&value).map_err(in_value)?;
-                    RegisterOp::Cas(from, to)
-                }
-                ":read" => {
-                    return Err(in_value(format!(
-                        "read invoked with value {}, expected nil",
-                        quote(&value)
-                    )))
-                }
-                _ => {
-                    return Err(at(
-                        column(f),
-                        format!(
-                            "unknown operation {}: expected :read, :write or :cas",
-                            quote(f)
-                        ),
-                    ))
-                }
-            };
+            let input = jepsen_input(f, &value, column(f), value_column)?;
             let id = history.invoke(process, input, line_number);
             pairing
                 .invoke(process, id, f, input)
@@ -242,14 +219,7 @@ fn jepsen_line(
         ":ok" | ":fail" | ":info" => {
             let (id, input) = pairing.complete(process, f).map_err(|m| at(column(f), m))?;
             let outcome = match kind {
-                ":ok" => Outcome::Ok(match input {
-                    RegisterOp::Read if value == "nil" => RegisterResult::Value(None),
-                    RegisterOp::Read => {
-                        RegisterResult::Value(Some(integer(&value).map_err(in_value)?))
-                    }
-                    RegisterOp::Write(_) => RegisterResult::Done,
-                    RegisterOp::Cas(..) => RegisterResult::CasOk,
-                }),
+                ":ok" => Outcome::Ok(jepsen_result(input, &value, value_column)?),
                 ":fail" => Outcome::Fail,
                 _ => Outcome::Unknown,
             };
@@ -264,6 +234,51 @@ fn jepsen_line(
             ),
         )),
     }
+}
+
+/// The operation `f` invoked with `value` (`f` and the value at the columns given).
+fn jepsen_input(
+    f: &str,
+    value: &str,
+    f_column: usize,
+    value_column: usize,
+) -> Result<RegisterOp, Problem> {
+    let in_value = |message: String| at(value_column, message);
+    match f {
+        ":read" if value == "nil" => Ok(RegisterOp::Read),
+        ":write" => Ok(RegisterOp::Write(integer(value).map_err(in_value)?)),
+        ":cas" => {
+            let (from, to) = pair(value).map_err(in_value)?;
+            Ok(RegisterOp::Cas(from, to))
+        }
+        ":read" => Err(in_value(format!(
+            "read invoked with value {}, expected nil",
+            quote(value)
+        ))),
+        _ => Err(at(
+            f_column,
+            format!(
+                "unknown operation {}: expected :read, :write or :cas",
+                quote(f)
+            ),
+        )),
+    }
+}
+
+/// What a call of `input` that ended `:ok` with `value` returned.
+fn jepsen_result(
+    input: RegisterOp,
+    value: &str,
+    value_column: usize,
+) -> Result<RegisterResult, Problem> {
+    Ok(match input {
+        RegisterOp::Read if value == "nil" => RegisterResult::Value(None),
+        RegisterOp::Read => {
+            RegisterResult::Value(Some(integer(value).map_err(|m| at(value_column, m))?))
+        }
+        RegisterOp::Write(_) => RegisterResult::Done,
+        RegisterOp::Cas(..) => RegisterResult::CasOk,
+    })
 }
 
 /// The value of an operation from the tokens after its `f`: one token, or
@@ -537,25 +552,58 @@ fn text_field(fields: &Fields, name: &str) -> Result<(Option<String>, usize), Pr
     }
 }
 
+/// The process of a kv event, and the column of its value.
+fn kv_process(fields: &Fields) -> Result<(u64, usize), Problem> {
+    match field(fields, "process")? {
+        (Edn::Integer(process), column) => {
+            let process = u64::try_from(*process)
+                .map_err(|_| at(column, format!("bad process id {process}: it is negative")))?;
+            Ok((process, column))
+        }
+        (other, column) => Err(at(
+            column,
+            format!(":process must be an integer, got {}", other.describe()),
+        )),
+    }
+}
+
+/// The operation `f` invoked on `key` with `value` (at `value_column`).
+fn kv_input(
+    f: &str,
+    f_column: usize,
+    key: String,
+    value: Option<String>,
+    value_column: usize,
+) -> Result<KvOp, Problem> {
+    let value = || {
+        value
+            .clone()
+            .ok_or_else(|| at(value_column, format!(":{f} without a value")))
+    };
+    match f {
+        "get" => Ok(KvOp::Get { key }),
+        "put" => Ok(KvOp::Put {
+            key,
+            value: value()?,
+        }),
+        "append" => Ok(KvOp::Append {
+            key,
+            value: value()?,
+        }),
+        _ => Err(at(
+            f_column,
+            format!("unknown operation :{f}: expected :get, :put or :append"),
+        )),
+    }
+}
+
 fn kv_event(
     fields: &Fields,
     line_number: u64,
     history: &mut History,
     pairing: &mut Pairing<KvOp>,
 ) -> Result<(), Problem> {
-    let (process, process_column) = match field(fields, "process")? {
-        (Edn::Integer(process), column) => {
-            let process = u64::try_from(*process)
-                .map_err(|_| at(column, format!("bad process id {process}: it is negative")))?;
-            (process, column)
-        }
-        (other, column) => {
-            return Err(at(
-                column,
-                format!(":process must be an integer, got {}", other.describe()),
-            ))
-        }
-    };
+    let (process, process_column) = kv_process(fields)?;
     let (kind, kind_column) = keyword_field(fields, "type")?;
     let (f, f_column) = keyword_field(fields, "f")?;
     let (key, key_column) = text_field(fields, "key")?;
@@ -563,28 +611,7 @@ fn kv_event(
     let (value, value_column) = text_field(fields, "value")?;
     match kind {
         "invoke" => {
-            let value = || {
-                value
-                    .clone()
-                    .ok_or_else(|| at(value_column, format!(":{f} without a value")))
-            };
-            let input = match f {
-                "get" => KvOp::Get { key },
-                "put" => KvOp::Put {
-                    key,
-                    value: value()?,
-                },
-                "append" => KvOp::Append {
-                    key,
-                    value: value()?,
-                },
-                _ => {
-                    return Err(at(
-                        f_column,
-                        format!("unknown operation :{f}: expected :get, :put or :append"),
-                    ))
-                }
-            };
+            let input = kv_input(f, f_column, key, value, value_column)?;
             let id = history.invoke(process, input.clone(), line_number);
             pairing
                 .invoke(process, id, f, input)
