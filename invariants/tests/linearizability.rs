@@ -108,8 +108,10 @@ fn out_of_budget_is_unknown_never_a_pass() {
     );
 }
 
-/// Key "slow": ten appends, all concurrent, then a read of a value no order
-/// of them makes: deciding it means trying every order (millions of steps).
+/// Key "slow": ten appends, all concurrent, then forty compare-and-sets
+/// that fail, then a read of a value no order of the appends makes:
+/// deciding it means trying every order (millions of steps; the read is too
+/// far down the history for the search to see early that it cannot fit).
 /// Key "stale": a read that missed a write that had returned (a few steps).
 fn a_slow_key_then_a_stale_key() -> History {
     let mut history = History::new();
@@ -129,12 +131,21 @@ fn a_slow_key_then_a_stale_key() -> History {
     for append in appends {
         history.complete(append, Outcome::Ok(KvResult::Done), 20);
     }
-    let impossible = history.invoke(20, get("slow"), 30);
-    history.complete(impossible, read(Some("no order gives this")), 40);
-    let write = history.invoke(21, put("stale", "new"), 50);
-    history.complete(write, Outcome::Ok(KvResult::Done), 60);
-    let stale = history.invoke(22, get("stale"), 70);
-    history.complete(stale, read(None), 80);
+    for time in 0..40 {
+        let cas = KvOp::Cas {
+            key: "slow".into(),
+            expected: Some("never written".into()),
+            new: "never either".into(),
+        };
+        let cas = history.invoke(30, cas, 21 + 2 * time);
+        history.complete(cas, Outcome::Ok(KvResult::CasFailed), 22 + 2 * time);
+    }
+    let impossible = history.invoke(20, get("slow"), 101);
+    history.complete(impossible, read(Some("no order gives this")), 102);
+    let write = history.invoke(21, put("stale", "new"), 110);
+    history.complete(write, Outcome::Ok(KvResult::Done), 120);
+    let stale = history.invoke(22, get("stale"), 130);
+    history.complete(stale, read(None), 140);
     history
 }
 

@@ -460,6 +460,40 @@ fn describe_states<M: Model>(model: &M, keys: &[Option<&str>], states: &[M::Stat
 mod tests {
     use super::*;
 
+    /// The key-value model without its shortcuts (no rewrite, no stranded
+    /// reads): a search that must try every order, to test the budget.
+    struct PlainKv(KvModel);
+
+    impl Model for PlainKv {
+        type Input = KvOp;
+        type Output = KvResult;
+        type State = Option<String>;
+
+        fn init(&self) -> Self::State {
+            self.0.init()
+        }
+
+        fn apply(&self, state: &Self::State, input: &KvOp) -> (Self::State, KvResult) {
+            self.0.apply(state, input)
+        }
+
+        fn partition<'a>(&self, input: &'a KvOp) -> Option<&'a str> {
+            self.0.partition(input)
+        }
+
+        fn is_read_only(&self, input: &KvOp) -> bool {
+            self.0.is_read_only(input)
+        }
+
+        fn state_bytes(&self, state: &Self::State) -> usize {
+            self.0.state_bytes(state)
+        }
+    }
+
+    fn check_plain(history: &History, budget: Budget) -> CheckOutcome {
+        check(&PlainKv(KvModel::absent_is_none()), history, budget)
+    }
+
     /// `writers` appends, all concurrent and all returned, then a read of a
     /// value no order of them makes: every order is tried, each a new state.
     fn concurrent_appends_then_an_impossible_read(writers: u64) -> History {
@@ -483,6 +517,48 @@ mod tests {
         history
     }
 
+    /// Twelve appends of unknown outcome, all concurrent, then a read that
+    /// saw them all in the order `order`.
+    fn unknown_appends_then_a_read(order: &[usize]) -> History {
+        let mut history = History::new();
+        for client in 0..12u64 {
+            let value = format!("a{client};");
+            history.invoke(
+                client,
+                KvOp::Append {
+                    key: "k".into(),
+                    value,
+                },
+                0,
+            );
+        }
+        let read = history.invoke(12, KvOp::Get { key: "k".into() }, 1);
+        let seen: String = order.iter().map(|client| format!("a{client};")).collect();
+        history.complete(read, Outcome::Ok(KvResult::Value(Some(seen))), 2);
+        history
+    }
+
+    #[test]
+    fn a_state_that_strands_a_read_is_left_at_once() {
+        // Twelve unknown appends read in one order: 12! orders to try for a
+        // search that finds a wrong one only at the read.
+        let steps = Budget {
+            max_steps: 20_000,
+            ..Budget::default()
+        };
+        let order: Vec<usize> = (0..12).rev().collect();
+        let history = unknown_appends_then_a_read(&order);
+        assert_eq!(check_kv(&history, steps), CheckOutcome::Linearizable);
+        // A value read twice: no order of the appends makes it.
+        let mut twice = order.clone();
+        twice[11] = twice[0];
+        let history = unknown_appends_then_a_read(&twice);
+        assert!(matches!(
+            check_kv(&history, steps),
+            CheckOutcome::NotLinearizable(_)
+        ));
+    }
+
     #[test]
     fn an_interrupt_stops_the_check_as_unknown() {
         fn always() -> bool {
@@ -494,7 +570,7 @@ mod tests {
             ..Budget::default()
         };
         assert_eq!(
-            check_kv(&history, budget),
+            check_plain(&history, budget),
             CheckOutcome::Unknown {
                 reason: "interrupted".into()
             }
@@ -510,14 +586,14 @@ mod tests {
             ..Budget::default()
         };
         assert_eq!(
-            check_kv(&history, budget),
+            check_plain(&history, budget),
             CheckOutcome::Unknown {
                 reason: "memory budget exhausted".into()
             }
         );
         let small = concurrent_appends_then_an_impossible_read(6);
         assert!(matches!(
-            check_kv(&small, budget),
+            check_plain(&small, budget),
             CheckOutcome::NotLinearizable(_)
         ));
     }

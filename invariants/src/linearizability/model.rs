@@ -90,6 +90,29 @@ pub trait Model {
         false
     }
 
+    /// A necessary condition for a read (`input` returned `output`, and
+    /// [`Model::leaves_state`] says so) to fit after `state`, when no call
+    /// that [`Model::may_reset_for`] it comes between: e.g. that an
+    /// append-only value read later starts with the value now. The search
+    /// drops a configuration whose earliest pending read fails it with no
+    /// such call left to place before that read returns.
+    ///
+    /// For this to be sound, every call that `may_reset_for` a read denies
+    /// must keep a state that fails the condition failing it. `true` (the
+    /// default) claims nothing.
+    fn may_lead_to(&self, state: &Self::State, input: &Self::Input, output: &Self::Output) -> bool {
+        let _ = (state, input, output);
+        true
+    }
+
+    /// Whether `write` may set the state to one from which the read that
+    /// returned `output` fits again, whatever the state before (see
+    /// [`Model::may_lead_to`]). `true` (the default) claims nothing.
+    fn may_reset_for(&self, write: &Self::Input, output: &Self::Output) -> bool {
+        let _ = (write, output);
+        true
+    }
+
     /// A rewrite of `history` that has the same verdict and is cheaper to
     /// search, with the model that checks it (operations keep their ids, so
     /// an explanation names the original ones); `None` if there is none.
@@ -284,6 +307,31 @@ impl Model for KvModel {
         )
     }
 
+    /// A value only grows by appends (an absent key grows into any value):
+    /// a read of `v` can fit later only if `v` starts with the value now.
+    fn may_lead_to(&self, state: &Option<String>, input: &KvOp, output: &KvResult) -> bool {
+        match (input, output, state) {
+            (KvOp::Get { .. }, KvResult::Value(read), Some(now)) => read
+                .as_deref()
+                .is_some_and(|read| read.starts_with(now.as_str())),
+            _ => true,
+        }
+    }
+
+    /// Only a put or a cas sets a value from scratch; no call makes a key
+    /// absent again.
+    fn may_reset_for(&self, write: &KvOp, output: &KvResult) -> bool {
+        let KvResult::Value(Some(read)) = output else {
+            return !matches!(output, KvResult::Value(None));
+        };
+        match write {
+            KvOp::Put { value, .. } | KvOp::Cas { new: value, .. } => {
+                read.starts_with(value.as_str())
+            }
+            KvOp::Append { .. } | KvOp::Get { .. } => false,
+        }
+    }
+
     fn reduce(
         &self,
         history: &OpHistory<KvOp, KvResult>,
@@ -331,6 +379,30 @@ impl Model for CasRegisterModel {
 
     fn is_read_only(&self, input: &RegisterOp) -> bool {
         matches!(input, RegisterOp::Read)
+    }
+
+    /// Only a write or a cas changes the register: a read of `v` fits later
+    /// only if the register holds `v` now, or one of them writes it.
+    fn may_lead_to(
+        &self,
+        state: &Option<i64>,
+        input: &RegisterOp,
+        output: &RegisterResult,
+    ) -> bool {
+        match (input, output) {
+            (RegisterOp::Read, RegisterResult::Value(read)) => read == state,
+            _ => true,
+        }
+    }
+
+    fn may_reset_for(&self, write: &RegisterOp, output: &RegisterResult) -> bool {
+        let RegisterResult::Value(read) = output else {
+            return true;
+        };
+        match *write {
+            RegisterOp::Write(value) | RegisterOp::Cas(_, value) => *read == Some(value),
+            RegisterOp::Read => false,
+        }
     }
 
     fn describe_state(&self, state: &Option<i64>) -> String {

@@ -10,7 +10,11 @@
 //! - without unknown calls, a configuration enters the memo only when it
 //!   fails (a search that never backtracks records nothing);
 //! - calls of unknown outcome with equal inputs (twins) are placed in
-//!   invocation order only: any linearization can swap them.
+//!   invocation order only: any linearization can swap them;
+//! - a call of unknown outcome is not placed where its new state strands a
+//!   read that returns soon: the model says only a reset could lead from
+//!   there to what the read saw (an append-only value that no longer
+//!   starts the value read), and no reset is left to go before it.
 //!
 //! And cheaper steps:
 //! - the history is a doubly linked list of call and return entries; a
@@ -43,6 +47,10 @@ pub(crate) const NONE: u32 = u32::MAX;
 
 /// Transitions of each call kept beside it, before the shared map.
 const RECENT_WAYS: usize = 4;
+
+/// Entries of the history list (from its start) searched for reads a new
+/// state may strand (see `Search::strands_a_read`).
+const STRANDED_READ_SCAN_ENTRIES: usize = 64;
 
 /// Unknown calls listed with the stuck ones in an explanation, at most.
 const UNKNOWN_SHOWN_MAX: usize = 3;
@@ -1246,7 +1254,66 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         // The deepest configuration is recorded when the search backs off
         // it (`undo`): a search that never backtracks records nothing.
         self.at_new_depth |= self.stack.len() > self.deepest.len();
+        // Only calls of unknown outcome are checked: they may go anywhere,
+        // and a wrong one is found only at a read far later; a call that
+        // returned is held in place by its return.
+        if c.output.is_none() && to != from && self.strands_a_read(partition, to) {
+            // Entered and left at once, so that an explanation can still
+            // show this configuration and the read it strands.
+            self.undo();
+            return false;
+        }
         true
+    }
+
+    /// True if, with `partition` in state `state`, a read pending there can
+    /// no longer fit: the model says no call but a
+    /// reset can lead from `state` to what it read
+    /// (`Model::may_lead_to`), and no call that may reset for it is left
+    /// to go before it returns. Only the first few entries of the list are
+    /// looked at, so the reads checked are the ones that return soonest.
+    fn strands_a_read(&self, partition: u32, state: u32) -> bool {
+        let model = self.table.model;
+        let now = self.table.state(state);
+        let mut entry = self.list.first();
+        for _ in 0..STRANDED_READ_SCAN_ENTRIES {
+            if entry == self.list.head {
+                break;
+            }
+            let Entry { next, encoded, .. } = self.list.entries[entry as usize];
+            let c = &self.calls[(encoded >> 1) as usize];
+            if encoded & 1 != 0 && c.leaves_state && c.partition == partition {
+                let output = c.output.expect("a call with a return entry returned");
+                if !model.may_lead_to(now, c.input, output)
+                    && !self.reset_goes_before(partition, entry, output)
+                {
+                    return true;
+                }
+            }
+            entry = next;
+        }
+        false
+    }
+
+    /// True if a call not yet placed, invoked before the list entry `until`,
+    /// may reset `partition` for a read that returned `output`.
+    fn reset_goes_before(&self, partition: u32, until: u32, output: &M::Output) -> bool {
+        let model = self.table.model;
+        let mut entry = self.list.first();
+        while entry != until {
+            let Entry { next, encoded, .. } = self.list.entries[entry as usize];
+            let call = encoded >> 1;
+            let c = &self.calls[call as usize];
+            if encoded & 1 == 0
+                && c.partition == partition
+                && !c.leaves_state
+                && model.may_reset_for(c.input, output)
+            {
+                return true;
+            }
+            entry = next;
+        }
+        false
     }
 
     /// Undoes the last linearized call; returns it, or `None` at the root.
