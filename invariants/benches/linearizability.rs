@@ -2,11 +2,12 @@
 //! complete on simulator-like histories and on Porcupine's kv files, and the
 //! whole-history check per key on the kv files.
 //!
-//! `cargo bench -p invariants --bench linearizability` (set `RAFTSIM_HISTORIES`
-//! to the shared histories folder for the file rows). Best of several runs: the
-//! machine is shared, and the best run is the one least disturbed.
+//! `cargo bench -p invariants --bench linearizability` (the file rows read
+//! the shared histories folder, found as the tests find it). Best of several
+//! runs: the machine is shared, and the best run is the one least disturbed.
 
-use std::path::PathBuf;
+#[path = "../tests/shared_histories/mod.rs"]
+mod shared_histories;
 use std::time::Duration;
 
 use invariants::linearizability::parse::parse_porcupine_kv;
@@ -246,13 +247,11 @@ fn bench_online_synthetic(unknown_per_mille: u64) {
 }
 
 fn bench_kv_files() {
-    let Some(dir) = std::env::var_os("RAFTSIM_HISTORIES") else {
-        println!("kv files: skipped (set RAFTSIM_HISTORIES)");
-        return;
-    };
+    // The folder the tests read (missing data fails, it is not skipped).
+    let dir = shared_histories::histories_dir();
     println!("Porcupine kv files (best of {RUNS}):");
     for name in ["c01-ok", "c01-bad", "c10-ok", "c10-bad"] {
-        let path = PathBuf::from(&dir).join("kv").join(format!("{name}.txt"));
+        let path = dir.join("kv").join(format!("{name}.txt"));
         let text = std::fs::read_to_string(&path).expect("kv history is readable");
         let history = parse_porcupine_kv(&text, &path.display().to_string()).expect("parses");
         let model = KvModel::absent_is_empty();

@@ -44,13 +44,13 @@ pub struct CheckHistoryArgs {
     /// Give up on a file after this long: its verdict is then unknown (exit
     /// 1). E.g. `30s`, `2m`, `500ms`; a bare number is seconds. Default: no
     /// time limit (the step and memory limits still hold).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub timeout: Option<Duration>,
     /// Memory the check of one file may take (peak resident size of the
     /// process, of which 48M are kept for the process and the parsed history,
     /// the rest for the search's tables); past it the verdict is unknown.
     /// E.g. `512M`, `2G`; a bare number is bytes; at least 64M.
-    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size, allow_hyphen_values = true)]
     pub memory: usize,
     /// History files.
     #[arg(required = true, value_name = "FILE")]
@@ -248,6 +248,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return Err(format!(
+            "{text:?} is not a duration: write e.g. 30s, 500ms or 2m"
+        ));
+    }
     let seconds_per_unit = match unit {
         "" | "s" => 1.0,
         "ms" => 1e-3,
@@ -271,6 +276,9 @@ fn parse_size(text: &str) -> Result<usize, String> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return Err(format!("{text:?} is not a size: write e.g. 512M or 2G"));
+    }
     let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
         "" => 0,
         "K" => 10,

@@ -447,8 +447,8 @@ impl Scripted {
                 None
             }
             Some(Outcome::Error(message)) => Some(message),
-            // Only the end-of-run history check says unknown, and scripts
-            // check their history themselves.
+            // Only the end-of-run history check says unknown, and a script
+            // records no client history.
             Some(Outcome::Pass | Outcome::Unknown(_)) | None => None,
         }
     }

@@ -274,11 +274,15 @@ impl fmt::Display for Params {
             bugs.join(", ")
         )?;
         writeln!(f, "  faults: [{}]", faults.join(", "))?;
+        let drift: Vec<String> = (1..)
+            .zip(&self.clock_drift_ppt)
+            .map(|(node, ppt)| format!("n{node} {ppt:+}"))
+            .collect();
         writeln!(
             f,
-            "  clock: tick {} us, drift {:?} ppt, election {} ticks min, heartbeat {} ticks",
+            "  clock: tick {} us, drift {} ppt, election {} ticks min, heartbeat {} ticks",
             self.tick_us,
-            self.clock_drift_ppt,
+            drift.join(" "),
             self.election_timeout_ticks_min,
             self.heartbeat_interval_ticks
         )?;
