@@ -113,7 +113,9 @@ fn final_history_check(sim: &Sim, outcome: &mut Outcome) -> Linearizability {
     }
 }
 
-fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+/// A caught panic's message, with where it was raised when [`quiet_panics`]
+/// recorded it.
+pub(crate) fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
     let message = payload
         .downcast_ref::<String>()
         .cloned()

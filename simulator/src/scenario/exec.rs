@@ -173,11 +173,7 @@ fn failure_at(step: &Step, message: String) -> Failure {
 /// runner can name the file and line and go on with the next file.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "a panic without a message".into());
+        let message = crate::run::panic_message(&payload);
         format!("internal error (a bug of raftsim, please report it): panic: {message}")
     })
 }
