@@ -209,7 +209,9 @@ impl Sim {
             .network
             .plan(Endpoint::Client(client), Endpoint::Node(node))
         {
-            Delivery::Lost => {}
+            Delivery::Lost => self.log_client_loss(format!(
+                "c{client} -> n{node} seq {seq} attempt {attempt}: dropped by the network"
+            )),
             Delivery::Once(delay) | Delivery::Twice(delay, _) => self
                 .queue
                 .push(self.now_us + delay, Event::ClientRequest { node, request }),
@@ -287,7 +289,9 @@ impl Sim {
             .network
             .plan(Endpoint::Node(node), Endpoint::Client(client))
         {
-            Delivery::Lost => {}
+            Delivery::Lost => self.log_client_loss(format!(
+                "n{node} -> c{client} reply to seq {seq}: dropped by the network"
+            )),
             Delivery::Once(delay) | Delivery::Twice(delay, _) => self.queue.push(
                 self.now_us + delay,
                 Event::ClientReply {
@@ -364,7 +368,26 @@ impl Sim {
             .as_ref()
             .expect("giving up needs an operation");
         let outcome = inflight.outcome_without_answer();
+        if self.trace.is_logging() {
+            let (seq, sent) = (inflight.seq, inflight.latest_attempt.map_or(0, |a| a + 1));
+            let why = match outcome {
+                Outcome::Fail => "every attempt was refused: fail".to_string(),
+                _ => format!(
+                    "{} of {sent} attempts unanswered (may have been proposed): unknown",
+                    inflight.unanswered.len()
+                ),
+            };
+            self.trace
+                .log_detail(&format!("c{client} gives up on seq {seq}: {why}"));
+        }
         self.finish_operation(client, outcome);
+    }
+
+    /// Shows a client message the network dropped in the replay log.
+    fn log_client_loss(&mut self, line: String) {
+        if self.trace.is_logging() {
+            self.trace.log_detail(&line);
+        }
     }
 
     fn finish_operation(&mut self, client: u64, outcome: Outcome<KvResult>) {
