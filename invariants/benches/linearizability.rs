@@ -8,6 +8,8 @@
 
 #[path = "../tests/shared_histories/mod.rs"]
 mod shared_histories;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
 use std::time::Duration;
 
 use invariants::linearizability::parse::parse_porcupine_kv;
@@ -19,16 +21,16 @@ use invariants::linearizability::{
 /// Runs of each measurement; the best is kept.
 const RUNS: u32 = 15;
 
-/// SplitMix64: a tiny seeded generator, enough for synthetic workloads.
-struct Rng(u64);
+/// A seeded generator for the synthetic workloads.
+struct Rng(ChaCha8Rng);
 
 impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(ChaCha8Rng::seed_from_u64(seed))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, bound: u64) -> u64 {
@@ -65,7 +67,7 @@ enum Fate {
 /// of the simulator's workload, 2% failed calls and `unknown_per_mille`
 /// unknown outcomes (half of them took effect).
 fn simulator_like(seed: u64, clients: u64, keys: u64, ops: u32, unknown_per_mille: u64) -> History {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut history = History::new();
     let model = KvModel::absent_is_none();
     let mut store: Vec<Option<String>> = vec![None; keys as usize];

@@ -13,6 +13,8 @@
 //! longer hunt on one's own machine, `RAFTSIM_SCENARIO_FUZZ_SEED` and
 //! `RAFTSIM_SCENARIO_FUZZ_CASES` override both (a failure names its seed).
 
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -180,16 +182,16 @@ const INVALID_UTF8: &[&[u8]] = &[
     &[0xc0, 0xaf],
 ];
 
-/// SplitMix64: a few lines, fully determined by its seed.
-struct Dice(u64);
+/// The mutations' dice: ChaCha from a fixed seed, fully determined by it.
+struct Dice(ChaCha8Rng);
 
 impl Dice {
+    fn new(seed: u64) -> Self {
+        Self(ChaCha8Rng::seed_from_u64(seed))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `0..n` (n > 0; the modulo bias is irrelevant here).
@@ -468,7 +470,7 @@ fn run_cases(seed: u64, cases: usize, started: mpsc::Sender<usize>) -> (Tally, V
             "{name} hits the fuzz limits: {limited:?}"
         );
     }
-    let mut dice = Dice(seed);
+    let mut dice = Dice::new(seed);
     let mut broken = Vec::new();
     let mut tally = Tally::default();
     for case in 0..cases {
