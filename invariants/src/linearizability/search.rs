@@ -48,9 +48,15 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// Transitions of each call kept beside it, before the shared map.
 const RECENT_WAYS: usize = 4;
 
-/// Entries of the history list (from its start) searched for reads a new
-/// state may strand (see `Search::strands_a_read`).
+/// Entries of the history list (from its start) searched for reads that the
+/// state a call of unknown outcome makes may strand (see
+/// `Search::strands_a_read`).
 const STRANDED_READ_SCAN_ENTRIES: usize = 64;
+
+/// The same for a call that returned: fewer, since such a call is held near
+/// its return, and every one is checked (more would cost kv c10-ok twice its
+/// instructions).
+const STRANDED_READ_SCAN_ENTRIES_RETURNED: usize = 16;
 
 /// Unknown calls listed with the stuck ones in an explanation, at most.
 const UNKNOWN_SHOWN_MAX: usize = 3;
@@ -1254,10 +1260,13 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
         // The deepest configuration is recorded when the search backs off
         // it (`undo`): a search that never backtracks records nothing.
         self.at_new_depth |= self.stack.len() > self.deepest.len();
-        // Only calls of unknown outcome are checked: they may go anywhere,
-        // and a wrong one is found only at a read far later; a call that
-        // returned is held in place by its return.
-        if c.output.is_none() && to != from && self.strands_a_read(partition, to) {
+        // A call of unknown outcome may go anywhere, and a wrong place shows
+        // only at a read far later: the reads are looked for further down.
+        let scanned = match c.output {
+            None => STRANDED_READ_SCAN_ENTRIES,
+            Some(_) => STRANDED_READ_SCAN_ENTRIES_RETURNED,
+        };
+        if to != from && self.strands_a_read(partition, to, scanned) {
             // Entered and left at once, so that an explanation can still
             // show this configuration and the read it strands.
             self.undo();
@@ -1272,11 +1281,11 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
     /// (`Model::may_lead_to`), and no call that may reset for it is left
     /// to go before it returns. Only the first few entries of the list are
     /// looked at, so the reads checked are the ones that return soonest.
-    fn strands_a_read(&self, partition: u32, state: u32) -> bool {
+    fn strands_a_read(&self, partition: u32, state: u32, scanned: usize) -> bool {
         let model = self.table.model;
         let now = self.table.state(state);
         let mut entry = self.list.first();
-        for _ in 0..STRANDED_READ_SCAN_ENTRIES {
+        for _ in 0..scanned {
             if entry == self.list.head {
                 break;
             }
