@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 
 use aho_corasick::AhoCorasick;
 
-use super::history::{History, KvOp, KvResult, OpId, Outcome};
+use super::history::{History, KvOp, KvResult, OpId, Operation, Outcome};
 
 /// The value that stands for every value no read saw. No history the
 /// rewrite applies to contains its character anywhere.
@@ -43,6 +43,14 @@ pub(crate) const UNREAD: &str = "\u{0}";
 /// by [`UNREAD`], or `None` if no write qualifies (or some value already
 /// holds `UNREAD`'s character, so the rewrite could confuse them).
 pub(crate) fn fold_unread_writes(history: &History) -> Option<History> {
+    // Most histories have no write of unknown outcome: they cost one pass.
+    let unknown_write = |op: &Operation<KvOp, KvResult>| {
+        !matches!(op.input, KvOp::Get { .. })
+            && !matches!(op.outcome, Some(Outcome::Ok(_) | Outcome::Fail))
+    };
+    if !history.operations().iter().any(unknown_write) {
+        return None;
+    }
     let mut keys: BTreeMap<&str, Key<'_>> = BTreeMap::new();
     for (index, op) in (0u32..).zip(history.operations()) {
         if mentions_unread(&op.input, op.outcome.as_ref()) {
