@@ -11,7 +11,7 @@ use std::time::Duration;
 use invariants::linearizability::parse::{parse_jepsen_etcd, parse_porcupine_kv, ParseError};
 use invariants::linearizability::{
     check, check_with, Budget, CasRegisterModel, CheckOutcome, History, KvModel, Partitioning,
-    RegisterHistory,
+    RegisterHistory, INTERRUPTED,
 };
 
 /// The formats `check-history` reads.
@@ -203,8 +203,8 @@ fn timed(
     // One run without `--bench`; with it, at least `BENCH_RUNS` and `BENCH_TIME`.
     let mut run = 0;
     while run == 0 || (bench && (run < BENCH_RUNS || spent < BENCH_TIME)) {
-        // allow-nondeterminism: timing display and the --timeout limit only
-        let start = std::time::Instant::now();
+        let start = std::time::Instant::now(); // allow-nondeterminism: timing display, --timeout
+
         DEADLINE.set(timeout.map(|timeout| start + timeout));
         outcome = check();
         DEADLINE.set(None);
@@ -217,7 +217,7 @@ fn timed(
         }
     }
     if let (Some(timeout), CheckOutcome::Unknown { reason }) = (timeout, &mut outcome) {
-        if reason == "interrupted" {
+        if reason == INTERRUPTED {
             *reason = format!("no verdict within --timeout {}", show_duration(timeout));
         }
     }
@@ -234,10 +234,8 @@ thread_local! {
 /// deadline. The checker itself keeps no clock.
 #[allow(clippy::disallowed_methods)]
 fn past_deadline() -> bool {
-    // allow-nondeterminism: the --timeout limit of a third-party history check
-    DEADLINE
-        .get()
-        .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+    let now = std::time::Instant::now(); // allow-nondeterminism: the --timeout limit
+    DEADLINE.get().is_some_and(|deadline| now >= deadline)
 }
 
 /// A duration as given to `--timeout`: `500ms`, `30s`, `2m`, `1h`, or bare

@@ -65,6 +65,10 @@ impl Default for Budget {
     }
 }
 
+/// The reason of a [`CheckOutcome::Unknown`] when [`Budget::interrupt`]
+/// stopped the check.
+pub const INTERRUPTED: &str = "interrupted";
+
 /// The verdict of a check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckOutcome {
@@ -572,7 +576,7 @@ mod tests {
         assert_eq!(
             check_plain(&history, budget),
             CheckOutcome::Unknown {
-                reason: "interrupted".into()
+                reason: INTERRUPTED.into()
             }
         );
     }

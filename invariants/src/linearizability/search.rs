@@ -113,7 +113,7 @@ impl Exhausted {
         match self {
             Exhausted::Steps => "step budget exhausted",
             Exhausted::Memory => "memory budget exhausted",
-            Exhausted::Interrupted => "interrupted",
+            Exhausted::Interrupted => super::INTERRUPTED,
             Exhausted::UnknownCap => "undecided with few calls of unknown outcome placed",
         }
     }
