@@ -204,7 +204,6 @@ fn timed(
     let mut run = 0;
     while run == 0 || (bench && (run < BENCH_RUNS || spent < BENCH_TIME)) {
         let start = std::time::Instant::now(); // allow-nondeterminism: timing display, --timeout
-
         DEADLINE.set(timeout.map(|timeout| start + timeout));
         outcome = check();
         DEADLINE.set(None);
