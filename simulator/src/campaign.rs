@@ -2,24 +2,30 @@
 //! in seed order whatever the thread count, so a campaign's output is itself
 //! deterministic.
 //!
+//! A campaign can be split into shares (`--partition i/n`) run on several
+//! machines; each share's summary says which share of which campaign it is
+//! ([`Scope`]), so `raftsim merge` can put their results back together.
+//!
 //! Progress goes to stderr only, never into the results: a bar on a terminal,
 //! a plain line every few seconds of wall time elsewhere (CI logs, where a bar
 //! prints nothing until the end).
 
+use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use raft_core::{Bug, Bugs};
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::params::RunOptions;
+use crate::params::{FaultKind, Profile, RunOptions};
 use crate::run::{run_seed, Linearizability, RunReport};
 use crate::sim::Outcome;
 
 /// Seeds are run in chunks of this many so results stream out in order.
-const CHUNK_SEEDS: u64 = 64;
+const CHUNK_SEEDS: usize = 64;
 
 /// What a campaign runs.
 #[derive(Clone, Debug)]
@@ -36,9 +42,334 @@ pub struct Campaign {
     pub stop_at_first_failure: bool,
 }
 
+/// One share of a campaign split across machines: share `index` of `count`,
+/// numbered from 1 as cargo-nextest numbers its partitions (`1/4` .. `4/4`).
+/// Share `i` of `n` runs the seeds `s` of the campaign's range with
+/// `s % n == i - 1`.
+//
+// Strided rather than in blocks: the shares' sizes differ by at most one seed
+// for any range and any n; if the cost of a run ever followed the seed's value
+// (a stretch of slow seeds), the stretch is spread over every share instead of
+// landing on one machine; and shares that move at the same pace cover a prefix
+// of the campaign together, so a matrix cut short by a CI timeout has still
+// run the first seeds, as the unsplit campaign would have. A seed's share
+// follows from the seed alone, whatever the range's start. It is also
+// cargo-nextest's `count:` split (round robin).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition {
+    // Invariant: 1 <= index <= count.
+    index: u64,
+    count: u64,
+}
+
+impl Default for Partition {
+    fn default() -> Partition {
+        Partition::WHOLE
+    }
+}
+
+impl Partition {
+    /// The whole campaign: share 1 of 1.
+    pub const WHOLE: Partition = Partition { index: 1, count: 1 };
+
+    /// Share `index` of `count`, counted from 1; an error saying what is
+    /// wrong with them otherwise.
+    pub fn new(index: u64, count: u64) -> Result<Partition, String> {
+        if count == 0 {
+            return Err("0 shares: N must be at least 1".to_string());
+        }
+        if index == 0 {
+            return Err(format!(
+                "shares are counted from 1 (as in cargo-nextest): the first of {count} is 1/{count}"
+            ));
+        }
+        if index > count {
+            return Err(format!(
+                "there is no share {index} of {count}: I must be at most N"
+            ));
+        }
+        Ok(Partition { index, count })
+    }
+
+    /// Parses `I/N` (share I of N, counted from 1: `1/4` .. `4/4`).
+    pub fn parse(text: &str) -> Result<Partition, String> {
+        const USAGE: &str = "expected I/N, share I of N counted from 1 (e.g. 1/4 .. 4/4)";
+        let (index, count) = text.trim().split_once('/').ok_or(USAGE)?;
+        let number = |digits: &str| -> Result<u64, String> {
+            // Digits only: `u64::from_str` would take `+1`, which no one means.
+            if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+                return Err(USAGE.to_string());
+            }
+            digits
+                .parse()
+                .map_err(|_| format!("{digits} is too large: at most {}", u64::MAX))
+        };
+        Partition::new(number(index)?, number(count)?)
+    }
+
+    /// Which share this is, counted from 1.
+    pub fn index(self) -> u64 {
+        self.index
+    }
+
+    /// How many shares the campaign is split into.
+    pub fn count(self) -> u64 {
+        self.count
+    }
+
+    /// Whether this is the whole campaign (one share of one).
+    pub fn is_whole(self) -> bool {
+        self.count == 1
+    }
+
+    /// Whether `seed` belongs to this share.
+    pub fn contains(self, seed: u64) -> bool {
+        seed % self.count == self.index - 1
+    }
+
+    /// The seeds of `range` in this share, in seed order.
+    pub fn seeds(self, range: Range<u64>) -> impl Iterator<Item = u64> {
+        let count = self.count;
+        std::iter::successors(self.first_seed(&range), move |seed| {
+            seed.checked_add(count).filter(|next| *next < range.end)
+        })
+    }
+
+    /// How many seeds of `range` this share holds.
+    pub fn seed_count(self, range: &Range<u64>) -> u64 {
+        self.first_seed(range)
+            .map_or(0, |first| (range.end - 1 - first) / self.count + 1)
+    }
+
+    fn first_seed(self, range: &Range<u64>) -> Option<u64> {
+        let residue = range.start % self.count;
+        let wanted = self.index - 1;
+        let offset = if wanted >= residue {
+            wanted - residue
+        } else {
+            self.count - (residue - wanted)
+        };
+        let first = range.start.checked_add(offset)?;
+        assert!(self.contains(first), "{first} is not in share {self}");
+        (first < range.end).then_some(first)
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// What a campaign, or one share of it, ran: what tells whether the outputs
+/// of several shares belong to one campaign.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The seeds of the whole campaign, half-open (every share names the same).
+    pub seeds: Range<u64>,
+    /// Which share of them ran.
+    pub partition: Partition,
+    /// Profile, bugs and forced faults of every run.
+    pub options: RunOptions,
+    /// Whether the campaign stops at its first failing seed.
+    pub stop_at_first_failure: bool,
+}
+
+impl Scope {
+    /// The scope's fields of the summary object: `seeds`, `partition` (only
+    /// when split, so a campaign split in one share reads as unsplit),
+    /// `options`, `stop_at_first_failure`.
+    fn write_json(&self, value: &mut serde_json::Value) {
+        value["seeds"] = json!({ "start": self.seeds.start, "end": self.seeds.end });
+        if !self.partition.is_whole() {
+            value["partition"] =
+                json!({ "index": self.partition.index, "count": self.partition.count });
+        }
+        value["options"] = json!({
+            "profile": self.options.profile.name(),
+            "bugs": self.options.bugs.iter().map(|bug| bug.name()).collect::<Vec<_>>(),
+            "faults": self.options.forced_faults.iter().map(|kind| kind.name()).collect::<Vec<_>>(),
+        });
+        value["stop_at_first_failure"] = json!(self.stop_at_first_failure);
+    }
+
+    /// Reads back the scope of a summary object that [`Summary::to_json`] wrote.
+    pub fn from_json(value: &serde_json::Value) -> Result<Scope, String> {
+        let seeds = json_u64(value, "seeds.start")?..json_u64(value, "seeds.end")?;
+        let partition = match value.get("partition") {
+            None => Partition::WHOLE,
+            Some(_) => Partition::new(
+                json_u64(value, "partition.index")?,
+                json_u64(value, "partition.count")?,
+            )
+            .map_err(|error| format!("`partition`: {error}"))?,
+        };
+        let stop_at_first_failure = value["stop_at_first_failure"]
+            .as_bool()
+            .ok_or("`stop_at_first_failure` is missing or not true or false")?;
+        Ok(Scope {
+            seeds,
+            partition,
+            options: options_from_json(&value["options"])?,
+            stop_at_first_failure,
+        })
+    }
+}
+
+/// The run options of a summary's `options` object.
+fn options_from_json(value: &serde_json::Value) -> Result<RunOptions, String> {
+    // params.rs keeps no list of the profiles; these are all of them.
+    let profile = [Profile::Swarm, Profile::Standard]
+        .into_iter()
+        .find(|profile| value["profile"] == profile.name())
+        .ok_or("`options.profile` is missing or not a profile (swarm, standard)")?;
+    let names = |key: &str| -> Result<Vec<&str>, String> {
+        let names = value[key]
+            .as_array()
+            .ok_or(format!("`options.{key}` is missing or not a list of names"))?;
+        names
+            .iter()
+            .map(|name| {
+                name.as_str()
+                    .ok_or(format!("`options.{key}` holds something not a name"))
+            })
+            .collect()
+    };
+    let bugs = names("bugs")?
+        .into_iter()
+        .map(|name| Bug::from_name(name).ok_or(format!("`options.bugs`: no bug named {name}")))
+        .collect::<Result<Bugs, String>>()?;
+    let forced_faults = names("faults")?
+        .into_iter()
+        .map(|name| {
+            FaultKind::from_name(name)
+                .ok_or(format!("`options.faults`: no fault kind named {name}"))
+        })
+        .collect::<Result<Vec<FaultKind>, String>>()?;
+    Ok(RunOptions {
+        profile,
+        bugs,
+        forced_faults,
+    })
+}
+
+/// The unsigned integer at `path` (keys joined by dots) of a JSON object.
+pub fn json_u64(value: &serde_json::Value, path: &str) -> Result<u64, String> {
+    path.split('.')
+        .try_fold(value, |value, key| value.get(key))
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| format!("`{path}` is missing or not an unsigned integer"))
+}
+
+/// How a run ended, without the details: what a summary counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every check held.
+    Pass,
+    /// A property broke.
+    Violation,
+    /// The harness could not finish the run.
+    Error,
+    /// The history check was undecided: neither passed nor failed.
+    Unknown,
+}
+
+impl Verdict {
+    /// Every verdict.
+    pub const ALL: [Verdict; 4] = [
+        Verdict::Pass,
+        Verdict::Violation,
+        Verdict::Error,
+        Verdict::Unknown,
+    ];
+
+    /// The verdict of `outcome`.
+    pub fn of(outcome: &Outcome) -> Verdict {
+        match outcome {
+            Outcome::Pass => Verdict::Pass,
+            Outcome::Violation(_) => Verdict::Violation,
+            Outcome::Error(_) => Verdict::Error,
+            Outcome::Unknown(_) => Verdict::Unknown,
+        }
+    }
+
+    /// The name of a run's `outcome` in JSON (as [`RunReport::outcome_name`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Violation => "violation",
+            Verdict::Error => "error",
+            Verdict::Unknown => "unknown",
+        }
+    }
+
+    /// The verdict of this name.
+    pub fn from_name(name: &str) -> Option<Verdict> {
+        Verdict::ALL
+            .into_iter()
+            .find(|verdict| verdict.name() == name)
+    }
+}
+
+/// What a summary counts of one run. A campaign takes it from the run's
+/// report; `raftsim merge` reads it back from the run's JSON line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunTally {
+    /// The run's seed.
+    pub seed: u64,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// Its end-of-run history check.
+    pub linearizability: Linearizability,
+    /// Events it handled.
+    pub events: u64,
+    /// Virtual time at its end.
+    pub virtual_time_us: u64,
+}
+
+impl RunTally {
+    /// The tally of a run's report.
+    pub fn of(report: &RunReport) -> RunTally {
+        RunTally {
+            seed: report.seed(),
+            verdict: Verdict::of(&report.outcome),
+            linearizability: report.linearizability,
+            events: report.events,
+            virtual_time_us: report.virtual_time_us,
+        }
+    }
+
+    /// The tally of a run's JSON object (a line of `fuzz --json`).
+    pub fn from_json(value: &serde_json::Value) -> Result<RunTally, String> {
+        let verdict = value["outcome"]
+            .as_str()
+            .and_then(Verdict::from_name)
+            .ok_or("`outcome` is missing or not pass, violation, error or unknown")?;
+        // run.rs keeps no list of the verdicts; these are all of them.
+        let linearizability = [
+            Linearizability::Unchecked,
+            Linearizability::Linearizable,
+            Linearizability::NotLinearizable,
+            Linearizability::Unknown,
+        ]
+        .into_iter()
+        .find(|verdict| value["linearizability"] == verdict.name())
+        .ok_or("`linearizability` is missing or not a verdict of the history check")?;
+        Ok(RunTally {
+            seed: json_u64(value, "seed")?,
+            verdict,
+            linearizability,
+            events: json_u64(value, "events")?,
+            virtual_time_us: json_u64(value, "virtual_time_us")?,
+        })
+    }
+}
+
 /// What a campaign found.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
+    /// What ran: the seeds, the share, the options.
+    pub scope: Scope,
     /// Runs that passed.
     pub passed: u64,
     /// Runs that broke a property.
@@ -57,29 +388,53 @@ pub struct Summary {
     pub events: u64,
     /// Virtual time simulated in all.
     pub virtual_time_us: u64,
-    /// The reports of the failing runs, in seed order.
+    /// The seeds of the runs that did not pass, in seed order.
+    pub failing_seeds: Vec<u64>,
+    /// The reports of the runs that did not pass, in seed order. A campaign
+    /// keeps them; a merge of shares has only their seeds and JSON lines.
     pub failures: Vec<RunReport>,
 }
 
 impl Summary {
-    fn add(&mut self, report: &RunReport) {
-        match report.outcome {
-            Outcome::Pass => self.passed += 1,
-            Outcome::Violation(_) => self.violations += 1,
-            Outcome::Error(_) => self.errors += 1,
-            Outcome::Unknown(_) => self.unknown += 1,
+    /// Nothing counted yet of a campaign of `scope`.
+    pub fn new(scope: Scope) -> Summary {
+        Summary {
+            scope,
+            ..Summary::default()
         }
-        match report.linearizability {
+    }
+
+    /// Counts one run (in seed order). Its report, if any, is kept apart.
+    pub fn count(&mut self, run: &RunTally) {
+        match run.verdict {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Violation => self.violations += 1,
+            Verdict::Error => self.errors += 1,
+            Verdict::Unknown => self.unknown += 1,
+        }
+        match run.linearizability {
             Linearizability::Linearizable => self.linearizable += 1,
             Linearizability::NotLinearizable => self.not_linearizable += 1,
             Linearizability::Unknown => self.linearizability_unknown += 1,
             Linearizability::Unchecked => {}
         }
-        self.events += report.events;
-        self.virtual_time_us += report.virtual_time_us;
+        self.events += run.events;
+        self.virtual_time_us += run.virtual_time_us;
+        if run.verdict != Verdict::Pass {
+            self.failing_seeds.push(run.seed);
+        }
+    }
+
+    fn add(&mut self, report: &RunReport) {
+        self.count(&RunTally::of(report));
         if report.outcome != Outcome::Pass {
             self.failures.push(report.clone());
         }
+    }
+
+    /// Runs counted, whatever their verdict.
+    pub fn runs(&self) -> u64 {
+        self.passed + self.failed() + self.unknown
     }
 
     /// Runs that failed: a violation or a harness error (undecided runs are
@@ -100,9 +455,9 @@ impl Summary {
         }
     }
 
-    /// The summary as one JSON object.
+    /// The summary as one JSON object: the counts, then what ran ([`Scope`]).
     pub fn to_json(&self) -> serde_json::Value {
-        json!({
+        let mut value = json!({
             "summary": true,
             "passed": self.passed,
             "failed": self.failed(),
@@ -117,8 +472,10 @@ impl Summary {
             },
             "events": self.events,
             "virtual_time_us": self.virtual_time_us,
-            "failing_seeds": self.failures.iter().map(|r| r.seed()).collect::<Vec<_>>(),
-        })
+            "failing_seeds": self.failing_seeds,
+        });
+        self.scope.write_json(&mut value);
+        value
     }
 }
 
@@ -174,20 +531,38 @@ pub fn run_campaign_showing(
     out: &mut dyn Write,
     progress: Progress,
 ) -> std::io::Result<Summary> {
+    run_share(campaign, Partition::WHOLE, out, progress)
+}
+
+/// Runs one share of a campaign: its seeds in seed order, results to `out`
+/// as [`run_campaign_showing`] writes them; the summary counts the share only.
+pub fn run_share(
+    campaign: &Campaign,
+    partition: Partition,
+    out: &mut dyn Write,
+    progress: Progress,
+) -> std::io::Result<Summary> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(campaign.jobs)
         .build()
         .map_err(std::io::Error::other)?;
-    let total = campaign.seeds.end - campaign.seeds.start;
-    let mut shown = ShownProgress::new(progress, total);
-    let mut summary = Summary::default();
-    let mut start = campaign.seeds.start;
-    while start < campaign.seeds.end {
-        let end = campaign.seeds.end.min(start.saturating_add(CHUNK_SEEDS));
+    let mut shown = ShownProgress::new(progress, partition.seed_count(&campaign.seeds));
+    let mut summary = Summary::new(Scope {
+        seeds: campaign.seeds.clone(),
+        partition,
+        options: campaign.options.clone(),
+        stop_at_first_failure: campaign.stop_at_first_failure,
+    });
+    let mut seeds = partition.seeds(campaign.seeds.clone());
+    loop {
+        let chunk: Vec<u64> = seeds.by_ref().take(CHUNK_SEEDS).collect();
+        if chunk.is_empty() {
+            break;
+        }
         let reports: Vec<RunReport> = pool.install(|| {
-            (start..end)
-                .into_par_iter()
-                .map(|seed| {
+            chunk
+                .par_iter()
+                .map(|&seed| {
                     let report = run_seed(seed, &campaign.options);
                     shown.seed_done();
                     report
@@ -203,7 +578,6 @@ pub fn run_campaign_showing(
             }
         }
         shown.chunk_done(&summary);
-        start = end;
     }
     shown.finish(&summary);
     Ok(summary)
@@ -262,7 +636,7 @@ impl ShownProgress {
     // allow-nondeterminism: progress display only (wall time never reaches a run)
     #[allow(clippy::disallowed_methods)]
     fn chunk_done(&mut self, summary: &Summary) {
-        self.done = summary.passed + summary.failed() + summary.unknown;
+        self.done = summary.runs();
         if let Some(bar) = &self.bar {
             bar.set_message(format!("{} failed", summary.failed()));
         }
@@ -279,7 +653,7 @@ impl ShownProgress {
 
     /// The campaign ended: clear the bar, or print the last line.
     fn finish(&mut self, summary: &Summary) {
-        self.done = summary.passed + summary.failed() + summary.unknown;
+        self.done = summary.runs();
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -292,9 +666,17 @@ impl ShownProgress {
     }
 }
 
+/// A run's result: its JSON object, or its failure text (nothing for a pass).
 fn write_report(json: bool, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
     if json {
-        writeln!(out, "{}", report.to_json())
+        let mut value = report.to_json();
+        // The failure as the text form prints it: `raftsim merge` prints the
+        // text of shares that were written as JSON, and the JSON fields alone
+        // do not hold all of it (a violation's index and term).
+        if let Some(text) = report.failure_text() {
+            value["text"] = json!(text);
+        }
+        writeln!(out, "{value}")
     } else if let Some(text) = report.failure_text() {
         writeln!(out, "{text}")
     } else {

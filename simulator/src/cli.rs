@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use raft_core::Bug;
-use simulator::campaign::{run_campaign_showing, write_summary, Campaign, Progress};
+use simulator::campaign::{run_share, write_summary, Campaign, Partition, Progress};
 use simulator::params::{FaultKind, Profile, RunOptions};
 use simulator::run::{check_determinism, execute, run_seed};
 use simulator::sim::{format_time, SimOptions};
@@ -35,6 +35,9 @@ enum Command {
     Run(RunArgs),
     /// Run a campaign of seeds across cores; exit 1 if any run breaks a property.
     Fuzz(FuzzArgs),
+    /// Put together the `fuzz --json` files of a split campaign's shares as
+    /// the unsplit campaign would have printed them; exit code as `fuzz`'s.
+    Merge(MergeArgs),
     /// Run one seed again with a readable event log and the nodes' final state.
     Replay(ReplayArgs),
     /// List the planted bugs.
@@ -130,6 +133,27 @@ struct FuzzArgs {
     /// terminal a progress bar shows instead.
     #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     progress_every: u64,
+    /// Run share I of N of the seeds, counted from 1 as in cargo-nextest
+    /// (1/4 .. 4/4): the seeds S with S % N == I - 1. The summary counts the
+    /// share; `raftsim merge` puts the shares' --json files together.
+    #[arg(long, allow_hyphen_values = true, env = "RAFTSIM_PARTITION", value_name = "I/N", value_parser = Partition::parse)]
+    partition: Option<Partition>,
+    /// Also write the results as JUnit XML to FILE for CI: one test case per
+    /// seed, a violation as a failure, a harness error or an undecided run as
+    /// an error.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// JSON lines on stdout (the runs in seed order, then the summary
+    /// object) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The files that `raftsim fuzz --partition I/N --json` wrote, one per share.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -219,6 +243,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Run(args) => run(args),
         Command::Fuzz(args) => fuzz(args),
+        Command::Merge(args) => merge(args),
         Command::Replay(args) => replay(args),
         Command::Bugs => {
             for bug in Bug::ALL {
@@ -323,6 +348,21 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
         .jobs
         .map(|j| j as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Created before the campaign, so that a path that cannot be written is
+    // refused at once rather than after the campaign's minutes.
+    let junit = match &args.junit {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Some((path, std::io::BufWriter::new(file))),
+            Err(error) => {
+                eprintln!(
+                    "raftsim: --junit {}: cannot create it: {error}",
+                    path.display()
+                );
+                return Ok(2);
+            }
+        },
+    };
     let campaign = Campaign {
         seeds: args.seeds,
         jobs,
@@ -330,6 +370,7 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
         json: args.json,
         stop_at_first_failure: args.stop_at_first_failure,
     };
+    let partition = args.partition.unwrap_or(Partition::WHOLE);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let progress = match Progress::for_stderr() {
@@ -337,10 +378,51 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
         shown => shown,
     };
     let summary =
-        run_campaign_showing(&campaign, &mut out, progress).context("running the campaign")?;
+        run_share(&campaign, partition, &mut out, progress).context("running the campaign")?;
     write_summary(campaign.json, &summary, &mut out)?;
     out.flush()?;
+    if let Some((path, mut file)) = junit {
+        simulator::junit::write_junit(&summary, &mut file)
+            .and_then(|()| file.flush())
+            .with_context(|| format!("writing the JUnit file {}", path.display()))?;
+    }
     Ok(summary.exit_code())
+}
+
+/// `merge FILES`: every file read and checked first; exit 2 naming the file
+/// and line of the first thing wrong, else the unsplit campaign's output and
+/// exit code.
+fn merge(args: MergeArgs) -> anyhow::Result<i32> {
+    let mut files = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        match std::fs::read_to_string(path) {
+            Ok(contents) => files.push((path.display().to_string(), contents)),
+            Err(error) => {
+                eprintln!("{}: cannot read: {error}", path.display());
+                return Ok(2);
+            }
+        }
+    }
+    let shares = files
+        .iter()
+        .map(|(name, contents)| simulator::merge::read_share(name, contents))
+        .collect::<Result<Vec<_>, _>>();
+    let merged = match &shares {
+        Ok(shares) => simulator::merge::merge(shares),
+        Err(error) => Err(error.clone()),
+    };
+    let merged = match merged {
+        Ok(merged) => merged,
+        Err(error) => {
+            eprintln!("{error}");
+            return Ok(2);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    merged.write(args.json, &mut out)?;
+    out.flush()?;
+    Ok(merged.summary.exit_code())
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<i32> {

@@ -447,3 +447,175 @@ fn check_history_unreadable_files_exit_2_with_file_and_line() {
     );
     assert!(stdout(&output).contains(&format!("{ok}\tlinearizable\t")));
 }
+
+/// `raftsim fuzz ARGS` with `RAFTSIM_PARTITION` set to `partition`.
+fn fuzz_with_partition_variable(partition: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .arg("fuzz")
+        .args(args)
+        .env("RAFTSIM_PARTITION", partition)
+        .output()
+        .expect("raftsim runs")
+}
+
+#[test]
+fn fuzz_partition_runs_and_counts_only_its_share() {
+    // Seeds 0..11 in 4 shares: 1/4 runs 0, 4, 8; 4/4 runs 3, 7.
+    let last_line = |output: &Output| stdout(output).lines().last().map(String::from);
+    let first = raftsim(&["fuzz", "--seeds", "0..11", "--partition", "1/4", "--json"]);
+    assert_exit(&first, 0, &stderr(&first));
+    let seeds: Vec<u64> = stdout(&first)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|value| value["seed"].as_u64())
+        .collect();
+    assert_eq!(seeds, [0, 4, 8]);
+    let last = fuzz_with_partition_variable("4/4", &["--seeds", "0..11"]);
+    assert_exit(&last, 0, &stderr(&last));
+    assert_eq!(
+        last_line(&last).as_deref(),
+        Some("2 passed, 0 failed, 0 unknown")
+    );
+    // The flag wins over its environment twin.
+    let both = fuzz_with_partition_variable("4/4", &["--seeds", "0..11", "--partition", "1/4"]);
+    assert_eq!(
+        last_line(&both).as_deref(),
+        Some("3 passed, 0 failed, 0 unknown")
+    );
+}
+
+/// Runs `raftsim fuzz` on each share of `args`' campaign, writing each
+/// share's `--json` output to a file of `dir`; the files' paths.
+fn fuzz_shares(dir: &std::path::Path, args: &[&str], count: u64) -> Vec<String> {
+    (1..=count)
+        .map(|index| {
+            let partition = format!("{index}/{count}");
+            let output = raftsim(&[args, &["--json", "--partition", &partition]].concat());
+            let path = dir.join(format!("share-{index}.jsonl"));
+            std::fs::write(&path, &output.stdout).expect("share written");
+            path.display().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_campaign_fuzzed_in_three_shares_and_merged_prints_what_it_prints_unsplit() {
+    let dir = fresh_dir("merge");
+    let campaign = [
+        "fuzz",
+        "--seeds",
+        "0..45",
+        "--bug",
+        "double-vote",
+        "--jobs",
+        "2",
+    ];
+    let shares = fuzz_shares(&dir, &campaign, 3);
+    let reversed: Vec<&str> = shares.iter().rev().map(String::as_str).collect();
+    for json in [&[][..], &["--json"]] {
+        let unsplit = raftsim(&[&campaign[..], json].concat());
+        assert_exit(&unsplit, 1, &stderr(&unsplit));
+        let merged = raftsim(&[&["merge"][..], json, &reversed].concat());
+        assert_exit(&merged, 1, &stderr(&merged));
+        assert!(
+            merged.stdout == unsplit.stdout,
+            "merged:\n{}\nunsplit:\n{}",
+            stdout(&merged),
+            stdout(&unsplit)
+        );
+        assert!(stderr(&merged).is_empty(), "{}", stderr(&merged));
+    }
+    // The merge of passing shares exits 0, as the unsplit campaign does.
+    let clean = fuzz_shares(&dir, &["fuzz", "--seeds", "0..6"], 2);
+    let merged = raftsim(&["merge", &clean[0], &clean[1]]);
+    assert_exit(&merged, 0, &stderr(&merged));
+    assert!(stdout(&merged).ends_with("\n6 passed, 0 failed, 0 unknown\n"));
+}
+
+#[test]
+fn merge_refuses_an_incomplete_or_broken_set_of_shares_with_one_located_line() {
+    let dir = fresh_dir("merge-refused");
+    let shares = fuzz_shares(&dir, &["fuzz", "--seeds", "0..6"], 3);
+    let cut = dir.join("cut.jsonl");
+    let text = std::fs::read_to_string(&shares[1]).expect("share");
+    let second_line = text.lines().nth(1).expect("a second line");
+    let cut_text = format!(
+        "{}\n{}",
+        text.lines().next().expect("a line"),
+        &second_line[..50]
+    );
+    std::fs::write(&cut, cut_text).expect("cut written");
+    let cut = cut.display().to_string();
+    for (files, expected) in [
+        (
+            vec![shares[0].as_str(), shares[1].as_str()],
+            "raftsim merge: share 3/3 of seeds 0..6 is missing".to_string(),
+        ),
+        (
+            vec![shares[0].as_str(), cut.as_str(), shares[2].as_str()],
+            format!("{cut}:2: not a line of `raftsim fuzz --json` (column 50: EOF while parsing"),
+        ),
+        (
+            vec![shares[0].as_str(), shares[0].as_str()],
+            format!(
+                "{}:1: seed 0 is also at {}:1: the shares overlap",
+                shares[0], shares[0]
+            ),
+        ),
+    ] {
+        let output = raftsim(&[&["merge"][..], &files].concat());
+        assert_exit(&output, 2, &stderr(&output));
+        let message = stderr(&output);
+        assert!(message.starts_with(&expected), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    }
+}
+
+#[test]
+fn fuzz_junit_is_xml_with_a_case_per_seed_and_the_same_bytes_every_time() {
+    let dir = fresh_dir("junit");
+    let files = ["first.xml", "second.xml"].map(|name| dir.join(name).display().to_string());
+    let args = [
+        "fuzz",
+        "--seeds",
+        "0..20",
+        "--bug",
+        "double-vote",
+        "--partition",
+        "2/2",
+    ];
+    for file in &files {
+        let output = raftsim(&[&args[..], &["--junit", file]].concat());
+        assert_exit(&output, 1, &stderr(&output));
+        assert!(
+            stdout(&output).ends_with(" failed, 0 unknown\n"),
+            "{}",
+            stdout(&output)
+        );
+    }
+    let [first, second] = files.map(|file| std::fs::read_to_string(file).expect("written"));
+    assert_eq!(first, second, "two runs of the same seeds differ");
+    let document = roxmltree::Document::parse(&first).expect("well-formed XML");
+    let suite = document
+        .root_element()
+        .first_element_child()
+        .expect("a suite");
+    assert_eq!(suite.attribute("tests"), Some("10"));
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 10);
+    let failures = cases
+        .iter()
+        .filter(|case| case.children().any(|n| n.has_tag_name("failure")))
+        .count();
+    assert!(failures > 0, "{first}");
+    assert_eq!(
+        suite.attribute("failures"),
+        Some(failures.to_string().as_str())
+    );
+    let replay = "replay: raftsim replay --seed ";
+    assert_eq!(first.matches(replay).count(), failures, "{first}");
+}

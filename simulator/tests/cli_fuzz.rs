@@ -16,6 +16,7 @@ fn raftsim(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("RAFTSIM_SEED")
         .env_remove("RAFTSIM_SEEDS")
         .env_remove("RAFTSIM_JOBS")
+        .env_remove("RAFTSIM_PARTITION")
         .envs(env.iter().copied())
         .output()
         .expect("raftsim runs")
@@ -90,6 +91,32 @@ const BAD_COUNTS: &[&str] = &[
     "99999999999999999999999999",
 ];
 
+/// Values that are no share `I/N` (counted from 1).
+const BAD_PARTITIONS: &[&str] = &[
+    "",
+    " ",
+    "0/4",
+    "5/4",
+    "1/0",
+    "0/0",
+    "garbage",
+    "1",
+    "1/",
+    "/4",
+    "1/4/2",
+    "-1/4",
+    "1/-4",
+    "+1/4",
+    "1 /4",
+    "1.5/4",
+    "0x1/4",
+    "1\\4",
+    "18446744073709551616/1",
+    "1/18446744073709551616",
+    "🦀/4",
+    "١/٤",
+];
+
 /// (the arguments before the flag, the flag, its bad values)
 fn cases() -> Vec<(Vec<&'static str>, &'static str, Vec<&'static str>)> {
     let names = BAD_NAMES.to_vec();
@@ -99,6 +126,8 @@ fn cases() -> Vec<(Vec<&'static str>, &'static str, Vec<&'static str>)> {
         (vec!["corpus", "seeds"], "--record", BAD_SEEDS.to_vec()),
         (vec!["fuzz"], "--seeds", BAD_RANGES.to_vec()),
         (vec!["fuzz"], "--jobs", [BAD_COUNTS, &["1025"]].concat()),
+        (vec!["fuzz"], "--partition", BAD_PARTITIONS.to_vec()),
+        (vec!["fuzz"], "--junit", vec![""]),
         (
             vec!["fuzz"],
             "--progress-every",
@@ -185,6 +214,11 @@ fn the_same_bad_values_in_environment_variables_are_usage_errors_too() {
         ("RAFTSIM_SEED", vec!["run"], BAD_SEEDS),
         ("RAFTSIM_SEEDS", vec!["fuzz"], BAD_RANGES),
         ("RAFTSIM_JOBS", vec!["fuzz", "--seeds", "0..1"], BAD_COUNTS),
+        (
+            "RAFTSIM_PARTITION",
+            vec!["fuzz", "--seeds", "0..1"],
+            BAD_PARTITIONS,
+        ),
     ] {
         for value in values {
             // A blank variable counts as unset for clap: the default applies.
@@ -204,9 +238,13 @@ fn the_same_bad_values_in_environment_variables_are_usage_errors_too() {
 fn a_missing_input_file_or_folder_is_a_one_line_usage_error() {
     let missing = std::env::temp_dir().join(format!("raftsim-no-such-{}", std::process::id()));
     let missing = missing.display().to_string();
+    let junit = format!("{missing}/junit.xml");
     for args in [
         vec!["corpus", missing.as_str()],
         vec!["check-history", "--format", "jepsen-etcd", missing.as_str()],
+        vec!["merge", missing.as_str()],
+        vec!["merge", "--json", missing.as_str()],
+        vec!["fuzz", "--seeds", "0..1", "--junit", junit.as_str()],
     ] {
         let output = raftsim(&args, &[]);
         assert_usage_error(&output, &format!("raftsim {args:?}"));
