@@ -62,7 +62,9 @@ fn measure(seed: u64, options: &RunOptions, sim_options: &SimOptions, whole_run:
         let sim = if whole_run {
             execute(seed, options, sim_options.clone()).0
         } else {
-            let mut sim = Sim::new(Params::draw(seed, options), sim_options.clone());
+            let params = Params::draw(seed, options);
+            let nemesis = Box::new(crate::nemesis::NemesisDriver::new(&params));
+            let mut sim = Sim::new(params, sim_options.clone(), nemesis);
             sim.run();
             sim
         };

@@ -205,16 +205,15 @@ impl Sim {
                 attempt,
             },
         );
-        match self
-            .network
-            .plan(Endpoint::Client(client), Endpoint::Node(node))
-        {
-            Delivery::Lost => self.log_client_loss(format!(
-                "c{client} -> n{node} seq {seq} attempt {attempt}: dropped by the network"
-            )),
-            Delivery::Once(delay) | Delivery::Twice(delay, _) => self
+        let route = (Endpoint::Client(client), Endpoint::Node(node));
+        match self.transmit(route.0, route.1, None, true) {
+            Delivery::Once(delay) => self
                 .queue
                 .push(self.now_us + delay, Event::ClientRequest { node, request }),
+            lost => self.log_client_loss(format!(
+                "c{client} -> n{node} seq {seq} attempt {attempt}: {}",
+                lost_how(lost)
+            )),
         }
     }
 
@@ -285,14 +284,9 @@ impl Sim {
         attempt: u32,
         reply: Reply,
     ) {
-        match self
-            .network
-            .plan(Endpoint::Node(node), Endpoint::Client(client))
-        {
-            Delivery::Lost => self.log_client_loss(format!(
-                "n{node} -> c{client} reply to seq {seq}: dropped by the network"
-            )),
-            Delivery::Once(delay) | Delivery::Twice(delay, _) => self.queue.push(
+        let route = (Endpoint::Node(node), Endpoint::Client(client));
+        match self.transmit(route.0, route.1, None, true) {
+            Delivery::Once(delay) => self.queue.push(
                 self.now_us + delay,
                 Event::ClientReply {
                     client,
@@ -301,6 +295,10 @@ impl Sim {
                     reply,
                 },
             ),
+            lost => self.log_client_loss(format!(
+                "n{node} -> c{client} reply to seq {seq}: {}",
+                lost_how(lost)
+            )),
         }
     }
 
@@ -402,6 +400,17 @@ impl Sim {
         self.queue
             .push(self.now_us + think, Event::ClientWake { client });
     }
+}
+
+/// How a client message was lost. A client talks over a connection: its
+/// messages are never duplicated, cut or held (drivers are told so by
+/// `Outgoing::message` being `None`).
+fn lost_how(delivery: Delivery) -> &'static str {
+    assert!(
+        delivery == Delivery::Dropped,
+        "a client message is delivered once or dropped, not {delivery:?}"
+    );
+    "dropped by the network"
 }
 
 fn remember(last_seen: &mut BTreeMap<String, Option<String>>, op: &KvOp, result: &KvResult) {

@@ -3,24 +3,23 @@
 //! A scripted world is the fuzzing world without its dice: an explicit cluster
 //! size, no nemesis, no automatic clients, a fixed message delay and a fixed
 //! fsync latency (unless asked otherwise), and virtual time that moves only when
-//! the script says so. [`Scripted`] owns the [`Sim`] and its own event loop, so it
-//! can stop at any instant, pause nodes, and intercept client replies; the
-//! per-step invariant checkers of the `Sim` run exactly as in a fuzz run.
-//!
-//! Message rules (drop, hold, duplicate a kind of message between two nodes) live
-//! in the `Sim` itself ([`MessageFilter`]), because the host's `send_all` asks
-//! them about every message it sends.
+//! the script says so. Its driver is a [`ScriptDriver`]: it holds the script's
+//! message rules (drop, hold, duplicate a kind of message between two nodes)
+//! and its operations' answers. [`Scripted`] owns the world and steps it
+//! through the world's one event loop, between the script's commands, which
+//! act through the same faults every driver injects; the per-step invariant
+//! checkers run exactly as in a fuzz run.
+
+use std::any::Any;
 
 use bytes::Bytes;
 use invariants::linearizability::{KvOp, KvResult};
 use raft_core::{Bugs, Message, NodeId, ProposeError, RestoredState, Role, Status};
 
-use crate::disk::Disk;
+use crate::driver::{DiskFate, Driver, Fate, Fault, Outgoing};
 use crate::event::{Event, Reply};
-use crate::kv::{mix_into, Command};
-use crate::network::{Delivery, Endpoint};
 use crate::params::{FaultKind, Params};
-use crate::rng::Ratio;
+use crate::rng::{Ratio, Rng, Stream};
 use crate::sim::{Outcome, Sim, SimOptions, ViolationReport};
 
 /// At most this many messages held back at once (a limit reached is reported).
@@ -213,44 +212,90 @@ impl MessageFilter {
     }
 }
 
-impl Sim {
-    /// Applies the scenario's message rules to a message about to be sent:
-    /// `Some` to send it, `None` if a rule dropped or held it.
-    pub(crate) fn filter_message(&mut self, message: Message) -> Option<Message> {
-        let Some(filter) = self.message_filter.as_mut() else {
-            return Some(message); // no scenario rules: every message goes out
-        };
-        let Some((action, _)) = filter.rules.iter().find(|(_, p)| p.matches(&message)) else {
-            return Some(message);
-        };
-        match action {
-            RuleAction::Drop => None,
-            RuleAction::Hold => {
-                filter.hold(message);
-                None
-            }
-            RuleAction::Duplicate => {
-                filter.hold(message.clone());
-                Some(message)
-            }
+/// The driver of a scripted world: the script's message rules, the
+/// background drops and duplicates its settings ask for, and the answers to
+/// its operations. Everything else the script does directly, between events.
+#[derive(Clone, Debug)]
+pub struct ScriptDriver {
+    filter: MessageFilter,
+    /// Random drops and duplicates (`drop=`, `duplicate=` settings).
+    messages: Rng,
+    drop_ratio: Ratio,
+    duplicate_ratio: Ratio,
+    delay_us: u64,
+    jitter_us: u64,
+    ops: Vec<ScriptOp>,
+    // Events of this command worth a line (op answers); taken by the caller.
+    notes: Vec<String>,
+}
+
+impl ScriptDriver {
+    fn new(world: &ScriptedWorld) -> ScriptDriver {
+        ScriptDriver {
+            filter: MessageFilter::default(),
+            messages: Rng::new(world.seed, Stream::MessageFaults),
+            drop_ratio: world.drop_ratio,
+            duplicate_ratio: world.duplicate_ratio,
+            delay_us: world.delay_us,
+            jitter_us: world.jitter_us,
+            ops: Vec::new(),
+            notes: Vec::new(),
         }
     }
+}
 
-    /// Sends a message over the network now, bypassing the message rules.
-    pub(crate) fn send_unfiltered(&mut self, message: Message) {
-        let route = (Endpoint::Node(message.from), Endpoint::Node(message.to));
-        match self.network.plan(route.0, route.1) {
-            Delivery::Lost => {}
-            Delivery::Once(delay) => self
-                .queue
-                .push(self.now_us + delay, Event::Deliver(message)),
-            Delivery::Twice(first, second) => {
-                self.queue
-                    .push(self.now_us + first, Event::Deliver(message.clone()));
-                self.queue
-                    .push(self.now_us + second, Event::Deliver(message));
-            }
+impl Driver for ScriptDriver {
+    /// The first rule that matches decides; else the random drops and
+    /// duplicates the settings ask for (Raft messages only).
+    fn message_fate(&mut self, _world: &Sim, outgoing: Outgoing<'_>) -> Fate {
+        let Some(message) = outgoing.message else {
+            return Fate::Deliver; // a scripted world has no clients of its own
+        };
+        let rule = self.filter.rules.iter().find(|(_, p)| p.matches(message));
+        if let Some((action, _)) = rule {
+            return match action {
+                RuleAction::Drop => Fate::Drop,
+                RuleAction::Hold => Fate::Hold,
+                RuleAction::Duplicate => Fate::DeliverAndHold,
+            };
         }
+        if self.messages.chance(self.drop_ratio) {
+            return Fate::Drop;
+        }
+        if self.messages.chance(self.duplicate_ratio) {
+            let jitter = self.messages.range_inclusive(0, self.jitter_us);
+            return Fate::Duplicate {
+                second_delay_us: self.delay_us + jitter,
+            };
+        }
+        Fate::Deliver
+    }
+
+    fn hold(&mut self, message: Message) {
+        self.filter.hold(message);
+    }
+
+    fn on_foreign_reply(&mut self, client: u64, reply: &Reply) -> bool {
+        let Reply::Done(result) = reply else {
+            return false;
+        };
+        let Some(op) = self.ops.get_mut((client as usize).wrapping_sub(1)) else {
+            return false;
+        };
+        if !matches!(op.state, OpState::Done(_)) {
+            op.state = OpState::Done(result.clone());
+            let answer = describe_answer(result);
+            self.notes.push(format!("op{client} {answer}"));
+        }
+        true
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 
@@ -321,18 +366,9 @@ impl ControlError {
     }
 }
 
-/// A scripted world: the `Sim`, plus what the script controls around it.
+/// A scripted world: the world, stepped between the script's commands.
 pub struct Scripted {
     sim: Sim,
-    manual_ticks: bool,
-    // Invariant: paused[i] is node i + 1; a paused node's events wait in deferred[i].
-    paused: Vec<bool>,
-    deferred: Vec<Vec<Event>>,
-    // What each node has made durable, as of its last fsync (crash lose-unsynced).
-    durable: Vec<RestoredState>,
-    ops: Vec<ScriptOp>,
-    // Events of this command worth a line (op answers); taken by the caller.
-    notes: Vec<String>,
     violations: Vec<ViolationReport>,
     limits: StepLimits,
     // Invariant: at most limits.events_max; reset by begin_step.
@@ -348,21 +384,12 @@ impl Scripted {
             // The script counts events per step itself (StepLimits); the Sim's
             // own count would cover the whole script.
             max_events: u64::MAX,
+            manual_ticks: world.manual_ticks,
             ..SimOptions::default()
         };
-        let mut sim = Sim::new(world.params(), options);
-        sim.message_filter = Some(MessageFilter::default());
-        // The heal phase: the simulator injects no fault of its own (the script does).
-        sim.phase = crate::sim::Phase::Heal;
-        let n = world.cluster_size as usize;
+        let driver = Box::new(ScriptDriver::new(world));
         let mut scripted = Scripted {
-            sim,
-            manual_ticks: world.manual_ticks,
-            paused: vec![false; n],
-            deferred: vec![Vec::new(); n],
-            durable: vec![RestoredState::default(); n],
-            ops: Vec::new(),
-            notes: Vec::new(),
+            sim: Sim::new(world.params(), options, driver),
             violations: Vec::new(),
             limits,
             events_this_step: 0,
@@ -374,6 +401,18 @@ impl Scripted {
     /// The world.
     pub fn sim(&self) -> &Sim {
         &self.sim
+    }
+
+    fn driver(&self) -> &ScriptDriver {
+        self.sim
+            .driver()
+            .expect("a scripted world is driven by its script")
+    }
+
+    fn driver_mut(&mut self) -> &mut ScriptDriver {
+        self.sim
+            .driver_mut()
+            .expect("a scripted world is driven by its script")
     }
 
     /// The number of nodes.
@@ -393,12 +432,12 @@ impl Scripted {
 
     /// Whether node `id` is paused.
     pub fn is_paused(&self, id: NodeId) -> bool {
-        self.paused[id as usize - 1]
+        self.sim.is_paused(id)
     }
 
     /// The client operations so far; `op1` is index 0.
     pub fn ops(&self) -> &[ScriptOp] {
-        &self.ops
+        &self.driver().ops
     }
 
     /// Violations seen so far, oldest first.
@@ -408,22 +447,12 @@ impl Scripted {
 
     /// Takes the notes (op answers) gathered since the last call.
     pub fn take_notes(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.notes)
+        std::mem::take(&mut self.driver_mut().notes)
     }
 
     /// The message rules and held messages.
     pub fn filter(&self) -> &MessageFilter {
-        self.sim
-            .message_filter
-            .as_ref()
-            .expect("a scripted world has a filter")
-    }
-
-    fn filter_mut(&mut self) -> &mut MessageFilter {
-        self.sim
-            .message_filter
-            .as_mut()
-            .expect("a scripted world has a filter")
+        &self.driver().filter
     }
 
     /// The value of `key` in node `id`'s state machine.
@@ -479,6 +508,12 @@ impl Scripted {
         }
         Ok(())
     }
+
+    /// Injects a fault now, and collects what the checkers saw.
+    fn inject(&mut self, fault: Fault) {
+        self.sim.inject(fault);
+        self.collect_outcome();
+    }
 }
 
 /// Node start, stop and clock.
@@ -523,65 +558,50 @@ impl Scripted {
         if !self.sim.hosts[id as usize - 1].is_up() {
             return Err(ControlError::Down(id));
         }
-        let slot = id as usize - 1;
-        if lose_unsynced {
-            let durable = self.durable[slot].clone();
-            let mut disk = Disk::default();
-            disk.write(Some(durable.hard_state), durable.entries);
-            disk.sync();
-            self.sim.hosts[slot].disk = disk;
-        } else {
-            self.sim.hosts[slot].disk.sync();
-        }
-        self.sim.crash_node(id, false);
-        self.paused[slot] = false;
-        self.deferred[slot].clear();
+        let disk = match lose_unsynced {
+            true => DiskFate::Synced,
+            false => DiskFate::Kept,
+        };
+        self.inject(Fault::Crash {
+            node: id,
+            disk,
+            restart_after_us: None,
+        });
         Ok(())
     }
 
     /// Crashes node `id` and wipes its disk: it restarts with nothing.
     pub fn wipe(&mut self, id: NodeId) -> Result<(), ControlError> {
-        let slot = id as usize - 1;
-        if self.sim.hosts[slot].is_up() {
-            self.sim.crash_node(id, true);
-        } else {
-            self.sim.hosts[slot].disk.wipe();
-        }
-        self.durable[slot] = RestoredState::default();
-        self.paused[slot] = false;
-        self.deferred[slot].clear();
+        self.inject(Fault::Crash {
+            node: id,
+            disk: DiskFate::Lost,
+            restart_after_us: None,
+        });
         Ok(())
     }
 
     /// Restarts node `id` from its disk.
     pub fn restart(&mut self, id: NodeId) -> Result<(), ControlError> {
-        let slot = id as usize - 1;
-        if self.sim.hosts[slot].is_up() {
+        if self.sim.hosts[id as usize - 1].is_up() {
             return Err(ControlError::Up(id));
         }
-        self.durable[slot] = self.sim.hosts[slot].disk.restore();
-        self.sim.start_node(id);
-        self.collect_outcome();
+        self.inject(Fault::Restart { node: id });
         Ok(())
     }
 
     /// Pauses node `id`: its clock, its inbox and its disk stop until resumed.
     pub fn pause(&mut self, id: NodeId) -> Result<(), ControlError> {
         self.require_up(id)?;
-        self.paused[id as usize - 1] = true;
+        self.inject(Fault::Pause { node: id });
         Ok(())
     }
 
     /// Resumes node `id`: what waited for it happens now, in order.
     pub fn resume(&mut self, id: NodeId) -> Result<(), ControlError> {
-        let slot = id as usize - 1;
-        if !self.paused[slot] {
+        if !self.is_paused(id) {
             return Err(ControlError::NotPaused(id));
         }
-        self.paused[slot] = false;
-        for event in std::mem::take(&mut self.deferred[slot]) {
-            self.sim.queue.push(self.sim.now_us, event);
-        }
+        self.inject(Fault::Resume { node: id });
         Ok(())
     }
 }
@@ -590,12 +610,17 @@ impl Scripted {
 impl Scripted {
     /// Splits the nodes into groups that cannot talk; unlisted nodes form one more group.
     pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
-        self.sim.network.partition(groups);
+        self.inject(Fault::Partition {
+            groups: groups.to_vec(),
+        });
     }
 
     /// Cuts (or restores) the direction `from -> to`.
     pub fn set_cut(&mut self, from: NodeId, to: NodeId, cut: bool) {
-        self.sim.network.set_cut(from, to, cut);
+        match cut {
+            true => self.inject(Fault::Cut { from, to }),
+            false => self.inject(Fault::Restore { from, to }),
+        }
     }
 
     /// The cut links, e.g. `1->2 2->1`, or `none`.
@@ -605,14 +630,14 @@ impl Scripted {
 
     /// Adds a message rule (checked after the rules already in force).
     pub fn add_rule(&mut self, action: RuleAction, pattern: MessagePattern) {
-        self.filter_mut().rules.push((action, pattern));
+        self.driver_mut().filter.rules.push((action, pattern));
     }
 
     /// Removes the rules within `pattern`, and delivers now (over the network,
     /// in the order they were sent) up to `count` held messages it matches.
     /// Returns how many were released.
     pub fn release(&mut self, pattern: &MessagePattern, count: Option<usize>) -> usize {
-        let filter = self.filter_mut();
+        let filter = &mut self.driver_mut().filter;
         if count.is_none() {
             filter.rules.retain(|(_, rule)| !rule.within(pattern));
         }
@@ -629,15 +654,16 @@ impl Scripted {
         filter.held = kept;
         let n = released.len();
         for message in released {
-            self.sim.send_unfiltered(message);
+            // Its fate was decided when it was held: past the rules now.
+            self.sim.send_message(message, false);
         }
         n
     }
 
     /// Restores every link and removes every rule; held messages stay held.
     pub fn heal(&mut self) {
-        self.sim.network.heal_partitions();
-        self.filter_mut().rules.clear();
+        self.inject(Fault::Heal);
+        self.driver_mut().filter.rules.clear();
     }
 
     /// Messages that did not fit in the held buffer (a limit reached).
@@ -652,10 +678,11 @@ impl Scripted {
     /// Returns the op's number (1-based).
     pub fn propose(&mut self, id: NodeId, op: KvOp) -> Result<usize, ControlError> {
         self.require_up(id)?;
-        let number = self.ops.len() + 1;
-        // One client per op: no session can make one op supersede another.
+        let number = self.ops().len() + 1;
+        // One client per op, none of them the world's own: the answer comes
+        // to the driver, and no session can make one op supersede another.
         let client = number as u64;
-        let command = Command {
+        let command = crate::kv::Command {
             client,
             seq: 1,
             op: op.clone(),
@@ -668,7 +695,7 @@ impl Scripted {
             }
             Err(ProposeError::NotLeader { leader_hint }) => OpState::Refused(leader_hint),
         };
-        self.ops.push(ScriptOp {
+        self.driver_mut().ops.push(ScriptOp {
             op,
             node: id,
             state,
@@ -691,9 +718,10 @@ impl Scripted {
 
 /// Time.
 impl Scripted {
-    /// Runs every event up to `deadline_us` (or until `stop` holds, checked after
-    /// each event), calling `observe` after each. Time ends at the deadline, or at
-    /// the event that made `stop` hold. Returns whether `stop` held; an error
+    /// Runs every step of the world up to `deadline_us` (or until `stop`
+    /// holds, checked after each), calling `observe` after each with the
+    /// line of a message it delivered. Time ends at the deadline, or at the
+    /// step that made `stop` hold. Returns whether `stop` held; an error
     /// when the step reached one of its limits.
     pub fn run_until(
         &mut self,
@@ -704,17 +732,10 @@ impl Scripted {
         if stop(self) {
             return Ok(true);
         }
-        while let Some((time_us, event)) = self.sim.queue.pop() {
-            if time_us > deadline_us {
-                self.put_back(time_us, event);
-                break;
-            }
-            if let Err(error) = self.count_event() {
-                self.put_back(time_us, event);
-                return Err(error);
-            }
-            self.sim.now_us = time_us;
-            let line = self.handle(event);
+        while self.sim.next_time_us().is_some_and(|at| at <= deadline_us) {
+            self.count_event()?;
+            let line = self.delivery_line();
+            self.sim.step();
             if let Some(message) = self.collect_outcome() {
                 return Err(ControlError::Sim(message));
             }
@@ -727,70 +748,14 @@ impl Scripted {
         Ok(false)
     }
 
-    /// Puts an event that is not due back at the head of the queue, keeping the
-    /// order of everything queued (the queue has no peek: re-queue all in order).
-    fn put_back(&mut self, time_us: u64, event: Event) {
-        let mut all = vec![(time_us, event)];
-        while let Some(next) = self.sim.queue.pop() {
-            all.push(next);
-        }
-        for (time_us, event) in all {
-            self.sim.queue.push(time_us, event);
-        }
-    }
-
-    /// Handles one event; returns its readable line if it was a delivery.
-    fn handle(&mut self, event: Event) -> Option<String> {
-        self.sim
-            .trace
-            .record(mix_into(self.sim.now_us, event.code()));
-        let node = match &event {
-            Event::Tick { node, .. } | Event::FsyncDone { node, .. } => Some(*node),
-            Event::Deliver(message) => Some(message.to),
-            _ => None,
+    /// The line of the message the next step delivers, if it delivers one
+    /// (to a node that is not paused: a paused node's messages wait).
+    fn delivery_line(&self) -> Option<String> {
+        let Some(event @ Event::Deliver(message)) = self.sim.queue.peek() else {
+            return None;
         };
-        if let Some(id) = node {
-            if self.paused[id as usize - 1] {
-                self.deferred[id as usize - 1].push(event);
-                return None;
-            }
-        }
-        match event {
-            Event::Tick { node, incarnation } if !self.manual_ticks => {
-                self.sim.on_tick(node, incarnation)
-            }
-            Event::Deliver(message) => {
-                let line = self.sim.describe(&Event::Deliver(message.clone()));
-                self.sim.on_deliver(message);
-                return Some(line);
-            }
-            Event::FsyncDone { node, incarnation } => {
-                let host = &self.sim.hosts[node as usize - 1];
-                if host.incarnation == incarnation && host.is_up() {
-                    self.durable[node as usize - 1] = self.disk_state(node);
-                }
-                self.sim.on_fsync_done(node, incarnation);
-            }
-            Event::ClientReply {
-                client,
-                reply: Reply::Done(result),
-                ..
-            } => self.on_reply(client, result),
-            _ => {} // no nemesis, clients or heal phase in a scripted world
-        }
-        None
-    }
-
-    fn on_reply(&mut self, client: u64, result: KvResult) {
-        let Some(op) = self.ops.get_mut(client as usize - 1) else {
-            return;
-        };
-        if matches!(op.state, OpState::Done(_)) {
-            return;
-        }
-        op.state = OpState::Done(result.clone());
-        let answer = describe_answer(&result);
-        self.notes.push(format!("op{client} {answer}"));
+        let timer_first = self.sim.next_time_us() != self.sim.queue.peek_time();
+        (!timer_first && !self.is_paused(message.to)).then(|| self.sim.describe(event))
     }
 }
 

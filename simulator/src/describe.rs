@@ -226,7 +226,6 @@ impl Sim {
                 seq,
                 attempt,
             } => format!("c{client} retries seq {seq} after attempt {attempt} was redirected"),
-            Event::Nemesis => "nemesis acts".into(),
             Event::Restart { node, .. } => format!("n{node} restarts"),
             Event::HealStart => "heal: faults stop, every node restarts".into(),
             Event::HealCheck => "heal check".into(),

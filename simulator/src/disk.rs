@@ -56,6 +56,11 @@ impl Disk {
         lost
     }
 
+    /// A power loss: the unsynced writes are gone, the durable part stays.
+    pub fn lose_unsynced(&mut self) {
+        self.unsynced.clear();
+    }
+
     /// A disk loss: nothing survives.
     pub fn wipe(&mut self) {
         *self = Disk::default();

@@ -55,8 +55,6 @@ pub enum Event {
     ClientWake { client: u64 },
     /// A client retries its operation after attempt `attempt` was redirected.
     ClientRetry { client: u64, seq: u64, attempt: u32 },
-    /// The nemesis acts.
-    Nemesis,
     /// A crashed node restarts.
     Restart { node: NodeId, incarnation: u64 },
     /// The chaos phase ends; faults stop.
@@ -66,6 +64,16 @@ pub enum Event {
 }
 
 impl Event {
+    /// The node the event happens at, if it is one node's own (a paused
+    /// node's events wait): its clock, its inbox, its disk.
+    pub fn node(&self) -> Option<NodeId> {
+        match self {
+            Event::Tick { node, .. } | Event::FsyncDone { node, .. } => Some(*node),
+            Event::Deliver(message) => Some(message.to),
+            _ => None,
+        }
+    }
+
     /// A small stable code per kind, for the trace hash.
     pub fn code(&self) -> u64 {
         match self {
@@ -76,7 +84,6 @@ impl Event {
             Event::ClientReply { .. } => 5,
             Event::ClientTimeout { .. } => 6,
             Event::ClientWake { .. } => 7,
-            Event::Nemesis => 8,
             Event::Restart { .. } => 9,
             Event::HealStart => 10,
             Event::HealCheck => 11,
@@ -147,6 +154,17 @@ impl EventQueue {
         Some((time_us, event))
     }
 
+    /// When the earliest event happens, if any.
+    pub fn peek_time(&self) -> Option<u64> {
+        self.heap.peek().map(|scheduled| scheduled.time_us)
+    }
+
+    /// The earliest event, without taking it.
+    pub fn peek(&self) -> Option<&Event> {
+        let scheduled = self.heap.peek()?;
+        self.slots[scheduled.slot as usize].as_ref()
+    }
+
     /// Number of pending events.
     pub fn len(&self) -> usize {
         self.heap.len()
@@ -165,12 +183,14 @@ mod tests {
     #[test]
     fn events_come_out_by_time_then_insertion_order() {
         let mut queue = EventQueue::default();
-        queue.push(5, Event::Nemesis);
+        queue.push(5, Event::ClientWake { client: 0 });
         queue.push(3, Event::HealStart);
         queue.push(5, Event::HealCheck);
+        assert_eq!(queue.peek_time(), Some(3));
+        assert!(matches!(queue.peek(), Some(Event::HealStart)));
         let order: Vec<u64> = std::iter::from_fn(|| queue.pop())
             .map(|(t, e)| t * 100 + e.code())
             .collect();
-        assert_eq!(order, vec![310, 508, 511]);
+        assert_eq!(order, vec![310, 507, 511]);
     }
 }

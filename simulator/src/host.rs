@@ -7,10 +7,11 @@ use raft_core::{Config, Entry, Message, MessageBody, NodeId, RawNode, Role, Stat
 
 use crate::describe::{describe_body, describe_log, describe_node, describe_status_change};
 use crate::disk::Disk;
+use crate::driver::DiskFate;
 use crate::event::{Event, Reply};
+use crate::faults::CrashCause;
 use crate::kv::{digest, Applied, Command, KvStore};
-use crate::nemesis::{CrashCause, FsyncCrash};
-use crate::network::Fate;
+use crate::network::{Delivery, Endpoint};
 use crate::params::Params;
 use crate::rng::{Rng, Stream};
 use crate::sim::Sim;
@@ -137,7 +138,7 @@ impl Sim {
     }
 
     /// Crashes node `id`: volatile state is gone, the disk keeps what a crash keeps.
-    pub(crate) fn crash_node(&mut self, id: NodeId, wipe_disk: bool) {
+    pub(crate) fn crash_node(&mut self, id: NodeId, disk: DiskFate) {
         let host = &mut self.hosts[id as usize - 1];
         assert!(host.node.is_some(), "node {id} is already down");
         host.node = None;
@@ -146,9 +147,13 @@ impl Sim {
         host.waiting_clients.clear();
         host.last_status = None;
         host.shown_status = None;
-        host.disk.crash(&mut self.disk_rng);
-        if wipe_disk {
-            host.disk.wipe();
+        match disk {
+            DiskFate::Kept => host.disk.sync(),
+            DiskFate::Synced => host.disk.lose_unsynced(),
+            DiskFate::Prefix => {
+                host.disk.crash(&mut self.disk_rng);
+            }
+            DiskFate::Lost => host.disk.wipe(),
         }
         if let Some(checker) = &mut self.checker {
             checker.on_crash(id);
@@ -281,9 +286,9 @@ impl Sim {
             .awaiting_sync
             .as_ref()
             .is_some_and(|a| a.hard_state_written);
-        let crash = self.crash_at_fsync(hard_state_written);
-        if crash == Some(FsyncCrash::Before) {
-            self.crash_and_schedule_restart(id, CrashCause::Fsync(FsyncCrash::Before));
+        let crash = self.fsync_crash(id, hard_state_written);
+        if let Some((true, downtime)) = crash {
+            self.crash(id, CrashCause::Fsync { before: true }, Some(downtime));
             return;
         }
         let host = self.host(id);
@@ -294,8 +299,8 @@ impl Sim {
             .expect("an fsync completes only for a pending ready");
         self.finish_ready(id, awaiting);
         self.after_input(id);
-        if crash == Some(FsyncCrash::After) {
-            self.crash_and_schedule_restart(id, CrashCause::Fsync(FsyncCrash::After));
+        if let Some((false, downtime)) = crash {
+            self.crash(id, CrashCause::Fsync { before: false }, Some(downtime));
         }
     }
 
@@ -345,11 +350,8 @@ impl Sim {
     fn send_all(&mut self, messages: Vec<Message>) {
         let mut shown = Vec::new();
         for message in messages {
-            let Some(message) = self.filter_message(message) else {
-                continue; // dropped or held by a scenario rule (control.rs)
-            };
             if !self.trace.is_logging() {
-                self.send_unfiltered(message);
+                self.send_message(message, true);
                 continue;
             }
             let (from, to) = (message.from, message.to);
@@ -357,32 +359,46 @@ impl Sim {
             // a node granting two votes in a term shows here.
             let is_vote = matches!(message.body, MessageBody::RequestVoteResponse { .. });
             let what = format!("t{} {}", message.term, describe_body(&message.body));
-            self.send_unfiltered(message);
-            let fate = self.network.last_fate();
-            if fate != Fate::Once || is_vote {
-                shown.push((fate, from, to, what));
+            let delivery = self.send_message(message, true);
+            if !matches!(delivery, Delivery::Once(_)) || is_vote {
+                shown.push((delivery_kind(delivery), from, to, what));
             }
         }
         self.log_sent(shown);
     }
 
+    /// Sends a Raft message over the network now; with `ask_driver`, the
+    /// driver decides its fate as every message's (a message a scenario
+    /// releases was decided already). Returns what became of it.
+    pub(crate) fn send_message(&mut self, message: Message, ask_driver: bool) -> Delivery {
+        let (from, to) = (Endpoint::Node(message.from), Endpoint::Node(message.to));
+        let delivery = self.transmit(from, to, Some(&message), ask_driver);
+        match delivery {
+            Delivery::Once(delay) => self
+                .queue
+                .push(self.now_us + delay, Event::Deliver(message)),
+            Delivery::Twice(first, second) => {
+                self.queue
+                    .push(self.now_us + first, Event::Deliver(message.clone()));
+                self.queue
+                    .push(self.now_us + second, Event::Deliver(message));
+            }
+            Delivery::Cut | Delivery::Dropped | Delivery::Held => {}
+        }
+        delivery
+    }
+
     /// Logs the messages sent that a reader of the replay wants to see:
     /// those a fault struck, and votes. One line for the same message to
     /// several nodes (a leader's heartbeats into a partition).
-    fn log_sent(&mut self, mut shown: Vec<(Fate, NodeId, NodeId, String)>) {
+    fn log_sent(&mut self, mut shown: Vec<(&'static str, NodeId, NodeId, String)>) {
         while !shown.is_empty() {
-            let (fate, from, _, what) = shown[0].clone();
+            let (why, from, _, what) = shown[0].clone();
             let (same, rest): (Vec<_>, Vec<_>) = shown
                 .into_iter()
-                .partition(|(f, s, _, w)| (*f, *s, w) == (fate, from, &what));
+                .partition(|(w, s, _, m)| (*w, *s, m) == (why, from, &what));
             shown = rest;
             let to: Vec<String> = same.iter().map(|(_, _, to, _)| format!("n{to}")).collect();
-            let why = match fate {
-                Fate::Once => "",
-                Fate::Cut => ": lost, the link is cut",
-                Fate::Dropped => ": dropped by the network",
-                Fate::Duplicated => ": duplicated, it will arrive twice",
-            };
             let line = format!("sent n{from} -> {} {what}{why}", to.join(" "));
             self.trace.log_detail(&line);
         }
@@ -436,5 +452,16 @@ impl Sim {
             result = checker.on_commit(id, status.term, status.commit);
         }
         self.check(result);
+    }
+}
+
+/// What became of a message, as the replay log says it after the message.
+fn delivery_kind(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::Once(_) => "",
+        Delivery::Cut => ": lost, the link is cut",
+        Delivery::Dropped => ": dropped by the network",
+        Delivery::Twice(..) => ": duplicated, it will arrive twice",
+        Delivery::Held => ": held by a scenario rule",
     }
 }

@@ -1,12 +1,14 @@
-//! The virtual network: per-message delay with jitter, drops, duplicates and
-//! partitions between nodes.
+//! The virtual network: per-message delay with jitter, and partitions between
+//! nodes. Which message is dropped or duplicated is a driver's decision (a
+//! fault, recorded in the run's schedule); the network only carries out its
+//! links and delays.
 //!
 //! Links between nodes can be cut one direction at a time (a symmetric partition
 //! cuts both). Client links are never partitioned (clients sit beside the nodes,
 //! as in Jepsen), but they do see delays and, when drops are on, losses.
 
-use crate::params::{FaultKind, Params};
-use crate::rng::{Ratio, Rng, Stream};
+use crate::params::Params;
+use crate::rng::{Rng, Stream};
 
 /// Where a message is going: a node, or a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,10 +28,6 @@ pub struct Network {
     rng: Rng,
     delay_us_min: u64,
     delay_jitter_us: u64,
-    drop_ratio: Ratio,
-    duplicate_ratio: Ratio,
-    // What `plan` last decided, for the replay log; never read by the run.
-    last_fate: Fate,
 }
 
 impl Network {
@@ -42,49 +40,13 @@ impl Network {
             rng: Rng::new(params.seed, Stream::Network),
             delay_us_min: params.delay_us_min,
             delay_jitter_us: params.delay_jitter_us,
-            drop_ratio: if params.has_fault(FaultKind::Drop) {
-                params.drop_ratio
-            } else {
-                Ratio::ZERO
-            },
-            duplicate_ratio: if params.has_fault(FaultKind::Duplicate) {
-                params.duplicate_ratio
-            } else {
-                Ratio::ZERO
-            },
-            last_fate: Fate::Once,
         }
     }
 
-    /// The delays after which a message sent now arrives: none (lost or cut), one,
-    /// or two (duplicated).
-    pub fn plan(&mut self, from: Endpoint, to: Endpoint) -> Delivery {
-        if let (Endpoint::Node(a), Endpoint::Node(b)) = (from, to) {
-            if self.is_cut(a, b) {
-                self.last_fate = Fate::Cut;
-                return Delivery::Lost;
-            }
-        }
-        if self.rng.chance(self.drop_ratio) {
-            self.last_fate = Fate::Dropped;
-            return Delivery::Lost;
-        }
-        let first = self.delay();
-        if self.rng.chance(self.duplicate_ratio) {
-            self.last_fate = Fate::Duplicated;
-            return Delivery::Twice(first, self.delay());
-        }
-        self.last_fate = Fate::Once;
-        Delivery::Once(first)
-    }
-
-    /// What the last [`Network::plan`] decided, and why: the replay log
-    /// reports lost and duplicated messages from it.
-    pub fn last_fate(&self) -> Fate {
-        self.last_fate
-    }
-
-    fn delay(&mut self) -> u64 {
+    /// The delay of a message sent now. Drawn for every message, lost or
+    /// not, so that a fault taken out of a run does not shift the delays of
+    /// the messages after it.
+    pub fn delay(&mut self) -> u64 {
         self.delay_us_min + self.rng.range_inclusive(0, self.delay_jitter_us)
     }
 
@@ -116,15 +78,13 @@ impl Network {
         }
     }
 
-    /// Restores every link and stops drops, duplicates and large jitter.
+    /// The heal phase's network: every link works and jitter stays small.
     pub fn heal(&mut self) {
-        self.cut.iter_mut().for_each(|c| *c = false);
-        self.drop_ratio = Ratio::ZERO;
-        self.duplicate_ratio = Ratio::ZERO;
+        self.heal_partitions();
         self.delay_jitter_us = self.delay_jitter_us.min(500);
     }
 
-    /// Restores every link, keeping the message faults.
+    /// Restores every link.
     pub fn heal_partitions(&mut self) {
         self.cut.iter_mut().for_each(|c| *c = false);
     }
@@ -190,28 +150,19 @@ impl Network {
     }
 }
 
-/// What the network did with a message, and why (for the replay log).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fate {
-    /// Lost: the link is cut (a partition).
-    Cut,
-    /// Lost: dropped at random (the drop fault).
-    Dropped,
-    /// Delivered once.
-    Once,
-    /// Delivered twice (the duplicate fault).
-    Duplicated,
-}
-
-/// What happens to one message.
+/// What happens to one message, and why (the replay log tells it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivery {
-    /// It never arrives.
-    Lost,
+    /// It never arrives: the link is cut (a partition).
+    Cut,
+    /// It never arrives: a driver dropped it.
+    Dropped,
     /// It arrives after this many microseconds.
     Once(u64),
-    /// It arrives twice, after each delay.
+    /// It arrives twice, after each delay (a driver duplicated it).
     Twice(u64, u64),
+    /// A driver holds it (a scenario rule) until it is released.
+    Held,
 }
 
 #[cfg(test)]

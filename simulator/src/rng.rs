@@ -13,12 +13,14 @@ use rand_chacha::ChaCha8Rng;
 pub enum Stream {
     /// The swarm parameters of the run.
     Params,
-    /// Message delays, drops, duplicates.
+    /// Message delays.
     Network,
     /// Fsync latency and what a crash keeps of unsynced writes.
     Disk,
     /// The fault schedule.
     Nemesis,
+    /// Which messages the nemesis drops or duplicates.
+    MessageFaults,
     /// The clients' operations.
     Workload,
     /// Node `i`'s election timeouts (handed to raft-core).
@@ -32,6 +34,7 @@ impl Stream {
             Stream::Network => 2,
             Stream::Disk => 3,
             Stream::Nemesis => 4,
+            Stream::MessageFaults => 6,
             Stream::Workload => 5,
             Stream::Node(i) => 1_000 + i,
         }

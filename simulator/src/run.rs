@@ -4,6 +4,8 @@ use invariants::linearizability::{check_kv, CheckOutcome};
 use invariants::Invariant;
 use serde_json::json;
 
+use crate::driver::{Driver, ScheduleDriver, Scheduled};
+use crate::nemesis::NemesisDriver;
 use crate::params::{Params, RunOptions};
 use crate::sim::{
     linearizability_violation, Outcome, Sim, SimOptions, ViolationReport, RUN_HISTORY_BUDGET,
@@ -58,7 +60,31 @@ pub struct RunReport {
 /// Runs seed `seed` and returns the finished world (for replay) and its report.
 pub fn execute(seed: u64, options: &RunOptions, sim_options: SimOptions) -> (Sim, RunReport) {
     let params = Params::draw(seed, options);
-    let mut sim = Sim::new(params, sim_options);
+    let nemesis = Box::new(NemesisDriver::new(&params));
+    execute_driven(params, options, sim_options, nemesis)
+}
+
+/// Runs seed `seed` with the nemesis off, its faults those of `schedule`
+/// (a schedule an earlier run recorded: see [`Sim::schedule`]).
+pub fn execute_schedule(
+    seed: u64,
+    options: &RunOptions,
+    sim_options: SimOptions,
+    schedule: &[Scheduled],
+) -> (Sim, RunReport) {
+    let params = Params::draw(seed, options);
+    let driver = Box::new(ScheduleDriver::new(schedule));
+    execute_driven(params, options, sim_options, driver)
+}
+
+/// Runs the world of `params` with `driver` deciding its faults.
+fn execute_driven(
+    params: Params,
+    options: &RunOptions,
+    sim_options: SimOptions,
+    driver: Box<dyn Driver>,
+) -> (Sim, RunReport) {
+    let mut sim = Sim::new(params, sim_options, driver);
     // A panic is a broken assertion inside raft-core or the harness: report it as
     // this seed's internal error instead of taking the whole campaign down.
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run().clone()));

@@ -1,10 +1,14 @@
-//! The event loop: one thread, one queue, one run.
+//! The event loop: one thread, one queue, one run, one dispatch.
 //!
 //! A run is drawn from its seed ([`Params`]), then events are popped in
-//! (time, sequence) order and handed to the host, network, disk, client or
-//! nemesis code they concern. After every event the observations of that step go
-//! to the invariant checkers and the event goes into the trace. The chaos phase
-//! injects faults; the heal phase stops them and checks liveness.
+//! (time, sequence) order and handed to the host, network, disk or client
+//! code they concern. After every event the observations of that step go to
+//! the invariant checkers and the event goes into the trace. Faults come from
+//! the run's [`Driver`] (the nemesis, a recorded schedule or a scenario
+//! script), which the world asks at the points where a fault may strike and
+//! which acts through [`Sim::inject`]; every fault is recorded in the run's
+//! schedule. The chaos phase lets the driver act; the heal phase stops the
+//! faults and checks liveness.
 
 use std::fmt;
 
@@ -14,11 +18,14 @@ use invariants::linearizability::{
 use invariants::{Invariant, SafetyChecker, Violation};
 use raft_core::NodeId;
 
+use raft_core::Message;
+
 use crate::client::Client;
-use crate::event::{Event, EventQueue};
+use crate::driver::{Driver, Fate, Fault, Outgoing, Point, Scheduled};
+use crate::event::{Event, EventQueue, Reply};
 use crate::host::Host;
 use crate::kv::mix_into;
-use crate::network::Network;
+use crate::network::{Delivery, Endpoint, Network};
 use crate::params::Params;
 use crate::rng::{Rng, Stream};
 use crate::trace::Trace;
@@ -39,6 +46,9 @@ pub struct SimOptions {
     pub log_ticks: bool,
     /// Stop with an error past this many events (a run must not run away).
     pub max_events: u64,
+    /// Nodes tick only when told (a scenario's `ticks=manual`): the clock's
+    /// own ticks are dropped.
+    pub manual_ticks: bool,
 }
 
 impl Default for SimOptions {
@@ -50,6 +60,7 @@ impl Default for SimOptions {
             log_capacity: None,
             log_ticks: true,
             max_events: 20_000_000,
+            manual_ticks: false,
         }
     }
 }
@@ -141,7 +152,6 @@ pub struct Sim {
     pub(crate) hosts: Vec<Host>,
     pub(crate) network: Network,
     pub(crate) disk_rng: Rng,
-    pub(crate) nemesis_rng: Rng,
     pub(crate) workload_rng: Rng,
     pub(crate) clients: Vec<Client>,
     pub(crate) history: History,
@@ -153,19 +163,36 @@ pub struct Sim {
     pub(crate) phase: Phase,
     pub(crate) heal_started_us: u64,
     pub(crate) outcome: Option<Outcome>,
-    /// Scenario message rules (drop, hold, duplicate); `None` outside scenarios.
-    pub(crate) message_filter: Option<crate::control::MessageFilter>,
+    /// Who decides the faults; `None` only while one of its methods runs.
+    driver: Option<Box<dyn Driver>>,
+    /// The driver's next timer, as it said after it was last asked (it
+    /// changes only when the driver runs).
+    driver_timer_us: Option<u64>,
+    /// Where in the run the driver is being asked (what an injected fault
+    /// is recorded at).
+    point: Point,
+    /// Every fault injected so far, in order.
+    schedule: Vec<Scheduled>,
+    /// An fsync crash the driver injected at the fsync being completed.
+    fsync_crash: Option<(NodeId, bool, u64)>,
+    /// Messages sent so far (node and client): the next one's number.
+    messages_sent: u64,
+    // Invariant: paused[i] is node i + 1; a paused node's events wait in
+    // deferred[i] until it resumes.
+    paused: Vec<bool>,
+    deferred: Vec<Vec<Event>>,
 }
 
 impl Sim {
-    /// Builds the world of `params` at time zero, with every node started.
-    pub fn new(params: Params, options: SimOptions) -> Sim {
+    /// Builds the world of `params` at time zero, with every node started,
+    /// its faults decided by `driver`.
+    pub fn new(params: Params, options: SimOptions, driver: Box<dyn Driver>) -> Sim {
         let voters: Vec<NodeId> = params.node_ids().collect();
+        let node_count = voters.len();
         let mut sim = Sim {
             hosts: voters.iter().map(|&id| Host::new(id, &params)).collect(),
             network: Network::new(&params),
             disk_rng: Rng::new(params.seed, Stream::Disk),
-            nemesis_rng: Rng::new(params.seed, Stream::Nemesis),
             workload_rng: Rng::new(params.seed, Stream::Workload),
             clients: (0..params.client_count)
                 .map(|id| Client::new(id, params.cluster_size))
@@ -180,7 +207,14 @@ impl Sim {
             phase: Phase::Chaos,
             heal_started_us: 0,
             outcome: None,
-            message_filter: None,
+            driver_timer_us: driver.next_timer_us(),
+            driver: Some(driver),
+            point: Point::Timer,
+            schedule: Vec::new(),
+            fsync_crash: None,
+            messages_sent: 0,
+            paused: vec![false; node_count],
+            deferred: vec![Vec::new(); node_count],
             params,
             options,
         };
@@ -190,7 +224,6 @@ impl Sim {
         for client in 0..sim.params.client_count {
             sim.queue.push(0, Event::ClientWake { client });
         }
-        sim.schedule_nemesis();
         sim.queue
             .push(sim.params.chaos_duration_us, Event::HealStart);
         sim
@@ -199,32 +232,281 @@ impl Sim {
     /// Runs until the run passes, breaks a property, or hits a limit.
     pub fn run(&mut self) -> &Outcome {
         while self.outcome.is_none() {
-            let Some((time_us, event)) = self.queue.pop() else {
-                self.outcome = Some(Outcome::Error("the event queue ran dry".into()));
-                break;
-            };
             if self.trace.events() >= self.options.max_events {
                 let limit = self.options.max_events;
                 self.outcome = Some(Outcome::Error(format!("the run exceeded {limit} events")));
                 break;
             }
-            debug_assert!(time_us >= self.now_us, "time went backwards");
-            self.now_us = time_us;
-            self.trace.record(self.digest(&event));
-            if self.trace.is_logging() {
-                let line = self.describe(&event);
-                let shown = self.options.log_ticks || !matches!(event, Event::Tick { .. });
-                self.trace.log_event(line, shown);
+            if !self.step() {
+                self.outcome = Some(Outcome::Error("the event queue ran dry".into()));
             }
-            self.handle(event);
         }
         self.outcome
             .as_ref()
             .expect("the loop ends only with an outcome")
     }
 
+    /// When the next step happens: the earlier of the driver's next timer and
+    /// the next event; `None` if there is neither.
+    pub fn next_time_us(&self) -> Option<u64> {
+        let timer = self.driver_timer_us;
+        let event = self.queue.peek_time();
+        match (timer, event) {
+            (Some(timer), Some(event)) => Some(timer.min(event)),
+            (timer, event) => timer.or(event),
+        }
+    }
+
+    /// Takes one step: the driver's timer if it is due first (at equal
+    /// times the driver goes first), else the next event. False if there is
+    /// nothing left to do.
+    pub fn step(&mut self) -> bool {
+        let timer = self.driver_timer_us;
+        let due = |timer: &u64| self.queue.peek_time().is_none_or(|event| *timer <= event);
+        if let Some(timer) = timer.filter(due) {
+            // A timer set in the past acts now: time never goes back.
+            self.now_us = self.now_us.max(timer);
+            self.ask_driver(Point::Timer, |driver, world| driver.on_timer(world));
+            return true;
+        }
+        let Some((time_us, event)) = self.queue.pop() else {
+            return false;
+        };
+        debug_assert!(time_us >= self.now_us, "time went backwards");
+        self.now_us = time_us;
+        self.dispatch(event);
+        true
+    }
+
+    /// Handles one event: into the trace, to the node it concerns (or held
+    /// back while that node is paused).
+    fn dispatch(&mut self, event: Event) {
+        self.trace.record(self.digest(&event));
+        if self.trace.is_logging() {
+            let line = self.describe(&event);
+            let shown = self.options.log_ticks || !matches!(event, Event::Tick { .. });
+            self.trace.log_event(line, shown);
+        }
+        if let Some(node) = event.node() {
+            if self.paused[node as usize - 1] {
+                self.deferred[node as usize - 1].push(event);
+                return;
+            }
+        }
+        self.handle(event);
+    }
+
+    /// Runs `ask` with the driver taken out of the world, recording what it
+    /// injects at `point`.
+    fn ask_driver<R>(
+        &mut self,
+        point: Point,
+        ask: impl FnOnce(&mut dyn Driver, &mut Sim) -> R,
+    ) -> Option<R> {
+        let mut driver = self.driver.take()?;
+        let outer = std::mem::replace(&mut self.point, point);
+        let answer = ask(driver.as_mut(), self);
+        self.point = outer;
+        self.driver_timer_us = driver.next_timer_us();
+        self.driver = Some(driver);
+        Some(answer)
+    }
+
+    /// Node `leader` just became leader: the driver may act.
+    pub(crate) fn on_new_leader(&mut self, leader: NodeId) {
+        let point = Point::NewLeader { node: leader };
+        self.ask_driver(point, |driver, world| driver.on_new_leader(world, leader));
+    }
+
+    /// Leader `leader` just saw its commit advance: the driver may act.
+    pub(crate) fn on_leader_commit(&mut self, leader: NodeId) {
+        let point = Point::LeaderCommit { node: leader };
+        self.ask_driver(point, |driver, world| {
+            driver.on_leader_commit(world, leader)
+        });
+    }
+
+    /// An fsync of `node` completes: the driver may crash it around it.
+    /// Returns the crash it injected: before the fsync completes or not, and
+    /// the downtime.
+    pub(crate) fn fsync_crash(
+        &mut self,
+        node: NodeId,
+        hard_state_written: bool,
+    ) -> Option<(bool, u64)> {
+        self.fsync_crash = None;
+        self.ask_driver(Point::Fsync { node }, |driver, world| {
+            driver.on_fsync(world, node, hard_state_written)
+        });
+        let (struck, before, downtime) = self.fsync_crash.take()?;
+        assert_eq!(
+            struck, node,
+            "an fsync crash strikes the node whose fsync completes"
+        );
+        Some((before, downtime))
+    }
+
+    /// Injects `fault` now, at the point the driver is asked at, and records it.
+    pub fn inject(&mut self, fault: Fault) {
+        self.record_fault(self.point, fault.clone());
+        match fault {
+            Fault::Partition { groups } => {
+                self.network.partition(&groups);
+                self.log_cuts();
+            }
+            Fault::Cut { from, to } => {
+                self.network.set_cut(from, to, true);
+                self.log_cuts();
+            }
+            Fault::Restore { from, to } => {
+                self.network.set_cut(from, to, false);
+                self.log_cuts();
+            }
+            Fault::Heal => {
+                self.network.heal_partitions();
+                self.log_cuts();
+            }
+            Fault::Crash {
+                node,
+                disk,
+                restart_after_us,
+            } => self.crash_by_fault(node, disk, restart_after_us),
+            Fault::Restart { node } => {
+                if !self.hosts[node as usize - 1].is_up() {
+                    self.start_node(node);
+                }
+            }
+            Fault::FsyncCrash {
+                node,
+                before,
+                restart_after_us,
+            } => self.fsync_crash = Some((node, before, restart_after_us)),
+            Fault::Pause { node } => self.paused[node as usize - 1] = true,
+            Fault::Resume { node } => self.resume(node),
+            Fault::Drop { .. } | Fault::Duplicate { .. } => {
+                unreachable!("message faults are a message's fate, not injected")
+            }
+        }
+    }
+
+    /// Records a fault in the schedule and the trace hash.
+    fn record_fault(&mut self, point: Point, fault: Fault) {
+        self.trace.mix(fault.digest());
+        self.schedule.push(Scheduled {
+            time_us: self.now_us,
+            point,
+            fault,
+        });
+    }
+
+    /// What happens to a message leaving now: its delay, the link, and (with
+    /// `ask_driver`) the driver's decision. Lost and duplicated messages are
+    /// recorded in the schedule.
+    pub(crate) fn transmit(
+        &mut self,
+        from: Endpoint,
+        to: Endpoint,
+        message: Option<&Message>,
+        ask_driver: bool,
+    ) -> Delivery {
+        let number = self.messages_sent;
+        self.messages_sent += 1;
+        let delay = self.network.delay();
+        if let (Endpoint::Node(a), Endpoint::Node(b)) = (from, to) {
+            if self.network.is_cut(a, b) {
+                return Delivery::Cut;
+            }
+        }
+        let outgoing = Outgoing {
+            number,
+            from,
+            to,
+            message,
+        };
+        let fate = match self.driver.take() {
+            Some(mut driver) if ask_driver => {
+                let fate = driver.message_fate(self, outgoing);
+                self.driver = Some(driver);
+                fate
+            }
+            driver => {
+                self.driver = driver;
+                Fate::Deliver
+            }
+        };
+        let point = Point::Send { message: number };
+        match fate {
+            Fate::Deliver => Delivery::Once(delay),
+            Fate::Drop => {
+                self.record_fault(point, Fault::Drop { message: number });
+                Delivery::Dropped
+            }
+            Fate::Duplicate { second_delay_us } => {
+                let fault = Fault::Duplicate {
+                    message: number,
+                    second_delay_us,
+                };
+                self.record_fault(point, fault);
+                Delivery::Twice(delay, second_delay_us)
+            }
+            Fate::Hold | Fate::DeliverAndHold => {
+                let copy = message.expect("only a Raft message is held").clone();
+                if let Some(driver) = self.driver.as_mut() {
+                    driver.hold(copy);
+                }
+                match fate {
+                    Fate::Hold => Delivery::Held,
+                    _ => Delivery::Once(delay),
+                }
+            }
+        }
+    }
+
+    /// A reply to a client the world does not run: the driver's (a
+    /// scenario's operation).
+    fn foreign_reply(&mut self, client: u64, reply: &Reply) {
+        if let Some(driver) = self.driver.as_mut() {
+            driver.on_foreign_reply(client, reply);
+        }
+    }
+
+    /// Node `node` goes on: what waited for it happens now, in order.
+    pub(crate) fn resume(&mut self, node: NodeId) {
+        self.paused[node as usize - 1] = false;
+        for event in std::mem::take(&mut self.deferred[node as usize - 1]) {
+            self.queue.push(self.now_us, event);
+        }
+    }
+
+    /// A crashed node is no longer paused, and what waited for it is gone.
+    pub(crate) fn forget_paused(&mut self, node: NodeId) {
+        self.paused[node as usize - 1] = false;
+        self.deferred[node as usize - 1].clear();
+    }
+
+    /// The faults injected so far, in order.
+    pub fn schedule(&self) -> &[Scheduled] {
+        &self.schedule
+    }
+
+    /// Whether node `id` is paused.
+    pub fn is_paused(&self, id: NodeId) -> bool {
+        self.paused[id as usize - 1]
+    }
+
+    /// The driver, as what it is (a scenario reads its own).
+    pub fn driver<D: Driver>(&self) -> Option<&D> {
+        self.driver.as_ref()?.as_any().downcast_ref()
+    }
+
+    /// The driver, to be changed as what it is.
+    pub fn driver_mut<D: Driver>(&mut self) -> Option<&mut D> {
+        self.driver.as_mut()?.as_any_mut().downcast_mut()
+    }
+
     fn handle(&mut self, event: Event) {
         match event {
+            Event::Tick { .. } if self.options.manual_ticks => {}
             Event::Tick { node, incarnation } => self.on_tick(node, incarnation),
             Event::Deliver(message) => self.on_deliver(message),
             Event::FsyncDone { node, incarnation } => self.on_fsync_done(node, incarnation),
@@ -234,7 +516,10 @@ impl Sim {
                 seq,
                 attempt,
                 reply,
-            } => self.on_client_reply(client, seq, attempt, reply),
+            } if (client as usize) < self.clients.len() => {
+                self.on_client_reply(client, seq, attempt, reply)
+            }
+            Event::ClientReply { client, reply, .. } => self.foreign_reply(client, &reply),
             Event::ClientTimeout {
                 client,
                 seq,
@@ -246,7 +531,6 @@ impl Sim {
                 seq,
                 attempt,
             } => self.on_client_retry(client, seq, attempt),
-            Event::Nemesis => self.on_nemesis(),
             Event::Restart { node, incarnation } => self.on_restart(node, incarnation),
             Event::HealStart => self.on_heal_start(),
             Event::HealCheck => self.on_heal_check(),
@@ -291,7 +575,7 @@ impl Sim {
                 hash = mix_into(hash, *client << 40 | *seq << 8 | *attempt as u64);
             }
             Event::ClientWake { client } => hash = mix_into(hash, *client),
-            Event::Nemesis | Event::HealStart | Event::HealCheck => {}
+            Event::HealStart | Event::HealCheck => {}
         }
         hash
     }

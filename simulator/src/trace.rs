@@ -62,6 +62,13 @@ impl Trace {
         }
     }
 
+    /// Folds something that happened between events (a fault a driver
+    /// injected at its timer, or at a point of an event) into the chain,
+    /// without counting an event.
+    pub fn mix(&mut self, digest: u64) {
+        self.hash = mix_into(self.hash, digest);
+    }
+
     /// Whether a readable log is being kept (so callers format lines only then).
     pub fn is_logging(&self) -> bool {
         self.log.is_some()

@@ -412,7 +412,7 @@ fn assert_merge_gives_the_unsplit_campaign(
 fn merged_shares_print_byte_for_byte_what_the_unsplit_campaign_printed() {
     assert_merge_gives_the_unsplit_campaign(0..60, with_bug(Bug::DoubleVote), false);
     // Each share stops at its own first failure; the merge stops at the
-    // campaign's (seed 95 here: the shares' own stops are 95 and later).
+    // campaign's (seed 221 here: the shares' own stops are 221 and later).
     let (whole, summary) = share_output(
         0..300,
         with_bug(Bug::ForgetVote),
@@ -420,7 +420,7 @@ fn merged_shares_print_byte_for_byte_what_the_unsplit_campaign_printed() {
         Partition::WHOLE,
         true,
     );
-    assert_eq!(summary.failing_seeds, [95], "{whole}");
+    assert_eq!(summary.failing_seeds, [221], "{whole}");
     assert_merge_gives_the_unsplit_campaign(0..300, with_bug(Bug::ForgetVote), true);
 }
 

@@ -1,0 +1,398 @@
+//! Who decides a run's faults: the world's one interface to its drivers.
+//!
+//! The world (clock, queue, network, disks, hosts, clients) has one event
+//! loop and knows nothing of who injects its faults. A [`Driver`] is asked at
+//! the points where a fault may strike (a timer it set, a message about to
+//! leave, an fsync completing, a new leader, a leader's commit) and acts only
+//! through [`Sim::inject`]. Three drivers exist: the nemesis draws faults
+//! from the seed (fuzz, run, replay), a [`ScheduleDriver`] replays a recorded
+//! schedule with the nemesis off, and a scenario script acts between events.
+//!
+//! Every fault injected is recorded with the time and the point where it
+//! struck: a run's schedule is data, and `seed + schedule` reproduces it.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+
+use raft_core::{Message, NodeId};
+use serde::{Deserialize, Serialize};
+
+use crate::kv::mix_into;
+use crate::network::Endpoint;
+use crate::sim::Sim;
+
+/// A fault: what a driver does to the world.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fault", rename_all = "kebab-case")]
+pub enum Fault {
+    /// The nodes split into groups that cannot talk; nodes in no group form
+    /// one more group. Every other link works.
+    Partition {
+        /// The groups, each a list of node ids.
+        groups: Vec<Vec<NodeId>>,
+    },
+    /// The direction `from -> to` stops carrying messages.
+    Cut {
+        /// The sender side.
+        from: NodeId,
+        /// The receiver side.
+        to: NodeId,
+    },
+    /// The direction `from -> to` carries messages again.
+    Restore {
+        /// The sender side.
+        from: NodeId,
+        /// The receiver side.
+        to: NodeId,
+    },
+    /// Every link works again.
+    Heal,
+    /// The node crashes: its volatile state is gone, its disk keeps what
+    /// `disk` says; it restarts after `restart_after_us` if given. On a node
+    /// already down, only a lost disk means anything (it is wiped).
+    Crash {
+        /// The node.
+        node: NodeId,
+        /// What its disk keeps.
+        disk: DiskFate,
+        /// When it comes back, counted from the crash.
+        restart_after_us: Option<u64>,
+    },
+    /// A crashed node restarts from its disk.
+    Restart {
+        /// The node.
+        node: NodeId,
+    },
+    /// The fsync completing now on `node` is struck by a crash: `before`
+    /// it completes (a prefix of its writes may survive), or just after
+    /// (the messages waiting for it left).
+    FsyncCrash {
+        /// The node.
+        node: NodeId,
+        /// Before the fsync completes, or just after.
+        before: bool,
+        /// When it comes back, counted from the crash.
+        restart_after_us: u64,
+    },
+    /// The node stops: its clock, its inbox and its disk wait until it
+    /// resumes (a long GC pause, a stopped VM).
+    Pause {
+        /// The node.
+        node: NodeId,
+    },
+    /// A paused node goes on: what waited for it happens now, in order.
+    Resume {
+        /// The node.
+        node: NodeId,
+    },
+    /// Message number `message` of the run is lost.
+    Drop {
+        /// The message's number (every message sent, node or client, counts).
+        message: u64,
+    },
+    /// Message number `message` arrives a second time, `second_delay_us`
+    /// after it was sent.
+    Duplicate {
+        /// The message's number.
+        message: u64,
+        /// The second copy's delay.
+        second_delay_us: u64,
+    },
+}
+
+/// What a crashed node's disk keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiskFate {
+    /// Every write issued survives (the process died; the OS wrote its
+    /// buffers).
+    Kept,
+    /// Only what an fsync made durable survives (a power loss).
+    Synced,
+    /// What an fsync made durable and a prefix of the writes after it,
+    /// drawn from the run's disk stream (a crash at any instant).
+    Prefix,
+    /// Nothing survives (the disk is lost).
+    Lost,
+}
+
+impl Fault {
+    /// A digest for the trace hash: a run's hash covers its faults.
+    pub fn digest(&self) -> u64 {
+        let words: [u64; 4] = match self {
+            Fault::Partition { groups } => {
+                let mut hash = 1;
+                for group in groups {
+                    hash = mix_into(hash, u64::MAX);
+                    for &node in group {
+                        hash = mix_into(hash, node);
+                    }
+                }
+                [1, hash, 0, 0]
+            }
+            Fault::Cut { from, to } => [2, *from, *to, 0],
+            Fault::Heal => [3, 0, 0, 0],
+            Fault::Crash {
+                node,
+                disk,
+                restart_after_us,
+            } => [
+                4,
+                *node,
+                *disk as u64,
+                restart_after_us.map_or(u64::MAX, |us| us),
+            ],
+            Fault::Pause { node } => [9, *node, 0, 0],
+            Fault::Restore { from, to } => [11, *from, *to, 0],
+            Fault::Resume { node } => [10, *node, 0, 0],
+            Fault::Restart { node } => [5, *node, 0, 0],
+            Fault::FsyncCrash {
+                node,
+                before,
+                restart_after_us,
+            } => [6, *node, u64::from(*before), *restart_after_us],
+            Fault::Drop { message } => [7, *message, 0, 0],
+            Fault::Duplicate {
+                message,
+                second_delay_us,
+            } => [8, *message, *second_delay_us, 0],
+        };
+        words.into_iter().fold(0xfa17, mix_into)
+    }
+}
+
+/// Where in a run a fault struck: what a replay matches it by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "at", rename_all = "kebab-case")]
+pub enum Point {
+    /// A timer of the driver.
+    Timer,
+    /// Right after `node` became leader.
+    NewLeader {
+        /// The new leader.
+        node: NodeId,
+    },
+    /// Right after leader `node` saw its commit index advance.
+    LeaderCommit {
+        /// The leader.
+        node: NodeId,
+    },
+    /// An fsync of `node` completing.
+    Fsync {
+        /// The node.
+        node: NodeId,
+    },
+    /// Message number `message` leaving.
+    Send {
+        /// The message's number.
+        message: u64,
+    },
+}
+
+/// One fault of a schedule: when, where, what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scheduled {
+    /// Virtual time.
+    pub time_us: u64,
+    /// The point of the run where it struck.
+    #[serde(flatten)]
+    pub point: Point,
+    /// What it did.
+    #[serde(flatten)]
+    pub fault: Fault,
+}
+
+/// A message about to leave, as a driver sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Outgoing<'a> {
+    /// Its number in the run (every message sent counts, node or client).
+    pub number: u64,
+    /// Who sends it.
+    pub from: Endpoint,
+    /// Who it is for.
+    pub to: Endpoint,
+    /// The Raft message, if it is one (client requests and replies are not).
+    pub message: Option<&'a Message>,
+}
+
+/// What happens to a message about to leave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// It arrives after the network's delay.
+    Deliver,
+    /// It is lost.
+    Drop,
+    /// It arrives, and a copy arrives `second_delay_us` after it was sent.
+    Duplicate {
+        /// The copy's delay.
+        second_delay_us: u64,
+    },
+    /// The driver keeps it (a scenario holds it until released).
+    Hold,
+    /// It arrives, and the driver keeps a copy (a scenario's delayed
+    /// duplicate, released when the script says).
+    DeliverAndHold,
+}
+
+/// Decides the faults of a run; see the module documentation.
+///
+/// Every method has a default that injects nothing: a driver overrides the
+/// points it acts at.
+pub trait Driver: Any {
+    /// When the driver wants to act next (its [`Driver::on_timer`]), if ever.
+    /// At equal times the driver goes before the world's events. The world
+    /// asks again only after [`Driver::on_timer`] and the other points where
+    /// the driver may act (not after [`Driver::message_fate`]): the answer
+    /// may change only there.
+    fn next_timer_us(&self) -> Option<u64> {
+        None
+    }
+
+    /// The time [`Driver::next_timer_us`] named has come.
+    fn on_timer(&mut self, world: &mut Sim) {
+        let _ = world;
+    }
+
+    /// Node `leader` just became leader.
+    fn on_new_leader(&mut self, world: &mut Sim, leader: NodeId) {
+        let _ = (world, leader);
+    }
+
+    /// Leader `leader` just saw its commit index advance.
+    fn on_leader_commit(&mut self, world: &mut Sim, leader: NodeId) {
+        let _ = (world, leader);
+    }
+
+    /// An fsync of `node` completes now (`hard_state_written`: it makes a new
+    /// term, vote or commit durable). The driver may crash the node around it
+    /// with [`Fault::FsyncCrash`].
+    fn on_fsync(&mut self, world: &mut Sim, node: NodeId, hard_state_written: bool) {
+        let _ = (world, node, hard_state_written);
+    }
+
+    /// The fate of a message about to leave. A fate other than
+    /// [`Fate::Deliver`] and [`Fate::Hold`] is recorded as a fault by the
+    /// world.
+    fn message_fate(&mut self, world: &Sim, outgoing: Outgoing<'_>) -> Fate {
+        let _ = (world, outgoing);
+        Fate::Deliver
+    }
+
+    /// A message the driver said [`Fate::Hold`] to: it is the driver's now.
+    fn hold(&mut self, message: Message) {
+        let _ = message;
+    }
+
+    /// A client reply for a client the world does not run (a scenario's
+    /// operation); true if the driver took it.
+    fn on_foreign_reply(&mut self, client: u64, reply: &crate::event::Reply) -> bool {
+        let _ = (client, reply);
+        false
+    }
+
+    /// The driver, to be looked at as what it is (a scenario reads its own).
+    fn as_any(&self) -> &dyn Any;
+
+    /// The driver, to be changed as what it is.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// Replays a recorded schedule: every fault at the point where it struck,
+/// nothing else. With the nemesis off and the same seed, the run is the
+/// recorded one again (its trace hash proves it); with faults taken out of
+/// the schedule, the rest still strike where they did, for as long as the
+/// run passes the same points.
+#[derive(Clone, Debug, Default)]
+pub struct ScheduleDriver {
+    /// The faults at timers, by time, in order.
+    timers: BTreeMap<u64, Vec<Fault>>,
+    /// The faults at other points, by (time, point), in order.
+    at_points: BTreeMap<(u64, Point), Vec<Fault>>,
+    /// The message fates, by message number.
+    messages: BTreeMap<u64, Fate>,
+}
+
+impl ScheduleDriver {
+    /// A driver that replays `schedule`.
+    pub fn new(schedule: &[Scheduled]) -> ScheduleDriver {
+        let mut driver = ScheduleDriver::default();
+        for entry in schedule {
+            let fault = entry.fault.clone();
+            // A message's fate is found by its number, wherever it was
+            // recorded.
+            match (entry.point, &entry.fault) {
+                (_, Fault::Drop { message }) => {
+                    driver.messages.insert(*message, Fate::Drop);
+                }
+                (
+                    _,
+                    Fault::Duplicate {
+                        message,
+                        second_delay_us,
+                    },
+                ) => {
+                    let fate = Fate::Duplicate {
+                        second_delay_us: *second_delay_us,
+                    };
+                    driver.messages.insert(*message, fate);
+                }
+                (Point::Timer, _) => driver.timers.entry(entry.time_us).or_default().push(fault),
+                (point, _) => driver
+                    .at_points
+                    .entry((entry.time_us, point))
+                    .or_default()
+                    .push(fault),
+            }
+        }
+        driver
+    }
+
+    /// Injects the faults recorded at `point` now.
+    fn replay_point(&mut self, world: &mut Sim, point: Point) {
+        let key = (world.now_us(), point);
+        for fault in self.at_points.remove(&key).unwrap_or_default() {
+            world.inject(fault);
+        }
+    }
+}
+
+impl Driver for ScheduleDriver {
+    fn next_timer_us(&self) -> Option<u64> {
+        self.timers.keys().next().copied()
+    }
+
+    fn on_timer(&mut self, world: &mut Sim) {
+        let Some((_, faults)) = self.timers.pop_first() else {
+            return;
+        };
+        for fault in faults {
+            world.inject(fault);
+        }
+    }
+
+    fn on_new_leader(&mut self, world: &mut Sim, leader: NodeId) {
+        self.replay_point(world, Point::NewLeader { node: leader });
+    }
+
+    fn on_leader_commit(&mut self, world: &mut Sim, leader: NodeId) {
+        self.replay_point(world, Point::LeaderCommit { node: leader });
+    }
+
+    fn on_fsync(&mut self, world: &mut Sim, node: NodeId, _hard_state_written: bool) {
+        self.replay_point(world, Point::Fsync { node });
+    }
+
+    fn message_fate(&mut self, _world: &Sim, outgoing: Outgoing<'_>) -> Fate {
+        self.messages
+            .remove(&outgoing.number)
+            .unwrap_or(Fate::Deliver)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}

@@ -1,0 +1,235 @@
+//! How the world carries out the faults its driver injects (partitions,
+//! crashes, restarts), and the heal phase that ends them: faults stop,
+//! crashed nodes restart, and within a bound the cluster must have a leader,
+//! one log on every node, all of it committed and applied, and every client
+//! operation complete.
+
+use invariants::Invariant;
+use raft_core::{NodeId, Role};
+
+use crate::driver::DiskFate;
+use crate::event::Event;
+use crate::sim::{Outcome, Phase, Sim};
+
+/// How often the heal phase checks for convergence.
+const HEAL_CHECK_INTERVAL_US: u64 = 100_000;
+/// A healed cluster must have a leader within this long.
+const HEAL_LEADER_BOUND_US: u64 = 10_000_000;
+
+/// Why a node crashed, as the replay log tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CrashCause {
+    /// A crash fault; its disk keeps what the fault says.
+    Fault(DiskFate),
+    /// A crash right around an fsync: before it completed, or just after.
+    Fsync {
+        /// Before the fsync completed.
+        before: bool,
+    },
+}
+
+impl CrashCause {
+    fn describe(self, node: NodeId) -> String {
+        match self {
+            CrashCause::Fault(DiskFate::Lost) => format!("n{node} crashes and loses its disk"),
+            CrashCause::Fault(DiskFate::Synced) => {
+                format!("n{node} crashes and loses what it had not synced")
+            }
+            CrashCause::Fault(DiskFate::Kept | DiskFate::Prefix) => format!("n{node} crashes"),
+            CrashCause::Fsync { before: true } => format!(
+                "n{node} crashes before its fsync completes (a prefix of the unsynced writes survives)"
+            ),
+            CrashCause::Fsync { before: false } => {
+                format!("n{node} crashes just after its fsync")
+            }
+        }
+    }
+}
+
+impl Sim {
+    /// Crashes `node` as a fault says (a node already down only loses its
+    /// disk, if the fault says so), and schedules its restart.
+    pub(crate) fn crash_by_fault(&mut self, node: NodeId, disk: DiskFate, restart: Option<u64>) {
+        if !self.hosts[node as usize - 1].is_up() {
+            if disk == DiskFate::Lost {
+                self.hosts[node as usize - 1].disk.wipe();
+            }
+            return;
+        }
+        self.crash(node, CrashCause::Fault(disk), restart);
+    }
+
+    /// Crashes `node` now for `cause`, and schedules its restart after
+    /// `restart` if given.
+    pub(crate) fn crash(&mut self, node: NodeId, cause: CrashCause, restart: Option<u64>) {
+        let disk = match cause {
+            CrashCause::Fault(disk) => disk,
+            CrashCause::Fsync { .. } => DiskFate::Prefix,
+        };
+        self.crash_node(node, disk);
+        self.forget_paused(node);
+        if self.trace.is_logging() {
+            let when = match restart {
+                Some(after) => format!("; it restarts in {}", crate::sim::format_time(after)),
+                None => String::new(),
+            };
+            let line = format!("{}{when}", cause.describe(node));
+            self.trace.log_detail(&line);
+            let story = format!("{} {line}", self.now_label());
+            self.trace.log_story(story);
+        }
+        if let Some(after) = restart {
+            let incarnation = self.host(node).incarnation;
+            self.queue
+                .push(self.now_us + after, Event::Restart { node, incarnation });
+        }
+    }
+
+    /// Logs the links cut now, in the event log and the story of the run.
+    pub(crate) fn log_cuts(&mut self) {
+        if !self.trace.is_logging() {
+            return;
+        }
+        let line = match self.network.describe_partition().as_str() {
+            "none" => "every link works again".to_string(),
+            cuts => cuts.to_string(),
+        };
+        self.trace.log_detail(&line);
+        let story = format!("{} {line}", self.now_label());
+        self.trace.log_story(story);
+    }
+
+    /// Whether one more node may go down: at most a minority is down at once.
+    pub fn may_crash_another(&self) -> bool {
+        let down = self.hosts.iter().filter(|h| !h.is_up()).count() as u64;
+        down < (self.params.cluster_size - 1) / 2
+    }
+
+    /// The leader of the highest term among running nodes, if any.
+    pub fn current_leader(&self) -> Option<NodeId> {
+        self.hosts
+            .iter()
+            .filter_map(|h| h.status())
+            .filter(|s| s.role == Role::Leader)
+            .max_by_key(|s| s.term)
+            .map(|s| s.id)
+    }
+
+    pub(crate) fn on_restart(&mut self, id: NodeId, incarnation: u64) {
+        let host = self.host(id);
+        if host.incarnation == incarnation && !host.is_up() {
+            self.start_node(id);
+        }
+    }
+
+    pub(crate) fn on_heal_start(&mut self) {
+        if self.trace.is_logging() {
+            let story = format!(
+                "{} heal: faults stop, every node restarts",
+                self.now_label()
+            );
+            self.trace.log_story(story);
+        }
+        self.phase = Phase::Heal;
+        self.heal_started_us = self.now_us;
+        self.network.heal();
+        let down: Vec<NodeId> = self
+            .hosts
+            .iter()
+            .filter(|h| !h.is_up())
+            .map(|h| h.id())
+            .collect();
+        for id in down {
+            self.start_node(id);
+        }
+        for id in 1..=self.params.cluster_size {
+            if self.is_paused(id) {
+                self.resume(id);
+            }
+        }
+        self.queue
+            .push(self.now_us + HEAL_CHECK_INTERVAL_US, Event::HealCheck);
+    }
+
+    pub(crate) fn on_heal_check(&mut self) {
+        let elapsed = self.now_us - self.heal_started_us;
+        let statuses: Vec<_> = self.hosts.iter().filter_map(|h| h.status()).collect();
+        let leaders: Vec<_> = statuses.iter().filter(|s| s.role == Role::Leader).collect();
+        let max_term = statuses.iter().map(|s| s.term).max().unwrap_or(0);
+        let leader = leaders.iter().find(|s| s.term == max_term).copied();
+        let busy_clients = self.clients.iter().filter(|c| c.is_busy()).count();
+        if let Some(leader) = leader {
+            let converged = statuses.iter().all(|s| {
+                s.term == leader.term
+                    && s.last_index == leader.last_index
+                    && s.last_term == leader.last_term
+                    && s.commit == leader.last_index
+                    && s.applied == s.commit
+            });
+            if converged && busy_clients == 0 {
+                self.outcome = Some(Outcome::Pass);
+                return;
+            }
+        } else if elapsed > HEAL_LEADER_BOUND_US {
+            let terms: Vec<String> = statuses
+                .iter()
+                .map(|s| format!("n{} term {}", s.id, s.term))
+                .collect();
+            let seen = format!(
+                "no leader {} after the heal; {}",
+                crate::sim::format_time(elapsed),
+                terms.join(", ")
+            );
+            self.liveness(
+                Invariant::LivenessLeader,
+                "a leader within 10s of the heal",
+                seen,
+            );
+            return;
+        }
+        if elapsed > self.params.heal_duration_us_max {
+            self.report_no_convergence(busy_clients);
+            return;
+        }
+        self.queue
+            .push(self.now_us + HEAL_CHECK_INTERVAL_US, Event::HealCheck);
+    }
+
+    fn report_no_convergence(&mut self, busy_clients: usize) {
+        let bound = crate::sim::format_time(self.params.heal_duration_us_max);
+        if busy_clients > 0 {
+            let seen =
+                format!("{busy_clients} client operations still pending {bound} after the heal");
+            self.liveness(
+                Invariant::LivenessClients,
+                "every client operation completes",
+                seen,
+            );
+        } else {
+            let summary: Vec<String> = self
+                .hosts
+                .iter()
+                .filter_map(|h| h.status())
+                .map(|s| {
+                    format!(
+                        "n{}:{}/t{}/last{}/commit{}",
+                        s.id,
+                        s.role.name(),
+                        s.term,
+                        s.last_index,
+                        s.commit
+                    )
+                })
+                .collect();
+            let seen = format!(
+                "not converged {bound} after the heal: {}",
+                summary.join(" ")
+            );
+            self.liveness(
+                Invariant::LivenessConvergence,
+                "all live nodes hold one log, all committed",
+                seen,
+            );
+        }
+    }
+}
