@@ -10,11 +10,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use raft_core::Bug;
-use simulator::campaign::{run_share, write_summary, Campaign, Partition, Progress};
-use simulator::params::{FaultKind, Profile, RunOptions};
-use simulator::run::{check_determinism, execute, run_seed};
-use simulator::sim::{format_time, SimOptions};
-use simulator::trace::Trace;
+use simulator::commands::campaign::{run_share, write_summary, Campaign, Partition, Progress};
+use simulator::commands::run::{check_determinism, execute, run_seed};
+use simulator::world::params::{FaultKind, Profile, RunOptions};
+use simulator::world::trace::Trace;
+use simulator::world::{format_time, WorldOptions};
 
 /// Deterministic simulation testing for Raft: one seed, one reproducible run.
 #[derive(Parser, Debug)]
@@ -48,7 +48,7 @@ enum Command {
     Corpus(CorpusArgs),
     /// Check third-party histories for linearizability (exit 0 all linearizable,
     /// 1 any not or undecided, 2 unreadable file).
-    CheckHistory(simulator::check_history::CheckHistoryArgs),
+    CheckHistory(simulator::commands::check_history::CheckHistoryArgs),
     /// Run scenario files (or directories of them); exit 1 if any fails, 2 if
     /// one cannot be read or parsed. See scenarios/README.md.
     Scenario(ScenarioArgs),
@@ -213,7 +213,7 @@ pub fn main() -> i32 {
             return 0;
         }
     };
-    simulator::run::quiet_panics();
+    simulator::commands::run::quiet_panics();
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(error) => {
@@ -252,7 +252,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Bench(args) => {
-            let result = simulator::bench::bench(args.runs);
+            let result = simulator::commands::bench::bench(args.runs);
             if args.json {
                 println!("{}", result.to_json());
             } else {
@@ -261,10 +261,13 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Corpus(args) => corpus(args),
-        Command::Scenario(args) => {
-            simulator::scenario::cli(args.paths, args.update, args.to_json, args.from_json)
-        }
-        Command::CheckHistory(args) => simulator::check_history::run(&args),
+        Command::Scenario(args) => simulator::commands::scenario::cli(
+            args.paths,
+            args.update,
+            args.to_json,
+            args.from_json,
+        ),
+        Command::CheckHistory(args) => simulator::commands::check_history::run(&args),
     }
 }
 
@@ -382,7 +385,7 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
     write_summary(campaign.json, &summary, &mut out)?;
     out.flush()?;
     if let Some((path, mut file)) = junit {
-        simulator::junit::write_junit(&summary, &mut file)
+        simulator::commands::junit::write_junit(&summary, &mut file)
             .and_then(|()| file.flush())
             .with_context(|| format!("writing the JUnit file {}", path.display()))?;
     }
@@ -405,10 +408,10 @@ fn merge(args: MergeArgs) -> anyhow::Result<i32> {
     }
     let shares = files
         .iter()
-        .map(|(name, contents)| simulator::merge::read_share(name, contents))
+        .map(|(name, contents)| simulator::commands::merge::read_share(name, contents))
         .collect::<Result<Vec<_>, _>>();
     let merged = match &shares {
-        Ok(shares) => simulator::merge::merge(shares),
+        Ok(shares) => simulator::commands::merge::merge(shares),
         Err(error) => Err(error.clone()),
     };
     let merged = match merged {
@@ -427,10 +430,10 @@ fn merge(args: MergeArgs) -> anyhow::Result<i32> {
 
 fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
     let options = args.world.options();
-    let sim_options = SimOptions {
+    let sim_options = WorldOptions {
         log_capacity: Some(usize::try_from(args.events).unwrap_or(usize::MAX)),
         log_ticks: args.ticks,
-        ..SimOptions::default()
+        ..WorldOptions::default()
     };
     let (sim, report) = execute(args.seed, &options, sim_options);
     println!("{}", report.params);
@@ -513,7 +516,7 @@ fn check_corpus(args: &CorpusArgs) -> anyhow::Result<i32> {
         );
         return Ok(2);
     }
-    let entries = match simulator::corpus::load(&args.dir) {
+    let entries = match simulator::commands::corpus::load(&args.dir) {
         Ok(entries) => entries,
         Err(message) => {
             eprintln!("raftsim: {message}");
@@ -561,7 +564,7 @@ fn record_corpus_entry(args: &CorpusArgs, seed: u64) -> anyhow::Result<i32> {
         return Ok(2);
     }
     let report = run_seed(seed, &options);
-    let entry = simulator::corpus::CorpusEntry::from_report(&report, &args.note);
+    let entry = simulator::commands::corpus::CorpusEntry::from_report(&report, &args.note);
     let written = std::fs::create_dir_all(&args.dir)
         .and_then(|()| std::fs::write(&path, serde_json::to_string_pretty(&entry)? + "\n"));
     if let Err(error) = written {

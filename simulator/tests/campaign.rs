@@ -7,15 +7,15 @@ use invariants::Invariant;
 use raft_core::{Bug, Bugs};
 use std::time::Duration;
 
-use simulator::campaign::{
+use simulator::commands::campaign::{
     progress_line, run_campaign, run_campaign_showing, run_share, write_summary, Campaign,
     Partition, Progress, RunTally, Scope, Summary,
 };
-use simulator::junit::{write_junit, xml_safe};
-use simulator::merge::{merge, read_share};
-use simulator::params::{FaultKind, Profile, RunOptions};
-use simulator::run::run_seed;
-use simulator::sim::Outcome;
+use simulator::commands::junit::{write_junit, xml_safe};
+use simulator::commands::merge::{merge, read_share};
+use simulator::commands::run::run_seed;
+use simulator::world::params::{FaultKind, Profile, RunOptions};
+use simulator::world::Outcome;
 
 fn campaign(seeds: std::ops::Range<u64>, bugs: Bugs, stop_at_first_failure: bool) -> Summary {
     let campaign = Campaign {

@@ -6,7 +6,7 @@ use std::path::Path;
 #[test]
 fn every_corpus_entry_replays_as_pinned() {
     let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
-    let entries = simulator::corpus::load(&directory).expect("the corpus loads");
+    let entries = simulator::commands::corpus::load(&directory).expect("the corpus loads");
     assert!(
         entries.len() >= 7,
         "the corpus should hold at least one entry per planted bug, found {}",
@@ -31,7 +31,7 @@ fn every_corpus_entry_replays_as_pinned() {
 #[test]
 fn the_corpus_holds_an_entry_for_every_planted_bug() {
     let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
-    let entries = simulator::corpus::load(&directory).expect("the corpus loads");
+    let entries = simulator::commands::corpus::load(&directory).expect("the corpus loads");
     for bug in raft_core::Bug::ALL {
         assert!(
             entries

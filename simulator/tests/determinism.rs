@@ -1,9 +1,9 @@
 //! The same seed gives the same run, byte for byte: same trace hash on every
 //! run, whatever the campaign's thread count.
 
-use simulator::campaign::{run_campaign, Campaign};
-use simulator::params::RunOptions;
-use simulator::run::{check_determinism, run_seed};
+use simulator::commands::campaign::{run_campaign, Campaign};
+use simulator::commands::run::{check_determinism, run_seed};
+use simulator::world::params::RunOptions;
 
 #[test]
 fn a_seed_run_twice_gives_the_same_trace_hash() {

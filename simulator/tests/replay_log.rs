@@ -3,19 +3,19 @@
 //! event count of the same run without it, passing or violating.
 
 use raft_core::{Bug, Bugs};
-use simulator::params::RunOptions;
-use simulator::run::{execute, run_seed};
-use simulator::sim::SimOptions;
+use simulator::commands::run::{execute, run_seed};
+use simulator::world::params::RunOptions;
+use simulator::world::WorldOptions;
 
 /// Runs `seed` with the replay log (ticks shown or not) and without, and
 /// compares what the trace hash sees.
 fn assert_log_changes_nothing(seed: u64, options: &RunOptions) {
     let plain = run_seed(seed, options);
     for log_ticks in [false, true] {
-        let logged = SimOptions {
+        let logged = WorldOptions {
             log_capacity: Some(50),
             log_ticks,
-            ..SimOptions::default()
+            ..WorldOptions::default()
         };
         let (sim, report) = execute(seed, options, logged);
         let what = format!("seed {seed}, {:?}, ticks {log_ticks}", options.bugs);

@@ -18,7 +18,7 @@ use rand_core::{RngCore, SeedableRng};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use simulator::scenario::{self, check_bytes, Scenario, StepLimits};
+use simulator::commands::scenario::{self, check_bytes, Scenario, StepLimits};
 
 /// The seed of every mutation (`RAFTSIM_SCENARIO_FUZZ_SEED` overrides it).
 const SEED: u64 = 0x5ce7_a210_f022_2024;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use simulator::scenario::{
+use simulator::commands::scenario::{
     self, check_bytes, check_file, check_text, check_text_with, Scenario, StepLimits,
 };
 

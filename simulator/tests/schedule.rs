@@ -3,15 +3,15 @@
 //! events), and a schedule with a fault taken out still runs.
 
 use raft_core::Bug;
-use simulator::driver::{Fault, Point};
-use simulator::params::RunOptions;
-use simulator::run::{execute, execute_schedule};
-use simulator::sim::SimOptions;
+use simulator::commands::run::{execute, execute_schedule};
+use simulator::drivers::{Fault, Point};
+use simulator::world::params::RunOptions;
+use simulator::world::WorldOptions;
 
 fn assert_replays(seed: u64, options: &RunOptions) -> usize {
-    let (original, report) = execute(seed, options, SimOptions::default());
+    let (original, report) = execute(seed, options, WorldOptions::default());
     let schedule = original.schedule().to_vec();
-    let (_, replayed) = execute_schedule(seed, options, SimOptions::default(), &schedule);
+    let (_, replayed) = execute_schedule(seed, options, WorldOptions::default(), &schedule);
     assert_eq!(
         (
             replayed.trace_hash,
@@ -52,7 +52,7 @@ fn every_kind_of_point_and_fault_is_recorded() {
     let mut points = [false; 5];
     let mut kinds = Vec::new();
     for seed in 0..200 {
-        let (sim, _) = execute(seed, &options, SimOptions::default());
+        let (sim, _) = execute(seed, &options, WorldOptions::default());
         for entry in sim.schedule() {
             let at = match entry.point {
                 Point::Timer => 0,
@@ -78,7 +78,7 @@ fn every_kind_of_point_and_fault_is_recorded() {
         Fault::Heal,
         Fault::Crash {
             node: 1,
-            disk: simulator::driver::DiskFate::Prefix,
+            disk: simulator::drivers::DiskFate::Prefix,
             restart_after_us: None,
         },
         Fault::FsyncCrash {
@@ -103,13 +103,13 @@ fn every_kind_of_point_and_fault_is_recorded() {
 #[test]
 fn a_schedule_without_one_of_its_faults_still_runs_to_an_outcome() {
     let options = RunOptions::default();
-    let (original, _) = execute(7, &options, SimOptions::default());
+    let (original, _) = execute(7, &options, WorldOptions::default());
     let mut schedule = original.schedule().to_vec();
     let timer_fault = schedule
         .iter()
         .position(|entry| entry.point == Point::Timer)
         .expect("seed 7 has a timed fault");
     schedule.remove(timer_fault);
-    let (_, report) = execute_schedule(7, &options, SimOptions::default(), &schedule);
+    let (_, report) = execute_schedule(7, &options, WorldOptions::default(), &schedule);
     assert!(report.events > 0);
 }

@@ -7,7 +7,7 @@
 
 use raft_core::{Entry, HardState, RestoredState};
 
-use crate::rng::Rng;
+use crate::world::rng::Rng;
 
 /// One write the host issued.
 #[derive(Clone, Debug)]
@@ -101,7 +101,7 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Stream;
+    use crate::world::rng::Stream;
     use raft_core::EntryKind;
 
     fn entry(index: u64, term: u64) -> Entry {

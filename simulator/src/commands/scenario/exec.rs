@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use raft_core::{Bug, Bugs, NodeId, Role};
 
 use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Scenario, Step};
-use crate::control::{ControlError, OpState, Scripted, ScriptedWorld, StepLimits};
-use crate::describe::{describe_body, describe_log, describe_op};
-use crate::rng::Ratio;
+use crate::drivers::script::{ControlError, OpState, Scripted, ScriptedWorld, StepLimits};
+use crate::world::describe::{describe_body, describe_log, describe_op};
+use crate::world::rng::Ratio;
 
 /// A reason a scenario fails, at a command of its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,7 +173,7 @@ fn failure_at(step: &Step, message: String) -> Failure {
 /// runner can name the file and line and go on with the next file.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        let message = crate::run::panic_message(&payload);
+        let message = crate::commands::run::panic_message(&payload);
         format!("internal error (a bug of raftsim, please report it): panic: {message}")
     })
 }

@@ -13,10 +13,10 @@ use std::any::Any;
 
 use raft_core::NodeId;
 
-use crate::driver::{DiskFate, Driver, Fate, Fault, Outgoing};
-use crate::params::{FaultKind, Params};
-use crate::rng::{Ratio, Rng, Stream};
-use crate::sim::{Phase, Sim};
+use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing};
+use crate::world::params::{FaultKind, Params};
+use crate::world::rng::{Ratio, Rng, Stream};
+use crate::world::{Phase, World};
 
 /// The longest downtime of a quick bounce.
 const BOUNCE_US_MAX: u64 = 20_000;
@@ -72,7 +72,7 @@ impl NemesisDriver {
         self.actions.range_inclusive(1, 2 * mean)
     }
 
-    fn partition(&mut self, world: &mut Sim) {
+    fn partition(&mut self, world: &mut World) {
         let n = self.params.cluster_size;
         let fault = match self.actions.index(5) {
             0 => Fault::Partition {
@@ -109,7 +109,7 @@ impl NemesisDriver {
         world.inject(fault);
     }
 
-    fn crash_some_node(&mut self, world: &mut Sim, disk: DiskFate) {
+    fn crash_some_node(&mut self, world: &mut World, disk: DiskFate) {
         if !world.may_crash_another() {
             return;
         }
@@ -147,7 +147,7 @@ impl NemesisDriver {
     }
 
     /// Cuts `node` off together with a random number of others, still a minority.
-    fn isolate_with_minority(&mut self, world: &mut Sim, node: NodeId) {
+    fn isolate_with_minority(&mut self, world: &mut World, node: NodeId) {
         let n = self.params.cluster_size;
         let others: Vec<u64> = (1..=n).filter(|&id| id != node).collect();
         let extra = self.actions.range_inclusive(0, (n - 1) / 2 - 1) as usize;
@@ -159,7 +159,7 @@ impl NemesisDriver {
     }
 
     /// Whether partitions may strike now.
-    fn partitions_on(&self, world: &Sim) -> bool {
+    fn partitions_on(&self, world: &World) -> bool {
         world.phase == Phase::Chaos && self.params.has_fault(FaultKind::Partition)
     }
 }
@@ -169,7 +169,7 @@ impl Driver for NemesisDriver {
         self.next_action_us
     }
 
-    fn on_timer(&mut self, world: &mut Sim) {
+    fn on_timer(&mut self, world: &mut World) {
         if world.phase != Phase::Chaos {
             self.next_action_us = None;
             return;
@@ -196,7 +196,7 @@ impl Driver for NemesisDriver {
 
     /// A node just won an election: sometimes cut it off with a minority at
     /// once, dropping its first messages in flight.
-    fn on_new_leader(&mut self, world: &mut Sim, leader: NodeId) {
+    fn on_new_leader(&mut self, world: &mut World, leader: NodeId) {
         if !self.partitions_on(world) {
             return;
         }
@@ -208,7 +208,7 @@ impl Driver for NemesisDriver {
     /// A leader's commit index just advanced: sometimes cut it off at once, so
     /// the decision is known to it alone (catalogue: "leader crashes after
     /// replicating to a majority but before telling anyone it committed").
-    fn on_leader_commit(&mut self, world: &mut Sim, leader: NodeId) {
+    fn on_leader_commit(&mut self, world: &mut World, leader: NodeId) {
         if !self.partitions_on(world) {
             return;
         }
@@ -220,7 +220,7 @@ impl Driver for NemesisDriver {
     /// Sometimes a crash right around an fsync: before it completes (a prefix
     /// of its writes survives) or just after (the messages waiting for it
     /// left); more often after a new term or vote was written.
-    fn on_fsync(&mut self, world: &mut Sim, node: NodeId, hard_state_written: bool) {
+    fn on_fsync(&mut self, world: &mut World, node: NodeId, hard_state_written: bool) {
         if world.phase != Phase::Chaos
             || !self.params.has_fault(FaultKind::Crash)
             || !world.may_crash_another()
@@ -246,7 +246,7 @@ impl Driver for NemesisDriver {
 
     /// Drops and duplicates at the seed's rates; a client's messages are
     /// dropped, never duplicated (a client talks over a connection).
-    fn message_fate(&mut self, world: &Sim, outgoing: Outgoing<'_>) -> Fate {
+    fn message_fate(&mut self, world: &World, outgoing: Outgoing<'_>) -> Fate {
         if world.phase != Phase::Chaos {
             return Fate::Deliver;
         }

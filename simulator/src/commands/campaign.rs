@@ -20,9 +20,9 @@ use raft_core::{Bug, Bugs};
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::params::{FaultKind, Profile, RunOptions};
-use crate::run::{run_seed, Linearizability, RunReport};
-use crate::sim::Outcome;
+use crate::commands::run::{run_seed, Linearizability, RunReport};
+use crate::world::params::{FaultKind, Profile, RunOptions};
+use crate::world::Outcome;
 
 /// Seeds are run in chunks of this many so results stream out in order.
 const CHUNK_SEEDS: usize = 64;
@@ -345,7 +345,7 @@ impl RunTally {
             .as_str()
             .and_then(Verdict::from_name)
             .ok_or("`outcome` is missing or not pass, violation, error or unknown")?;
-        // run.rs keeps no list of the verdicts; these are all of them.
+        // commands/run.rs keeps no list of the verdicts; these are all of them.
         let linearizability = [
             Linearizability::Unchecked,
             Linearizability::Linearizable,

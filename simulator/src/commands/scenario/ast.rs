@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::control::{MessagePattern, RuleAction};
+use crate::drivers::script::{MessagePattern, RuleAction};
 
 /// A node id (1-based) as scenario files write it: `n3`.
 pub type Node = u64;

@@ -16,11 +16,11 @@ use bytes::Bytes;
 use invariants::linearizability::{KvOp, KvResult};
 use raft_core::{Bugs, Message, NodeId, ProposeError, RestoredState, Role, Status};
 
-use crate::driver::{DiskFate, Driver, Fate, Fault, Outgoing};
-use crate::event::{Event, Reply};
-use crate::params::{FaultKind, Params};
-use crate::rng::{Ratio, Rng, Stream};
-use crate::sim::{Outcome, Sim, SimOptions, ViolationReport};
+use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing};
+use crate::world::event::{Event, Reply};
+use crate::world::params::{FaultKind, Params};
+use crate::world::rng::{Ratio, Rng, Stream};
+use crate::world::{Outcome, ViolationReport, World, WorldOptions};
 
 /// At most this many messages held back at once (a limit reached is reported).
 const HELD_MESSAGES_MAX: usize = 10_000;
@@ -35,7 +35,7 @@ pub const PENDING_EVENTS_MAX: usize = 100_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StepLimits {
     /// Events handled in one step, node ticks included. The default is the
-    /// limit of a whole `raftsim run` ([`SimOptions::default`]'s `max_events`).
+    /// limit of a whole `raftsim run` ([`WorldOptions::default`]'s `max_events`).
     pub events_max: u64,
     /// Events waiting in the queue at once.
     pub pending_events_max: usize,
@@ -44,7 +44,7 @@ pub struct StepLimits {
 impl Default for StepLimits {
     fn default() -> StepLimits {
         StepLimits {
-            events_max: SimOptions::default().max_events,
+            events_max: WorldOptions::default().max_events,
             pending_events_max: PENDING_EVENTS_MAX,
         }
     }
@@ -247,7 +247,7 @@ impl ScriptDriver {
 impl Driver for ScriptDriver {
     /// The first rule that matches decides; else the random drops and
     /// duplicates the settings ask for (Raft messages only).
-    fn message_fate(&mut self, _world: &Sim, outgoing: Outgoing<'_>) -> Fate {
+    fn message_fate(&mut self, _world: &World, outgoing: Outgoing<'_>) -> Fate {
         let Some(message) = outgoing.message else {
             return Fate::Deliver; // a scripted world has no clients of its own
         };
@@ -352,7 +352,7 @@ pub enum ControlError {
     PendingLimit(usize),
     /// The simulator stopped with an error of its own.
     #[error("the simulator stopped: {0}")]
-    Sim(String),
+    World(String),
 }
 
 impl ControlError {
@@ -361,14 +361,14 @@ impl ControlError {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
-            ControlError::EventLimit(_) | ControlError::PendingLimit(_) | ControlError::Sim(_)
+            ControlError::EventLimit(_) | ControlError::PendingLimit(_) | ControlError::World(_)
         )
     }
 }
 
 /// A scripted world: the world, stepped between the script's commands.
 pub struct Scripted {
-    sim: Sim,
+    sim: World,
     violations: Vec<ViolationReport>,
     limits: StepLimits,
     // Invariant: at most limits.events_max; reset by begin_step.
@@ -380,16 +380,16 @@ impl Scripted {
     /// step may do at most what `limits` allow.
     pub fn new(world: &ScriptedWorld, limits: StepLimits) -> Scripted {
         assert!(world.cluster_size >= 1, "a cluster needs a node");
-        let options = SimOptions {
-            // The script counts events per step itself (StepLimits); the Sim's
+        let options = WorldOptions {
+            // The script counts events per step itself (StepLimits); the World's
             // own count would cover the whole script.
             max_events: u64::MAX,
             manual_ticks: world.manual_ticks,
-            ..SimOptions::default()
+            ..WorldOptions::default()
         };
         let driver = Box::new(ScriptDriver::new(world));
         let mut scripted = Scripted {
-            sim: Sim::new(world.params(), options, driver),
+            sim: World::new(world.params(), options, driver),
             violations: Vec::new(),
             limits,
             events_this_step: 0,
@@ -399,7 +399,7 @@ impl Scripted {
     }
 
     /// The world.
-    pub fn sim(&self) -> &Sim {
+    pub fn sim(&self) -> &World {
         &self.sim
     }
 
@@ -467,7 +467,7 @@ impl Scripted {
         disk.restore()
     }
 
-    /// Moves a violation or error the `Sim` recorded into this script's list, so
+    /// Moves a violation or error the world recorded into this script's list, so
     /// that checking goes on and later violations are seen too.
     fn collect_outcome(&mut self) -> Option<String> {
         match self.sim.outcome.take() {
@@ -682,7 +682,7 @@ impl Scripted {
         // One client per op, none of them the world's own: the answer comes
         // to the driver, and no session can make one op supersede another.
         let client = number as u64;
-        let command = crate::kv::Command {
+        let command = crate::world::kv::Command {
             client,
             seq: 1,
             op: op.clone(),
@@ -737,7 +737,7 @@ impl Scripted {
             let line = self.delivery_line();
             self.sim.step();
             if let Some(message) = self.collect_outcome() {
-                return Err(ControlError::Sim(message));
+                return Err(ControlError::World(message));
             }
             observe(self, line.as_deref());
             if stop(self) {
@@ -778,7 +778,7 @@ mod tests {
     fn a_step_may_do_what_a_whole_run_may() {
         assert_eq!(
             StepLimits::default().events_max,
-            SimOptions::default().max_events
+            WorldOptions::default().max_events
         );
     }
 

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use raft_core::{Bug, Bugs};
 use serde::{Deserialize, Serialize};
 
-use crate::params::{FaultKind, Profile, RunOptions};
-use crate::run::{run_seed, RunReport};
+use crate::commands::run::{run_seed, RunReport};
+use crate::world::params::{FaultKind, Profile, RunOptions};
 
 /// One corpus entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,22 +4,27 @@
 //! loop and knows nothing of who injects its faults. A [`Driver`] is asked at
 //! the points where a fault may strike (a timer it set, a message about to
 //! leave, an fsync completing, a new leader, a leader's commit) and acts only
-//! through [`Sim::inject`]. Three drivers exist: the nemesis draws faults
+//! through [`World::inject`]. Three drivers exist: the nemesis draws faults
 //! from the seed (fuzz, run, replay), a [`ScheduleDriver`] replays a recorded
 //! schedule with the nemesis off, and a scenario script acts between events.
 //!
 //! Every fault injected is recorded with the time and the point where it
 //! struck: a run's schedule is data, and `seed + schedule` reproduces it.
 
+pub mod nemesis;
+pub mod schedule;
+pub mod script;
+
+pub use schedule::ScheduleDriver;
+
 use std::any::Any;
-use std::collections::BTreeMap;
 
 use raft_core::{Message, NodeId};
 use serde::{Deserialize, Serialize};
 
-use crate::kv::mix_into;
-use crate::network::Endpoint;
-use crate::sim::Sim;
+use crate::world::kv::mix_into;
+use crate::world::network::Endpoint;
+use crate::world::World;
 
 /// A fault: what a driver does to the world.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,31 +254,31 @@ pub trait Driver: Any {
     }
 
     /// The time [`Driver::next_timer_us`] named has come.
-    fn on_timer(&mut self, world: &mut Sim) {
+    fn on_timer(&mut self, world: &mut World) {
         let _ = world;
     }
 
     /// Node `leader` just became leader.
-    fn on_new_leader(&mut self, world: &mut Sim, leader: NodeId) {
+    fn on_new_leader(&mut self, world: &mut World, leader: NodeId) {
         let _ = (world, leader);
     }
 
     /// Leader `leader` just saw its commit index advance.
-    fn on_leader_commit(&mut self, world: &mut Sim, leader: NodeId) {
+    fn on_leader_commit(&mut self, world: &mut World, leader: NodeId) {
         let _ = (world, leader);
     }
 
     /// An fsync of `node` completes now (`hard_state_written`: it makes a new
     /// term, vote or commit durable). The driver may crash the node around it
     /// with [`Fault::FsyncCrash`].
-    fn on_fsync(&mut self, world: &mut Sim, node: NodeId, hard_state_written: bool) {
+    fn on_fsync(&mut self, world: &mut World, node: NodeId, hard_state_written: bool) {
         let _ = (world, node, hard_state_written);
     }
 
     /// The fate of a message about to leave. A fate other than
     /// [`Fate::Deliver`] and [`Fate::Hold`] is recorded as a fault by the
     /// world.
-    fn message_fate(&mut self, world: &Sim, outgoing: Outgoing<'_>) -> Fate {
+    fn message_fate(&mut self, world: &World, outgoing: Outgoing<'_>) -> Fate {
         let _ = (world, outgoing);
         Fate::Deliver
     }
@@ -285,7 +290,7 @@ pub trait Driver: Any {
 
     /// A client reply for a client the world does not run (a scenario's
     /// operation); true if the driver took it.
-    fn on_foreign_reply(&mut self, client: u64, reply: &crate::event::Reply) -> bool {
+    fn on_foreign_reply(&mut self, client: u64, reply: &crate::world::event::Reply) -> bool {
         let _ = (client, reply);
         false
     }
@@ -295,104 +300,4 @@ pub trait Driver: Any {
 
     /// The driver, to be changed as what it is.
     fn as_any_mut(&mut self) -> &mut dyn Any;
-}
-
-/// Replays a recorded schedule: every fault at the point where it struck,
-/// nothing else. With the nemesis off and the same seed, the run is the
-/// recorded one again (its trace hash proves it); with faults taken out of
-/// the schedule, the rest still strike where they did, for as long as the
-/// run passes the same points.
-#[derive(Clone, Debug, Default)]
-pub struct ScheduleDriver {
-    /// The faults at timers, by time, in order.
-    timers: BTreeMap<u64, Vec<Fault>>,
-    /// The faults at other points, by (time, point), in order.
-    at_points: BTreeMap<(u64, Point), Vec<Fault>>,
-    /// The message fates, by message number.
-    messages: BTreeMap<u64, Fate>,
-}
-
-impl ScheduleDriver {
-    /// A driver that replays `schedule`.
-    pub fn new(schedule: &[Scheduled]) -> ScheduleDriver {
-        let mut driver = ScheduleDriver::default();
-        for entry in schedule {
-            let fault = entry.fault.clone();
-            // A message's fate is found by its number, wherever it was
-            // recorded.
-            match (entry.point, &entry.fault) {
-                (_, Fault::Drop { message }) => {
-                    driver.messages.insert(*message, Fate::Drop);
-                }
-                (
-                    _,
-                    Fault::Duplicate {
-                        message,
-                        second_delay_us,
-                    },
-                ) => {
-                    let fate = Fate::Duplicate {
-                        second_delay_us: *second_delay_us,
-                    };
-                    driver.messages.insert(*message, fate);
-                }
-                (Point::Timer, _) => driver.timers.entry(entry.time_us).or_default().push(fault),
-                (point, _) => driver
-                    .at_points
-                    .entry((entry.time_us, point))
-                    .or_default()
-                    .push(fault),
-            }
-        }
-        driver
-    }
-
-    /// Injects the faults recorded at `point` now.
-    fn replay_point(&mut self, world: &mut Sim, point: Point) {
-        let key = (world.now_us(), point);
-        for fault in self.at_points.remove(&key).unwrap_or_default() {
-            world.inject(fault);
-        }
-    }
-}
-
-impl Driver for ScheduleDriver {
-    fn next_timer_us(&self) -> Option<u64> {
-        self.timers.keys().next().copied()
-    }
-
-    fn on_timer(&mut self, world: &mut Sim) {
-        let Some((_, faults)) = self.timers.pop_first() else {
-            return;
-        };
-        for fault in faults {
-            world.inject(fault);
-        }
-    }
-
-    fn on_new_leader(&mut self, world: &mut Sim, leader: NodeId) {
-        self.replay_point(world, Point::NewLeader { node: leader });
-    }
-
-    fn on_leader_commit(&mut self, world: &mut Sim, leader: NodeId) {
-        self.replay_point(world, Point::LeaderCommit { node: leader });
-    }
-
-    fn on_fsync(&mut self, world: &mut Sim, node: NodeId, _hard_state_written: bool) {
-        self.replay_point(world, Point::Fsync { node });
-    }
-
-    fn message_fate(&mut self, _world: &Sim, outgoing: Outgoing<'_>) -> Fate {
-        self.messages
-            .remove(&outgoing.number)
-            .unwrap_or(Fate::Deliver)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
 }

@@ -7,9 +7,9 @@
 use invariants::Invariant;
 use raft_core::{NodeId, Role};
 
-use crate::driver::DiskFate;
-use crate::event::Event;
-use crate::sim::{Outcome, Phase, Sim};
+use crate::drivers::DiskFate;
+use crate::world::event::Event;
+use crate::world::{Outcome, Phase, World};
 
 /// How often the heal phase checks for convergence.
 const HEAL_CHECK_INTERVAL_US: u64 = 100_000;
@@ -46,7 +46,7 @@ impl CrashCause {
     }
 }
 
-impl Sim {
+impl World {
     /// Crashes `node` as a fault says (a node already down only loses its
     /// disk, if the fault says so), and schedules its restart.
     pub(crate) fn crash_by_fault(&mut self, node: NodeId, disk: DiskFate, restart: Option<u64>) {
@@ -70,7 +70,7 @@ impl Sim {
         self.forget_paused(node);
         if self.trace.is_logging() {
             let when = match restart {
-                Some(after) => format!("; it restarts in {}", crate::sim::format_time(after)),
+                Some(after) => format!("; it restarts in {}", crate::world::format_time(after)),
                 None => String::new(),
             };
             let line = format!("{}{when}", cause.describe(node));
@@ -177,7 +177,7 @@ impl Sim {
                 .collect();
             let seen = format!(
                 "no leader {} after the heal; {}",
-                crate::sim::format_time(elapsed),
+                crate::world::format_time(elapsed),
                 terms.join(", ")
             );
             self.liveness(
@@ -196,7 +196,7 @@ impl Sim {
     }
 
     fn report_no_convergence(&mut self, busy_clients: usize) {
-        let bound = crate::sim::format_time(self.params.heal_duration_us_max);
+        let bound = crate::world::format_time(self.params.heal_duration_us_max);
         if busy_clients > 0 {
             let seen =
                 format!("{busy_clients} client operations still pending {bound} after the heal");

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use crate::kv::mix_into;
+use crate::world::kv::mix_into;
 
 /// At most this many story lines are kept; past it they are counted.
 const STORY_LINES_MAX: usize = 10_000;

@@ -16,8 +16,8 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use crate::campaign::{write_summary, Partition, RunTally, Scope, Summary, Verdict};
-use crate::params::RunOptions;
+use crate::commands::campaign::{write_summary, Partition, RunTally, Scope, Summary, Verdict};
+use crate::world::params::RunOptions;
 
 /// Why the files cannot be merged.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

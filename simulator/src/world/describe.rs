@@ -4,9 +4,9 @@
 use invariants::linearizability::{KvOp, KvResult};
 use raft_core::{Entry, Message, MessageBody, NodeId, Role, Status};
 
-use crate::event::{Event, Reply};
-use crate::kv::{digest, mix_into};
-use crate::sim::{format_time, Sim};
+use crate::world::event::{Event, Reply};
+use crate::world::kv::{digest, mix_into};
+use crate::world::{format_time, World};
 
 /// A digest of a message body: kind and every field that matters.
 pub fn message_digest(body: &MessageBody) -> u64 {
@@ -180,7 +180,7 @@ pub fn describe_log(entries: &[Entry]) -> String {
         .join(" ")
 }
 
-impl Sim {
+impl World {
     /// `[virtual time #event]`, the prefix of a log or story line.
     pub(crate) fn now_label(&self) -> String {
         format!("[{} #{}]", format_time(self.now_us), self.trace.events())

@@ -5,10 +5,10 @@
 
 use serde_json::json;
 
-use crate::params::Params;
-use crate::params::{Profile, RunOptions};
-use crate::run::execute;
-use crate::sim::{Sim, SimOptions};
+use crate::commands::run::execute;
+use crate::world::params::Params;
+use crate::world::params::{Profile, RunOptions};
+use crate::world::{World, WorldOptions};
 
 /// The measurements of one benchmark.
 #[derive(Clone, Debug)]
@@ -55,7 +55,12 @@ const TRIES: usize = 3;
 /// the whole run with the final history check when `whole_run`. The fastest
 /// of `TRIES`.
 #[allow(clippy::disallowed_methods)] // allow-nondeterminism: wall time measures the simulator, never feeds a run
-fn measure(seed: u64, options: &RunOptions, sim_options: &SimOptions, whole_run: bool) -> Measured {
+fn measure(
+    seed: u64,
+    options: &RunOptions,
+    sim_options: &WorldOptions,
+    whole_run: bool,
+) -> Measured {
     let mut best: Option<Measured> = None;
     for _ in 0..TRIES {
         let started = std::time::Instant::now(); // allow-nondeterminism: timing display only
@@ -63,8 +68,8 @@ fn measure(seed: u64, options: &RunOptions, sim_options: &SimOptions, whole_run:
             execute(seed, options, sim_options.clone()).0
         } else {
             let params = Params::draw(seed, options);
-            let nemesis = Box::new(crate::nemesis::NemesisDriver::new(&params));
-            let mut sim = Sim::new(params, sim_options.clone(), nemesis);
+            let nemesis = Box::new(crate::drivers::nemesis::NemesisDriver::new(&params));
+            let mut sim = World::new(params, sim_options.clone(), nemesis);
             sim.run();
             sim
         };
@@ -97,14 +102,14 @@ pub fn bench(runs: u64) -> BenchResult {
         profile: Profile::Standard,
         ..RunOptions::default()
     };
-    let all_checks = SimOptions::default();
-    let safety_only = SimOptions {
+    let all_checks = WorldOptions::default();
+    let safety_only = WorldOptions {
         online_linearizability: false,
-        ..SimOptions::default()
+        ..WorldOptions::default()
     };
-    let no_checks = SimOptions {
+    let no_checks = WorldOptions {
         checks: false,
-        ..SimOptions::default()
+        ..WorldOptions::default()
     };
     let [mut checked, mut safety, mut unchecked, mut whole] = <[Measured; 4]>::default();
     // Warm caches and the allocator so the first measurement is not penalised.

@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use invariants::linearizability::{KvOp, KvResult, OpId, Outcome};
 use raft_core::{NodeId, ProposeError, Role};
 
-use crate::event::{Event, Reply, Request};
-use crate::network::{Delivery, Endpoint};
-use crate::sim::{Phase, Sim};
+use crate::world::event::{Event, Reply, Request};
+use crate::world::network::{Delivery, Endpoint};
+use crate::world::{Phase, World};
 
 /// Redirects one operation may follow before the client gives up on it (chaos
 /// phase only), so a leaderless cluster cannot make a client spin forever.
@@ -131,7 +131,7 @@ impl Client {
     }
 }
 
-impl Sim {
+impl World {
     /// A client is done thinking: it starts its next operation (chaos phase
     /// only). A client still busy ignores it.
     pub(crate) fn on_client_wake(&mut self, client: u64) {
@@ -235,7 +235,7 @@ impl Sim {
         if self.serve_stale_read(id, &request) {
             return;
         }
-        let command = crate::kv::Command {
+        let command = crate::world::kv::Command {
             client: request.client,
             seq: request.seq,
             op: request.op,

@@ -1,14 +1,36 @@
-//! The event loop: one thread, one queue, one run, one dispatch.
+//! The world of one run, and its one event loop: one thread, one queue, one
+//! dispatch.
 //!
-//! A run is drawn from its seed ([`Params`]), then events are popped in
-//! (time, sequence) order and handed to the host, network, disk or client
-//! code they concern. After every event the observations of that step go to
-//! the invariant checkers and the event goes into the trace. Faults come from
-//! the run's [`Driver`] (the nemesis, a recorded schedule or a scenario
-//! script), which the world asks at the points where a fault may strike and
-//! which acts through [`Sim::inject`]; every fault is recorded in the run's
-//! schedule. The chaos phase lets the driver act; the heal phase stops the
-//! faults and checks liveness.
+//! A run is drawn from its seed ([`params`]), then events are popped in
+//! (time, sequence) order and handed to the code they concern. After every
+//! event the observations of that step go to the invariant checkers and the
+//! event goes into the trace. Faults come from the run's [`Driver`] (the
+//! nemesis, a recorded schedule or a scenario script), which the world asks
+//! at the points where a fault may strike and which acts through
+//! [`World::inject`]; every fault is recorded in the run's schedule. The
+//! chaos phase lets the driver act; the heal phase stops the faults and
+//! checks liveness.
+//!
+//! Where each event is handled (`World::handle` is the one dispatch):
+//!
+//! | event | handled in |
+//! |---|---|
+//! | `Tick`, `Deliver`, `FsyncDone` | [`host`]: a node's clock, inbox and disk; the Ready contract |
+//! | `ClientWake`, `ClientRetry`, `ClientRequest`, `ClientReply`, `ClientTimeout` | [`client`] |
+//! | `Restart`, `HealStart`, `HealCheck` | [`faults`]: crashes and restarts, the heal phase |
+//! | a driver's timer | the driver ([`crate::drivers`]), between events |
+
+pub mod client;
+pub mod describe;
+pub mod disk;
+pub mod event;
+pub mod faults;
+pub mod host;
+pub mod kv;
+pub mod network;
+pub mod params;
+pub mod rng;
+pub mod trace;
 
 use std::fmt;
 
@@ -16,23 +38,21 @@ use invariants::linearizability::{
     Budget, History, KvOp, KvResult, OnlineKvChecker, OpId, Outcome as OpOutcome,
 };
 use invariants::{Invariant, SafetyChecker, Violation};
-use raft_core::NodeId;
+use raft_core::{Message, NodeId};
 
-use raft_core::Message;
-
-use crate::client::Client;
-use crate::driver::{Driver, Fate, Fault, Outgoing, Point, Scheduled};
-use crate::event::{Event, EventQueue, Reply};
-use crate::host::Host;
-use crate::kv::mix_into;
-use crate::network::{Delivery, Endpoint, Network};
-use crate::params::Params;
-use crate::rng::{Rng, Stream};
-use crate::trace::Trace;
+use crate::drivers::{Driver, Fate, Fault, Outgoing, Point, Scheduled};
+use client::Client;
+use event::{Event, EventQueue, Reply};
+use host::Host;
+use kv::mix_into;
+use network::{Delivery, Endpoint, Network};
+use params::Params;
+use rng::{Rng, Stream};
+use trace::Trace;
 
 /// How a run is carried out (not what it simulates: that is [`Params`]).
 #[derive(Clone, Debug)]
-pub struct SimOptions {
+pub struct WorldOptions {
     /// Run the per-step invariant checkers (off only to measure their cost).
     pub checks: bool,
     /// Also check the client history after every completion (with `checks`).
@@ -51,9 +71,9 @@ pub struct SimOptions {
     pub manual_ticks: bool,
 }
 
-impl Default for SimOptions {
-    fn default() -> SimOptions {
-        SimOptions {
+impl Default for WorldOptions {
+    fn default() -> WorldOptions {
+        WorldOptions {
             checks: true,
             online_linearizability: true,
             per_event_hashes: false,
@@ -143,9 +163,9 @@ pub fn linearizability_violation(seen: String) -> Violation {
 }
 
 /// The world of one run.
-pub struct Sim {
+pub struct World {
     pub(crate) params: Params,
-    pub(crate) options: SimOptions,
+    pub(crate) options: WorldOptions,
     pub(crate) now_us: u64,
     pub(crate) queue: EventQueue,
     // Invariant: hosts[i] is node i + 1.
@@ -183,13 +203,13 @@ pub struct Sim {
     deferred: Vec<Vec<Event>>,
 }
 
-impl Sim {
+impl World {
     /// Builds the world of `params` at time zero, with every node started,
     /// its faults decided by `driver`.
-    pub fn new(params: Params, options: SimOptions, driver: Box<dyn Driver>) -> Sim {
+    pub fn new(params: Params, options: WorldOptions, driver: Box<dyn Driver>) -> World {
         let voters: Vec<NodeId> = params.node_ids().collect();
         let node_count = voters.len();
-        let mut sim = Sim {
+        let mut sim = World {
             hosts: voters.iter().map(|&id| Host::new(id, &params)).collect(),
             network: Network::new(&params),
             disk_rng: Rng::new(params.seed, Stream::Disk),
@@ -301,7 +321,7 @@ impl Sim {
     fn ask_driver<R>(
         &mut self,
         point: Point,
-        ask: impl FnOnce(&mut dyn Driver, &mut Sim) -> R,
+        ask: impl FnOnce(&mut dyn Driver, &mut World) -> R,
     ) -> Option<R> {
         let mut driver = self.driver.take()?;
         let outer = std::mem::replace(&mut self.point, point);
@@ -504,6 +524,8 @@ impl Sim {
         self.driver.as_mut()?.as_any_mut().downcast_mut()
     }
 
+    /// The one dispatch: each event to the code it concerns (the table in
+    /// the module documentation says where).
     fn handle(&mut self, event: Event) {
         match event {
             Event::Tick { .. } if self.options.manual_ticks => {}
@@ -550,7 +572,7 @@ impl Sim {
             Event::Deliver(message) => {
                 hash = mix_into(hash, message.from << 32 | message.to);
                 hash = mix_into(hash, message.term);
-                hash = mix_into(hash, crate::describe::message_digest(&message.body));
+                hash = mix_into(hash, crate::world::describe::message_digest(&message.body));
             }
             Event::ClientRequest { node, request } => {
                 hash = mix_into(hash, *node << 32 | request.client);

@@ -5,16 +5,16 @@ use std::collections::BTreeSet;
 
 use raft_core::{Config, Entry, Message, MessageBody, NodeId, RawNode, Role, Status};
 
-use crate::describe::{describe_body, describe_log, describe_node, describe_status_change};
-use crate::disk::Disk;
-use crate::driver::DiskFate;
-use crate::event::{Event, Reply};
-use crate::faults::CrashCause;
-use crate::kv::{digest, Applied, Command, KvStore};
-use crate::network::{Delivery, Endpoint};
-use crate::params::Params;
-use crate::rng::{Rng, Stream};
-use crate::sim::Sim;
+use crate::drivers::DiskFate;
+use crate::world::describe::{describe_body, describe_log, describe_node, describe_status_change};
+use crate::world::disk::Disk;
+use crate::world::event::{Event, Reply};
+use crate::world::faults::CrashCause;
+use crate::world::kv::{digest, Applied, Command, KvStore};
+use crate::world::network::{Delivery, Endpoint};
+use crate::world::params::Params;
+use crate::world::rng::{Rng, Stream};
+use crate::world::World;
 
 /// The part of a `Ready` that waits for its fsync.
 #[derive(Debug)]
@@ -93,7 +93,7 @@ impl Host {
     }
 }
 
-impl Sim {
+impl World {
     /// Starts (or restarts) node `id` from what its disk holds.
     pub(crate) fn start_node(&mut self, id: NodeId) {
         let seed = self.params.seed;

@@ -20,9 +20,9 @@ use std::io::{self, Write};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
-use crate::campaign::Summary;
-use crate::run::RunReport;
-use crate::sim::Outcome;
+use crate::commands::campaign::Summary;
+use crate::commands::run::RunReport;
+use crate::world::Outcome;
 
 /// The `classname` of every test case.
 pub const CLASSNAME: &str = "raftsim.fuzz";

@@ -12,7 +12,7 @@ use invariants::Invariant;
 use raft_core::{Bug, Config};
 
 use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Node, Scenario, Step};
-use crate::control::{MessagePattern, RuleAction};
+use crate::drivers::script::{MessagePattern, RuleAction};
 
 /// The largest cluster a scenario may ask for.
 pub const CLUSTER_SIZE_MAX: u64 = 9;

@@ -10,8 +10,8 @@
 //! for review. `scenarios/README.md` documents every command.
 //!
 //! - [`ast`]: the commands as data, which is also the JSON form;
-//! - [`parse`]: the text form, with `line:col` errors;
-//! - [`exec`]: runs a scenario on a [`crate::control::Scripted`] world;
+//! - [`mod@parse`]: the text form, with `line:col` errors;
+//! - [`exec`]: runs a scenario on a [`crate::drivers::script::Scripted`] world;
 //! - this module: reading a file (UTF-8, a byte-order mark allowed, at most
 //!   [`FILE_SIZE_MAX_BYTES`]), checking it against its transcript, updating
 //!   it, the runner and its exit codes.
@@ -32,7 +32,7 @@ pub use ast::Scenario;
 pub use exec::{execute, execute_with, Failure};
 pub use parse::{parse, ParseError};
 
-pub use crate::control::StepLimits;
+pub use crate::drivers::script::StepLimits;
 
 /// The environment variable that makes `cargo test` rewrite expected output.
 pub const UPDATE_ENV: &str = "RAFTSIM_UPDATE_SCENARIOS";

@@ -7,8 +7,8 @@
 //! cuts both). Client links are never partitioned (clients sit beside the nodes,
 //! as in Jepsen), but they do see delays and, when drops are on, losses.
 
-use crate::params::Params;
-use crate::rng::{Rng, Stream};
+use crate::world::params::Params;
+use crate::world::rng::{Rng, Stream};
 
 /// Where a message is going: a node, or a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,7 +168,7 @@ pub enum Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::{Profile, RunOptions};
+    use crate::world::params::{Profile, RunOptions};
 
     fn five_nodes() -> Network {
         let options = RunOptions {

@@ -4,11 +4,11 @@ use invariants::linearizability::{check_kv, CheckOutcome};
 use invariants::Invariant;
 use serde_json::json;
 
-use crate::driver::{Driver, ScheduleDriver, Scheduled};
-use crate::nemesis::NemesisDriver;
-use crate::params::{Params, RunOptions};
-use crate::sim::{
-    linearizability_violation, Outcome, Sim, SimOptions, ViolationReport, RUN_HISTORY_BUDGET,
+use crate::drivers::nemesis::NemesisDriver;
+use crate::drivers::{Driver, ScheduleDriver, Scheduled};
+use crate::world::params::{Params, RunOptions};
+use crate::world::{
+    linearizability_violation, Outcome, ViolationReport, World, WorldOptions, RUN_HISTORY_BUDGET,
 };
 
 /// The verdict of the end-of-run linearizability check.
@@ -58,20 +58,20 @@ pub struct RunReport {
 }
 
 /// Runs seed `seed` and returns the finished world (for replay) and its report.
-pub fn execute(seed: u64, options: &RunOptions, sim_options: SimOptions) -> (Sim, RunReport) {
+pub fn execute(seed: u64, options: &RunOptions, sim_options: WorldOptions) -> (World, RunReport) {
     let params = Params::draw(seed, options);
     let nemesis = Box::new(NemesisDriver::new(&params));
     execute_driven(params, options, sim_options, nemesis)
 }
 
 /// Runs seed `seed` with the nemesis off, its faults those of `schedule`
-/// (a schedule an earlier run recorded: see [`Sim::schedule`]).
+/// (a schedule an earlier run recorded: see [`World::schedule`]).
 pub fn execute_schedule(
     seed: u64,
     options: &RunOptions,
-    sim_options: SimOptions,
+    sim_options: WorldOptions,
     schedule: &[Scheduled],
-) -> (Sim, RunReport) {
+) -> (World, RunReport) {
     let params = Params::draw(seed, options);
     let driver = Box::new(ScheduleDriver::new(schedule));
     execute_driven(params, options, sim_options, driver)
@@ -81,10 +81,10 @@ pub fn execute_schedule(
 fn execute_driven(
     params: Params,
     options: &RunOptions,
-    sim_options: SimOptions,
+    sim_options: WorldOptions,
     driver: Box<dyn Driver>,
-) -> (Sim, RunReport) {
-    let mut sim = Sim::new(params, sim_options, driver);
+) -> (World, RunReport) {
+    let mut sim = World::new(params, sim_options, driver);
     // A panic is a broken assertion inside raft-core or the harness: report it as
     // this seed's internal error instead of taking the whole campaign down.
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run().clone()));
@@ -107,7 +107,7 @@ fn execute_driven(
 /// The whole-history check, the last word on linearizability. A passing run is
 /// checked; a run the online checker stopped is checked again, and if the two
 /// checkers disagree that is the harness's own bug, reported as an error.
-fn final_history_check(sim: &Sim, outcome: &mut Outcome) -> Linearizability {
+fn final_history_check(sim: &World, outcome: &mut Outcome) -> Linearizability {
     let stopped_online = matches!(outcome, Outcome::Violation(r) if r.violation.invariant == Invariant::Linearizability);
     if *outcome != Outcome::Pass && !stopped_online {
         return Linearizability::Unchecked;
@@ -170,13 +170,13 @@ pub fn quiet_panics() {
 
 /// Runs seed `seed` with the checks on and returns its report.
 pub fn run_seed(seed: u64, options: &RunOptions) -> RunReport {
-    execute(seed, options, SimOptions::default()).1
+    execute(seed, options, WorldOptions::default()).1
 }
 
 /// The command that replays a run.
 pub fn replay_command(seed: u64, options: &RunOptions) -> String {
     let mut command = format!("raftsim replay --seed {seed}");
-    if options.profile != crate::params::Profile::Swarm {
+    if options.profile != crate::world::params::Profile::Swarm {
         command.push_str(&format!(" --profile {}", options.profile.name()));
     }
     for bug in options.bugs.iter() {
@@ -300,9 +300,9 @@ pub struct Divergence {
 
 /// Runs the seed twice; `None` if both gave the same trace, else where they split.
 pub fn check_determinism(seed: u64, options: &RunOptions) -> Option<Divergence> {
-    let hashed = SimOptions {
+    let hashed = WorldOptions {
         per_event_hashes: true,
-        ..SimOptions::default()
+        ..WorldOptions::default()
     };
     let (first, _) = execute(seed, options, hashed.clone());
     let (second, _) = execute(seed, options, hashed);
@@ -315,10 +315,10 @@ pub fn check_determinism(seed: u64, options: &RunOptions) -> Option<Divergence> 
         .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))?;
     let event = index as u64 + 1;
     let describe = || {
-        let options_until = SimOptions {
+        let options_until = WorldOptions {
             log_capacity: Some(1),
             max_events: event,
-            ..SimOptions::default()
+            ..WorldOptions::default()
         };
         let (sim, _) = execute(seed, options, options_until);
         sim.trace()

@@ -9,7 +9,7 @@ use std::fmt;
 
 use raft_core::Bugs;
 
-use crate::rng::{Ratio, Rng, Stream};
+use crate::world::rng::{Ratio, Rng, Stream};
 
 /// A kind of fault the nemesis can inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

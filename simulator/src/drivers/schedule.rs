@@ -1,0 +1,109 @@
+//! The driver that replays a recorded schedule, with the nemesis off.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+
+use raft_core::NodeId;
+
+use super::{Driver, Fate, Fault, Outgoing, Point, Scheduled};
+use crate::world::World;
+
+/// Replays a recorded schedule: every fault at the point where it struck,
+/// nothing else. With the nemesis off and the same seed, the run is the
+/// recorded one again (its trace hash proves it); with faults taken out of
+/// the schedule, the rest still strike where they did, for as long as the
+/// run passes the same points.
+#[derive(Clone, Debug, Default)]
+pub struct ScheduleDriver {
+    /// The faults at timers, by time, in order.
+    timers: BTreeMap<u64, Vec<Fault>>,
+    /// The faults at other points, by (time, point), in order.
+    at_points: BTreeMap<(u64, Point), Vec<Fault>>,
+    /// The message fates, by message number.
+    messages: BTreeMap<u64, Fate>,
+}
+
+impl ScheduleDriver {
+    /// A driver that replays `schedule`.
+    pub fn new(schedule: &[Scheduled]) -> ScheduleDriver {
+        let mut driver = ScheduleDriver::default();
+        for entry in schedule {
+            let fault = entry.fault.clone();
+            // A message's fate is found by its number, wherever it was
+            // recorded.
+            match (entry.point, &entry.fault) {
+                (_, Fault::Drop { message }) => {
+                    driver.messages.insert(*message, Fate::Drop);
+                }
+                (
+                    _,
+                    Fault::Duplicate {
+                        message,
+                        second_delay_us,
+                    },
+                ) => {
+                    let fate = Fate::Duplicate {
+                        second_delay_us: *second_delay_us,
+                    };
+                    driver.messages.insert(*message, fate);
+                }
+                (Point::Timer, _) => driver.timers.entry(entry.time_us).or_default().push(fault),
+                (point, _) => driver
+                    .at_points
+                    .entry((entry.time_us, point))
+                    .or_default()
+                    .push(fault),
+            }
+        }
+        driver
+    }
+
+    /// Injects the faults recorded at `point` now.
+    fn replay_point(&mut self, world: &mut World, point: Point) {
+        let key = (world.now_us(), point);
+        for fault in self.at_points.remove(&key).unwrap_or_default() {
+            world.inject(fault);
+        }
+    }
+}
+
+impl Driver for ScheduleDriver {
+    fn next_timer_us(&self) -> Option<u64> {
+        self.timers.keys().next().copied()
+    }
+
+    fn on_timer(&mut self, world: &mut World) {
+        let Some((_, faults)) = self.timers.pop_first() else {
+            return;
+        };
+        for fault in faults {
+            world.inject(fault);
+        }
+    }
+
+    fn on_new_leader(&mut self, world: &mut World, leader: NodeId) {
+        self.replay_point(world, Point::NewLeader { node: leader });
+    }
+
+    fn on_leader_commit(&mut self, world: &mut World, leader: NodeId) {
+        self.replay_point(world, Point::LeaderCommit { node: leader });
+    }
+
+    fn on_fsync(&mut self, world: &mut World, node: NodeId, _hard_state_written: bool) {
+        self.replay_point(world, Point::Fsync { node });
+    }
+
+    fn message_fate(&mut self, _world: &World, outgoing: Outgoing<'_>) -> Fate {
+        self.messages
+            .remove(&outgoing.number)
+            .unwrap_or(Fate::Deliver)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
