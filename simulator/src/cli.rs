@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use raft_core::Bug;
 use simulator::commands::campaign::{run_share, write_summary, Campaign, Partition, Progress};
 use simulator::commands::run::{check_determinism, execute, run_seed};
+use simulator::commands::shrink;
 use simulator::world::params::{FaultKind, Profile, RunOptions};
 use simulator::world::trace::Trace;
 use simulator::world::{format_time, WorldOptions};
@@ -52,6 +53,26 @@ enum Command {
     /// Run scenario files (or directories of them); exit 1 if any fails, 2 if
     /// one cannot be read or parsed. See scenarios/README.md.
     Scenario(ScenarioArgs),
+    /// Reduce a failing seed to a small run that breaks the same property,
+    /// written as a scenario file that `raftsim scenario` reproduces.
+    Shrink(ShrinkArgs),
+}
+
+#[derive(Args, Debug)]
+struct ShrinkArgs {
+    /// The failing seed (decimal or 0x-prefixed hex).
+    #[arg(long, env = "RAFTSIM_SEED", value_parser = parse_seed, allow_hyphen_values = true)]
+    seed: u64,
+    #[command(flatten)]
+    world: WorldArgs,
+    /// Write the scenario to this file (default: standard output).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Stop after this many seconds with the smallest failing run found so
+    /// far (it then says it may not be minimal).
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    time: u64,
 }
 
 #[derive(Args, Debug)]
@@ -244,6 +265,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Run(args) => run(args),
         Command::Fuzz(args) => fuzz(args),
         Command::Merge(args) => merge(args),
+        Command::Shrink(args) => shrink(args),
         Command::Replay(args) => replay(args),
         Command::Bugs => {
             for bug in Bug::ALL {
@@ -485,6 +507,67 @@ fn print_last_events(trace: &Trace, ticks: bool) {
     for entry in entries {
         println!("{entry}");
     }
+}
+
+#[allow(clippy::disallowed_methods)] // the --time limit and progress display only
+fn shrink(args: ShrinkArgs) -> anyhow::Result<i32> {
+    let options = args.world.options();
+    // allow-nondeterminism: the --time limit and progress display only
+    let started = std::time::Instant::now();
+    let limit = std::time::Duration::from_secs(args.time);
+    let mut out_of_time = || started.elapsed() >= limit; // allow-nondeterminism: --time
+    let mut last_stage = String::new();
+    let mut progress = |p: &shrink::Progress<'_>| {
+        if p.stage != last_stage {
+            last_stage = p.stage.to_string();
+            eprintln!("shrink: {} ({} faults, {} runs)", p.stage, p.faults, p.runs);
+        }
+    };
+    let shrunk = match shrink::shrink(args.seed, &options, &mut out_of_time, &mut progress) {
+        Ok(shrunk) => shrunk,
+        Err(error @ shrink::ShrinkError::NoViolation(..)) => {
+            eprintln!("raftsim: {error}");
+            return Ok(2);
+        }
+        Err(error) => {
+            eprintln!("raftsim: {error}");
+            return Ok(4);
+        }
+    };
+    let command = shrink::shrink_command(args.seed, &options);
+    let name = args
+        .output
+        .as_ref()
+        .map_or("shrunk.scen".to_string(), |p| p.display().to_string());
+    let text = shrink::scenario_text(&shrunk, &command, &name)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .map_err(|error| anyhow::anyhow!("{}: cannot write: {error}", path.display()))?,
+        None => print!("{text}"),
+    }
+    let elapsed = started.elapsed().as_secs_f64(); // allow-nondeterminism: display
+    eprintln!(
+        "shrunk seed {}: {} faults -> {}, {} events -> {}, {} runs in {elapsed:.1} s{}",
+        args.seed,
+        shrunk.original.0,
+        shrunk.reduced.0,
+        shrunk.original.1,
+        shrunk.reduced.1,
+        shrunk.runs,
+        if shrunk.complete {
+            "; 1-minimal"
+        } else {
+            "; stopped by --time, may not be minimal"
+        }
+    );
+    if let Some(path) = &args.output {
+        eprintln!(
+            "wrote {}: `raftsim scenario {}` reproduces it",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(0)
 }
 
 fn corpus(args: CorpusArgs) -> anyhow::Result<i32> {

@@ -8,3 +8,4 @@ pub mod junit;
 pub mod merge;
 pub mod run;
 pub mod scenario;
+pub mod shrink;

@@ -77,6 +77,18 @@ pub fn execute_schedule(
     execute_driven(params, options, sim_options, driver)
 }
 
+/// Runs the world of `params` (drawn from a seed, maybe overridden) with
+/// the nemesis off, its faults those of `schedule`.
+pub fn execute_params_schedule(
+    params: Params,
+    options: &RunOptions,
+    world_options: WorldOptions,
+    schedule: &[Scheduled],
+) -> (World, RunReport) {
+    let driver = Box::new(ScheduleDriver::new(schedule));
+    execute_driven(params, options, world_options, driver)
+}
+
 /// Runs the world of `params` with `driver` deciding its faults.
 fn execute_driven(
     params: Params,

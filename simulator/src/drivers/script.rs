@@ -123,6 +123,7 @@ impl ScriptedWorld {
             client_attempts_max: 1,
             client_think_us_max: 0,
             chaos_duration_us: u64::MAX / 2,
+            operations_max: None,
             heal_duration_us_max: u64::MAX / 4,
         }
     }

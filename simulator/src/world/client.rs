@@ -139,6 +139,10 @@ impl World {
             return;
         }
         self.begin_operation(client);
+        let started = self.history.len() as u64;
+        if self.params.operations_max.is_some_and(|max| started >= max) {
+            return;
+        }
         self.send_attempt(client);
     }
 

@@ -90,6 +90,24 @@ pub struct RunOptions {
     pub forced_faults: Vec<FaultKind>,
 }
 
+/// What a shrunk run changes of the parameters its seed draws (`None`:
+/// as drawn).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Overrides {
+    /// Number of voters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u64>,
+    /// Number of clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<u64>,
+    /// Operations the clients start, in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<u64>,
+    /// Length of the chaos phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos_us: Option<u64>,
+}
+
 /// Everything that shapes a run, drawn from the seed.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Params {
@@ -158,6 +176,9 @@ pub struct Params {
     pub client_think_us_max: u64,
     /// Length of the chaos phase.
     pub chaos_duration_us: u64,
+    /// The clients start no operation past this many in all (`None`: no
+    /// bound but time; a shrunk run sets one).
+    pub operations_max: Option<u64>,
     /// Bound on the heal phase: a leader, convergence and idle clients by then.
     pub heal_duration_us_max: u64,
 }
@@ -237,6 +258,7 @@ impl Params {
             client_attempts_max: rng.range_inclusive(2, 6) as u32,
             client_think_us_max: rng.range_inclusive(0, 100_000),
             chaos_duration_us: rng.range_inclusive(5_000_000, 15_000_000),
+            operations_max: None,
             heal_duration_us_max: 30_000_000,
         };
         // Drawn last so the draws above keep their values. A quarter of the swarm
@@ -249,6 +271,27 @@ impl Params {
         params.new_leader_isolation_ratio = Ratio::new(rng.range_inclusive(0, 300), 1000);
         params.commit_isolation_ratio = Ratio::new(rng.range_inclusive(0, 50), 1000);
         params
+    }
+
+    /// These parameters with `overrides` applied: a smaller cluster (the
+    /// nodes past it go; clock drifts of the others stay), fewer clients, a
+    /// bound on operations, a shorter chaos phase.
+    pub fn overridden(mut self, overrides: &Overrides) -> Params {
+        if let Some(nodes) = overrides.nodes {
+            assert!(nodes >= 1, "a cluster has a node");
+            self.cluster_size = nodes;
+            self.clock_drift_ppt.resize(nodes as usize, 0);
+        }
+        if let Some(clients) = overrides.clients {
+            self.client_count = clients;
+        }
+        if let Some(operations) = overrides.operations {
+            self.operations_max = Some(operations);
+        }
+        if let Some(chaos_us) = overrides.chaos_us {
+            self.chaos_duration_us = chaos_us;
+        }
+        self
     }
 
     /// Whether fault kind `kind` is on in this run.
@@ -314,6 +357,9 @@ impl fmt::Display for Params {
             self.client_attempts_max,
             self.client_think_us_max
         )?;
+        if let Some(operations) = self.operations_max {
+            writeln!(f, "  operations: at most {operations}")?;
+        }
         write!(
             f,
             "  phases: chaos {} us, heal <= {} us",

@@ -7,6 +7,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::drivers::script::{MessagePattern, RuleAction};
+use crate::drivers::{DiskFate, Fault, Point, Scheduled};
+use crate::world::params::Overrides;
 
 /// A node id (1-based) as scenario files write it: `n3`.
 pub type Node = u64;
@@ -98,6 +100,28 @@ impl ClusterSpec {
             duplicate_percent: 0,
         }
     }
+}
+
+/// The world of a recorded run (what `raftsim shrink` writes): the swarm
+/// world a seed draws, with the nemesis off; its faults are the file's `at`
+/// commands. The other kind of scenario, `cluster`, is played step by step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorldSpec {
+    /// The seed: its parameters, and all background randomness (delays,
+    /// timeouts, the clients' operations).
+    pub seed: u64,
+    /// `standard` for the benchmark profile; the swarm's otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub standard: bool,
+    /// Planted bugs by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bugs: Vec<String>,
+    /// Fault kinds forced on, by name (what `--fault` did to the original run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
+    /// What differs from the seed's parameters.
+    #[serde(default)]
+    pub overrides: Overrides,
 }
 
 /// A client operation: the store's own call type, so a scenario proposes
@@ -309,6 +333,12 @@ pub enum Command {
     Held,
     /// `expect ...`
     Expect(Expectation),
+    /// `world seed=N [bug=..] [nodes=N] [clients=N] [operations=N] [chaos=5s]`
+    World(WorldSpec),
+    /// `at 1.5s [when n2 leads:] partition n1,n2 | n3`: a fault of a recorded run.
+    At(Scheduled),
+    /// `run-to-end`: the recorded run, to its outcome.
+    RunToEnd,
 }
 
 /// A duration in the largest unit that divides it: `5s`, `500ms`, `250us`.
@@ -488,6 +518,9 @@ impl fmt::Display for Command {
             Command::Status => write!(f, "status"),
             Command::Held => write!(f, "held"),
             Command::Expect(expectation) => write!(f, "expect {expectation}"),
+            Command::World(spec) => write!(f, "{spec}"),
+            Command::At(scheduled) => write_at(f, scheduled),
+            Command::RunToEnd => write!(f, "run-to-end"),
             fault => write_fault(f, fault),
         }
     }
@@ -534,6 +567,119 @@ fn write_fault(f: &mut fmt::Formatter<'_>, command: &Command) -> fmt::Result {
         Command::Pause { node } => write!(f, "pause n{node}"),
         Command::Resume { node } => write!(f, "resume n{node}"),
         _ => unreachable!("not a network or node command: {command:?}"),
+    }
+}
+
+impl fmt::Display for WorldSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "world seed={}", self.seed)?;
+        if self.standard {
+            write!(f, " profile=standard")?;
+        }
+        for bug in &self.bugs {
+            write!(f, " bug={bug}")?;
+        }
+        for fault in &self.faults {
+            write!(f, " fault={fault}")?;
+        }
+        let overrides = &self.overrides;
+        let numbers = [
+            ("nodes", overrides.nodes),
+            ("clients", overrides.clients),
+            ("operations", overrides.operations),
+        ];
+        for (name, value) in numbers {
+            if let Some(value) = value {
+                write!(f, " {name}={value}")?;
+            }
+        }
+        if let Some(chaos_us) = overrides.chaos_us {
+            write!(f, " chaos={}", format_instant(chaos_us))?;
+        }
+        Ok(())
+    }
+}
+
+/// A virtual time or duration to the microsecond, in seconds: `1.234567s`,
+/// `2s`, `0.0005s` (trailing zeros dropped).
+pub fn format_instant(us: u64) -> String {
+    let fraction = format!("{:06}", us % 1_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    match fraction.is_empty() {
+        true => format!("{}s", us / 1_000_000),
+        false => format!("{}.{fraction}s", us / 1_000_000),
+    }
+}
+
+/// `at TIME [when POINT:] FAULT`.
+fn write_at(f: &mut fmt::Formatter<'_>, scheduled: &Scheduled) -> fmt::Result {
+    write!(f, "at {}", format_instant(scheduled.time_us))?;
+    match scheduled.point {
+        Point::Timer | Point::Send { .. } => {}
+        Point::NewLeader { node } => write!(f, " when n{node} leads:")?,
+        Point::LeaderCommit { node } => write!(f, " when n{node} commits:")?,
+        Point::Fsync { node } => write!(f, " when n{node} syncs:")?,
+    }
+    write!(f, " ")?;
+    write_fault_of_run(f, &scheduled.fault)
+}
+
+/// A fault as an `at` command writes it.
+fn write_fault_of_run(f: &mut fmt::Formatter<'_>, fault: &Fault) -> fmt::Result {
+    let after = |us: Option<u64>| {
+        us.map_or(String::new(), |us| {
+            format!(" restart-after={}", format_instant(us))
+        })
+    };
+    match fault {
+        Fault::Partition { groups } => {
+            let command = Command::Partition {
+                groups: groups.clone(),
+            };
+            write!(f, "{command}")
+        }
+        Fault::Cut { from, to } => write!(f, "cut n{from}->n{to}"),
+        Fault::Restore { from, to } => write!(f, "restore n{from}->n{to}"),
+        Fault::Heal => write!(f, "heal"),
+        Fault::Crash {
+            node,
+            disk,
+            restart_after_us,
+        } => {
+            let disk = disk_fate_name(*disk);
+            write!(f, "crash n{node} disk={disk}{}", after(*restart_after_us))
+        }
+        Fault::Restart { node } => write!(f, "restart n{node}"),
+        Fault::FsyncCrash {
+            node,
+            before,
+            restart_after_us,
+        } => {
+            let when = if *before { "before" } else { "after" };
+            let after = after(Some(*restart_after_us));
+            write!(f, "fsync-crash n{node} {when}{after}")
+        }
+        Fault::Pause { node } => write!(f, "pause n{node}"),
+        Fault::Resume { node } => write!(f, "resume n{node}"),
+        Fault::Drop { message } => write!(f, "drop message {message}"),
+        Fault::Duplicate {
+            message,
+            second_delay_us,
+        } => write!(
+            f,
+            "duplicate message {message} second-delay={}",
+            format_instant(*second_delay_us)
+        ),
+    }
+}
+
+/// The name of what a crashed disk keeps, as `at ... crash` writes it.
+pub fn disk_fate_name(disk: DiskFate) -> &'static str {
+    match disk {
+        DiskFate::Kept => "kept",
+        DiskFate::Synced => "synced",
+        DiskFate::Prefix => "prefix",
+        DiskFate::Lost => "lost",
     }
 }
 

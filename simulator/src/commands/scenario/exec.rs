@@ -102,13 +102,17 @@ pub fn execute_with(scenario: &Scenario, limits: StepLimits) -> Execution {
         });
         return execution;
     };
-    let Command::Cluster(spec) = &first.command else {
-        execution.failures.push(Failure {
-            line: first.line,
-            col: command_col(first),
-            message: "a scenario starts with `cluster N`".into(),
-        });
-        return execution;
+    let spec = match &first.command {
+        Command::Cluster(spec) => spec,
+        Command::World(spec) => return super::recorded::execute(scenario, spec),
+        _ => {
+            execution.failures.push(Failure {
+                line: first.line,
+                col: command_col(first),
+                message: "a scenario starts with `cluster N` (or `world seed=N`)".into(),
+            });
+            return execution;
+        }
     };
     let started = guarded(|| Scripted::new(&world_of(spec), limits));
     let world = match started {
@@ -160,7 +164,7 @@ fn command_col(step: &Step) -> usize {
     })
 }
 
-fn failure_at(step: &Step, message: String) -> Failure {
+pub(super) fn failure_at(step: &Step, message: String) -> Failure {
     Failure {
         line: step.line,
         col: command_col(step),

@@ -23,6 +23,7 @@
 pub mod ast;
 pub mod exec;
 pub mod parse;
+mod recorded;
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};

@@ -11,8 +11,16 @@ use std::ops::RangeInclusive;
 use invariants::Invariant;
 use raft_core::{Bug, Config};
 
-use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Node, Scenario, Step};
+use super::ast::{
+    ClientOp, ClusterSpec, Command, Condition, Expectation, Node, Scenario, Step, WorldSpec,
+};
 use crate::drivers::script::{MessagePattern, RuleAction};
+use crate::drivers::{DiskFate, Fault, Point, Scheduled};
+use crate::world::params::{FaultKind, Overrides, Params, Profile, RunOptions};
+
+mod recorded;
+
+use recorded::parse_world;
 
 /// The largest cluster a scenario may ask for.
 pub const CLUSTER_SIZE_MAX: u64 = 9;
@@ -159,7 +167,9 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
     let mut scenario = Scenario::default();
     let mut leading = Vec::new();
-    let mut cluster_size: Option<u64> = None;
+    // Set by the first command: the number of nodes, and whether the file
+    // is a recorded run (`world`) rather than a script (`cluster`).
+    let mut header: Option<Header> = None;
     let mut i = 0;
     while i < lines.len() {
         let raw = lines[i];
@@ -176,9 +186,21 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
                 message: "an output block (`----`) must follow a command".into(),
             });
         }
-        let (command, comment) = parse_command(raw, i + 1, cluster_size)?;
-        if let Command::Cluster(spec) = &command {
-            cluster_size = Some(spec.size);
+        let (command, comment) = parse_command(raw, i + 1, header)?;
+        match &command {
+            Command::Cluster(spec) => {
+                header = Some(Header {
+                    size: spec.size,
+                    recorded: false,
+                });
+            }
+            Command::World(spec) => {
+                header = Some(Header {
+                    size: world_params(spec).cluster_size,
+                    recorded: true,
+                });
+            }
+            _ => {}
         }
         let mut step = Step {
             leading: std::mem::take(&mut leading),
@@ -210,18 +232,48 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
         return Err(ParseError {
             line: 1,
             col: 1,
-            message: format!("{what}: a scenario starts with `cluster N`"),
+            message: format!("{what}: a scenario starts with `cluster N` (or `world seed=N`)"),
         });
     }
     scenario.trailing = leading;
     Ok(scenario)
 }
 
-/// Parses one command line; `cluster_size` is known once `cluster` was seen.
+/// What the first command of a file set up.
+#[derive(Clone, Copy, Debug)]
+struct Header {
+    /// Nodes `n1` to `nN`.
+    size: u64,
+    /// A recorded run (`world`): only `at`, `run-to-end` and `expect` follow.
+    recorded: bool,
+}
+
+/// The parameters of the world a `world` command describes.
+pub fn world_params(spec: &WorldSpec) -> Params {
+    Params::draw(spec.seed, &world_options(spec)).overridden(&spec.overrides)
+}
+
+/// The run options a `world` command describes (its names were checked).
+pub fn world_options(spec: &WorldSpec) -> RunOptions {
+    RunOptions {
+        profile: match spec.standard {
+            true => Profile::Standard,
+            false => Profile::Swarm,
+        },
+        bugs: spec.bugs.iter().filter_map(|b| Bug::from_name(b)).collect(),
+        forced_faults: spec
+            .faults
+            .iter()
+            .filter_map(|f| FaultKind::from_name(f))
+            .collect(),
+    }
+}
+
+/// Parses one command line; `header` is known once the first command was seen.
 fn parse_command(
     raw: &str,
     line: usize,
-    cluster_size: Option<u64>,
+    header: Option<Header>,
 ) -> Result<(Command, Option<String>), ParseError> {
     let (tokens, comment, end_col) = tokenize(raw);
     let mut words = Words {
@@ -232,30 +284,40 @@ fn parse_command(
         end_col,
     };
     let head = words.next("command")?;
-    let size = match (head.text, cluster_size) {
-        ("cluster", Some(_)) => {
+    let header = match (head.text, header) {
+        ("cluster" | "world", Some(_)) => {
             return Err(words.error(
                 head.col,
-                "the cluster is already set up; `cluster` comes once, first",
+                "the world is already set up; `cluster` (or `world`) comes once, first",
             ))
         }
         ("cluster", None) => {
             let spec = parse_cluster(&mut words)?;
             return Ok((Command::Cluster(spec), comment));
         }
+        ("world", None) => {
+            let spec = parse_world(&mut words)?;
+            return Ok((Command::World(spec), comment));
+        }
         (_, None) => {
             return Err(words.error(
                 head.col,
                 format!(
-                    "`{}` before `cluster`: a scenario starts with `cluster N`",
+                    "`{}` before `cluster`: a scenario starts with `cluster N` (or `world seed=N`)",
                     head.text
                 ),
             ))
         }
-        (_, Some(size)) => size,
+        (_, Some(header)) => header,
     };
-    let mut parser = CommandParser { words, size };
-    let command = parser.command(head)?;
+    let mut parser = CommandParser {
+        words,
+        size: header.size,
+    };
+    let command = match header.recorded {
+        true => parser.recorded_command(head)?,
+        false => parser.command(head)?,
+    };
     parser.words.done()?;
     Ok((command, comment))
 }
@@ -312,6 +374,15 @@ impl<'a> CommandParser<'a> {
             "status" => Command::Status,
             "held" => Command::Held,
             "expect" => Command::Expect(self.expectation()?),
+            "at" | "run-to-end" => {
+                return Err(self.words.error(
+                    head.col,
+                    format!(
+                        "`{}` belongs to a recorded run, a file that starts with `world seed=N`",
+                        head.text
+                    ),
+                ))
+            }
             other => {
                 return Err(self.words.error(
                     head.col,

@@ -1,0 +1,279 @@
+//! The commands of a recorded run: `world seed=N ...`, then its faults as
+//! `at TIME [when POINT:] FAULT`, `run-to-end`, and what to expect of it.
+
+use super::*;
+
+/// The most clients a `world` may ask for.
+const CLIENTS_MAX: u64 = 100;
+/// The most operations a `world` may bound its clients to.
+const OPERATIONS_MAX: u64 = 1_000_000;
+
+/// Parses `world seed=N [profile=standard] [bug=..] [fault=..] [nodes=N]
+/// [clients=N] [operations=N] [chaos=5s]`.
+pub(super) fn parse_world(words: &mut Words<'_>) -> Result<WorldSpec, ParseError> {
+    let mut spec = WorldSpec {
+        seed: 0,
+        standard: false,
+        bugs: Vec::new(),
+        faults: Vec::new(),
+        overrides: Overrides::default(),
+    };
+    let mut seed_seen = false;
+    while let Some(token) = words.peek() {
+        words.at += 1;
+        let Some((key, value)) = token.text.split_once('=') else {
+            return Err(words.error(
+                token.col,
+                format!("expected key=value, found `{}`", token.text),
+            ));
+        };
+        let value_col = token.col + key.len() + 1;
+        seed_seen |= key == "seed";
+        set_world_option(&mut spec, key, value).map_err(|error| match error {
+            OptionError::UnknownKey(message) => words.error(token.col, message),
+            OptionError::BadValue(message) => words.error(value_col, message),
+        })?;
+    }
+    if !seed_seen {
+        return Err(words.error(
+            words.end_col,
+            "missing seed=N: a world is drawn from a seed",
+        ));
+    }
+    Ok(spec)
+}
+
+fn set_world_option(spec: &mut WorldSpec, key: &str, value: &str) -> Result<(), OptionError> {
+    let bad = |message: String| OptionError::BadValue(message);
+    match key {
+        "seed" => {
+            spec.seed = value
+                .parse()
+                .map_err(|_| bad(format!("`seed` takes an unsigned 64-bit number, found `{value}`")))?;
+        }
+        "profile" => match value {
+            "standard" => spec.standard = true,
+            "swarm" => spec.standard = false,
+            _ => return Err(bad(format!("profiles are swarm and standard, found `{value}`"))),
+        },
+        "bug" => {
+            if Bug::from_name(value).is_none() {
+                let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+                return Err(bad(format!("unknown bug `{value}`; bugs: {}", names.join(", "))));
+            }
+            spec.bugs.push(value.to_string());
+        }
+        "fault" => {
+            if FaultKind::from_name(value).is_none() {
+                let names: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+                return Err(bad(format!("unknown fault kind `{value}`; kinds: {}", names.join(", "))));
+            }
+            spec.faults.push(value.to_string());
+        }
+        "nodes" => spec.overrides.nodes = Some(number_in(key, value, 1..=CLUSTER_SIZE_MAX)?),
+        "clients" => spec.overrides.clients = Some(number_in(key, value, 0..=CLIENTS_MAX)?),
+        "operations" => {
+            spec.overrides.operations = Some(number_in(key, value, 0..=OPERATIONS_MAX)?);
+        }
+        "chaos" => {
+            let us = bounded_duration_us(value, 0..=DURATION_MAX_US)
+                .map_err(|m| bad(format!("`chaos`: {m}")))?;
+            spec.overrides.chaos_us = Some(us);
+        }
+        _ => {
+            return Err(OptionError::UnknownKey(format!(
+                "unknown world setting `{key}`; settings: seed, profile, bug, fault, nodes, clients, operations, chaos"
+            )))
+        }
+    }
+    Ok(())
+}
+
+impl CommandParser<'_> {
+    /// A command of a recorded run.
+    pub(super) fn recorded_command(&mut self, head: Token<'_>) -> Result<Command, ParseError> {
+        Ok(match head.text {
+            "at" => Command::At(self.at()?),
+            "run-to-end" => Command::RunToEnd,
+            "expect" => {
+                let expectation = self.expectation()?;
+                if !matches!(
+                    expectation,
+                    Expectation::Violation { .. } | Expectation::NoViolation
+                ) {
+                    return Err(self.words.error(
+                        head.col,
+                        "a recorded run expects `violation NAME` or `no-violation`",
+                    ));
+                }
+                Command::Expect(expectation)
+            }
+            other => {
+                return Err(self.words.error(
+                    head.col,
+                    format!("`{other}` does not belong to a recorded run: it holds `at`, `run-to-end` and `expect`"),
+                ))
+            }
+        })
+    }
+
+    /// `at TIME [when nN leads:|commits:|syncs:] FAULT`
+    fn at(&mut self) -> Result<Scheduled, ParseError> {
+        let time_us = parse_duration(self.words.next("time")?, &self.words)?;
+        let mut point = Point::Timer;
+        if self.words.accept("when") {
+            let node = self.node()?;
+            let what = self.words.next("`leads:`, `commits:` or `syncs:`")?;
+            point = match what.text {
+                "leads:" => Point::NewLeader { node },
+                "commits:" => Point::LeaderCommit { node },
+                "syncs:" => Point::Fsync { node },
+                other => {
+                    return Err(self.words.error(
+                        what.col,
+                        format!("expected `leads:`, `commits:` or `syncs:`, found `{other}`"),
+                    ))
+                }
+            };
+        }
+        let head = self.words.next("fault")?;
+        let fault = self.fault_of_run(head, point)?;
+        if let Fault::Drop { message } | Fault::Duplicate { message, .. } = fault {
+            point = Point::Send { message };
+        }
+        Ok(Scheduled {
+            time_us,
+            point,
+            fault,
+        })
+    }
+
+    fn fault_of_run(&mut self, head: Token<'_>, point: Point) -> Result<Fault, ParseError> {
+        Ok(match head.text {
+            "partition" => match self.partition()? {
+                Command::Partition { groups } => Fault::Partition { groups },
+                _ => unreachable!("partition() gives a partition"),
+            },
+            "cut" | "restore" => {
+                let (from, to) = self.link()?;
+                match head.text {
+                    "cut" => Fault::Cut { from, to },
+                    _ => Fault::Restore { from, to },
+                }
+            }
+            "heal" => Fault::Heal,
+            "crash" => {
+                let node = self.node()?;
+                let disk = self.disk_fate()?;
+                let restart_after_us = self.restart_after()?;
+                Fault::Crash {
+                    node,
+                    disk,
+                    restart_after_us,
+                }
+            }
+            "fsync-crash" => self.fsync_crash(head, point)?,
+            "restart" => Fault::Restart { node: self.node()? },
+            "pause" => Fault::Pause { node: self.node()? },
+            "resume" => Fault::Resume { node: self.node()? },
+            "drop" | "duplicate" => self.message_fault(head)?,
+            other => {
+                return Err(self.words.error(
+                    head.col,
+                    format!("unknown fault `{other}`; faults: partition, cut, restore, heal, crash, fsync-crash, restart, pause, resume, drop, duplicate"),
+                ))
+            }
+        })
+    }
+
+    /// `disk=kept|synced|prefix|lost`
+    fn disk_fate(&mut self) -> Result<DiskFate, ParseError> {
+        let token = self.words.next("disk=kept|synced|prefix|lost")?;
+        Ok(match token.text {
+            "disk=kept" => DiskFate::Kept,
+            "disk=synced" => DiskFate::Synced,
+            "disk=prefix" => DiskFate::Prefix,
+            "disk=lost" => DiskFate::Lost,
+            other => {
+                return Err(self.words.error(
+                    token.col,
+                    format!(
+                    "expected disk=kept, disk=synced, disk=prefix or disk=lost, found `{other}`"
+                ),
+                ))
+            }
+        })
+    }
+
+    /// `[restart-after=DURATION]`
+    fn restart_after(&mut self) -> Result<Option<u64>, ParseError> {
+        let Some(token) = self.words.peek() else {
+            return Ok(None);
+        };
+        let Some(value) = token.text.strip_prefix("restart-after=") else {
+            return Ok(None);
+        };
+        self.words.at += 1;
+        let col = token.col + "restart-after=".len();
+        bounded_duration_us(value, 0..=DURATION_MAX_US)
+            .map(Some)
+            .map_err(|message| self.words.error(col, message))
+    }
+
+    /// `fsync-crash nN before|after restart-after=DURATION`, only when that
+    /// node syncs.
+    fn fsync_crash(&mut self, head: Token<'_>, point: Point) -> Result<Fault, ParseError> {
+        let node = self.node()?;
+        if point != (Point::Fsync { node }) {
+            return Err(self.words.error(
+                head.col,
+                format!("an fsync crash strikes when its node syncs: write `when n{node} syncs: fsync-crash n{node} ...`"),
+            ));
+        }
+        let when = self.words.next("`before` or `after`")?;
+        let before = match when.text {
+            "before" => true,
+            "after" => false,
+            other => {
+                return Err(self.words.error(
+                    when.col,
+                    format!("expected `before` or `after`, found `{other}`"),
+                ))
+            }
+        };
+        let restart_after_us = self.restart_after()?.ok_or_else(|| {
+            self.words
+                .error(self.words.end_col, "missing restart-after=DURATION")
+        })?;
+        Ok(Fault::FsyncCrash {
+            node,
+            before,
+            restart_after_us,
+        })
+    }
+
+    /// `drop message N`, `duplicate message N second-delay=DURATION`
+    fn message_fault(&mut self, head: Token<'_>) -> Result<Fault, ParseError> {
+        let word = self.words.next("`message`")?;
+        if word.text != "message" {
+            return Err(self.words.error(word.col, "expected `message N`"));
+        }
+        let message = self.number("message number")?;
+        if head.text == "drop" {
+            return Ok(Fault::Drop { message });
+        }
+        let token = self.words.next("second-delay=DURATION")?;
+        let Some(value) = token.text.strip_prefix("second-delay=") else {
+            return Err(self
+                .words
+                .error(token.col, "expected second-delay=DURATION"));
+        };
+        let col = token.col + "second-delay=".len();
+        let second_delay_us = bounded_duration_us(value, 0..=DURATION_MAX_US)
+            .map_err(|message| self.words.error(col, message))?;
+        Ok(Fault::Duplicate {
+            message,
+            second_delay_us,
+        })
+    }
+}

@@ -1,0 +1,465 @@
+//! `raftsim shrink`: a failing run reduced to a smaller one that fails the
+//! same way, written as a scenario file a person can read, edit and keep.
+//!
+//! A run's faults are data (its schedule, see [`crate::drivers`]); replayed
+//! with the nemesis off they give the same run. The shrinker takes faults
+//! out and replays, keeping each reduction that still breaks the same
+//! invariant: delta debugging (Zeller's ddmin) over the node and network
+//! faults first, then over the message faults (drops, duplicates), then
+//! fewer clients and operations, a smaller cluster, a shorter chaos phase,
+//! then the faults once more. The result is 1-minimal: taking out any one of
+//! its faults makes the violation disappear (checked last, one by one).
+//!
+//! Everything is deterministic: the same seed gives the same result, unless
+//! the caller's time limit stops the search first (then the best so far,
+//! which still fails, and the report says it is not known to be minimal).
+
+use super::run::{execute, execute_params_schedule, RunReport};
+use super::scenario::ast::{Command, Expectation, Scenario, Step, WorldSpec};
+use crate::drivers::{Fault, Point, Scheduled};
+use crate::world::params::{Overrides, Params, Profile, RunOptions};
+use crate::world::WorldOptions;
+use invariants::Invariant;
+
+/// What a shrink found.
+#[derive(Clone, Debug)]
+pub struct Shrunk {
+    /// The world of the reduced run.
+    pub world: WorldSpec,
+    /// Its faults.
+    pub schedule: Vec<Scheduled>,
+    /// The property it breaks (the original's).
+    pub invariant: Invariant,
+    /// Faults and events of the original run.
+    pub original: (usize, u64),
+    /// Faults and events of the reduced run.
+    pub reduced: (usize, u64),
+    /// Runs the search took.
+    pub runs: u64,
+    /// False if the time limit stopped the search: the result fails, but is
+    /// not known to be 1-minimal.
+    pub complete: bool,
+}
+
+/// Why a run cannot be shrunk.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ShrinkError {
+    /// The run breaks nothing.
+    #[error("seed {0} breaks no property ({1}): there is nothing to shrink")]
+    NoViolation(u64, String),
+    /// Replaying its own schedule does not reproduce it (a bug of raftsim).
+    #[error("seed {0}: replaying its recorded faults does not reproduce the violation (a bug of raftsim, please report it)")]
+    NotReproduced(u64),
+}
+
+/// How the search is going, for a progress display.
+#[derive(Clone, Debug)]
+pub struct Progress<'a> {
+    /// What is being reduced now.
+    pub stage: &'a str,
+    /// Faults in the best failing run so far.
+    pub faults: usize,
+    /// Runs so far.
+    pub runs: u64,
+}
+
+/// The search's state: what is known to fail, and the runs spent.
+struct Search<'a> {
+    seed: u64,
+    options: RunOptions,
+    invariant: Invariant,
+    world: WorldSpec,
+    /// The faults of the best failing run, with their place in the
+    /// original schedule (kept in that order).
+    faults: Vec<(usize, Scheduled)>,
+    runs: u64,
+    out_of_time: &'a mut dyn FnMut() -> bool,
+    progress: &'a mut dyn FnMut(&Progress<'_>),
+    stopped: bool,
+}
+
+/// Shrinks the run of `seed` under `options`. `out_of_time` is asked before
+/// every run of the search (the shrinker keeps no clock); `progress` hears
+/// of each stage and reduction.
+pub fn shrink(
+    seed: u64,
+    options: &RunOptions,
+    out_of_time: &mut dyn FnMut() -> bool,
+    progress: &mut dyn FnMut(&Progress<'_>),
+) -> Result<Shrunk, ShrinkError> {
+    let (world, report) = execute(seed, options, WorldOptions::default());
+    let Some(invariant) = report.invariant() else {
+        return Err(ShrinkError::NoViolation(seed, report.outcome_name().into()));
+    };
+    let schedule = world.schedule().to_vec();
+    let original = (schedule.len(), report.events);
+    let mut search = Search {
+        seed,
+        options: options.clone(),
+        invariant,
+        world: world_spec(seed, options),
+        faults: schedule.into_iter().enumerate().collect(),
+        runs: 0,
+        out_of_time,
+        progress,
+        stopped: false,
+    };
+    if !search.still_fails(&search.world.clone(), &search.faults.clone()) {
+        return Err(ShrinkError::NotReproduced(seed));
+    }
+    search.reduce_faults("node and network faults", |fault| !is_message_fault(fault));
+    search.reduce_faults("message faults", is_message_fault);
+    search.reduce_world();
+    search.reduce_faults("faults, once more", |_| true);
+    search.check_one_minimal();
+    let reduced_events = search.events();
+    Ok(Shrunk {
+        world: search.world.clone(),
+        schedule: search.faults.iter().map(|(_, s)| s.clone()).collect(),
+        invariant,
+        original,
+        reduced: (search.faults.len(), reduced_events),
+        runs: search.runs,
+        complete: !search.stopped,
+    })
+}
+
+fn is_message_fault(fault: &Fault) -> bool {
+    matches!(fault, Fault::Drop { .. } | Fault::Duplicate { .. })
+}
+
+/// The `world` line of the run `raftsim run --seed SEED` with `options` ran.
+fn world_spec(seed: u64, options: &RunOptions) -> WorldSpec {
+    WorldSpec {
+        seed,
+        standard: options.profile == Profile::Standard,
+        bugs: options.bugs.iter().map(|b| b.name().to_string()).collect(),
+        faults: options
+            .forced_faults
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect(),
+        overrides: Overrides::default(),
+    }
+}
+
+impl Search<'_> {
+    /// Runs `world` with `faults`; the report, or `None` if out of time.
+    fn run(&mut self, world: &WorldSpec, faults: &[(usize, Scheduled)]) -> Option<RunReport> {
+        if self.stopped || (self.out_of_time)() {
+            self.stopped = true;
+            return None;
+        }
+        self.runs += 1;
+        let params = Params::draw(self.seed, &self.options).overridden(&world.overrides);
+        let schedule: Vec<Scheduled> = faults.iter().map(|(_, s)| s.clone()).collect();
+        let (_, report) =
+            execute_params_schedule(params, &self.options, WorldOptions::default(), &schedule);
+        Some(report)
+    }
+
+    /// Whether `world` with `faults` still breaks the invariant.
+    fn still_fails(&mut self, world: &WorldSpec, faults: &[(usize, Scheduled)]) -> bool {
+        self.run(world, faults)
+            .is_some_and(|report| report.invariant() == Some(self.invariant))
+    }
+
+    /// Events of the best failing run (one more run, whatever the time).
+    fn events(&self) -> u64 {
+        let params = Params::draw(self.seed, &self.options).overridden(&self.world.overrides);
+        let schedule: Vec<Scheduled> = self.faults.iter().map(|(_, s)| s.clone()).collect();
+        let options = WorldOptions::default();
+        execute_params_schedule(params, &self.options, options, &schedule)
+            .1
+            .events
+    }
+
+    fn report(&mut self, stage: &str) {
+        let progress = Progress {
+            stage,
+            faults: self.faults.len(),
+            runs: self.runs,
+        };
+        (self.progress)(&progress);
+    }
+
+    /// ddmin over the faults `chosen` picks, the others kept as they are.
+    fn reduce_faults(&mut self, stage: &str, chosen: impl Fn(&Fault) -> bool) {
+        self.report(stage);
+        let (mut candidates, fixed): (Vec<_>, Vec<_>) = self
+            .faults
+            .iter()
+            .cloned()
+            .partition(|(_, s)| chosen(&s.fault));
+        let world = self.world.clone();
+        let with = |fixed: &[(usize, Scheduled)], part: &[(usize, Scheduled)]| {
+            let mut all: Vec<(usize, Scheduled)> = fixed.iter().chain(part).cloned().collect();
+            all.sort_by_key(|(index, _)| *index);
+            all
+        };
+        // Most faults of a long run play no part: try none of them first.
+        if !candidates.is_empty() && self.still_fails(&world, &with(&fixed, &[])) {
+            candidates.clear();
+        }
+        let mut granularity = 2;
+        while candidates.len() >= 2 && !self.stopped {
+            let chunks = split(&candidates, granularity);
+            let mut reduced = false;
+            for (i, chunk) in chunks.iter().enumerate() {
+                let complement: Vec<_> = chunks
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .flat_map(|(_, c)| c.iter().cloned())
+                    .collect();
+                if self.still_fails(&world, &with(&fixed, chunk)) {
+                    (candidates, granularity, reduced) = (chunk.clone(), 2, true);
+                    break;
+                }
+                if self.still_fails(&world, &with(&fixed, &complement)) {
+                    candidates = complement;
+                    granularity = (granularity - 1).max(2);
+                    reduced = true;
+                    break;
+                }
+            }
+            if reduced {
+                self.faults = with(&fixed, &candidates);
+                self.report(stage);
+            } else if granularity >= candidates.len() {
+                break;
+            } else {
+                granularity = (granularity * 2).min(candidates.len());
+            }
+        }
+        self.faults = with(&fixed, &candidates);
+    }
+
+    /// Fewer clients, fewer operations, a smaller cluster, a shorter chaos
+    /// phase: each kept if the run still fails.
+    fn reduce_world(&mut self) {
+        self.report("clients, operations, cluster size, chaos length");
+        let drawn = Params::draw(self.seed, &self.options);
+        for clients in 0..drawn.client_count {
+            if self.try_overrides(|o| o.clients = Some(clients)) {
+                break;
+            }
+        }
+        self.reduce_operations();
+        for nodes in [3, 5] {
+            if nodes < drawn.cluster_size && self.try_smaller_cluster(nodes) {
+                break;
+            }
+        }
+        if let Some(report) = self.run(&self.world.clone(), &self.faults.clone()) {
+            if let crate::world::Outcome::Violation(violation) = &report.outcome {
+                // Past the violation the chaos phase plays no part; a round
+                // millisecond reads better than a microsecond.
+                let chaos_us = violation.time_us.div_ceil(1_000) * 1_000;
+                if chaos_us < report.params.chaos_duration_us {
+                    self.try_overrides(|o| o.chaos_us = Some(chaos_us));
+                }
+            }
+        }
+    }
+
+    /// The fewest operations that still fail, by bisection (each step
+    /// checked by a run: failing need not be monotonic in the bound).
+    fn reduce_operations(&mut self) {
+        let Some(report) = self.run(&self.world.clone(), &self.faults.clone()) else {
+            return;
+        };
+        let (mut low, mut high) = (0, report.operations as u64);
+        while low < high && !self.stopped {
+            let middle = low + (high - low) / 2;
+            if self.try_overrides(|o| o.operations = Some(middle)) {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+    }
+
+    /// Whether the run still fails with the nodes past `nodes` gone (and
+    /// the faults that name them); keeps the change if so.
+    fn try_smaller_cluster(&mut self, nodes: u64) -> bool {
+        let kept: Vec<_> = self
+            .faults
+            .iter()
+            .filter(|(_, s)| names_only_nodes_up_to(s, nodes))
+            .cloned()
+            .collect();
+        let mut world = self.world.clone();
+        world.overrides.nodes = Some(nodes);
+        if self.still_fails(&world, &kept) {
+            (self.world, self.faults) = (world, kept);
+            return true;
+        }
+        false
+    }
+
+    /// Whether the run still fails with `change` made to the overrides;
+    /// keeps the change if so.
+    fn try_overrides(&mut self, change: impl FnOnce(&mut Overrides)) -> bool {
+        let mut world = self.world.clone();
+        change(&mut world.overrides);
+        if world == self.world {
+            return false;
+        }
+        if self.still_fails(&world, &self.faults.clone()) {
+            self.world = world;
+            return true;
+        }
+        false
+    }
+
+    /// Takes out, one at a time, every fault without which the run still
+    /// fails, until none is left to take out.
+    fn check_one_minimal(&mut self) {
+        self.report("checking that every fault is needed");
+        let mut index = 0;
+        while index < self.faults.len() && !self.stopped {
+            let mut without = self.faults.clone();
+            without.remove(index);
+            if self.still_fails(&self.world.clone(), &without) {
+                self.faults = without;
+                index = 0;
+            } else {
+                index += 1;
+            }
+        }
+    }
+}
+
+/// `items` in `parts` contiguous chunks of near-equal size.
+fn split<T: Clone>(items: &[T], parts: usize) -> Vec<Vec<T>> {
+    let parts = parts.min(items.len()).max(1);
+    let (size, extra) = (items.len() / parts, items.len() % parts);
+    let mut chunks = Vec::with_capacity(parts);
+    let mut start = 0;
+    for part in 0..parts {
+        let len = size + usize::from(part < extra);
+        chunks.push(items[start..start + len].to_vec());
+        start += len;
+    }
+    chunks
+}
+
+/// Whether `scheduled` names no node past `nodes`.
+fn names_only_nodes_up_to(scheduled: &Scheduled, nodes: u64) -> bool {
+    let fits = |node: u64| node <= nodes;
+    let point_fits = match scheduled.point {
+        Point::NewLeader { node } | Point::LeaderCommit { node } | Point::Fsync { node } => {
+            fits(node)
+        }
+        Point::Timer | Point::Send { .. } => true,
+    };
+    let fault_fits = match &scheduled.fault {
+        Fault::Partition { groups } => groups.iter().flatten().all(|&n| fits(n)),
+        Fault::Cut { from, to } | Fault::Restore { from, to } => fits(*from) && fits(*to),
+        Fault::Crash { node, .. }
+        | Fault::Restart { node }
+        | Fault::FsyncCrash { node, .. }
+        | Fault::Pause { node }
+        | Fault::Resume { node } => fits(*node),
+        Fault::Heal | Fault::Drop { .. } | Fault::Duplicate { .. } => true,
+    };
+    point_fits && fault_fits
+}
+
+/// The shrunk run as a scenario (its expected output not yet filled in:
+/// `scenario::check_text` with `update` does that).
+pub fn scenario_of(shrunk: &Shrunk, command: &str) -> Scenario {
+    let (before_faults, before_events) = shrunk.original;
+    let (after_faults, after_events) = shrunk.reduced;
+    let minimal = match shrunk.complete {
+        true => "1-minimal: without any one of its faults the violation disappears.",
+        false => "Stopped by the time limit: it fails, but may not be minimal.",
+    };
+    let header = [
+        format!("# Shrunk by `{command}`."),
+        format!(
+            "# The original run: {before_faults} faults, {before_events} events. This one: {after_faults} faults, {after_events} events, the same violation ({}).",
+            shrunk.invariant.name()
+        ),
+        format!("# {minimal}"),
+        "# Delays, timeouts and the clients' operations come from the seed; the".into(),
+        "# nemesis is off: the faults are the `at` lines, each where it struck.".into(),
+    ];
+    let step = |command: Command, leading: Vec<String>| Step {
+        leading,
+        command,
+        comment: None,
+        output: Vec::new(),
+        line: 0,
+        source: None,
+    };
+    let mut steps = vec![step(Command::World(shrunk.world.clone()), header.to_vec())];
+    steps.extend(
+        shrunk
+            .schedule
+            .iter()
+            .map(|s| step(Command::At(s.clone()), Vec::new())),
+    );
+    steps.push(step(Command::RunToEnd, vec![String::new()]));
+    let expectation = Expectation::Violation {
+        invariant: shrunk.invariant.name().to_string(),
+    };
+    steps.push(step(Command::Expect(expectation), Vec::new()));
+    Scenario {
+        steps,
+        trailing: Vec::new(),
+    }
+}
+
+/// The command line that shrinks `seed` under `options`, as a header says it.
+pub fn shrink_command(seed: u64, options: &RunOptions) -> String {
+    let mut command = format!("raftsim shrink --seed {seed}");
+    if options.profile == Profile::Standard {
+        command.push_str(" --profile standard");
+    }
+    for bug in options.bugs.iter() {
+        command.push_str(&format!(" --bug {}", bug.name()));
+    }
+    for fault in &options.forced_faults {
+        command.push_str(&format!(" --fault {}", fault.name()));
+    }
+    command
+}
+
+/// The shrunk run as the text of a scenario file named `name`, its expected
+/// output filled in, checked to reproduce the violation.
+pub fn scenario_text(shrunk: &Shrunk, command: &str, name: &str) -> anyhow::Result<String> {
+    let draft = scenario_of(shrunk, command).to_string();
+    let filled = super::scenario::check_text(name, &draft, true).map_err(|error| {
+        anyhow::anyhow!("the shrunk scenario does not parse (a bug of raftsim): {error}")
+    })?;
+    let text = filled.rewritten.unwrap_or(draft);
+    let checked = super::scenario::check_text(name, &text, false).map_err(|error| {
+        anyhow::anyhow!("the shrunk scenario does not parse (a bug of raftsim): {error}")
+    })?;
+    if !checked.passed() {
+        anyhow::bail!(
+            "the shrunk scenario does not reproduce the violation (a bug of raftsim): {}",
+            checked.failures.join("; ")
+        );
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_items_in_order() {
+        let items: Vec<u32> = (0..10).collect();
+        for parts in 1..=12 {
+            let chunks = split(&items, parts);
+            assert_eq!(chunks.concat(), items, "{parts} parts");
+            let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+            let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+            assert!(max - min <= 1, "{sizes:?}");
+        }
+    }
+}
