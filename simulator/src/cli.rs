@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::num::IntErrorKind;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -164,7 +164,19 @@ struct FuzzArgs {
     /// an error.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// After the campaign, shrink each failing seed (at most 20) and write
+    /// its scenario file into this folder (`seed-N.scen`), for CI to keep.
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+    /// With --artifacts: how long each shrink may take, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    artifacts_time: u64,
 }
+
+/// With `fuzz --artifacts`: at most this many failing seeds are shrunk (the
+/// others are named, not shrunk).
+const ARTIFACTS_MAX: usize = 20;
 
 #[derive(Args, Debug)]
 struct MergeArgs {
@@ -411,7 +423,68 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
             .and_then(|()| file.flush())
             .with_context(|| format!("writing the JUnit file {}", path.display()))?;
     }
+    if let Some(dir) = &args.artifacts {
+        let violations = summary
+            .failures
+            .iter()
+            .filter(|report| report.invariant().is_some());
+        let seeds: Vec<u64> = violations.map(|report| report.seed()).collect();
+        write_artifacts(dir, &seeds, &campaign.options, args.artifacts_time)?;
+    }
     Ok(summary.exit_code())
+}
+
+/// Shrinks each of `seeds` (at most `ARTIFACTS_MAX`) and writes its
+/// scenario into `dir`.
+fn write_artifacts(
+    dir: &Path,
+    seeds: &[u64],
+    options: &RunOptions,
+    secs: u64,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--artifacts {}: cannot create the folder", dir.display()))?;
+    for &seed in seeds.iter().take(ARTIFACTS_MAX) {
+        let path = dir.join(format!("seed-{seed}.scen"));
+        let mut out_of_time = deadline(secs);
+        let mut quiet = |_: &shrink::Progress<'_>| {};
+        match shrink::shrink(seed, options, &mut out_of_time, &mut quiet) {
+            Ok(shrunk) => {
+                let command = shrink::shrink_command(seed, options);
+                let text = shrink::scenario_text(&shrunk, &command, &path.display().to_string())?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("{}: cannot write", path.display()))?;
+                eprintln!(
+                    "artifacts: seed {seed}: {} faults -> {}{}; wrote {}",
+                    shrunk.original.0,
+                    shrunk.reduced.0,
+                    if shrunk.complete {
+                        ""
+                    } else {
+                        " (stopped by --artifacts-time)"
+                    },
+                    path.display()
+                );
+            }
+            Err(error) => eprintln!("artifacts: seed {seed}: {error}"),
+        }
+    }
+    if seeds.len() > ARTIFACTS_MAX {
+        let rest: Vec<String> = seeds[ARTIFACTS_MAX..].iter().map(u64::to_string).collect();
+        eprintln!(
+            "artifacts: not shrunk (past the first {ARTIFACTS_MAX}): seeds {}",
+            rest.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// A function that says when `secs` seconds of wall time have passed.
+#[allow(clippy::disallowed_methods)] // a time limit on shrinking, never part of a run
+fn deadline(secs: u64) -> impl FnMut() -> bool {
+    let started = std::time::Instant::now();
+    let limit = Duration::from_secs(secs);
+    move || started.elapsed() >= limit
 }
 
 /// `merge FILES`: every file read and checked first; exit 2 naming the file
@@ -512,10 +585,9 @@ fn print_last_events(trace: &Trace, ticks: bool) {
 #[allow(clippy::disallowed_methods)] // the --time limit and progress display only
 fn shrink(args: ShrinkArgs) -> anyhow::Result<i32> {
     let options = args.world.options();
-    // allow-nondeterminism: the --time limit and progress display only
+    // allow-nondeterminism: the progress display only
     let started = std::time::Instant::now();
-    let limit = std::time::Duration::from_secs(args.time);
-    let mut out_of_time = || started.elapsed() >= limit; // allow-nondeterminism: --time
+    let mut out_of_time = deadline(args.time);
     let mut last_stage = String::new();
     let mut progress = |p: &shrink::Progress<'_>| {
         if p.stage != last_stage {

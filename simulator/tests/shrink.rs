@@ -99,3 +99,31 @@ fn the_time_limit_stops_with_a_failing_run() {
     let text = scenario_text(&shrunk, &shrink_command(44, &options), "x.scen").expect("fails");
     assert!(text.contains("may not be minimal"), "{text}");
 }
+
+#[test]
+fn fuzz_artifacts_holds_a_reproducing_scenario_per_failing_seed() {
+    let dir = std::env::temp_dir().join(format!("raftsim-artifacts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let raftsim = env!("CARGO_BIN_EXE_raftsim");
+    let output = std::process::Command::new(raftsim)
+        .args(["fuzz", "--seeds", "40..50", "--bug", "stale-read", "--artifacts"])
+        .arg(&dir)
+        .output()
+        .expect("raftsim runs");
+    assert_eq!(output.status.code(), Some(1), "a violation was found");
+    let file = dir.join("seed-44.scen");
+    let scenario = std::process::Command::new(raftsim)
+        .arg("scenario")
+        .arg(&file)
+        .output()
+        .expect("raftsim runs");
+    assert_eq!(
+        scenario.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&scenario.stdout)
+    );
+    let written: Vec<_> = std::fs::read_dir(&dir).expect("the folder").collect();
+    assert_eq!(written.len(), 1, "one failing seed in 40..50");
+    std::fs::remove_dir_all(&dir).expect("cleaned up");
+}

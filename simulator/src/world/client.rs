@@ -20,6 +20,7 @@ use raft_core::{NodeId, ProposeError, Role};
 
 use crate::world::event::{Event, Reply, Request};
 use crate::world::network::{Delivery, Endpoint};
+use crate::world::timeline::Sent;
 use crate::world::{Phase, World};
 
 /// Redirects one operation may follow before the client gives up on it (chaos
@@ -210,7 +211,15 @@ impl World {
             },
         );
         let route = (Endpoint::Client(client), Endpoint::Node(node));
-        match self.transmit(route.0, route.1, None, true) {
+        let delivery = self.transmit(route.0, route.1, None, true);
+        let sent = Sent::Request {
+            client,
+            seq,
+            attempt,
+            op: &request.op,
+        };
+        self.timeline_sent(self.messages_sent - 1, route, sent, delivery);
+        match delivery {
             Delivery::Once(delay) => self
                 .queue
                 .push(self.now_us + delay, Event::ClientRequest { node, request }),
@@ -289,7 +298,15 @@ impl World {
         reply: Reply,
     ) {
         let route = (Endpoint::Node(node), Endpoint::Client(client));
-        match self.transmit(route.0, route.1, None, true) {
+        let delivery = self.transmit(route.0, route.1, None, true);
+        let sent = Sent::Reply {
+            client,
+            seq,
+            attempt,
+            reply: &reply,
+        };
+        self.timeline_sent(self.messages_sent - 1, route, sent, delivery);
+        match delivery {
             Delivery::Once(delay) => self.queue.push(
                 self.now_us + delay,
                 Event::ClientReply {

@@ -68,6 +68,7 @@ impl World {
         };
         self.crash_node(node, disk);
         self.forget_paused(node);
+        self.timeline_down(node, || cause.describe(node));
         if self.trace.is_logging() {
             let when = match restart {
                 Some(after) => format!("; it restarts in {}", crate::world::format_time(after)),
@@ -85,8 +86,10 @@ impl World {
         }
     }
 
-    /// Logs the links cut now, in the event log and the story of the run.
+    /// Logs the links cut now, in the event log and the story of the run
+    /// (and the timeline, if one is kept).
     pub(crate) fn log_cuts(&mut self) {
+        self.timeline_links();
         if !self.trace.is_logging() {
             return;
         }
@@ -133,6 +136,7 @@ impl World {
         self.phase = Phase::Heal;
         self.heal_started_us = self.now_us;
         self.network.heal();
+        self.timeline_links();
         let down: Vec<NodeId> = self
             .hosts
             .iter()

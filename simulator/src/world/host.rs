@@ -14,6 +14,7 @@ use crate::world::kv::{digest, Applied, Command, KvStore};
 use crate::world::network::{Delivery, Endpoint};
 use crate::world::params::Params;
 use crate::world::rng::{Rng, Stream};
+use crate::world::timeline::Sent;
 use crate::world::World;
 
 /// The part of a `Ready` that waits for its fsync.
@@ -134,6 +135,7 @@ impl World {
                 incarnation,
             },
         );
+        self.timeline_status(id);
         self.drive(id);
     }
 
@@ -209,6 +211,7 @@ impl World {
         }
         self.drive(id);
         self.observe(id);
+        self.timeline_status(id);
         let host = self.host(id);
         if let Some(status) = host.node.as_ref().map(|n| n.status()) {
             if status.role == Role::Leader && status.term != host.led_term {
@@ -373,6 +376,8 @@ impl World {
     pub(crate) fn send_message(&mut self, message: Message, ask_driver: bool) -> Delivery {
         let (from, to) = (Endpoint::Node(message.from), Endpoint::Node(message.to));
         let delivery = self.transmit(from, to, Some(&message), ask_driver);
+        let number = self.messages_sent - 1;
+        self.timeline_sent(number, (from, to), Sent::Raft(&message), delivery);
         match delivery {
             Delivery::Once(delay) => self
                 .queue

@@ -19,6 +19,10 @@
 //! | `ClientWake`, `ClientRetry`, `ClientRequest`, `ClientReply`, `ClientTimeout` | [`client`] |
 //! | `Restart`, `HealStart`, `HealCheck` | [`faults`]: crashes and restarts, the heal phase |
 //! | a driver's timer | the driver ([`crate::drivers`]), between events |
+//!
+//! When asked ([`WorldOptions::timeline`]), [`timeline`] records what a
+//! person looks at (roles, messages and their fates, faults) through small
+//! hooks beside the code above; it only reads the world.
 
 pub mod client;
 pub mod describe;
@@ -30,6 +34,7 @@ pub mod kv;
 pub mod network;
 pub mod params;
 pub mod rng;
+pub mod timeline;
 pub mod trace;
 
 use std::fmt;
@@ -48,6 +53,7 @@ use kv::mix_into;
 use network::{Delivery, Endpoint, Network};
 use params::Params;
 use rng::{Rng, Stream};
+use timeline::{Timeline, TimelineLimits};
 use trace::Trace;
 
 /// How a run is carried out (not what it simulates: that is [`Params`]).
@@ -69,6 +75,9 @@ pub struct WorldOptions {
     /// Nodes tick only when told (a scenario's `ticks=manual`): the clock's
     /// own ticks are dropped.
     pub manual_ticks: bool,
+    /// Record the run's timeline (`replay --html`), keeping what these
+    /// limits allow; off in fuzz runs, which must not pay for it.
+    pub timeline: Option<TimelineLimits>,
 }
 
 impl Default for WorldOptions {
@@ -81,6 +90,7 @@ impl Default for WorldOptions {
             log_ticks: true,
             max_events: 20_000_000,
             manual_ticks: false,
+            timeline: None,
         }
     }
 }
@@ -201,6 +211,8 @@ pub struct World {
     // deferred[i] until it resumes.
     paused: Vec<bool>,
     deferred: Vec<Vec<Event>>,
+    /// What a person looks at, when asked for ([`WorldOptions::timeline`]).
+    timeline: Option<Box<Timeline>>,
 }
 
 impl World {
@@ -235,6 +247,9 @@ impl World {
             messages_sent: 0,
             paused: vec![false; node_count],
             deferred: vec![Vec::new(); node_count],
+            timeline: options
+                .timeline
+                .map(|limits| Box::new(Timeline::new(limits, node_count))),
             params,
             options,
         };
@@ -306,6 +321,9 @@ impl World {
             let line = self.describe(&event);
             let shown = self.options.log_ticks || !matches!(event, Event::Tick { .. });
             self.trace.log_event(line, shown);
+        }
+        if self.timeline.is_some() {
+            self.timeline_arrival(&event);
         }
         if let Some(node) = event.node() {
             if self.paused[node as usize - 1] {
@@ -401,7 +419,10 @@ impl World {
                 before,
                 restart_after_us,
             } => self.fsync_crash = Some((node, before, restart_after_us)),
-            Fault::Pause { node } => self.paused[node as usize - 1] = true,
+            Fault::Pause { node } => {
+                self.timeline_pause(node, true, false);
+                self.paused[node as usize - 1] = true;
+            }
             Fault::Resume { node } => self.resume(node),
             Fault::Drop { .. } | Fault::Duplicate { .. } => {
                 unreachable!("message faults are a message's fate, not injected")
@@ -492,6 +513,7 @@ impl World {
 
     /// Node `node` goes on: what waited for it happens now, in order.
     pub(crate) fn resume(&mut self, node: NodeId) {
+        self.timeline_pause(node, false, false);
         self.paused[node as usize - 1] = false;
         for event in std::mem::take(&mut self.deferred[node as usize - 1]) {
             self.queue.push(self.now_us, event);
@@ -500,6 +522,7 @@ impl World {
 
     /// A crashed node is no longer paused, and what waited for it is gone.
     pub(crate) fn forget_paused(&mut self, node: NodeId) {
+        self.timeline_pause(node, false, true);
         self.paused[node as usize - 1] = false;
         self.deferred[node as usize - 1].clear();
     }
@@ -507,6 +530,11 @@ impl World {
     /// The faults injected so far, in order.
     pub fn schedule(&self) -> &[Scheduled] {
         &self.schedule
+    }
+
+    /// Messages sent so far, node and client (lost ones too).
+    pub fn messages_sent(&self) -> u64 {
+        self.messages_sent
     }
 
     /// Whether node `id` is paused.
