@@ -139,11 +139,11 @@ impl World {
         if self.clients[client as usize].current.is_some() || self.phase != Phase::Chaos {
             return;
         }
-        self.begin_operation(client);
         let started = self.history.len() as u64;
         if self.params.operations_max.is_some_and(|max| started >= max) {
             return;
         }
+        self.begin_operation(client);
         self.send_attempt(client);
     }
 
