@@ -11,11 +11,12 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use raft_core::Bug;
 use simulator::commands::campaign::{run_share, write_summary, Campaign, Partition, Progress};
-use simulator::commands::run::{check_determinism, execute, run_seed};
+use simulator::commands::run::{check_determinism, execute, run_seed, RunReport};
 use simulator::commands::shrink;
+use simulator::commands::timeline;
 use simulator::world::params::{FaultKind, Profile, RunOptions};
 use simulator::world::trace::Trace;
-use simulator::world::{format_time, WorldOptions};
+use simulator::world::{format_time, World, WorldOptions};
 
 /// Deterministic simulation testing for Raft: one seed, one reproducible run.
 #[derive(Parser, Debug)]
@@ -203,6 +204,14 @@ struct ReplayArgs {
     /// something: a timeout, a heartbeat lost to a fault).
     #[arg(long)]
     ticks: bool,
+    /// Also write the run as one self-contained HTML page: a lane per node
+    /// (role and term), messages as arrows, faults, client operations, the
+    /// violation; zoom and hover.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Also write the run as Chrome trace-event JSON, for the Perfetto UI.
+    #[arg(long, value_name = "FILE")]
+    perfetto: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -525,11 +534,14 @@ fn merge(args: MergeArgs) -> anyhow::Result<i32> {
 
 fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
     let options = args.world.options();
-    let sim_options = WorldOptions {
+    let mut sim_options = WorldOptions {
         log_capacity: Some(usize::try_from(args.events).unwrap_or(usize::MAX)),
         log_ticks: args.ticks,
         ..WorldOptions::default()
     };
+    if args.html.is_some() || args.perfetto.is_some() {
+        sim_options = timeline::recording(sim_options);
+    }
     let (sim, report) = execute(args.seed, &options, sim_options);
     println!("{}", report.params);
     print_story(sim.trace());
@@ -542,11 +554,38 @@ fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
     for line in sim.describe_nodes() {
         println!("  {line}");
     }
+    if let Some(code) = write_timeline(&sim, &report, &args.html, &args.perfetto)? {
+        return Ok(code);
+    }
     match report.failure_text() {
         Some(text) => println!("{text}"),
         None => println!("pass: trace hash {}", report.trace_hash_hex()),
     }
     Ok(report.exit_code())
+}
+
+/// Writes the timeline files asked for; `Some(2)` if one cannot be written
+/// (the path is named), `None` when all went well.
+fn write_timeline(
+    sim: &World,
+    report: &RunReport,
+    html: &Option<PathBuf>,
+    perfetto: &Option<PathBuf>,
+) -> anyhow::Result<Option<i32>> {
+    if html.is_none() && perfetto.is_none() {
+        return Ok(None);
+    }
+    let page = timeline::page_of_run(sim, report)?;
+    if let Err(error) = timeline::write_page(&page, html.as_deref(), perfetto.as_deref()) {
+        eprintln!("raftsim: {error}");
+        return Ok(Some(2));
+    }
+    for (what, path) in [("timeline page", html), ("Perfetto trace", perfetto)] {
+        if let Some(path) = path {
+            println!("wrote the {what} to {}", path.display());
+        }
+    }
+    Ok(None)
 }
 
 /// The story of the whole run: who led which term, and every fault.

@@ -9,3 +9,4 @@ pub mod merge;
 pub mod run;
 pub mod scenario;
 pub mod shrink;
+pub mod timeline;
