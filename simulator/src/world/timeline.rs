@@ -190,7 +190,7 @@ impl SendFate {
     /// The fate's name.
     pub fn name(self) -> &'static str {
         match self {
-            SendFate::Sent => "sent",
+            SendFate::Sent => "once",
             SendFate::Duplicated => "duplicated",
             SendFate::Dropped => "dropped",
             SendFate::Cut => "cut",

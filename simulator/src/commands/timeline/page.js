@@ -84,7 +84,13 @@ window.addEventListener("error", function (event) {
       link.to = to;
       for (let node = 1; node <= N; node++) {
         const cuts = link.cuts.filter(function (c) { return c[0] === node || c[1] === node; });
-        if (cuts.length) isolatedSpans[node - 1].push({ from: link.at_us, to: to, cuts: cuts, link: link });
+        if (!cuts.length) continue;
+        // Cut off from a majority: it cannot send to, or hear from, enough
+        // nodes (itself included) to win an election or commit.
+        const sendsTo = N - cuts.filter(function (c) { return c[0] === node; }).length;
+        const hears = N - cuts.filter(function (c) { return c[1] === node; }).length;
+        const minority = 2 * Math.min(sendsTo, hears) <= N;
+        isolatedSpans[node - 1].push({ from: link.at_us, to: to, cuts: cuts, link: link, minority: minority });
       }
     });
   })();
@@ -128,6 +134,7 @@ window.addEventListener("error", function (event) {
       }
       view.t0 = t0; view.t1 = t1;
       view.redraw();
+      if (view.onchange) view.onchange();
     };
     view.zoom = function (factor, atT) {
       const t = atT === undefined ? (view.t0 + view.t1) / 2 : atT;
@@ -227,10 +234,16 @@ window.addEventListener("error", function (event) {
     request: "rgba(0,140,150,0.7)", reply: "rgba(0,140,150,0.5)"
   };
   let drawnSegments = [];
+  let denseNote = "";
   let hovered = null;
 
+  // Lost on its way (dropped, cut, held, or lost as it arrived).
+  function lost(m) {
+    return !m.copies.length || m.copies.some(function (c) { return c.arrival !== "delivered" && c.arrival !== "in-flight"; });
+  }
+
   function faulted(m) {
-    return m.fate !== "sent" || m.copies.some(function (c) { return c.arrival !== "delivered" || c.waited; });
+    return m.fate !== "once" || m.copies.some(function (c) { return c.arrival !== "delivered" || c.waited; });
   }
 
   function drawLanes(ctx, view) {
@@ -298,7 +311,10 @@ window.addEventListener("error", function (event) {
         label(ctx, roleText(span.row), x0 + 4, top + h / 2, x1 - x0 - 6, span.row[2] === "down" ? "#fff" : "#222");
       }
       for (const span of pausedSpans[node]) shade(ctx, view, span, top, h, "rgba(90,120,255,0.35)");
-      for (const span of isolatedSpans[node]) shade(ctx, view, span, top + h - 4, 4, "#e33");
+      for (const span of isolatedSpans[node]) {
+        if (span.minority) shade(ctx, view, span, top + h - 5, 5, "#e33");
+        else shade(ctx, view, span, top + h - 2, 2, "rgba(230,50,50,0.45)");
+      }
     }
   }
 
@@ -319,7 +335,7 @@ window.addEventListener("error", function (event) {
         if (x1 < view.left || x0 > view.width) continue;
         ctx.fillStyle = colors[op[6]];
         ctx.fillRect(x0, top, Math.max(2, x1 - x0), h);
-        ctx.strokeStyle = "rgba(0,0,0,0.35)"; ctx.strokeRect(x0 + 0.5, top + 0.5, Math.max(1, x1 - x0 - 1), h - 1);
+        if (x1 - x0 > 4) { ctx.strokeStyle = "rgba(0,0,0,0.35)"; ctx.strokeRect(x0 + 0.5, top + 0.5, x1 - x0 - 1, h - 1); }
         label(ctx, op[4] + (op[5] ? " \u2192 " + op[5] : ""), x0 + 3, top + h / 2, x1 - x0 - 5, "#222");
       }
     });
@@ -330,10 +346,10 @@ window.addEventListener("error", function (event) {
   function drawMessage(ctx, view, m, emphasis) {
     const y0 = laneMid(m.from), y1 = laneMid(m.to), x0 = view.x(m.sent);
     let color = KIND_COLOR[m.kind] || "#333";
-    if (m.fate === "duplicated") color = "rgba(235,130,0,0.9)";
+    if (m.fate === "duplicated") color = "rgba(235,130,0,0.65)";
     ctx.lineWidth = emphasis ? 3 : 1;
     if (!m.copies.length) {
-      const lostColor = m.fate === "held" ? "rgba(150,50,200,0.9)" : "rgba(220,30,30,0.9)";
+      const lostColor = { held: "rgba(150,50,200,0.9)", cut: "rgba(220,30,30,0.4)" }[m.fate] || "rgba(220,30,30,0.9)";
       const x1 = view.x(m.sent + D.nominal_delay_us * 0.6), y = y0 + (y1 - y0) * 0.6;
       line(ctx, x0, y0, x1, y, lostColor, [4, 3]);
       if (m.fate === "held") { ctx.fillStyle = lostColor; ctx.fillRect(x1 - 3, y - 3, 6, 6); } else { cross(ctx, x1, y, lostColor); }
@@ -343,7 +359,7 @@ window.addEventListener("error", function (event) {
     for (const copy of m.copies) {
       const xd = view.x(copy.due), xe = view.x(copy.end);
       const lostHere = copy.arrival !== "delivered" && copy.arrival !== "in-flight";
-      const c = lostHere ? "rgba(220,30,30,0.9)" : color;
+      const c = !lostHere ? color : copy.arrival === "lost-cut" ? "rgba(220,30,30,0.4)" : "rgba(220,30,30,0.9)";
       line(ctx, x0, y0, xd, y1, c, copy.arrival === "in-flight" ? [2, 3] : null);
       if (copy.waited) line(ctx, xd, y1, xe, y1, "rgba(90,120,255,0.9)", [2, 2]);
       if (lostHere) cross(ctx, xe, y1, c); else if (xd - x0 > 14 || Math.abs(y1 - y0) > 14) arrowHead(ctx, x0, y0, xd, y1, c);
@@ -379,14 +395,19 @@ window.addEventListener("error", function (event) {
       ctx.fillRect(view.left, laneTop[0], x - view.left, laneTop[LANES] - laneTop[0]);
       label(ctx, "messages before here are counted, not drawn (see the notes)", view.left + 4, laneTop[0] - 6, x - view.left - 8, "#888");
     }
+    const visible = messages.filter(function (m) {
+      return m.reach >= view.t0 && m.sent <= view.t1 && kindShown[m.kind] && (!onlyFaulted || faulted(m));
+    });
+    // Past about one message per pixel column, lines are a blur: then only
+    // the lost ones are drawn, and the page says so.
+    const dense = visible.length > 1.5 * (view.width - view.left);
+    denseNote = dense ? "; " + visible.length + " messages in view: only the lost ones are drawn, zoom in to see each one" : "";
     ctx.save();
     ctx.beginPath(); ctx.rect(view.left, 0, view.width - view.left, view.height); ctx.clip();
     // Faulted messages last, so that they are drawn over the rest.
     for (const pass of [false, true]) {
-      for (const m of messages) {
-        if (m.reach < view.t0 || m.sent > view.t1 || !kindShown[m.kind]) continue;
-        const isFaulted = faulted(m);
-        if (isFaulted !== pass || (onlyFaulted && !isFaulted)) continue;
+      for (const m of visible) {
+        if (faulted(m) !== pass || (dense && !lost(m))) continue;
         drawMessage(ctx, view, m, false);
       }
     }
@@ -399,7 +420,7 @@ window.addEventListener("error", function (event) {
       const x = view.x(D.heal_us);
       if (x >= view.left) {
         line(ctx, x, AXIS_H, x, bottom, "rgba(0,150,0,0.8)", [6, 4]);
-        ctx.fillStyle = "#070"; ctx.fillText("heal", x + 3, AXIS_H + 8);
+        ctx.fillStyle = "#070"; ctx.fillText("heal", x + 30 > view.width ? x - 28 : x + 3, AXIS_H + 8);
       }
     }
     for (const v of D.violations) {
@@ -432,7 +453,7 @@ window.addEventListener("error", function (event) {
     drawMessages(ctx, view);
     drawMarks(ctx, view, bottom);
     $("range").textContent = fmtTime(Math.round(view.t0)) + " \u2013 " + fmtTime(Math.round(view.t1)) +
-      " (" + fmtSpan(Math.round(view.t1 - view.t0)) + ")";
+      " (" + fmtSpan(Math.round(view.t1 - view.t0)) + ")" + denseNote;
   }
 
   // What is under the mouse, as text.
@@ -512,7 +533,7 @@ window.addEventListener("error", function (event) {
     for (const s of isolatedSpans[node]) {
       if (s.from <= t && t < s.to) {
         const cuts = s.cuts.map(function (c) { return "n" + c[0] + "\u2192n" + c[1]; }).join(" ");
-        lines.push("cut off: " + cuts + " (" + s.link.description + ")");
+        lines.push((s.minority ? "CUT OFF from a majority: " : "links cut: ") + cuts + " (" + s.link.description + ")");
       }
     }
     return lines.join("\n");
@@ -544,7 +565,7 @@ window.addEventListener("error", function (event) {
     $("zoom-fit").onclick = function () { timeline.set(0, END); };
     const button = $("zoom-violation");
     if (!D.violations.length) { button.disabled = true; } else {
-      button.onclick = function () { zoomToViolation(D.violations[0]); };
+      button.onclick = function () { zoomToViolation(D.violations[0], true); };
     }
     const filters = $("filters");
     function checkbox(text, checked, change) {
@@ -560,12 +581,31 @@ window.addEventListener("error", function (event) {
     checkbox("only faulted", false, function (on) { onlyFaulted = on; });
   })();
 
-  function zoomToViolation(v) {
+  function zoomToViolation(v, scroll) {
     // The moments before it: enough for a few message round trips.
-    const before = Math.max(20 * D.nominal_delay_us, (END - v.at_us) * 2, 50000);
+    const before = Math.max(8 * D.nominal_delay_us, 20000);
     timeline.set(v.at_us - before, v.at_us + before / 8);
-    timelineCanvas.scrollIntoView({ block: "nearest" });
+    if (scroll) timelineCanvas.scrollIntoView({ block: "nearest" });
   }
+
+  // The view is kept in the address (`#view=FROM-TO`, microseconds), so that
+  // a link or a reload shows the same stretch. A page of a violation opens
+  // on the moments before it, any other on the whole run.
+  (function initialView() {
+    const match = /view=(\d+)-(\d+)/.exec(window.location.hash);
+    if (match) { timeline.set(Number(match[1]), Number(match[2])); } else if (D.violations.length) {
+      zoomToViolation(D.violations[0], false);
+    } else { timeline.set(0, END); }
+    let pending = null;
+    timeline.onchange = function () {
+      clearTimeout(pending);
+      pending = setTimeout(function () {
+        try {
+          window.history.replaceState(null, "", "#view=" + Math.round(timeline.t0) + "-" + Math.round(timeline.t1));
+        } catch (error) { /* a browser may refuse it for a local file: the view just is not kept */ }
+      }, 300);
+    };
+  })();
 
   // ---------------------------------------------------- tables and lists
 
@@ -576,7 +616,7 @@ window.addEventListener("error", function (event) {
     for (const v of D.violations) {
       const item = el("div", { "class": "violation-box", title: "zoom to it" },
         fmtTime(v.at_us) + " (step " + v.step + ") " + v.text);
-      item.onclick = function () { zoomToViolation(v); };
+      item.onclick = function () { zoomToViolation(v, true); };
       box.appendChild(item);
     }
   })();
@@ -657,8 +697,16 @@ window.addEventListener("error", function (event) {
       ctx.strokeStyle = stuck[op[0]] ? "#b00" : "rgba(0,0,0,0.4)";
       ctx.strokeRect(x0 + 0.5, top + 0.5, w - 1, h - 1);
       ctx.lineWidth = 1;
-      const number = order[op[0]] ? "#" + order[op[0]] + " " : "";
-      label(ctx, number + op[4].replace(/^(\w+) "[^"]*"/, "$1") + (op[5] ? " \u2192 " + op[5] : ""), x0 + 4, top + h / 2, w - 6, "#111");
+      const number = order[op[0]] ? "#" + order[op[0]] : "";
+      const text = (number ? number + " " : "") + op[4].replace(/^(\w+) "[^"]*"/, "$1") + (op[5] ? " \u2192 " + op[5] : "");
+      if (ctx.measureText(text).width <= w - 6) { label(ctx, text, x0 + 4, top + h / 2, w - 6, "#111"); return; }
+      if (stuck[op[0]]) {
+        ctx.font = "bold 12px system-ui, sans-serif";
+        const tw = ctx.measureText(text).width;
+        ctx.fillStyle = "#b00";
+        ctx.fillText(text, x0 - tw - 6 > view.left ? x0 - tw - 6 : x0 + w + 4, top + h / 2);
+        ctx.font = "12px system-ui, sans-serif";
+      } else { label(ctx, number, x0 + 2, top + h / 2, w - 3, "#111"); }
     }
     function hover(view, x, y) {
       const row = Math.floor((y - TOP) / ROW), t = view.t(x);
@@ -681,5 +729,4 @@ window.addEventListener("error", function (event) {
     view.set(from - (last - from) * 0.05, last);
   })();
 
-  timeline.redraw();
 })();
