@@ -399,6 +399,11 @@ impl Scripted {
         scripted
     }
 
+    /// Records the world's timeline from now on (`raftsim scenario --html`).
+    pub fn record_timeline(&mut self, limits: crate::world::timeline::TimelineLimits) {
+        self.sim.record_timeline(limits);
+    }
+
     /// The world.
     pub fn sim(&self) -> &World {
         &self.sim

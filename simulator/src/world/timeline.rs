@@ -683,6 +683,20 @@ impl World {
         self.timeline.as_deref()
     }
 
+    /// Starts recording the timeline now, if it is not recorded yet (a
+    /// scenario's world is built before its runner knows a page is
+    /// wanted): each running node's state is its first change. Messages
+    /// already on their way are not counted: start before any is sent.
+    pub fn record_timeline(&mut self, limits: TimelineLimits) {
+        if self.timeline.is_some() {
+            return;
+        }
+        self.timeline = Some(Box::new(Timeline::new(limits, self.hosts.len())));
+        for id in 1..=self.hosts.len() as NodeId {
+            self.timeline_status(id);
+        }
+    }
+
     /// A message just left as `number` (from `transmit`), with `delivery`.
     pub(crate) fn timeline_sent(
         &mut self,

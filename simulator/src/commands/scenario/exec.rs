@@ -10,6 +10,7 @@ use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Scenari
 use crate::drivers::script::{ControlError, OpState, Scripted, ScriptedWorld, StepLimits};
 use crate::world::describe::{describe_body, describe_log, describe_op};
 use crate::world::rng::Ratio;
+use crate::world::timeline::TimelineLimits;
 
 /// A reason a scenario fails, at a command of its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +94,18 @@ pub fn execute(scenario: &Scenario) -> Execution {
 /// Runs `scenario`, each step within `limits`. A step that reaches a limit
 /// fails and ends the scenario; a panic ends it with an internal error.
 pub fn execute_with(scenario: &Scenario, limits: StepLimits) -> Execution {
+    execute_recording(scenario, limits, None).0
+}
+
+/// [`execute_with`], with the world's timeline recorded within `timeline`
+/// if given (`raftsim scenario --html`), and the scripted world handed back
+/// as it ended; `None` for a recorded run (`world seed=N`), whose world is
+/// a run of its own, or a world that never started.
+pub fn execute_recording(
+    scenario: &Scenario,
+    limits: StepLimits,
+    timeline: Option<TimelineLimits>,
+) -> (Execution, Option<Scripted>) {
     let mut execution = Execution::default();
     let Some(first) = scenario.steps.first() else {
         execution.failures.push(Failure {
@@ -100,26 +113,31 @@ pub fn execute_with(scenario: &Scenario, limits: StepLimits) -> Execution {
             col: 1,
             message: "a scenario starts with `cluster N`".into(),
         });
-        return execution;
+        return (execution, None);
     };
     let spec = match &first.command {
         Command::Cluster(spec) => spec,
-        Command::World(spec) => return super::recorded::execute(scenario, spec),
+        Command::World(spec) => return (super::recorded::execute(scenario, spec), None),
         _ => {
             execution.failures.push(Failure {
                 line: first.line,
                 col: command_col(first),
                 message: "a scenario starts with `cluster N` (or `world seed=N`)".into(),
             });
-            return execution;
+            return (execution, None);
         }
     };
     let started = guarded(|| Scripted::new(&world_of(spec), limits));
     let world = match started {
-        Ok(world) => world,
+        Ok(mut world) => {
+            if let Some(limits) = timeline {
+                world.record_timeline(limits);
+            }
+            world
+        }
         Err(message) => {
             execution.internal_error = Some(failure_at(first, message));
-            return execution;
+            return (execution, None);
         }
     };
     let mut executor = Executor {
@@ -145,7 +163,7 @@ pub fn execute_with(scenario: &Scenario, limits: StepLimits) -> Execution {
             Err(message) => {
                 execution.internal_error = Some(failure_at(step, message));
                 execution.failures = executor.failures;
-                return execution;
+                return (execution, Some(executor.world));
             }
         }
     }
@@ -154,7 +172,7 @@ pub fn execute_with(scenario: &Scenario, limits: StepLimits) -> Execution {
         execution.internal_error = Some(failure_at(first, message));
     }
     execution.failures = executor.failures;
-    execution
+    (execution, Some(executor.world))
 }
 
 /// The column where a step's command starts (1 for a step built, not parsed).
