@@ -87,6 +87,14 @@ struct ScenarioArgs {
     /// Print the text form of one scenario in JSON form instead of running it.
     #[arg(long, conflicts_with = "update")]
     from_json: bool,
+    /// Also write the scenario's run as one self-contained HTML page (one
+    /// scenario file only).
+    #[arg(long, value_name = "OUT", conflicts_with_all = ["update", "to_json", "from_json"])]
+    html: Option<PathBuf>,
+    /// Also write the scenario's run as Chrome trace-event JSON, for the
+    /// Perfetto UI (one scenario file only).
+    #[arg(long, value_name = "OUT", conflicts_with_all = ["update", "to_json", "from_json"])]
+    perfetto: Option<PathBuf>,
     /// Scenario files or directories (searched for *.scen).
     #[arg(required = true, value_name = "FILE_OR_DIR")]
     paths: Vec<PathBuf>,
@@ -309,6 +317,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             args.update,
             args.to_json,
             args.from_json,
+            (args.html, args.perfetto),
         ),
         Command::CheckHistory(args) => simulator::commands::check_history::run(&args),
     }

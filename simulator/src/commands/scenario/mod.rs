@@ -485,13 +485,21 @@ pub fn from_json(path: &Path) -> Result<String, InputError> {
 }
 
 /// The `raftsim scenario` subcommand: run (or `update`), or convert one file
-/// `to_json` / `from_json`. Returns the exit code.
+/// `to_json` / `from_json`, or run one file and draw it (`html`,
+/// `perfetto`: see [`crate::commands::timeline::scenario::cli`]). Returns
+/// the exit code.
 pub fn cli(
     paths: Vec<PathBuf>,
     update: bool,
     to_json: bool,
     from_json: bool,
+    timeline: (Option<PathBuf>, Option<PathBuf>),
 ) -> anyhow::Result<i32> {
+    let (html, perfetto) = timeline;
+    if html.is_some() || perfetto.is_some() {
+        let (html, perfetto) = (html.as_deref(), perfetto.as_deref());
+        return crate::commands::timeline::scenario::cli(&paths, html, perfetto);
+    }
     if to_json || from_json {
         let [path] = paths.as_slice() else {
             eprintln!("raftsim: --to-json and --from-json take one file");

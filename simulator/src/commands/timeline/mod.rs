@@ -21,6 +21,7 @@
 pub mod data;
 pub mod html;
 pub mod perfetto;
+pub mod scenario;
 
 use std::path::{Path, PathBuf};
 
