@@ -486,9 +486,12 @@ window.addEventListener("error", function (event) {
   }
 
   function describeMessage(m) {
+    const fate = {
+      once: "", duplicated: ", duplicated by the network", dropped: ", dropped by the network",
+      cut: ", lost: the link was cut", held: ", held by a scenario rule (a release sends it again, as a new message)"
+    }[m.fate];
     const lines = ["message #" + m.number + ": " + laneName(m.from) + " \u2192 " + laneName(m.to) + "  " + m.kind,
-                   m.label, "sent " + fmtTime(m.sent) + ": " + m.fate];
-    if (m.fate === "held") lines.push("held by a scenario rule; a release sends it again as a new message");
+                   m.label, "sent " + fmtTime(m.sent) + fate];
     m.copies.forEach(function (c, i) {
       const which = m.copies.length > 1 ? "copy " + (i + 1) + ": " : "";
       let what = c.arrival === "in-flight" ? "still in flight when the run ended (due " + fmtTime(c.due) + ")"

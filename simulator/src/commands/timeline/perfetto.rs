@@ -27,9 +27,10 @@ const PAUSED_TID: u64 = 2;
 const SENT_TID: u64 = 3;
 const RECEIVED_TID: u64 = 4;
 
-/// The trace of `page`'s run.
-pub fn trace(page: &Page) -> Value {
-    let mut events = metadata(page);
+/// The trace of `page`'s run, as the file holds it: one event a line.
+pub fn trace(page: &Page) -> String {
+    let mut events = Events::default();
+    metadata(page, &mut events);
     roles(page, &mut events);
     commits(page, &mut events);
     pauses(page, &mut events);
@@ -37,11 +38,27 @@ pub fn trace(page: &Page) -> Value {
     messages(page, &mut events);
     operations(page, &mut events);
     marks(page, &mut events);
-    json!({
-        "traceEvents": events,
-        "displayTimeUnit": "ms",
-        "otherData": { "title": page.title, "outcome": page.outcome.text },
-    })
+    let other = json!({ "title": page.title, "outcome": page.outcome.text });
+    format!(
+        "{{\"displayTimeUnit\": \"ms\", \"otherData\": {other},\n\"traceEvents\": [\n{}\n]}}\n",
+        events.out
+    )
+}
+
+/// The trace's events, each serialized as it is made: a trace of 100,000
+/// events never holds them all as JSON trees (that took 300 MB).
+#[derive(Default)]
+struct Events {
+    out: String,
+}
+
+impl Events {
+    fn push(&mut self, event: Value) {
+        if !self.out.is_empty() {
+            self.out.push_str(",\n");
+        }
+        self.out.push_str(&event.to_string());
+    }
 }
 
 /// The process of a lane (a node, or a client).
@@ -60,8 +77,7 @@ pub fn lane_name(page: &Page, lane: u64) -> String {
     }
 }
 
-fn metadata(page: &Page) -> Vec<Value> {
-    let mut events = Vec::new();
+fn metadata(page: &Page, events: &mut Events) {
     let mut name = |pid: u64, tid: Option<u64>, text: String| {
         let (kind, tid) = match tid {
             Some(tid) => ("thread_name", tid),
@@ -94,7 +110,6 @@ fn metadata(page: &Page) -> Vec<Value> {
         let pid = pid_of(page, lane);
         events.push(json!({"ph": "M", "name": "process_sort_index", "pid": pid, "tid": 0, "args": {"sort_index": pid}}));
     }
-    events
 }
 
 /// A duration event.
@@ -103,7 +118,7 @@ fn span(pid: u64, tid: u64, name: String, from_us: u64, to_us: u64, args: Value)
            "dur": to_us.saturating_sub(from_us), "args": args})
 }
 
-fn roles(page: &Page, events: &mut Vec<Value>) {
+fn roles(page: &Page, events: &mut Events) {
     for node in 1..=page.node_count {
         let changes: Vec<_> = page.statuses.iter().filter(|s| s.node == node).collect();
         for (i, change) in changes.iter().enumerate() {
@@ -119,7 +134,7 @@ fn roles(page: &Page, events: &mut Vec<Value>) {
     }
 }
 
-fn commits(page: &Page, events: &mut Vec<Value>) {
+fn commits(page: &Page, events: &mut Events) {
     for &[at_us, node, commit] in &page.commits {
         events.push(
             json!({"ph": "C", "name": "commit", "pid": node, "tid": ROLE_TID,
@@ -128,7 +143,7 @@ fn commits(page: &Page, events: &mut Vec<Value>) {
     }
 }
 
-fn pauses(page: &Page, events: &mut Vec<Value>) {
+fn pauses(page: &Page, events: &mut Events) {
     let mut since: BTreeMap<u64, u64> = BTreeMap::new();
     for &[at_us, node, paused] in &page.pauses {
         match (paused, since.remove(&node)) {
@@ -158,7 +173,7 @@ fn pauses(page: &Page, events: &mut Vec<Value>) {
     }
 }
 
-fn network(page: &Page, events: &mut Vec<Value>) {
+fn network(page: &Page, events: &mut Events) {
     for (i, link) in page.links.iter().enumerate() {
         let until = page.links.get(i + 1).map_or(page.end_us, |next| next.at_us);
         if !link.cuts.is_empty() {
@@ -183,11 +198,10 @@ fn network(page: &Page, events: &mut Vec<Value>) {
 
 /// Messages: grouped send and receive slices, a flow per delivered copy,
 /// an instant event per loss.
-fn messages(page: &Page, events: &mut Vec<Value>) {
+fn messages(page: &Page, events: &mut Events) {
     // (lane, time) -> what it sent or received then, in message order.
     let mut sends: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
     let mut receives: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
-    let mut flows = Vec::new();
     for message in &page.messages {
         let (from, to) = (
             lane_name(page, message.from_lane),
@@ -222,7 +236,9 @@ fn messages(page: &Page, events: &mut Vec<Value>) {
                         .entry((message.to_lane, end_us))
                         .or_default()
                         .push(what.clone());
-                    flows.extend(flow(page, message, copy, end_us));
+                    for end in flow(page, message, copy, end_us) {
+                        events.push(end);
+                    }
                 }
                 "in-flight" => {}
                 lost_how => {
@@ -261,7 +277,6 @@ fn messages(page: &Page, events: &mut Vec<Value>) {
             args,
         ));
     }
-    events.extend(flows);
 }
 
 fn lost(page: &Page, lane: u64, tid: u64, at_us: u64, name: String, what: &str) -> Value {
@@ -282,7 +297,7 @@ fn flow(page: &Page, message: &MessageRow, copy: usize, end_us: u64) -> [Value; 
     [start, end]
 }
 
-fn operations(page: &Page, events: &mut Vec<Value>) {
+fn operations(page: &Page, events: &mut Events) {
     for op in &page.operations {
         let pid = pid_of(page, page.node_count + op.client);
         let until = op.complete_us.unwrap_or(page.end_us);
@@ -299,7 +314,7 @@ fn operations(page: &Page, events: &mut Vec<Value>) {
 }
 
 /// The violations and the start of the heal phase, across the whole trace.
-fn marks(page: &Page, events: &mut Vec<Value>) {
+fn marks(page: &Page, events: &mut Events) {
     for violation in &page.violations {
         events.push(
             json!({"ph": "i", "s": "g", "name": format!("VIOLATION {}", violation.invariant),
