@@ -423,6 +423,7 @@ window.addEventListener("error", function (event) {
         ctx.fillStyle = "#070"; ctx.fillText("heal", x + 30 > view.width ? x - 28 : x + 3, AXIS_H + 8);
       }
     }
+    let labelEnd = -Infinity;
     for (const v of D.violations) {
       const x = view.x(v.at_us);
       if (x < view.left - 1 || x > view.width + 1) continue;
@@ -433,7 +434,11 @@ window.addEventListener("error", function (event) {
       const text = "\u2716 " + v.invariant;
       const w = ctx.measureText(text).width;
       const tx = x + 4 + w > view.width ? x - 4 - w : x + 4;
-      ctx.fillStyle = "#c00"; ctx.fillText(text, tx, AXIS_H + TRAFFIC_H + NETWORK_H / 2);
+      // A label only where it does not cover the one before (hover tells each).
+      if (tx > labelEnd + 6) {
+        ctx.fillStyle = "#c00"; ctx.fillText(text, tx, AXIS_H + TRAFFIC_H + NETWORK_H / 2);
+        labelEnd = tx + w;
+      }
       for (const node of v.nodes) {
         if (node > N) continue;
         ctx.fillStyle = "#c00";
@@ -468,10 +473,10 @@ window.addEventListener("error", function (event) {
   }
 
   function hoverViolation(view, x) {
-    for (const v of D.violations) {
-      if (Math.abs(view.x(v.at_us) - x) <= 3) return "VIOLATION at " + fmtTime(v.at_us) + " (step " + v.step + ")\n" + v.text;
-    }
-    return null;
+    const near = D.violations.filter(function (v) { return Math.abs(view.x(v.at_us) - x) <= 3; });
+    return near.length ? near.map(function (v) {
+      return "VIOLATION at " + fmtTime(v.at_us) + " (step " + v.step + ")\n" + v.text;
+    }).join("\n\n") : null;
   }
 
   function hoverMessage(x, y) {

@@ -20,6 +20,10 @@ use crate::drivers::script::Scripted;
 use crate::world::timeline::TimelineLimits;
 use crate::world::WorldOptions;
 
+/// The violations a scripted scenario's outcome box lists (a scenario may
+/// break a property at every step after the first).
+const VIOLATIONS_IN_OUTCOME_MAX: usize = 3;
+
 /// `raftsim scenario FILE --html OUT [--perfetto OUT]`: runs the file as
 /// `raftsim scenario` does (its line, the tally, its exit code), then writes
 /// its page. A page draws one run: several files (or a folder of several)
@@ -140,8 +144,15 @@ fn page_of_script(
             .iter()
             .map(|f| format!("  {}:{}: {}", name, f.line, f.message)),
     );
-    for violation in &violations {
+    // The first few: the page lists every one below the timeline.
+    for violation in violations.iter().take(VIOLATIONS_IN_OUTCOME_MAX) {
         lines.push(format!("  violation: {violation}"));
+    }
+    if violations.len() > VIOLATIONS_IN_OUTCOME_MAX {
+        let more = violations.len() - VIOLATIONS_IN_OUTCOME_MAX;
+        lines.push(format!(
+            "  ... and {more} more violations, listed below the timeline"
+        ));
     }
     let source = Source {
         title: format!("{name} ({cluster})"),
