@@ -199,87 +199,80 @@ fn network(page: &Page, events: &mut Events) {
 /// Messages: grouped send and receive slices, a flow per delivered copy,
 /// an instant event per loss.
 fn messages(page: &Page, events: &mut Events) {
-    // (lane, time) -> what it sent or received then, in message order.
-    let mut sends: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
-    let mut receives: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
+    let mut groups = Groups::default();
     for message in &page.messages {
-        let (from, to) = (
-            lane_name(page, message.from_lane),
-            lane_name(page, message.to_lane),
-        );
-        let kind = page.kinds[message.kind];
-        let fate = page.fates[message.fate];
-        let what = format!(
-            "#{} {kind} {from} -> {to}: {}",
-            message.number, message.label
-        );
-        sends
-            .entry((message.from_lane, message.sent_us))
-            .or_default()
-            .push(format!("{what} ({fate})"));
-        if message.copies.is_empty() {
-            let name = format!("{fate} {kind} -> {to}");
-            events.push(lost(
-                page,
-                message.from_lane,
-                SENT_TID,
-                message.sent_us,
-                name,
-                &what,
-            ));
-        }
-        for (copy, &[_, end_us, arrival, _]) in message.copies.iter().enumerate() {
-            let arrival = page.arrivals[arrival as usize];
-            match arrival {
-                "delivered" => {
-                    receives
-                        .entry((message.to_lane, end_us))
-                        .or_default()
-                        .push(what.clone());
-                    for end in flow(page, message, copy, end_us) {
-                        events.push(end);
-                    }
-                }
-                "in-flight" => {}
-                lost_how => {
-                    let name = format!("{lost_how} {kind} from {from}");
-                    events.push(lost(
-                        page,
-                        message.to_lane,
-                        RECEIVED_TID,
-                        end_us,
-                        name,
-                        &what,
-                    ));
-                }
-            }
-        }
+        message_events(page, message, &mut groups, events);
     }
-    for ((lane, at_us), what) in sends {
-        let args = json!({"messages": what});
-        events.push(span(
-            pid_of(page, lane),
-            SENT_TID,
-            "send".into(),
-            at_us,
-            at_us + 1,
-            args,
-        ));
-    }
-    for ((lane, at_us), what) in receives {
-        let args = json!({"messages": what});
-        events.push(span(
-            pid_of(page, lane),
-            RECEIVED_TID,
-            "receive".into(),
-            at_us,
-            at_us + 1,
-            args,
-        ));
+    for (tid, name, group) in [
+        (SENT_TID, "send", groups.sends),
+        (RECEIVED_TID, "receive", groups.receives),
+    ] {
+        for ((lane, at_us), what) in group {
+            let args = json!({ "messages": what });
+            let pid = pid_of(page, lane);
+            events.push(span(pid, tid, name.into(), at_us, at_us + 1, args));
+        }
     }
 }
 
-fn lost(page: &Page, lane: u64, tid: u64, at_us: u64, name: String, what: &str) -> Value {
+/// What each lane sent or received at each instant, in message order:
+/// (lane, time) -> the messages.
+#[derive(Default)]
+struct Groups {
+    sends: BTreeMap<(u64, u64), Vec<String>>,
+    receives: BTreeMap<(u64, u64), Vec<String>>,
+}
+
+/// One message: into its send group; a flow per delivered copy (and the
+/// copy into its receive group); an instant event per loss.
+fn message_events(page: &Page, message: &MessageRow, groups: &mut Groups, events: &mut Events) {
+    let from = lane_name(page, message.from_lane);
+    let to = lane_name(page, message.to_lane);
+    let (kind, fate) = (page.kinds[message.kind], page.fates[message.fate]);
+    let what = format!(
+        "#{} {kind} {from} -> {to}: {}",
+        message.number, message.label
+    );
+    let sent_at = (message.from_lane, message.sent_us);
+    groups
+        .sends
+        .entry(sent_at)
+        .or_default()
+        .push(format!("{what} ({fate})"));
+    if message.copies.is_empty() {
+        let name = format!("{fate} {kind} -> {to}");
+        let at = (message.from_lane, SENT_TID, message.sent_us);
+        events.push(lost(page, at, name, &what));
+    }
+    for (copy, &[_, end_us, arrival, _]) in message.copies.iter().enumerate() {
+        match page.arrivals[arrival as usize] {
+            "delivered" => {
+                let received_at = (message.to_lane, end_us);
+                groups
+                    .receives
+                    .entry(received_at)
+                    .or_default()
+                    .push(what.clone());
+                for end in flow(page, message, copy, end_us) {
+                    events.push(end);
+                }
+            }
+            "in-flight" => {}
+            lost_how => {
+                let name = format!("{lost_how} {kind} from {from}");
+                events.push(lost(
+                    page,
+                    (message.to_lane, RECEIVED_TID, end_us),
+                    name,
+                    &what,
+                ));
+            }
+        }
+    }
+}
+
+/// An instant event where a message was lost: on `(lane, tid, at_us)`.
+fn lost(page: &Page, (lane, tid, at_us): (u64, u64, u64), name: String, what: &str) -> Value {
     json!({"ph": "i", "s": "t", "name": name, "pid": pid_of(page, lane), "tid": tid,
            "ts": at_us, "args": {"message": what}})
 }
