@@ -106,7 +106,14 @@ fn fuzz_artifacts_holds_a_reproducing_scenario_per_failing_seed() {
     let _ = std::fs::remove_dir_all(&dir);
     let raftsim = env!("CARGO_BIN_EXE_raftsim");
     let output = std::process::Command::new(raftsim)
-        .args(["fuzz", "--seeds", "40..50", "--bug", "stale-read", "--artifacts"])
+        .args([
+            "fuzz",
+            "--seeds",
+            "40..50",
+            "--bug",
+            "stale-read",
+            "--artifacts",
+        ])
         .arg(&dir)
         .output()
         .expect("raftsim runs");
