@@ -5,6 +5,7 @@
 use raft_core::Bug;
 use simulator::commands::run::{execute, execute_schedule};
 use simulator::drivers::{Fault, Point};
+use simulator::world::network::Endpoint;
 use simulator::world::params::RunOptions;
 use simulator::world::WorldOptions;
 
@@ -72,6 +73,12 @@ fn every_kind_of_point_and_fault_is_recorded() {
         points, [true; 5],
         "timers, elections, commits, fsyncs, messages"
     );
+    let message = simulator::drivers::MessageId {
+        from: Endpoint::Node(1),
+        to: Endpoint::Node(2),
+        about: simulator::drivers::About::Request { op: 0, attempt: 0 },
+        nth: 0,
+    };
     let expected = [
         Fault::Partition { groups: vec![] },
         Fault::Cut { from: 1, to: 2 },
@@ -86,9 +93,9 @@ fn every_kind_of_point_and_fault_is_recorded() {
             before: true,
             restart_after_us: 0,
         },
-        Fault::Drop { message: 0 },
+        Fault::Drop { message },
         Fault::Duplicate {
-            message: 0,
+            message,
             second_delay_us: 0,
         },
     ];

@@ -18,8 +18,9 @@ pub mod script;
 pub use schedule::ScheduleDriver;
 
 use std::any::Any;
+use std::fmt;
 
-use raft_core::{Message, NodeId};
+use raft_core::{Message, MessageBody, NodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::world::kv::mix_into;
@@ -90,19 +91,166 @@ pub enum Fault {
         /// The node.
         node: NodeId,
     },
-    /// Message number `message` of the run is lost.
+    /// The message is lost.
     Drop {
-        /// The message's number (every message sent, node or client, counts).
-        message: u64,
+        /// Which message.
+        message: MessageId,
     },
-    /// Message number `message` arrives a second time, `second_delay_us`
-    /// after it was sent.
+    /// The message arrives a second time, `second_delay_us` after it was sent.
     Duplicate {
-        /// The message's number.
-        message: u64,
+        /// Which message.
+        message: MessageId,
         /// The second copy's delay.
         second_delay_us: u64,
     },
+}
+
+/// A message of a run, named by its link, what it is about, and its place
+/// among the messages of that link about the same thing: the `nth` (from 0)
+/// `n1->n2 app term=3 index=5`. Named by content, a message keeps its name
+/// when a fault elsewhere changes how many other messages the run sends,
+/// which is what lets a shrunk run keep its faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MessageId {
+    /// The sender.
+    pub from: Endpoint,
+    /// The receiver.
+    pub to: Endpoint,
+    /// What it is about.
+    pub about: About,
+    /// Its place among the messages of this link about the same thing.
+    pub nth: u64,
+}
+
+/// What a message is about, as its name says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum About {
+    /// A Raft message: its kind, the sender's term, and the index it is
+    /// about (see [`raft_index`]).
+    Raft {
+        /// Its kind, an index into [`RAFT_KINDS`].
+        kind: u8,
+        /// The sender's term.
+        term: u64,
+        /// The index it is about.
+        index: u64,
+    },
+    /// A client's request: its operation's number and the attempt.
+    Request {
+        /// The operation's number (the client's sequence number).
+        op: u64,
+        /// The attempt, from 0.
+        attempt: u32,
+    },
+    /// A node's reply to a client's request.
+    Reply {
+        /// The operation's number.
+        op: u64,
+        /// The attempt it answers.
+        attempt: u32,
+    },
+}
+
+/// The names of the Raft message kinds, as [`MessageBody::kind_name`] gives
+/// them; [`About::Raft`] holds an index into it.
+pub const RAFT_KINDS: [&str; 6] = [
+    "vote",
+    "vote-resp",
+    "app",
+    "app-resp",
+    "heartbeat",
+    "heartbeat-resp",
+];
+
+/// The index a Raft message is about: a vote request's last log index, a
+/// vote's 1 if granted, an append's previous log index, an append
+/// response's index, a heartbeat's commit index; 0 for a heartbeat response.
+pub fn raft_index(body: &MessageBody) -> u64 {
+    match body {
+        MessageBody::RequestVote { last_log_index, .. } => *last_log_index,
+        MessageBody::RequestVoteResponse { granted } => u64::from(*granted),
+        MessageBody::AppendEntries { prev_log_index, .. } => *prev_log_index,
+        MessageBody::AppendEntriesResponse { index, .. } => *index,
+        MessageBody::Heartbeat { commit } => *commit,
+        MessageBody::HeartbeatResponse => 0,
+    }
+}
+
+impl About {
+    /// What `message` is about.
+    pub fn of_raft(message: &Message) -> About {
+        // Indexes into RAFT_KINDS, in its order (a test checks the names).
+        let kind = match message.body {
+            MessageBody::RequestVote { .. } => 0,
+            MessageBody::RequestVoteResponse { .. } => 1,
+            MessageBody::AppendEntries { .. } => 2,
+            MessageBody::AppendEntriesResponse { .. } => 3,
+            MessageBody::Heartbeat { .. } => 4,
+            MessageBody::HeartbeatResponse => 5,
+        };
+        About::Raft {
+            kind,
+            term: message.term,
+            index: raft_index(&message.body),
+        }
+    }
+
+    fn digest(&self) -> [u64; 3] {
+        match *self {
+            About::Raft { kind, term, index } => [u64::from(kind), term, index],
+            About::Request { op, attempt } => [1 << 8, op, u64::from(attempt)],
+            About::Reply { op, attempt } => [2 << 8, op, u64::from(attempt)],
+        }
+    }
+}
+
+impl fmt::Display for About {
+    /// `app term=3 index=5`, `request op=4 attempt=1`, `reply op=4 attempt=1`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            About::Raft { kind, term, index } => {
+                let name = RAFT_KINDS.get(usize::from(kind)).unwrap_or(&"?");
+                write!(f, "{name} term={term} index={index}")
+            }
+            About::Request { op, attempt } => write!(f, "request op={op} attempt={attempt}"),
+            About::Reply { op, attempt } => write!(f, "reply op={op} attempt={attempt}"),
+        }
+    }
+}
+
+impl fmt::Display for MessageId {
+    /// `n1->n2 app term=3 index=5 nth=0`, `c0->n3 request op=4 attempt=1 nth=0`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}->{} {} nth={}",
+            self.from, self.to, self.about, self.nth
+        )
+    }
+}
+
+impl MessageId {
+    /// A digest, for keyed randomness and the trace hash.
+    pub fn digest(&self) -> u64 {
+        mix_into(MessageId::stream(self.from, self.to, &self.about), self.nth)
+    }
+
+    /// A digest of the link and what the message is about: the stream of
+    /// messages `nth` counts in.
+    pub fn stream(from: Endpoint, to: Endpoint, about: &About) -> u64 {
+        let code = |endpoint: Endpoint| match endpoint {
+            Endpoint::Node(id) => id,
+            Endpoint::Client(id) => 1 << 32 | id,
+        };
+        // A polynomial combination and one mix: this runs for every message
+        // sent, and two streams that collide only share their draws.
+        const ODD: u64 = 0x9e37_79b9_7f4a_7c15;
+        let [a, b, c] = about.digest();
+        let combined = [code(from), code(to), a, b, c]
+            .into_iter()
+            .fold(0x6d65_7373_u64, |hash, word| hash.wrapping_mul(ODD) ^ word);
+        mix_into(combined, 0)
+    }
 }
 
 /// What a crashed node's disk keeps.
@@ -156,11 +304,11 @@ impl Fault {
                 before,
                 restart_after_us,
             } => [6, *node, u64::from(*before), *restart_after_us],
-            Fault::Drop { message } => [7, *message, 0, 0],
+            Fault::Drop { message } => [7, message.digest(), 0, 0],
             Fault::Duplicate {
                 message,
                 second_delay_us,
-            } => [8, *message, *second_delay_us, 0],
+            } => [8, message.digest(), *second_delay_us, 0],
         };
         words.into_iter().fold(0xfa17, mix_into)
     }
@@ -187,10 +335,10 @@ pub enum Point {
         /// The node.
         node: NodeId,
     },
-    /// Message number `message` leaving.
+    /// A message leaving.
     Send {
-        /// The message's number.
-        message: u64,
+        /// Which message.
+        message: MessageId,
     },
 }
 
@@ -210,12 +358,10 @@ pub struct Scheduled {
 /// A message about to leave, as a driver sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct Outgoing<'a> {
-    /// Its number in the run (every message sent counts, node or client).
-    pub number: u64,
-    /// Who sends it.
-    pub from: Endpoint,
-    /// Who it is for.
-    pub to: Endpoint,
+    /// Its name: its link and its place on the link.
+    pub id: MessageId,
+    /// `id.digest()`, computed once.
+    pub digest: u64,
     /// The Raft message, if it is one (client requests and replies are not).
     pub message: Option<&'a Message>,
 }
@@ -300,4 +446,74 @@ pub trait Driver: Any {
 
     /// The driver, to be changed as what it is.
     fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raft_message_is_named_by_its_kind_term_and_index() {
+        let bodies = [
+            MessageBody::RequestVote {
+                last_log_index: 7,
+                last_log_term: 2,
+            },
+            MessageBody::RequestVoteResponse { granted: true },
+            MessageBody::AppendEntries {
+                prev_log_index: 7,
+                prev_log_term: 2,
+                entries: Vec::new(),
+                leader_commit: 3,
+            },
+            MessageBody::AppendEntriesResponse {
+                reject: false,
+                index: 7,
+                reject_hint_index: 0,
+                reject_hint_term: 0,
+            },
+            MessageBody::Heartbeat { commit: 7 },
+            MessageBody::HeartbeatResponse,
+        ];
+        for body in bodies {
+            let name = body.kind_name();
+            let index = raft_index(&body);
+            let message = Message {
+                from: 1,
+                to: 2,
+                term: 3,
+                body,
+            };
+            let about = About::of_raft(&message);
+            assert_eq!(about.to_string(), format!("{name} term=3 index={index}"));
+        }
+    }
+
+    #[test]
+    fn streams_and_digests_tell_messages_apart() {
+        let about = About::Raft {
+            kind: 4,
+            term: 3,
+            index: 7,
+        };
+        let id = |from, nth| MessageId {
+            from: Endpoint::Node(from),
+            to: Endpoint::Node(2),
+            about,
+            nth,
+        };
+        assert_ne!(id(1, 0).digest(), id(1, 1).digest());
+        assert_ne!(id(1, 0).digest(), id(3, 0).digest());
+        let request = About::Request { op: 3, attempt: 7 };
+        let reply = About::Reply { op: 3, attempt: 7 };
+        let (a, b) = (Endpoint::Client(0), Endpoint::Node(1));
+        assert_ne!(
+            MessageId::stream(a, b, &request),
+            MessageId::stream(a, b, &reply)
+        );
+        assert_eq!(
+            id(1, 5).to_string(),
+            "n1->n2 heartbeat term=3 index=7 nth=5"
+        );
+    }
 }

@@ -14,6 +14,7 @@ use std::any::Any;
 use raft_core::NodeId;
 
 use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing};
+use crate::world::network::keyed;
 use crate::world::params::{FaultKind, Params};
 use crate::world::rng::{Ratio, Rng, Stream};
 use crate::world::{Phase, World};
@@ -33,9 +34,11 @@ enum Action {
 pub struct NemesisDriver {
     /// Its actions: when, which, against whom.
     actions: Rng,
-    /// Which messages are dropped or duplicated: a stream of their own, so
-    /// that the actions do not depend on how many messages were sent.
-    messages: Rng,
+    /// Which messages are dropped or duplicated: a key of their own, each
+    /// message's fate a function of the key and the message's name, so that
+    /// neither the actions nor other links' fates depend on how many
+    /// messages a link carried.
+    messages: u64,
     params: Params,
     /// The drop and duplicate rates, zero when the seed did not turn those
     /// faults on (looked up once: they are asked for every message).
@@ -50,7 +53,7 @@ impl NemesisDriver {
     pub fn new(params: &Params) -> NemesisDriver {
         let mut nemesis = NemesisDriver {
             actions: Rng::new(params.seed, Stream::Nemesis),
-            messages: Rng::new(params.seed, Stream::MessageFaults),
+            messages: Rng::new(params.seed, Stream::MessageFaults).next_u64(),
             drop_ratio: match params.has_fault(FaultKind::Drop) {
                 true => params.drop_ratio,
                 false => Ratio::ZERO,
@@ -250,13 +253,14 @@ impl Driver for NemesisDriver {
         if world.phase != Phase::Chaos {
             return Fate::Deliver;
         }
-        if self.messages.chance(self.drop_ratio) {
+        let message = outgoing.digest;
+        let draw = |salt: u64| keyed(self.messages ^ salt, message);
+        let chance = |salt: u64, ratio: Ratio| draw(salt) % ratio.denominator < ratio.numerator;
+        if chance(1, self.drop_ratio) {
             return Fate::Drop;
         }
-        if outgoing.message.is_some() && self.messages.chance(self.duplicate_ratio) {
-            let jitter = self
-                .messages
-                .range_inclusive(0, self.params.delay_jitter_us);
+        if outgoing.message.is_some() && chance(2, self.duplicate_ratio) {
+            let jitter = draw(3) % (self.params.delay_jitter_us + 1);
             return Fate::Duplicate {
                 second_delay_us: self.params.delay_us_min + jitter,
             };

@@ -5,22 +5,25 @@ use std::collections::BTreeMap;
 
 use raft_core::NodeId;
 
-use super::{Driver, Fate, Fault, Outgoing, Point, Scheduled};
+use super::{Driver, Fate, Fault, MessageId, Outgoing, Point, Scheduled};
 use crate::world::World;
 
 /// Replays a recorded schedule: every fault at the point where it struck,
 /// nothing else. With the nemesis off and the same seed, the run is the
-/// recorded one again (its trace hash proves it); with faults taken out of
-/// the schedule, the rest still strike where they did, for as long as the
-/// run passes the same points.
+/// recorded one again (its trace hash proves it). With faults taken out of
+/// the schedule the run goes another way, and the rest strike as near as
+/// they can: a fault recorded at a point (a node leading, committing,
+/// syncing) at time T strikes the first time that point comes at or after
+/// T; a dropped or duplicated message is found by its name.
 #[derive(Clone, Debug, Default)]
 pub struct ScheduleDriver {
     /// The faults at timers, by time, in order.
     timers: BTreeMap<u64, Vec<Fault>>,
-    /// The faults at other points, by (time, point), in order.
-    at_points: BTreeMap<(u64, Point), Vec<Fault>>,
-    /// The message fates, by message number.
-    messages: BTreeMap<u64, Fate>,
+    /// The faults at other points: by point, then by the time from which
+    /// they wait for it, in order.
+    at_points: BTreeMap<Point, BTreeMap<u64, Vec<Fault>>>,
+    /// The message fates, by message.
+    messages: BTreeMap<MessageId, Fate>,
 }
 
 impl ScheduleDriver {
@@ -29,7 +32,7 @@ impl ScheduleDriver {
         let mut driver = ScheduleDriver::default();
         for entry in schedule {
             let fault = entry.fault.clone();
-            // A message's fate is found by its number, wherever it was
+            // A message's fate is found by its name, wherever it was
             // recorded.
             match (entry.point, &entry.fault) {
                 (_, Fault::Drop { message }) => {
@@ -50,7 +53,9 @@ impl ScheduleDriver {
                 (Point::Timer, _) => driver.timers.entry(entry.time_us).or_default().push(fault),
                 (point, _) => driver
                     .at_points
-                    .entry((entry.time_us, point))
+                    .entry(point)
+                    .or_default()
+                    .entry(entry.time_us)
                     .or_default()
                     .push(fault),
             }
@@ -58,10 +63,19 @@ impl ScheduleDriver {
         driver
     }
 
-    /// Injects the faults recorded at `point` now.
+    /// Injects the faults waiting for `point` since now or earlier: the
+    /// earliest time's first (one point strikes one recorded moment).
     fn replay_point(&mut self, world: &mut World, point: Point) {
-        let key = (world.now_us(), point);
-        for fault in self.at_points.remove(&key).unwrap_or_default() {
+        let Some(waiting) = self.at_points.get_mut(&point) else {
+            return;
+        };
+        let Some(entry) = waiting.first_entry() else {
+            return;
+        };
+        if *entry.key() > world.now_us() {
+            return;
+        }
+        for fault in entry.remove() {
             world.inject(fault);
         }
     }
@@ -94,9 +108,7 @@ impl Driver for ScheduleDriver {
     }
 
     fn message_fate(&mut self, _world: &World, outgoing: Outgoing<'_>) -> Fate {
-        self.messages
-            .remove(&outgoing.number)
-            .unwrap_or(Fate::Deliver)
+        self.messages.remove(&outgoing.id).unwrap_or(Fate::Deliver)
     }
 
     fn as_any(&self) -> &dyn Any {

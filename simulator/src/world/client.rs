@@ -18,8 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use invariants::linearizability::{KvOp, KvResult, OpId, Outcome};
 use raft_core::{NodeId, ProposeError, Role};
 
+use crate::drivers::About;
 use crate::world::event::{Event, Reply, Request};
-use crate::world::network::{Delivery, Endpoint};
+use crate::world::kv::mix_into;
+use crate::world::network::{keyed, Delivery, Endpoint};
 use crate::world::timeline::Sent;
 use crate::world::{Phase, World};
 
@@ -160,15 +162,16 @@ impl World {
     }
 
     fn begin_operation(&mut self, client: u64) {
+        let seq = self.clients[client as usize].next_seq;
         let key = format!(
             "k{}",
-            self.workload_rng.index(self.params.key_count as usize)
+            self.workload_draw(client, seq, Draw::Key) % self.params.key_count
         );
+        let kind = self.workload_draw(client, seq, Draw::Kind) % 10;
         let c = &mut self.clients[client as usize];
-        let seq = c.next_seq;
         c.next_seq += 1;
         let value = format!("c{client}.{seq}");
-        let op = match self.workload_rng.index(10) {
+        let op = match kind {
             0..=2 => KvOp::Get { key },
             3..=4 => KvOp::Put { key, value },
             5..=7 => KvOp::Append {
@@ -211,7 +214,8 @@ impl World {
             },
         );
         let route = (Endpoint::Client(client), Endpoint::Node(node));
-        let delivery = self.transmit(route.0, route.1, None, true);
+        let about = About::Request { op: seq, attempt };
+        let delivery = self.transmit(route.0, route.1, about, None, true);
         let sent = Sent::Request {
             client,
             seq,
@@ -298,7 +302,8 @@ impl World {
         reply: Reply,
     ) {
         let route = (Endpoint::Node(node), Endpoint::Client(client));
-        let delivery = self.transmit(route.0, route.1, None, true);
+        let about = About::Reply { op: seq, attempt };
+        let delivery = self.transmit(route.0, route.1, about, None, true);
         let sent = Sent::Reply {
             client,
             seq,
@@ -402,6 +407,14 @@ impl World {
         self.finish_operation(client, outcome);
     }
 
+    /// A uniform draw of client `client` for its operation `seq`: keyed by
+    /// the two, so that each client's operations and pauses are what they
+    /// are whatever the other clients and the faults did.
+    fn workload_draw(&self, client: u64, seq: u64, what: Draw) -> u64 {
+        let subject = mix_into(mix_into(client, seq), what as u64);
+        keyed(self.workload_key, subject)
+    }
+
     /// Shows a client message the network dropped in the replay log.
     fn log_client_loss(&mut self, line: String) {
         if self.trace.is_logging() {
@@ -415,9 +428,8 @@ impl World {
             .take()
             .expect("finishing needs an operation");
         self.record_complete(inflight.op_id, outcome);
-        let think = self
-            .workload_rng
-            .range_inclusive(0, self.params.client_think_us_max);
+        let think = self.workload_draw(client, inflight.seq, Draw::Think)
+            % (self.params.client_think_us_max + 1);
         self.queue
             .push(self.now_us + think, Event::ClientWake { client });
     }
@@ -432,6 +444,17 @@ fn lost_how(delivery: Delivery) -> &'static str {
         "a client message is delivered once or dropped, not {delivery:?}"
     );
     "dropped by the network"
+}
+
+/// What a workload draw decides.
+#[derive(Clone, Copy)]
+enum Draw {
+    /// The key of an operation.
+    Key = 1,
+    /// The kind of an operation.
+    Kind = 2,
+    /// The pause after it.
+    Think = 3,
 }
 
 fn remember(last_seen: &mut BTreeMap<String, Option<String>>, op: &KvOp, result: &KvResult) {

@@ -126,7 +126,7 @@ mod tests {
         );
         disk.sync();
         disk.write(None, vec![entry(2, 1)]);
-        let mut rng = Rng::new(3, Stream::Disk);
+        let mut rng = Rng::new(3, Stream::Disk(1));
         disk.crash(&mut rng);
         let restored = disk.restore();
         assert_eq!(restored.hard_state.term, 1);

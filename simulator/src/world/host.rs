@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use raft_core::{Config, Entry, Message, MessageBody, NodeId, RawNode, Role, Status};
 
-use crate::drivers::DiskFate;
+use crate::drivers::{About, DiskFate};
 use crate::world::describe::{describe_body, describe_log, describe_node, describe_status_change};
 use crate::world::disk::Disk;
 use crate::world::event::{Event, Reply};
@@ -35,6 +35,9 @@ pub struct Host {
     // Invariant: bumped on every crash, so events of an earlier life are ignored.
     pub(crate) incarnation: u64,
     pub(crate) disk: Disk,
+    /// This node's disk draws (fsync latency, what a crash keeps): a stream
+    /// of its own, so other nodes' writes do not shift them.
+    pub(crate) disk_rng: Rng,
     pub(crate) store: KvStore,
     awaiting_sync: Option<AwaitingSync>,
     // Client operations this node proposed and must answer once applied.
@@ -66,6 +69,7 @@ impl Host {
             node: None,
             incarnation: 0,
             disk: Disk::default(),
+            disk_rng: Rng::new(params.seed, Stream::Disk(id)),
             store: KvStore::default(),
             awaiting_sync: None,
             waiting_clients: BTreeSet::new(),
@@ -153,7 +157,7 @@ impl World {
             DiskFate::Kept => host.disk.sync(),
             DiskFate::Synced => host.disk.lose_unsynced(),
             DiskFate::Prefix => {
-                host.disk.crash(&mut self.disk_rng);
+                host.disk.crash(&mut host.disk_rng);
             }
             DiskFate::Lost => host.disk.wipe(),
         }
@@ -261,9 +265,8 @@ impl World {
                 host.disk
                     .write(ready.hard_state, std::mem::take(&mut ready.entries));
                 host.awaiting_sync = Some(awaiting);
-                let fsync = self
-                    .disk_rng
-                    .range_inclusive(self.params.fsync_us_min, self.params.fsync_us_max);
+                let (low, high) = (self.params.fsync_us_min, self.params.fsync_us_max);
+                let fsync = self.host(id).disk_rng.range_inclusive(low, high);
                 let incarnation = self.host(id).incarnation;
                 self.queue.push(
                     self.now_us + fsync,
@@ -375,7 +378,8 @@ impl World {
     /// releases was decided already). Returns what became of it.
     pub(crate) fn send_message(&mut self, message: Message, ask_driver: bool) -> Delivery {
         let (from, to) = (Endpoint::Node(message.from), Endpoint::Node(message.to));
-        let delivery = self.transmit(from, to, Some(&message), ask_driver);
+        let about = About::of_raft(&message);
+        let delivery = self.transmit(from, to, about, Some(&message), ask_driver);
         let number = self.messages_sent - 1;
         self.timeline_sent(number, (from, to), Sent::Raft(&message), delivery);
         match delivery {

@@ -45,7 +45,7 @@ use invariants::linearizability::{
 use invariants::{Invariant, SafetyChecker, Violation};
 use raft_core::{Message, NodeId};
 
-use crate::drivers::{Driver, Fate, Fault, Outgoing, Point, Scheduled};
+use crate::drivers::{About, Driver, Fate, Fault, MessageId, Outgoing, Point, Scheduled};
 use client::Client;
 use event::{Event, EventQueue, Reply};
 use host::Host;
@@ -181,8 +181,8 @@ pub struct World {
     // Invariant: hosts[i] is node i + 1.
     pub(crate) hosts: Vec<Host>,
     pub(crate) network: Network,
-    pub(crate) disk_rng: Rng,
-    pub(crate) workload_rng: Rng,
+    /// The key of the clients' draws (see `client.rs`).
+    pub(crate) workload_key: u64,
     pub(crate) clients: Vec<Client>,
     pub(crate) history: History,
     pub(crate) checker: Option<SafetyChecker>,
@@ -205,8 +205,11 @@ pub struct World {
     schedule: Vec<Scheduled>,
     /// An fsync crash the driver injected at the fsync being completed.
     fsync_crash: Option<(NodeId, bool, u64)>,
-    /// Messages sent so far (node and client): the next one's number.
+    /// Messages sent so far (node and client).
     messages_sent: u64,
+    /// Messages sent so far on each stream (link and subject, by
+    /// `MessageId::stream`): what names the next one.
+    link_sent: network::StreamCounts,
     // Invariant: paused[i] is node i + 1; a paused node's events wait in
     // deferred[i] until it resumes.
     paused: Vec<bool>,
@@ -224,8 +227,7 @@ impl World {
         let mut sim = World {
             hosts: voters.iter().map(|&id| Host::new(id, &params)).collect(),
             network: Network::new(&params),
-            disk_rng: Rng::new(params.seed, Stream::Disk),
-            workload_rng: Rng::new(params.seed, Stream::Workload),
+            workload_key: Rng::new(params.seed, Stream::Workload).next_u64(),
             clients: (0..params.client_count)
                 .map(|id| Client::new(id, params.cluster_size))
                 .collect(),
@@ -245,6 +247,7 @@ impl World {
             schedule: Vec::new(),
             fsync_crash: None,
             messages_sent: 0,
+            link_sent: network::StreamCounts::default(),
             paused: vec![false; node_count],
             deferred: vec![Vec::new(); node_count],
             timeline: options
@@ -447,21 +450,22 @@ impl World {
         &mut self,
         from: Endpoint,
         to: Endpoint,
+        about: About,
         message: Option<&Message>,
         ask_driver: bool,
     ) -> Delivery {
-        let number = self.messages_sent;
         self.messages_sent += 1;
-        let delay = self.network.delay();
+        let id = self.next_message_id(from, to, about);
+        let digest = id.digest();
+        let delay = self.network.delay(digest);
         if let (Endpoint::Node(a), Endpoint::Node(b)) = (from, to) {
             if self.network.is_cut(a, b) {
                 return Delivery::Cut;
             }
         }
         let outgoing = Outgoing {
-            number,
-            from,
-            to,
+            id,
+            digest,
             message,
         };
         let fate = match self.driver.take() {
@@ -475,16 +479,16 @@ impl World {
                 Fate::Deliver
             }
         };
-        let point = Point::Send { message: number };
+        let point = Point::Send { message: id };
         match fate {
             Fate::Deliver => Delivery::Once(delay),
             Fate::Drop => {
-                self.record_fault(point, Fault::Drop { message: number });
+                self.record_fault(point, Fault::Drop { message: id });
                 Delivery::Dropped
             }
             Fate::Duplicate { second_delay_us } => {
                 let fault = Fault::Duplicate {
-                    message: number,
+                    message: id,
                     second_delay_us,
                 };
                 self.record_fault(point, fault);
@@ -508,6 +512,17 @@ impl World {
     fn foreign_reply(&mut self, client: u64, reply: &Reply) {
         if let Some(driver) = self.driver.as_mut() {
             driver.on_foreign_reply(client, reply);
+        }
+    }
+
+    /// The name of the next message from `from` to `to` about `about`.
+    fn next_message_id(&mut self, from: Endpoint, to: Endpoint, about: About) -> MessageId {
+        let nth = self.link_sent.next(MessageId::stream(from, to, &about));
+        MessageId {
+            from,
+            to,
+            about,
+            nth,
         }
     }
 

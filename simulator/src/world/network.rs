@@ -7,16 +7,37 @@
 //! cuts both). Client links are never partitioned (clients sit beside the nodes,
 //! as in Jepsen), but they do see delays and, when drops are on, losses.
 
+use crate::world::kv::mix_into;
 use crate::world::params::Params;
 use crate::world::rng::{Rng, Stream};
 
+/// A uniform 64-bit draw from `key` and `what`: keyed randomness, the same for
+/// the same message whatever else happened in the run. (The remainder of a
+/// 64-bit draw by a bound of a few thousand is uniform to one part in 10^15.)
+pub fn keyed(key: u64, what: u64) -> u64 {
+    mix_into(mix_into(key, what), key)
+}
+
 /// Where a message is going: a node, or a client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Endpoint {
     /// A Raft node (1-based id).
     Node(u64),
     /// A client (0-based id).
     Client(u64),
+}
+
+impl std::fmt::Display for Endpoint {
+    /// `n3` for a node, `c0` for a client.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Node(id) => write!(f, "n{id}"),
+            Endpoint::Client(id) => write!(f, "c{id}"),
+        }
+    }
 }
 
 /// The network's state and its random stream.
@@ -25,7 +46,9 @@ pub struct Network {
     node_count: u64,
     // Invariant: cut[(from - 1) * node_count + (to - 1)] says whether from -> to is down.
     cut: Vec<bool>,
-    rng: Rng,
+    /// The key of the delays: each message's is drawn from this key and its
+    /// name (see [`Network::delay`]).
+    key: u64,
     delay_us_min: u64,
     delay_jitter_us: u64,
 }
@@ -37,17 +60,19 @@ impl Network {
         Network {
             node_count: n,
             cut: vec![false; (n * n) as usize],
-            rng: Rng::new(params.seed, Stream::Network),
+            key: Rng::new(params.seed, Stream::Network).next_u64(),
             delay_us_min: params.delay_us_min,
             delay_jitter_us: params.delay_jitter_us,
         }
     }
 
-    /// The delay of a message sent now. Drawn for every message, lost or
-    /// not, so that a fault taken out of a run does not shift the delays of
-    /// the messages after it.
-    pub fn delay(&mut self) -> u64 {
-        self.delay_us_min + self.rng.range_inclusive(0, self.delay_jitter_us)
+    /// The delay of the message of digest `message` (`MessageId::digest`): a function of the run's key and the
+    /// message's name, not of how many messages went before, so that a fault
+    /// taken out of a run leaves the delays of other links' messages as
+    /// they were.
+    pub fn delay(&self, message: u64) -> u64 {
+        let draw = keyed(self.key, message);
+        self.delay_us_min + draw % (self.delay_jitter_us + 1)
     }
 
     fn slot(&self, from: u64, to: u64) -> usize {
@@ -195,5 +220,44 @@ mod tests {
         network.heal_partitions();
         network.set_cut(5, 1, true);
         assert_eq!(network.describe_partition(), "cut links n5->n1");
+    }
+}
+
+/// How many messages each stream (a link and what its messages are about,
+/// by its digest) has carried: what names the next message of the stream.
+/// A hash map looked up, never iterated, so its order cannot reach a run;
+/// the keys are digests already, so they hash to themselves.
+#[derive(Debug, Default)]
+pub struct StreamCounts {
+    #[allow(clippy::disallowed_types)] // lookup only, never iterated
+    counts: std::collections::HashMap<u64, u64, std::hash::BuildHasherDefault<DigestHasher>>,
+}
+
+impl StreamCounts {
+    /// The number of the next message of `stream`, counted from 0.
+    pub fn next(&mut self, stream: u64) -> u64 {
+        let sent = self.counts.entry(stream).or_insert(0);
+        *sent += 1;
+        *sent - 1
+    }
+}
+
+/// A hasher for keys that are digests already: the key is its own hash.
+#[derive(Debug, Default)]
+pub struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
     }
 }

@@ -13,15 +13,15 @@ use rand_chacha::ChaCha8Rng;
 pub enum Stream {
     /// The swarm parameters of the run.
     Params,
-    /// Message delays.
+    /// The key of message delays.
     Network,
-    /// Fsync latency and what a crash keeps of unsynced writes.
-    Disk,
+    /// Node `i`'s fsync latency and what a crash keeps of its unsynced writes.
+    Disk(u64),
     /// The fault schedule.
     Nemesis,
-    /// Which messages the nemesis drops or duplicates.
+    /// The key of which messages the nemesis drops or duplicates.
     MessageFaults,
-    /// The clients' operations.
+    /// The key of the clients' operations and pauses.
     Workload,
     /// Node `i`'s election timeouts (handed to raft-core).
     Node(u64),
@@ -32,7 +32,7 @@ impl Stream {
         match self {
             Stream::Params => 1,
             Stream::Network => 2,
-            Stream::Disk => 3,
+            Stream::Disk(node) => 3_000 + node,
             Stream::Nemesis => 4,
             Stream::MessageFaults => 6,
             Stream::Workload => 5,
@@ -144,7 +144,7 @@ mod tests {
             .collect();
         let c: Vec<u64> = (0..4)
             .map({
-                let mut r = Rng::new(7, Stream::Disk);
+                let mut r = Rng::new(7, Stream::Disk(1));
                 move |_| r.next_u64()
             })
             .collect();

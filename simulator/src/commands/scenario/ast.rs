@@ -661,13 +661,13 @@ fn write_fault_of_run(f: &mut fmt::Formatter<'_>, fault: &Fault) -> fmt::Result 
         }
         Fault::Pause { node } => write!(f, "pause n{node}"),
         Fault::Resume { node } => write!(f, "resume n{node}"),
-        Fault::Drop { message } => write!(f, "drop message {message}"),
+        Fault::Drop { message } => write!(f, "drop {message}"),
         Fault::Duplicate {
             message,
             second_delay_us,
         } => write!(
             f,
-            "duplicate message {message} second-delay={}",
+            "duplicate {message} second-delay={}",
             format_instant(*second_delay_us)
         ),
     }

@@ -2,6 +2,8 @@
 //! `at TIME [when POINT:] FAULT`, `run-to-end`, and what to expect of it.
 
 use super::*;
+use crate::drivers::{About, MessageId, RAFT_KINDS};
+use crate::world::network::Endpoint;
 
 /// The most clients a `world` may ask for.
 const CLIENTS_MAX: u64 = 100;
@@ -252,13 +254,26 @@ impl CommandParser<'_> {
         })
     }
 
-    /// `drop message N`, `duplicate message N second-delay=DURATION`
+    /// `drop n1->n2 app term=3 index=5 nth=0`,
+    /// `duplicate c0->n3 request op=4 attempt=0 nth=0 second-delay=DURATION`
     fn message_fault(&mut self, head: Token<'_>) -> Result<Fault, ParseError> {
-        let word = self.words.next("`message`")?;
-        if word.text != "message" {
-            return Err(self.words.error(word.col, "expected `message N`"));
-        }
-        let message = self.number("message number")?;
+        let link = self.words.next("a link such as `n1->n2` or `c0->n3`")?;
+        let Some((from, to)) = link.text.split_once("->") else {
+            return Err(self.words.error(
+                link.col,
+                format!("expected a link such as `n1->n2`, found `{}`", link.text),
+            ));
+        };
+        let from = self.endpoint_of(from, link.col)?;
+        let to = self.endpoint_of(to, link.col + from_len(link.text))?;
+        let about = self.about()?;
+        let nth = self.keyed_number("nth")?;
+        let message = MessageId {
+            from,
+            to,
+            about,
+            nth,
+        };
         if head.text == "drop" {
             return Ok(Fault::Drop { message });
         }
@@ -275,5 +290,79 @@ impl CommandParser<'_> {
             message,
             second_delay_us,
         })
+    }
+}
+
+impl CommandParser<'_> {
+    /// What a message is about: `KIND term=T index=I` for a Raft message
+    /// (KIND one of [`RAFT_KINDS`]), `request op=N attempt=A` or
+    /// `reply op=N attempt=A` for a client's.
+    fn about(&mut self) -> Result<About, ParseError> {
+        let kinds = format!("{}, request or reply", RAFT_KINDS.join(", "));
+        let word = self
+            .words
+            .next(&format!("what the message is about ({kinds})"))?;
+        match word.text {
+            "request" | "reply" => {
+                let op = self.keyed_number("op")?;
+                let attempt = self.keyed_number("attempt")?;
+                let attempt = u32::try_from(attempt)
+                    .map_err(|_| self.words.error(word.col, "attempt is too large"))?;
+                Ok(match word.text {
+                    "request" => About::Request { op, attempt },
+                    _ => About::Reply { op, attempt },
+                })
+            }
+            name => {
+                let Some(kind) = RAFT_KINDS.iter().position(|k| *k == name) else {
+                    return Err(self
+                        .words
+                        .error(word.col, format!("expected one of {kinds}, found `{name}`")));
+                };
+                let term = self.keyed_number("term")?;
+                let index = self.keyed_number("index")?;
+                Ok(About::Raft {
+                    kind: kind as u8,
+                    term,
+                    index,
+                })
+            }
+        }
+    }
+
+    /// `KEY=N`.
+    fn keyed_number(&mut self, key: &str) -> Result<u64, ParseError> {
+        let token = self.words.next(&format!("{key}=N"))?;
+        let value = token
+            .text
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='));
+        value.and_then(|digits| digits.parse().ok()).ok_or_else(|| {
+            self.words.error(
+                token.col,
+                format!("expected {key}=N, found `{}`", token.text),
+            )
+        })
+    }
+}
+
+/// Where the receiver of `link` (`from->to`) starts, counted from its start.
+fn from_len(link: &str) -> usize {
+    link.find("->").map_or(0, |at| at + 2)
+}
+
+impl CommandParser<'_> {
+    /// `n3` (a node of the world) or `c0` (a client).
+    fn endpoint_of(&self, text: &str, col: usize) -> Result<Endpoint, ParseError> {
+        if let Some(digits) = text.strip_prefix('c') {
+            return digits.parse().map(Endpoint::Client).map_err(|_| {
+                self.words.error(
+                    col,
+                    format!("expected a client such as `c0`, found `{text}`"),
+                )
+            });
+        }
+        self.node_token(Token { text, col }, false)
+            .map(Endpoint::Node)
     }
 }
