@@ -74,6 +74,12 @@ struct ShrinkArgs {
     #[arg(long, value_name = "SECS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     time: u64,
+    /// Also write the shrunk run as one self-contained HTML timeline page.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Also write the shrunk run as Chrome trace-event JSON, for the Perfetto UI.
+    #[arg(long, value_name = "FILE")]
+    perfetto: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -472,8 +478,12 @@ fn write_artifacts(
                 let text = shrink::scenario_text(&shrunk, &command, &path.display().to_string())?;
                 std::fs::write(&path, text)
                     .with_context(|| format!("{}: cannot write", path.display()))?;
+                let page = dir.join(format!("seed-{seed}.html"));
+                let recording = timeline::recording(WorldOptions::default());
+                let (world, report) = shrink::rerun(&shrunk, options, recording);
+                timeline::write_html(&world, &report, &page)?;
                 eprintln!(
-                    "artifacts: seed {seed}: {} faults -> {}{}; wrote {}",
+                    "artifacts: seed {seed}: {} faults -> {}{}; wrote {} and {}",
                     shrunk.original.0,
                     shrunk.reduced.0,
                     if shrunk.complete {
@@ -481,7 +491,8 @@ fn write_artifacts(
                     } else {
                         " (stopped by --artifacts-time)"
                     },
-                    path.display()
+                    path.display(),
+                    page.display()
                 );
             }
             Err(error) => eprintln!("artifacts: seed {seed}: {error}"),
@@ -563,7 +574,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
     for line in sim.describe_nodes() {
         println!("  {line}");
     }
-    if let Some(code) = write_timeline(&sim, &report, &args.html, &args.perfetto)? {
+    if let Some(code) = write_timeline(&sim, &report, (&args.html, &args.perfetto), false)? {
         return Ok(code);
     }
     match report.failure_text() {
@@ -574,12 +585,13 @@ fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
 }
 
 /// Writes the timeline files asked for; `Some(2)` if one cannot be written
-/// (the path is named), `None` when all went well.
+/// (the path is named), `None` when all went well. What it wrote goes to
+/// stderr when stdout holds something else (a scenario file).
 fn write_timeline(
     sim: &World,
     report: &RunReport,
-    html: &Option<PathBuf>,
-    perfetto: &Option<PathBuf>,
+    (html, perfetto): (&Option<PathBuf>, &Option<PathBuf>),
+    notes_on_stderr: bool,
 ) -> anyhow::Result<Option<i32>> {
     if html.is_none() && perfetto.is_none() {
         return Ok(None);
@@ -591,7 +603,11 @@ fn write_timeline(
     }
     for (what, path) in [("timeline page", html), ("Perfetto trace", perfetto)] {
         if let Some(path) = path {
-            println!("wrote the {what} to {}", path.display());
+            let note = format!("wrote the {what} to {}", path.display());
+            match notes_on_stderr {
+                true => eprintln!("{note}"),
+                false => println!("{note}"),
+            }
         }
     }
     Ok(None)
@@ -686,6 +702,13 @@ fn shrink(args: ShrinkArgs) -> anyhow::Result<i32> {
             path.display(),
             path.display()
         );
+    }
+    if args.html.is_some() || args.perfetto.is_some() {
+        let recording = timeline::recording(WorldOptions::default());
+        let (world, report) = shrink::rerun(&shrunk, &options, recording);
+        if let Some(code) = write_timeline(&world, &report, (&args.html, &args.perfetto), true)? {
+            return Ok(code);
+        }
     }
     Ok(0)
 }

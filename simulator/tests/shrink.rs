@@ -53,21 +53,97 @@ fn assert_one_minimal(text: &str) {
     }
 }
 
-#[test]
-fn a_shrunk_seed_is_a_scenario_that_reproduces_its_violation_and_is_one_minimal() {
-    for (seed, bug) in [(44, Bug::StaleRead), (0, Bug::VoteWithoutLogCheck)] {
-        let text = shrunk_text(seed, bug);
-        let checked = check_text("x.scen", &text, false).expect("parses");
-        assert!(checked.passed(), "{:?}\n{text}", checked.failures);
-        assert!(text.contains(&format!(
-            "expect violation {}",
-            match bug {
-                Bug::StaleRead => "linearizability",
-                _ => "leader-completeness",
-            }
-        )));
-        assert_one_minimal(&text);
+/// The corpus entry that catches `bug`: (seed, invariant).
+fn corpus_entry(bug: Bug) -> (u64, String) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("the corpus {} is missing: {error}", dir.display()));
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry.expect("a corpus entry").path();
+        let text = std::fs::read_to_string(&path).expect("a readable entry");
+        let entry: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        if entry["bugs"] == serde_json::json!([bug.name()]) {
+            let invariant = entry["expected_invariant"].as_str().expect("an invariant");
+            found.push((
+                entry["seed"].as_u64().expect("a seed"),
+                invariant.to_string(),
+            ));
+        }
     }
+    match found.as_slice() {
+        [one] => one.clone(),
+        _ => panic!(
+            "{} corpus entries for {} in {}, expected one",
+            found.len(),
+            bug.name(),
+            dir.display()
+        ),
+    }
+}
+
+/// Shrinks the corpus entry of `bug`: the scenario reproduces its
+/// violation and is 1-minimal.
+fn assert_corpus_entry_shrinks(bug: Bug) {
+    let (seed, invariant) = corpus_entry(bug);
+    let text = shrunk_text(seed, bug);
+    let checked = check_text("x.scen", &text, false).expect("parses");
+    assert!(checked.passed(), "{:?}\n{text}", checked.failures);
+    assert!(
+        text.contains(&format!("expect violation {invariant}")),
+        "{text}"
+    );
+    assert_one_minimal(&text);
+}
+
+// One test per planted bug, so that they run side by side.
+#[test]
+fn the_ack_before_fsync_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::AckBeforeFsync);
+}
+
+#[test]
+fn the_commit_old_term_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::CommitOldTerm);
+}
+
+#[test]
+fn the_commit_past_last_new_entry_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::CommitPastLastNewEntry);
+}
+
+#[test]
+fn the_double_vote_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::DoubleVote);
+}
+
+#[test]
+fn the_forget_vote_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::ForgetVote);
+}
+
+#[test]
+fn the_stale_read_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::StaleRead);
+}
+
+#[test]
+fn the_truncate_without_conflict_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::TruncateWithoutConflict);
+}
+
+#[test]
+fn the_vote_without_log_check_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::VoteWithoutLogCheck);
+}
+
+#[test]
+fn every_planted_bug_has_a_corpus_entry_and_its_shrink_test() {
+    for bug in Bug::ALL {
+        corpus_entry(bug);
+    }
+    // The eight tests above: a new planted bug needs a test of its own.
+    assert_eq!(Bug::ALL.len(), 8, "add a shrink test for the new bug");
 }
 
 #[test]
@@ -94,9 +170,9 @@ fn the_time_limit_stops_with_a_failing_run() {
         calls > 5
     };
     let mut quiet = |_: &Progress<'_>| {};
-    let shrunk = shrink(44, &options, &mut soon, &mut quiet).expect("the seed fails");
+    let shrunk = shrink(10, &options, &mut soon, &mut quiet).expect("the seed fails");
     assert!(!shrunk.complete);
-    let text = scenario_text(&shrunk, &shrink_command(44, &options), "x.scen").expect("fails");
+    let text = scenario_text(&shrunk, &shrink_command(10, &options), "x.scen").expect("fails");
     assert!(text.contains("may not be minimal"), "{text}");
 }
 
@@ -118,7 +194,7 @@ fn fuzz_artifacts_holds_a_reproducing_scenario_per_failing_seed() {
         .output()
         .expect("raftsim runs");
     assert_eq!(output.status.code(), Some(1), "a violation was found");
-    let file = dir.join("seed-44.scen");
+    let file = dir.join("seed-47.scen");
     let scenario = std::process::Command::new(raftsim)
         .arg("scenario")
         .arg(&file)
@@ -130,7 +206,60 @@ fn fuzz_artifacts_holds_a_reproducing_scenario_per_failing_seed() {
         "{}",
         String::from_utf8_lossy(&scenario.stdout)
     );
-    let written: Vec<_> = std::fs::read_dir(&dir).expect("the folder").collect();
-    assert_eq!(written.len(), 1, "one failing seed in 40..50");
+    let page = std::fs::read_to_string(dir.join("seed-47.html")).expect("the timeline page");
+    assert!(
+        page.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &page[..page.len().min(200)]
+    );
+    let mut written: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the folder")
+        .map(|entry| entry.expect("an entry").file_name())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        ["seed-47.html", "seed-47.scen"],
+        "one failing seed in 40..50"
+    );
+    std::fs::remove_dir_all(&dir).expect("cleaned up");
+}
+
+#[test]
+fn shrink_writes_the_timeline_of_the_shrunk_run_and_keeps_stdout_for_the_scenario() {
+    let dir = std::env::temp_dir().join(format!("raftsim-shrink-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    let (html, perfetto) = (dir.join("run.html"), dir.join("run.json"));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args([
+            "shrink",
+            "--seed",
+            "0",
+            "--bug",
+            "truncate-without-conflict",
+        ])
+        .arg("--html")
+        .arg(&html)
+        .arg("--perfetto")
+        .arg(&perfetto)
+        .output()
+        .expect("raftsim runs");
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let checked = check_text("stdout.scen", &stdout, false).expect("stdout is the scenario alone");
+    assert!(checked.passed(), "{:?}", checked.failures);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("wrote the timeline page to"), "{stderr}");
+    let page = std::fs::read_to_string(&html).expect("the page");
+    assert!(
+        page.contains("committed-entry-lost"),
+        "the page names the violation"
+    );
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&perfetto).expect("the trace"))
+            .expect("the Perfetto trace is JSON");
+    assert!(trace["traceEvents"]
+        .as_array()
+        .is_some_and(|events| !events.is_empty()));
     std::fs::remove_dir_all(&dir).expect("cleaned up");
 }
