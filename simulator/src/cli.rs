@@ -424,6 +424,15 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
             }
         },
     };
+    if let Some(dir) = &args.artifacts {
+        if let Err(error) = std::fs::create_dir_all(dir) {
+            eprintln!(
+                "raftsim: --artifacts {}: cannot create the folder: {error}",
+                dir.display()
+            );
+            return Ok(2);
+        }
+    }
     let campaign = Campaign {
         seeds: args.seeds,
         jobs,
@@ -649,6 +658,16 @@ fn print_last_events(trace: &Trace, ticks: bool) {
 #[allow(clippy::disallowed_methods)] // the --time limit and progress display only
 fn shrink(args: ShrinkArgs) -> anyhow::Result<i32> {
     let options = args.world.options();
+    // A file that cannot be written is said before the search, not after it.
+    for path in [&args.output, &args.html, &args.perfetto]
+        .into_iter()
+        .flatten()
+    {
+        if let Err(error) = std::fs::File::create(path) {
+            eprintln!("raftsim: {}: cannot write: {error}", path.display());
+            return Ok(2);
+        }
+    }
     // allow-nondeterminism: the progress display only
     let started = std::time::Instant::now();
     let mut out_of_time = deadline(args.time);

@@ -263,3 +263,49 @@ fn shrink_writes_the_timeline_of_the_shrunk_run_and_keeps_stdout_for_the_scenari
         .is_some_and(|events| !events.is_empty()));
     std::fs::remove_dir_all(&dir).expect("cleaned up");
 }
+
+#[test]
+fn a_file_or_folder_that_cannot_be_written_is_refused_before_any_work() {
+    let raftsim = env!("CARGO_BIN_EXE_raftsim");
+    let cases: [&[&str]; 3] = [
+        &[
+            "shrink",
+            "--seed",
+            "10",
+            "--bug",
+            "stale-read",
+            "-o",
+            "/nonexistent/x.scen",
+        ],
+        &[
+            "shrink",
+            "--seed",
+            "10",
+            "--bug",
+            "stale-read",
+            "--html",
+            "/nonexistent/x.html",
+        ],
+        &[
+            "fuzz",
+            "--seeds",
+            "0..10",
+            "--artifacts",
+            "/proc/raftsim-artifacts",
+        ],
+    ];
+    for args in cases {
+        let output = std::process::Command::new(raftsim)
+            .args(args)
+            .output()
+            .expect("raftsim runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("shrink: pass"),
+            "{args:?} searched first: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{args:?}: the campaign ran");
+    }
+}
