@@ -490,7 +490,8 @@ fn write_artifacts(
                 let page = dir.join(format!("seed-{seed}.html"));
                 let recording = timeline::recording(WorldOptions::default());
                 let (world, report) = shrink::rerun(&shrunk, options, recording);
-                timeline::write_html(&world, &report, &page)?;
+                let drawn = timeline::page_of_shrunk(&world, &report, Some(&path))?;
+                timeline::write_page(&drawn, Some(&page), None)?;
                 eprintln!(
                     "artifacts: seed {seed}: {} faults -> {}{}; wrote {} and {}",
                     shrunk.original.0,
@@ -583,7 +584,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
     for line in sim.describe_nodes() {
         println!("  {line}");
     }
-    if let Some(code) = write_timeline(&sim, &report, (&args.html, &args.perfetto), false)? {
+    if let Some(code) = write_timeline(&sim, &report, (&args.html, &args.perfetto))? {
         return Ok(code);
     }
     match report.failure_text() {
@@ -594,21 +595,30 @@ fn replay(args: ReplayArgs) -> anyhow::Result<i32> {
 }
 
 /// Writes the timeline files asked for; `Some(2)` if one cannot be written
-/// (the path is named), `None` when all went well. What it wrote goes to
-/// stderr when stdout holds something else (a scenario file).
+/// (the path is named), `None` when all went well.
 fn write_timeline(
     sim: &World,
     report: &RunReport,
-    (html, perfetto): (&Option<PathBuf>, &Option<PathBuf>),
-    notes_on_stderr: bool,
+    files: (&Option<PathBuf>, &Option<PathBuf>),
 ) -> anyhow::Result<Option<i32>> {
-    if html.is_none() && perfetto.is_none() {
+    if files.0.is_none() && files.1.is_none() {
         return Ok(None);
     }
     let page = timeline::page_of_run(sim, report)?;
-    if let Err(error) = timeline::write_page(&page, html.as_deref(), perfetto.as_deref()) {
+    Ok(write_page_files(&page, files, false))
+}
+
+/// Writes `page` to the files asked for and says so (on stderr when stdout
+/// holds something else, a scenario file); `Some(2)` if one cannot be
+/// written.
+fn write_page_files(
+    page: &timeline::Page,
+    (html, perfetto): (&Option<PathBuf>, &Option<PathBuf>),
+    notes_on_stderr: bool,
+) -> Option<i32> {
+    if let Err(error) = timeline::write_page(page, html.as_deref(), perfetto.as_deref()) {
         eprintln!("raftsim: {error}");
-        return Ok(Some(2));
+        return Some(2);
     }
     for (what, path) in [("timeline page", html), ("Perfetto trace", perfetto)] {
         if let Some(path) = path {
@@ -619,7 +629,7 @@ fn write_timeline(
             }
         }
     }
-    Ok(None)
+    None
 }
 
 /// The story of the whole run: who led which term, and every fault.
@@ -725,7 +735,8 @@ fn shrink(args: ShrinkArgs) -> anyhow::Result<i32> {
     if args.html.is_some() || args.perfetto.is_some() {
         let recording = timeline::recording(WorldOptions::default());
         let (world, report) = shrink::rerun(&shrunk, &options, recording);
-        if let Some(code) = write_timeline(&world, &report, (&args.html, &args.perfetto), true)? {
+        let page = timeline::page_of_shrunk(&world, &report, args.output.as_deref())?;
+        if let Some(code) = write_page_files(&page, (&args.html, &args.perfetto), true) {
             return Ok(code);
         }
     }

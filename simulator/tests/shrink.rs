@@ -4,8 +4,9 @@
 use raft_core::Bug;
 use simulator::commands::scenario::ast::Command;
 use simulator::commands::scenario::{check_text, parse::parse};
-use simulator::commands::shrink::{scenario_text, shrink, shrink_command, Progress};
+use simulator::commands::shrink::{rerun, scenario_text, shrink, shrink_command, Progress};
 use simulator::world::params::RunOptions;
+use simulator::world::WorldOptions;
 
 fn options(bug: Bug) -> RunOptions {
     RunOptions {
@@ -22,6 +23,9 @@ fn shrunk_text(seed: u64, bug: Bug) -> String {
     let shrunk = shrink(seed, &options, &mut never, &mut quiet).expect("the seed fails");
     assert!(shrunk.complete);
     assert!(shrunk.reduced.0 <= shrunk.original.0);
+    // Each fault is written with the time it struck in the shrunk run.
+    let (world, _) = rerun(&shrunk, &options, WorldOptions::default());
+    assert_eq!(world.schedule(), shrunk.schedule.as_slice(), "seed {seed}");
     scenario_text(&shrunk, &shrink_command(seed, &options), "x.scen").expect("reproduces")
 }
 
@@ -212,6 +216,11 @@ fn fuzz_artifacts_holds_a_reproducing_scenario_per_failing_seed() {
         "{}",
         &page[..page.len().min(200)]
     );
+    let reproduce = format!("raftsim scenario {}", file.display());
+    assert!(
+        page.contains(&reproduce),
+        "the page says how to reproduce it"
+    );
     let mut written: Vec<_> = std::fs::read_dir(&dir)
         .expect("the folder")
         .map(|entry| entry.expect("an entry").file_name())
@@ -255,6 +264,10 @@ fn shrink_writes_the_timeline_of_the_shrunk_run_and_keeps_stdout_for_the_scenari
         page.contains("committed-entry-lost"),
         "the page names the violation"
     );
+    // The page is of the shrunk run: it says so, and does not offer the
+    // seed's replay command, which replays the original run.
+    assert!(page.contains("shrunk from seed 0 --bug truncate-without-conflict"));
+    assert!(!page.contains("raftsim replay --seed 0"));
     let trace: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&perfetto).expect("the trace"))
             .expect("the Perfetto trace is JSON");

@@ -149,6 +149,9 @@ pub fn shrink(
     }
     let (world, faults, complete) = best.expect("the first pass always runs");
     (search.world, search.faults) = (world, faults);
+    if complete {
+        search.use_strike_times();
+    }
     let reduced_events = search.events();
     Ok(Shrunk {
         world: search.world.clone(),
@@ -360,6 +363,42 @@ impl Search<'_> {
             return true;
         }
         false
+    }
+
+    /// Rewrites the faults with the times they struck in the reduced run
+    /// (a fault at a point strikes at the first such point at or after its
+    /// recorded time, which after reductions may be later), so that the
+    /// file says when each happened. Kept only if the rewritten schedule
+    /// fails the same way and is still 1-minimal; never cut short by the
+    /// time limit (a few runs per fault).
+    fn use_strike_times(&mut self) {
+        let params = Params::draw(self.seed, &self.options).overridden(&self.world.overrides);
+        let schedule: Vec<Scheduled> = self.faults.iter().map(|(_, s)| s.clone()).collect();
+        let (world, _) =
+            execute_params_schedule(params, &self.options, WorldOptions::default(), &schedule);
+        if world.schedule().len() != schedule.len() || world.schedule() == schedule.as_slice() {
+            return;
+        }
+        let struck: Faults = world.schedule().iter().cloned().enumerate().collect();
+        let fails = |faults: &Faults| {
+            let params = Params::draw(self.seed, &self.options).overridden(&self.world.overrides);
+            let schedule: Vec<Scheduled> = faults.iter().map(|(_, s)| s.clone()).collect();
+            let (_, report) =
+                execute_params_schedule(params, &self.options, WorldOptions::default(), &schedule);
+            report.invariant() == Some(self.invariant)
+        };
+        let mut runs = 1;
+        let kept = fails(&struck)
+            && (0..struck.len()).all(|index| {
+                runs += 1;
+                let mut without = struck.clone();
+                without.remove(index);
+                !fails(&without)
+            });
+        self.runs += runs;
+        if kept {
+            self.faults = struck;
+        }
     }
 
     /// Takes out, one at a time, every fault without which the run still

@@ -63,6 +63,39 @@ pub fn page_of_run(world: &World, report: &RunReport) -> Result<Page, TimelineEr
     Page::build(world, Source::of_run(report)).ok_or(TimelineError::NotRecorded)
 }
 
+/// The page of a shrunk run: titled by the scenario file `scenario` that
+/// holds it (when there is one) and the seed it came from, with the command
+/// that reproduces it in place of the seed's replay command (which would
+/// replay the original, unshrunk run).
+pub fn page_of_shrunk(
+    world: &World,
+    report: &RunReport,
+    scenario: Option<&Path>,
+) -> Result<Page, TimelineError> {
+    let mut source = Source::of_run(report);
+    let seed_replay = source.outcome.replay.take().unwrap_or_default();
+    let reproduce = scenario.map(|path| format!("raftsim scenario {}", path.display()));
+    source.title = match scenario {
+        Some(path) => format!("{} (shrunk from {})", path.display(), source.title),
+        None => format!("shrunk from {}", source.title),
+    };
+    let kept: Vec<&str> = source
+        .outcome
+        .text
+        .lines()
+        .filter(|line| line.trim() != format!("replay: {seed_replay}"))
+        .collect();
+    source.outcome.text = kept.join("\n");
+    if let Some(command) = &reproduce {
+        source
+            .outcome
+            .text
+            .push_str(&format!("\n  reproduce: {command}"));
+    }
+    source.outcome.replay = reproduce;
+    Page::build(world, source).ok_or(TimelineError::NotRecorded)
+}
+
 /// Writes the HTML page of a run to `path` (see [`page_of_run`]).
 pub fn write_html(world: &World, report: &RunReport, path: &Path) -> Result<(), TimelineError> {
     write_page(&page_of_run(world, report)?, Some(path), None)
