@@ -7,6 +7,7 @@
 //! This crate knows nothing of any Raft implementation or of the simulator:
 //! an adapter reports what it observes.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod linearizability;
 pub mod safety;

@@ -12,6 +12,7 @@
 //! - [`commands`]: what the `raftsim` commands do with them: a run, a
 //!   campaign, a benchmark, the corpus, scenario files, history checks.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod commands;
 pub mod drivers;

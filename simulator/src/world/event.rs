@@ -35,28 +35,70 @@ pub enum Reply {
 #[derive(Clone, Debug)]
 pub enum Event {
     /// A node's clock ticks (ignored if the node restarted since it was scheduled).
-    Tick { node: NodeId, incarnation: u64 },
+    Tick {
+        /// The node.
+        node: NodeId,
+        /// Its incarnation when the tick was scheduled.
+        incarnation: u64,
+    },
     /// A Raft message arrives.
     Deliver(Message),
     /// A node's fsync completes.
-    FsyncDone { node: NodeId, incarnation: u64 },
+    FsyncDone {
+        /// The node.
+        node: NodeId,
+        /// Its incarnation when the fsync began.
+        incarnation: u64,
+    },
     /// A client request arrives at a node.
-    ClientRequest { node: NodeId, request: Request },
+    ClientRequest {
+        /// The node.
+        node: NodeId,
+        /// The request.
+        request: Request,
+    },
     /// A node's reply arrives at a client.
     ClientReply {
+        /// The client.
         client: u64,
+        /// Its operation's number.
         seq: u64,
+        /// The attempt answered.
         attempt: u32,
+        /// The answer.
         reply: Reply,
     },
     /// A client's attempt times out.
-    ClientTimeout { client: u64, seq: u64, attempt: u32 },
+    ClientTimeout {
+        /// The client.
+        client: u64,
+        /// Its operation's number.
+        seq: u64,
+        /// The attempt.
+        attempt: u32,
+    },
     /// A client starts its next operation.
-    ClientWake { client: u64 },
+    ClientWake {
+        /// The client.
+        client: u64,
+    },
     /// A client retries its operation after attempt `attempt` was redirected.
-    ClientRetry { client: u64, seq: u64, attempt: u32 },
+    ClientRetry {
+        /// The client.
+        client: u64,
+        /// Its operation's number.
+        seq: u64,
+        /// The attempt that was redirected.
+        attempt: u32,
+    },
     /// A crashed node restarts.
-    Restart { node: NodeId, incarnation: u64 },
+    Restart {
+        /// The node.
+        node: NodeId,
+        /// Its incarnation when the restart was scheduled (ignored if the
+        /// node restarted since).
+        incarnation: u64,
+    },
     /// The chaos phase ends; faults stop.
     HealStart,
     /// Check whether the healed cluster has converged.
