@@ -29,6 +29,21 @@ fn run_json_has_the_promised_fields() {
     assert!(value["trace_hash"].as_str().is_some_and(|h| h.len() == 16));
     assert!(value["events"].as_u64().is_some_and(|e| e > 0));
     assert!(value["virtual_time_us"].as_u64().is_some_and(|t| t > 0));
+    assert!(value.get("text").is_none(), "a pass has no failure text");
+}
+
+#[test]
+fn run_json_of_a_failure_holds_its_text_as_printed() {
+    let args = ["run", "--seed", "10", "--bug", "stale-read"];
+    let text = raftsim(&args);
+    let json = raftsim(&[&args[..], &["--json"]].concat());
+    assert_eq!(json.status.code(), Some(1));
+    let value: serde_json::Value =
+        serde_json::from_str(stdout(&json).trim()).expect("one JSON object");
+    let printed = stdout(&text);
+    let failure = value["text"].as_str().expect("a text field");
+    assert!(printed.contains(failure), "{failure}\nnot in\n{printed}");
+    assert_eq!(value["invariant"], "linearizability");
 }
 
 #[test]

@@ -669,14 +669,7 @@ impl ShownProgress {
 /// A run's result: its JSON object, or its failure text (nothing for a pass).
 fn write_report(json: bool, report: &RunReport, out: &mut dyn Write) -> std::io::Result<()> {
     if json {
-        let mut value = report.to_json();
-        // The failure as the text form prints it: `raftsim merge` prints the
-        // text of shares that were written as JSON, and the JSON fields alone
-        // do not hold all of it (a violation's index and term).
-        if let Some(text) = report.failure_text() {
-            value["text"] = json!(text);
-        }
-        writeln!(out, "{value}")
+        writeln!(out, "{}", report.to_json())
     } else if let Some(text) = report.failure_text() {
         writeln!(out, "{text}")
     } else {

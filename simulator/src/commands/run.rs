@@ -239,7 +239,8 @@ impl RunReport {
         }
     }
 
-    /// One JSON object (the form of `run --json` and each line of `fuzz --json`).
+    /// One JSON object (the form of `run --json` and each line of `fuzz --json`);
+    /// a run that did not pass carries its `text` as the text form prints it.
     pub fn to_json(&self) -> serde_json::Value {
         let mut value = json!({
             "seed": self.seed(),
@@ -272,6 +273,12 @@ impl RunReport {
                 value["unknown"] = json!(reason);
                 value["replay"] = json!(replay_command(self.seed(), &self.options));
             }
+        }
+        // The failure as the text form prints it: the JSON fields alone do
+        // not hold all of it (a violation's index and term), and `raftsim
+        // merge` prints the text of shares that were written as JSON.
+        if let Some(text) = self.failure_text() {
+            value["text"] = json!(text);
         }
         value
     }
