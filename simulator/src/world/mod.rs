@@ -151,10 +151,9 @@ pub fn format_time(time_us: u64) -> String {
 /// whose unknown writes explode the search; running out says `unknown`,
 /// counted apart and never as a pass. The steps are the limit meant to bind;
 /// the memory is enough for them. The hardest simulated histories met so far:
-/// seed 2152835 of the default campaign (53 operations, 17 writes of unknown
-/// outcome before a read that pins ten appends in order) needs between 3M
-/// and 10M steps and 300+ MiB, 3.4 s; the 253-operation history of seed
-/// 5010960 under `--bug stale-read` takes 100 MiB to prove its violation.
+/// seed 2853370 of the default campaign (1031 operations) needs between 3M
+/// and 10M steps, 1.2 s; the 253-operation history of seed 5010960 under
+/// `--bug stale-read` takes 100 MiB to prove its violation.
 pub const RUN_HISTORY_BUDGET: Budget = Budget {
     max_steps: 20_000_000,
     max_memory_bytes: 1 << 30,
