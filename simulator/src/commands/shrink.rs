@@ -149,10 +149,11 @@ pub fn shrink(
     }
     let (world, faults, complete) = best.expect("the first pass always runs");
     (search.world, search.faults) = (world, faults);
+    let (reduced, report) = search.execute(&search.world, &search.faults);
     if complete {
-        search.use_strike_times();
+        search.use_strike_times(reduced.schedule());
     }
-    let reduced_events = search.events();
+    let reduced_events = report.events;
     Ok(Shrunk {
         world: search.world.clone(),
         schedule: search.faults.iter().map(|(_, s)| s.clone()).collect(),
@@ -195,6 +196,13 @@ fn world_spec(seed: u64, options: &RunOptions) -> WorldSpec {
 }
 
 impl Search<'_> {
+    /// Runs `world` with `faults`, whatever the time.
+    fn execute(&self, world: &WorldSpec, faults: &[(usize, Scheduled)]) -> (World, RunReport) {
+        let params = Params::draw(self.seed, &self.options).overridden(&world.overrides);
+        let schedule: Vec<Scheduled> = faults.iter().map(|(_, s)| s.clone()).collect();
+        execute_params_schedule(params, &self.options, WorldOptions::default(), &schedule)
+    }
+
     /// Runs `world` with `faults`; the report, or `None` if out of time.
     fn run(&mut self, world: &WorldSpec, faults: &[(usize, Scheduled)]) -> Option<RunReport> {
         if self.stopped || (self.out_of_time)() {
@@ -202,27 +210,13 @@ impl Search<'_> {
             return None;
         }
         self.runs += 1;
-        let params = Params::draw(self.seed, &self.options).overridden(&world.overrides);
-        let schedule: Vec<Scheduled> = faults.iter().map(|(_, s)| s.clone()).collect();
-        let (_, report) =
-            execute_params_schedule(params, &self.options, WorldOptions::default(), &schedule);
-        Some(report)
+        Some(self.execute(world, faults).1)
     }
 
     /// Whether `world` with `faults` still breaks the invariant.
     fn still_fails(&mut self, world: &WorldSpec, faults: &[(usize, Scheduled)]) -> bool {
         self.run(world, faults)
             .is_some_and(|report| report.invariant() == Some(self.invariant))
-    }
-
-    /// Events of the best failing run (one more run, whatever the time).
-    fn events(&self) -> u64 {
-        let params = Params::draw(self.seed, &self.options).overridden(&self.world.overrides);
-        let schedule: Vec<Scheduled> = self.faults.iter().map(|(_, s)| s.clone()).collect();
-        let options = WorldOptions::default();
-        execute_params_schedule(params, &self.options, options, &schedule)
-            .1
-            .events
     }
 
     fn report(&mut self, stage: &str) {
@@ -365,26 +359,20 @@ impl Search<'_> {
         false
     }
 
-    /// Rewrites the faults with the times they struck in the reduced run
-    /// (a fault at a point strikes at the first such point at or after its
-    /// recorded time, which after reductions may be later), so that the
-    /// file says when each happened. Kept only if the rewritten schedule
-    /// fails the same way and is still 1-minimal; never cut short by the
-    /// time limit (a few runs per fault).
-    fn use_strike_times(&mut self) {
-        let params = Params::draw(self.seed, &self.options).overridden(&self.world.overrides);
-        let schedule: Vec<Scheduled> = self.faults.iter().map(|(_, s)| s.clone()).collect();
-        let (world, _) =
-            execute_params_schedule(params, &self.options, WorldOptions::default(), &schedule);
-        if world.schedule().len() != schedule.len() || world.schedule() == schedule.as_slice() {
+    /// Rewrites the faults with `struck`, the schedule the reduced run
+    /// recorded: a fault at a point strikes at the first such point at or
+    /// after its recorded time, which after reductions may be later, and
+    /// the file should say when each happened. Kept only if it fails the
+    /// same way and is still 1-minimal; never cut short by the time limit
+    /// (a run per fault).
+    fn use_strike_times(&mut self, struck: &[Scheduled]) {
+        let current: Vec<&Scheduled> = self.faults.iter().map(|(_, s)| s).collect();
+        if struck.len() != current.len() || struck.iter().eq(current) {
             return;
         }
-        let struck: Faults = world.schedule().iter().cloned().enumerate().collect();
+        let struck: Faults = struck.iter().cloned().enumerate().collect();
         let fails = |faults: &Faults| {
-            let params = Params::draw(self.seed, &self.options).overridden(&self.world.overrides);
-            let schedule: Vec<Scheduled> = faults.iter().map(|(_, s)| s.clone()).collect();
-            let (_, report) =
-                execute_params_schedule(params, &self.options, WorldOptions::default(), &schedule);
+            let report = self.execute(&self.world, faults).1;
             report.invariant() == Some(self.invariant)
         };
         let mut runs = 1;
