@@ -339,17 +339,7 @@ fn run(args: RunArgs) -> anyhow::Result<i32> {
         println!("{}", report.to_json());
     } else {
         println!("{}", report.params);
-        match report.failure_text() {
-            Some(text) => println!("{text}"),
-            None => println!(
-                "pass: {} events, {} virtual, {} operations ({}), trace hash {}",
-                report.events,
-                format_time(report.virtual_time_us),
-                report.operations,
-                report.linearizability.name(),
-                report.trace_hash_hex()
-            ),
-        }
+        println!("{}", report.outcome_text());
     }
     Ok(report.exit_code())
 }
@@ -521,7 +511,7 @@ fn write_artifacts(
 /// A function that says when `secs` seconds of wall time have passed.
 #[allow(clippy::disallowed_methods)] // a time limit on shrinking, never part of a run
 fn deadline(secs: u64) -> impl FnMut() -> bool {
-    let started = std::time::Instant::now();
+    let started = std::time::Instant::now(); // allow-nondeterminism: the --time limit of a search
     let limit = Duration::from_secs(secs);
     move || started.elapsed() >= limit
 }
@@ -678,8 +668,7 @@ fn shrink(args: ShrinkArgs) -> anyhow::Result<i32> {
             return Ok(2);
         }
     }
-    // allow-nondeterminism: the progress display only
-    let started = std::time::Instant::now();
+    let started = std::time::Instant::now(); // allow-nondeterminism: the elapsed time shown
     let mut out_of_time = deadline(args.time);
     let mut last_stage = String::new();
     let mut progress = |p: &shrink::Progress<'_>| {

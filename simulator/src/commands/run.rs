@@ -8,7 +8,8 @@ use crate::drivers::nemesis::NemesisDriver;
 use crate::drivers::{Driver, ScheduleDriver, Scheduled};
 use crate::world::params::{Params, RunOptions};
 use crate::world::{
-    linearizability_violation, Outcome, ViolationReport, World, WorldOptions, RUN_HISTORY_BUDGET,
+    format_time, linearizability_violation, Outcome, ViolationReport, World, WorldOptions,
+    RUN_HISTORY_BUDGET,
 };
 
 /// The verdict of the end-of-run linearizability check.
@@ -281,6 +282,21 @@ impl RunReport {
             value["text"] = json!(text);
         }
         value
+    }
+
+    /// What `raftsim run` prints of the outcome: the failure text, or for a
+    /// pass one line with the events, virtual time, operations and trace hash.
+    pub fn outcome_text(&self) -> String {
+        self.failure_text().unwrap_or_else(|| {
+            format!(
+                "pass: {} events, {} virtual, {} operations ({}), trace hash {}",
+                self.events,
+                format_time(self.virtual_time_us),
+                self.operations,
+                self.linearizability.name(),
+                self.trace_hash_hex()
+            )
+        })
     }
 
     /// A few lines for a person: what broke, and how to replay it.

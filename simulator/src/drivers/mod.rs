@@ -152,7 +152,8 @@ pub enum About {
 }
 
 /// The names of the Raft message kinds, as [`MessageBody::kind_name`] gives
-/// them; [`About::Raft`] holds an index into it.
+/// them: what scenario rules and message names say; [`About::Raft`] holds
+/// an index into it.
 pub const RAFT_KINDS: [&str; 6] = [
     "vote",
     "vote-resp",

@@ -209,7 +209,7 @@ pub struct World {
     messages_sent: u64,
     /// Messages sent so far on each stream (link and subject, by
     /// `MessageId::stream`): what names the next one.
-    link_sent: network::StreamCounts,
+    stream_counts: network::StreamCounts,
     // Invariant: paused[i] is node i + 1; a paused node's events wait in
     // deferred[i] until it resumes.
     paused: Vec<bool>,
@@ -247,7 +247,7 @@ impl World {
             schedule: Vec::new(),
             fsync_crash: None,
             messages_sent: 0,
-            link_sent: network::StreamCounts::default(),
+            stream_counts: network::StreamCounts::default(),
             paused: vec![false; node_count],
             deferred: vec![Vec::new(); node_count],
             timeline: options
@@ -517,7 +517,7 @@ impl World {
 
     /// The name of the next message from `from` to `to` about `about`.
     fn next_message_id(&mut self, from: Endpoint, to: Endpoint, about: About) -> MessageId {
-        let nth = self.link_sent.next(MessageId::stream(from, to, &about));
+        let nth = self.stream_counts.next(MessageId::stream(from, to, &about));
         MessageId {
             from,
             to,

@@ -15,7 +15,7 @@ use super::ast::{
     ClientOp, ClusterSpec, Command, Condition, Expectation, Node, Scenario, Step, WorldSpec,
 };
 use crate::drivers::script::{MessagePattern, RuleAction};
-use crate::drivers::{DiskFate, Fault, Point, Scheduled};
+use crate::drivers::{DiskFate, Fault, Point, Scheduled, RAFT_KINDS};
 use crate::world::params::{FaultKind, Overrides, Params, Profile, RunOptions};
 
 mod recorded;
@@ -24,15 +24,6 @@ use recorded::parse_world;
 
 /// The largest cluster a scenario may ask for.
 pub const CLUSTER_SIZE_MAX: u64 = 9;
-/// The message kinds rules can name ([`raft_core::MessageBody::kind_name`]).
-pub const MESSAGE_KINDS: [&str; 6] = [
-    "vote",
-    "vote-resp",
-    "app",
-    "app-resp",
-    "heartbeat",
-    "heartbeat-resp",
-];
 /// `run-until` waits this long when no `within` is given.
 pub const RUN_UNTIL_DEFAULT_US: u64 = 10_000_000;
 /// The longest duration a file may write (a day): whatever a script adds up,
@@ -581,13 +572,13 @@ impl<'a> CommandParser<'a> {
         let token = self.words.next("message kind")?;
         let kind = match token.text {
             "*" | "any" => None,
-            text if MESSAGE_KINDS.contains(&text) => Some(text.to_string()),
+            text if RAFT_KINDS.contains(&text) => Some(text.to_string()),
             other => {
                 return Err(self.words.error(
                     token.col,
                     format!(
                         "unknown message kind `{other}`; kinds: {}, *",
-                        MESSAGE_KINDS.join(", ")
+                        RAFT_KINDS.join(", ")
                     ),
                 ))
             }
@@ -772,23 +763,13 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, ParseError> {
     let mut spec = ClusterSpec::with_size(size);
     // Where the timing settings were written, to point at them if they clash.
     let mut timing_col = size_token.col;
-    while let Some(token) = words.peek() {
-        words.at += 1;
-        let Some((key, value)) = token.text.split_once('=') else {
-            return Err(words.error(
-                token.col,
-                format!("expected key=value, found `{}`", token.text),
-            ));
-        };
-        let value_col = token.col + key.len() + 1;
-        set_cluster_option(&mut spec, key, value).map_err(|error| match error {
-            OptionError::UnknownKey(message) => words.error(token.col, message),
-            OptionError::BadValue(message) => words.error(value_col, message),
-        })?;
+    each_option(words, |key, value, col| {
+        set_cluster_option(&mut spec, key, value)?;
         if key == "election-ticks" || key == "heartbeat-ticks" {
-            timing_col = token.col;
+            timing_col = col;
         }
-    }
+        Ok(())
+    })?;
     let config = Config {
         election_timeout_ticks_min: spec.election_ticks,
         heartbeat_interval_ticks: spec.heartbeat_ticks,
@@ -800,6 +781,30 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, ParseError> {
         return Err(words.error(timing_col, format!("invalid cluster settings: {error}")));
     }
     Ok(spec)
+}
+
+/// Reads the rest of the line as `key=value` settings, handing each to
+/// `set` with the column of its key; a refusal points at the key (unknown)
+/// or at the value (malformed).
+fn each_option(
+    words: &mut Words<'_>,
+    mut set: impl FnMut(&str, &str, usize) -> Result<(), OptionError>,
+) -> Result<(), ParseError> {
+    while let Some(token) = words.peek() {
+        words.at += 1;
+        let Some((key, value)) = token.text.split_once('=') else {
+            return Err(words.error(
+                token.col,
+                format!("expected key=value, found `{}`", token.text),
+            ));
+        };
+        let value_col = token.col + key.len() + 1;
+        set(key, value, token.col).map_err(|error| match error {
+            OptionError::UnknownKey(message) => words.error(token.col, message),
+            OptionError::BadValue(message) => words.error(value_col, message),
+        })?;
+    }
+    Ok(())
 }
 
 /// Why a `key=value` cluster setting was refused.

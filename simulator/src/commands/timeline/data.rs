@@ -270,16 +270,7 @@ impl Source {
             .lines()
             .map(String::from)
             .collect();
-        let text = report.failure_text().unwrap_or_else(|| {
-            format!(
-                "pass: {} events, {} virtual, {} operations ({}), trace hash {}",
-                report.events,
-                format_time(report.virtual_time_us),
-                report.operations,
-                report.linearizability.name(),
-                report.trace_hash_hex()
-            )
-        });
+        let text = report.outcome_text();
         let violations = match &report.outcome {
             RunOutcome::Violation(violation) => vec![(**violation).clone()],
             _ => Vec::new(),

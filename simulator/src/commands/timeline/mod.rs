@@ -96,16 +96,6 @@ pub fn page_of_shrunk(
     Page::build(world, source).ok_or(TimelineError::NotRecorded)
 }
 
-/// Writes the HTML page of a run to `path` (see [`page_of_run`]).
-pub fn write_html(world: &World, report: &RunReport, path: &Path) -> Result<(), TimelineError> {
-    write_page(&page_of_run(world, report)?, Some(path), None)
-}
-
-/// Writes the Perfetto trace of a run to `path` (see [`page_of_run`]).
-pub fn write_perfetto(world: &World, report: &RunReport, path: &Path) -> Result<(), TimelineError> {
-    write_page(&page_of_run(world, report)?, None, Some(path))
-}
-
 /// Writes `page` as HTML to `html` and as a Perfetto trace to `perfetto`,
 /// those given.
 pub fn write_page(

@@ -2,7 +2,7 @@
 //! `at TIME [when POINT:] FAULT`, `run-to-end`, and what to expect of it.
 
 use super::*;
-use crate::drivers::{About, MessageId, RAFT_KINDS};
+use crate::drivers::{About, MessageId};
 use crate::world::network::Endpoint;
 
 /// The most clients a `world` may ask for.
@@ -21,21 +21,10 @@ pub(super) fn parse_world(words: &mut Words<'_>) -> Result<WorldSpec, ParseError
         overrides: Overrides::default(),
     };
     let mut seed_seen = false;
-    while let Some(token) = words.peek() {
-        words.at += 1;
-        let Some((key, value)) = token.text.split_once('=') else {
-            return Err(words.error(
-                token.col,
-                format!("expected key=value, found `{}`", token.text),
-            ));
-        };
-        let value_col = token.col + key.len() + 1;
+    each_option(words, |key, value, _| {
         seed_seen |= key == "seed";
-        set_world_option(&mut spec, key, value).map_err(|error| match error {
-            OptionError::UnknownKey(message) => words.error(token.col, message),
-            OptionError::BadValue(message) => words.error(value_col, message),
-        })?;
-    }
+        set_world_option(&mut spec, key, value)
+    })?;
     if !seed_seen {
         return Err(words.error(
             words.end_col,
