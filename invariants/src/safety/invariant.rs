@@ -41,6 +41,10 @@ pub enum Invariant {
     /// `liveness-clients`: after the faults heal, every client operation
     /// completes (reported by the simulator's heal phase).
     LivenessClients,
+    /// `liveness-stable-leader`: after the faults heal, with PreVote and
+    /// CheckQuorum on, a leader every node has heard for an election timeout
+    /// stays: no node forces a new term (reported by the simulator's heal phase).
+    LivenessStableLeader,
     /// `linearizability`: the client history is linearizable against the
     /// key-value model.
     Linearizability,
@@ -48,7 +52,7 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 12] = [
+    pub const ALL: [Invariant; 13] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -60,6 +64,7 @@ impl Invariant {
         Invariant::LivenessLeader,
         Invariant::LivenessConvergence,
         Invariant::LivenessClients,
+        Invariant::LivenessStableLeader,
         Invariant::Linearizability,
     ];
 
@@ -77,6 +82,7 @@ impl Invariant {
             Invariant::LivenessLeader => "liveness-leader",
             Invariant::LivenessConvergence => "liveness-convergence",
             Invariant::LivenessClients => "liveness-clients",
+            Invariant::LivenessStableLeader => "liveness-stable-leader",
             Invariant::Linearizability => "linearizability",
         }
     }
@@ -97,7 +103,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, linearizability")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use crate::commands::run::{run_seed, Linearizability, RunReport};
+use crate::world::coverage::{Coverage, CoverageCounts, Durations};
 use crate::world::params::{FaultKind, Profile, RunOptions};
 use crate::world::Outcome;
 
@@ -313,7 +314,7 @@ impl Verdict {
 
 /// What a summary counts of one run. A campaign takes it from the run's
 /// report; `raftsim merge` reads it back from the run's JSON line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunTally {
     /// The run's seed.
     pub seed: u64,
@@ -325,6 +326,12 @@ pub struct RunTally {
     pub events: u64,
     /// Virtual time at its end.
     pub virtual_time_us: u64,
+    /// The situations it reached.
+    pub coverage: Coverage,
+    /// Whether it ran with PreVote.
+    pub pre_vote: bool,
+    /// How long each recovery took: a leader's loss to the next new leader.
+    pub leader_outages_us: Vec<u64>,
 }
 
 impl RunTally {
@@ -336,6 +343,9 @@ impl RunTally {
             linearizability: report.linearizability,
             events: report.events,
             virtual_time_us: report.virtual_time_us,
+            coverage: report.coverage,
+            pre_vote: report.params.features.pre_vote,
+            leader_outages_us: report.leader_outages_us.clone(),
         }
     }
 
@@ -355,12 +365,35 @@ impl RunTally {
         .into_iter()
         .find(|verdict| value["linearizability"] == verdict.name())
         .ok_or("`linearizability` is missing or not a verdict of the history check")?;
+        // A line without `coverage` (an older raftsim's) reached nothing
+        // this one counts.
+        let coverage = match &value["coverage"] {
+            serde_json::Value::Null => Coverage::default(),
+            serde_json::Value::Array(names) => Coverage::from_names(
+                names
+                    .iter()
+                    .map(|name| name.as_str().ok_or("`coverage` lists names (strings)"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )?,
+            _ => return Err("`coverage` is not a list of names".into()),
+        };
+        let leader_outages_us = match &value["leader_outages_us"] {
+            serde_json::Value::Null => Vec::new(),
+            serde_json::Value::Array(times) => times
+                .iter()
+                .map(|us| us.as_u64().ok_or("`leader_outages_us` lists microseconds"))
+                .collect::<Result<_, _>>()?,
+            _ => return Err("`leader_outages_us` is not a list".into()),
+        };
         Ok(RunTally {
             seed: json_u64(value, "seed")?,
             verdict,
             linearizability,
             events: json_u64(value, "events")?,
             virtual_time_us: json_u64(value, "virtual_time_us")?,
+            coverage,
+            pre_vote: value["pre_vote"].as_bool().unwrap_or(false),
+            leader_outages_us,
         })
     }
 }
@@ -393,6 +426,11 @@ pub struct Summary {
     /// The reports of the runs that did not pass, in seed order. A campaign
     /// keeps them; a merge of shares has only their seeds and JSON lines.
     pub failures: Vec<RunReport>,
+    /// Virtual time from a leader's loss to the next new leader, over
+    /// every run: `[PreVote off, PreVote on]`.
+    pub recovery: [Durations; 2],
+    /// How many runs reached each situation of [`crate::world::coverage::Sometimes::ALL`].
+    pub coverage: CoverageCounts,
 }
 
 impl Summary {
@@ -420,6 +458,10 @@ impl Summary {
         }
         self.events += run.events;
         self.virtual_time_us += run.virtual_time_us;
+        self.coverage.count(run.coverage);
+        for us in &run.leader_outages_us {
+            self.recovery[usize::from(run.pre_vote)].add(*us);
+        }
         if run.verdict != Verdict::Pass {
             self.failing_seeds.push(run.seed);
         }
@@ -473,6 +515,11 @@ impl Summary {
             "events": self.events,
             "virtual_time_us": self.virtual_time_us,
             "failing_seeds": self.failing_seeds,
+            "coverage": self.coverage.to_json(),
+            "recovery": {
+                "prevote_off": self.recovery[0].to_json(),
+                "prevote_on": self.recovery[1].to_json(),
+            },
         });
         self.scope.write_json(&mut value);
         value
@@ -683,6 +730,22 @@ pub fn write_summary(json: bool, summary: &Summary, out: &mut dyn Write) -> std:
     if json {
         return writeln!(out, "{}", summary.to_json());
     }
+    writeln!(out, "coverage (runs that reached each situation):")?;
+    write!(out, "{}", summary.coverage)?;
+    let never = summary.coverage.never_reached();
+    if !never.is_empty() {
+        let names: Vec<&str> = never.iter().map(|s| s.name()).collect();
+        writeln!(
+            out,
+            "never reached: {} (the checks above say nothing of these)",
+            names.join(", ")
+        )?;
+    }
+    writeln!(
+        out,
+        "time to a new leader after a leader loss (virtual): prevote off {}; prevote on {}",
+        summary.recovery[0], summary.recovery[1]
+    )?;
     writeln!(
         out,
         "linearizability: {} checked, {} linearizable, {} not, {} unknown",

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::drivers::nemesis::NemesisDriver;
 use crate::drivers::{Driver, ScheduleDriver, Scheduled};
+use crate::world::coverage::Coverage;
 use crate::world::params::{Params, RunOptions};
 use crate::world::{
     format_time, linearizability_violation, Outcome, ViolationReport, World, WorldOptions,
@@ -56,6 +57,11 @@ pub struct RunReport {
     pub linearizability: Linearizability,
     /// What the user asked for (to build the replay command).
     pub options: RunOptions,
+    /// The situations the run reached.
+    pub coverage: Coverage,
+    /// How long each recovery took: from a leader's loss to the next new
+    /// leader, in virtual time.
+    pub leader_outages_us: Vec<u64>,
 }
 
 /// Runs seed `seed` and returns the finished world (for replay) and its report.
@@ -113,6 +119,8 @@ fn execute_driven(
         operations: sim.history().len(),
         linearizability,
         options: options.clone(),
+        coverage: sim.coverage(),
+        leader_outages_us: sim.leader_outages_us().to_vec(),
     };
     (sim, report)
 }
@@ -254,6 +262,9 @@ impl RunReport {
             "cluster_size": self.params.cluster_size,
             "faults": self.params.faults,
             "bugs": self.params.bugs.iter().map(|b| b.name()).collect::<Vec<_>>(),
+            "coverage": self.coverage.names(),
+            "pre_vote": self.params.features.pre_vote,
+            "leader_outages_us": self.leader_outages_us,
         });
         match &self.outcome {
             Outcome::Pass => {}

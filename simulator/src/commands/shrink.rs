@@ -432,8 +432,13 @@ fn names_only_nodes_up_to(scheduled: &Scheduled, nodes: u64) -> bool {
     };
     let fault_fits = match &scheduled.fault {
         Fault::Partition { groups } => groups.iter().flatten().all(|&n| fits(n)),
-        Fault::Cut { from, to } | Fault::Restore { from, to } => fits(*from) && fits(*to),
+        Fault::Cut { from, to }
+        | Fault::Restore { from, to }
+        | Fault::Clog { from, to, .. }
+        | Fault::Unclog { from, to } => fits(*from) && fits(*to),
         Fault::Crash { node, .. }
+        | Fault::Skew { node, .. }
+        | Fault::Unskew { node }
         | Fault::Restart { node }
         | Fault::FsyncCrash { node, .. }
         | Fault::Pause { node }

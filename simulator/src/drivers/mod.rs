@@ -86,8 +86,39 @@ pub enum Fault {
         /// The node.
         node: NodeId,
     },
-    /// A paused node goes on: what waited for it happens now, in order.
+    /// A paused node goes on: what waited for it happens now, in order,
+    /// after the ticks its clock counted meanwhile.
     Resume {
+        /// The node.
+        node: NodeId,
+    },
+    /// The direction `from -> to` still carries messages, each
+    /// `extra_delay_us` late (a latency spike, a full queue).
+    Clog {
+        /// The sender side.
+        from: NodeId,
+        /// The receiver side.
+        to: NodeId,
+        /// The delay added to every message.
+        extra_delay_us: u64,
+    },
+    /// The direction `from -> to` is no longer clogged.
+    Unclog {
+        /// The sender side.
+        from: NodeId,
+        /// The receiver side.
+        to: NodeId,
+    },
+    /// The node's clock runs at `ppt` parts per thousand off true time
+    /// (positive: its ticks come late), whatever the drift bound says.
+    Skew {
+        /// The node.
+        node: NodeId,
+        /// Its clock's rate, off true time, in parts per thousand.
+        ppt: i64,
+    },
+    /// The node's clock is back within the drift bound.
+    Unskew {
         /// The node.
         node: NodeId,
     },
@@ -299,6 +330,14 @@ impl Fault {
             Fault::Pause { node } => [9, *node, 0, 0],
             Fault::Restore { from, to } => [11, *from, *to, 0],
             Fault::Resume { node } => [10, *node, 0, 0],
+            Fault::Clog {
+                from,
+                to,
+                extra_delay_us,
+            } => [12, *from, *to, *extra_delay_us],
+            Fault::Unclog { from, to } => [13, *from, *to, 0],
+            Fault::Skew { node, ppt } => [14, *node, *ppt as u64, 0],
+            Fault::Unskew { node } => [15, *node, 0, 0],
             Fault::Restart { node } => [5, *node, 0, 0],
             Fault::FsyncCrash {
                 node,

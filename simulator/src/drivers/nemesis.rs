@@ -27,6 +27,9 @@ enum Action {
     Partition,
     Crash,
     DiskLoss,
+    Pause,
+    Clog,
+    Skew,
 }
 
 /// The seed's fault schedule, drawn as the run goes.
@@ -46,6 +49,11 @@ pub struct NemesisDriver {
     duplicate_ratio: Ratio,
     /// When it acts next; `None` once the chaos phase is over.
     next_action_us: Option<u64>,
+    /// The ends of faults that last a while (resume a paused node, unclog
+    /// a link, put a clock back within the bound), by time, in the order
+    /// they were decided.
+    // Invariant: sorted by time (stable: equal times keep their order).
+    endings: Vec<(u64, Fault)>,
 }
 
 impl NemesisDriver {
@@ -64,6 +72,7 @@ impl NemesisDriver {
             },
             params: params.clone(),
             next_action_us: None,
+            endings: Vec::new(),
         };
         nemesis.next_action_us = Some(nemesis.gap());
         nemesis
@@ -77,7 +86,7 @@ impl NemesisDriver {
 
     fn partition(&mut self, world: &mut World) {
         let n = self.params.cluster_size;
-        let fault = match self.actions.index(5) {
+        let fault = match self.actions.index(6) {
             0 => Fault::Partition {
                 groups: vec![vec![self.actions.range_inclusive(1, n)]],
             },
@@ -100,6 +109,20 @@ impl NemesisDriver {
                 Fault::Cut { from, to }
             }
             3 => Fault::Heal,
+            4 => {
+                // A partial partition: one link down both ways, each end
+                // still hearing the others (where a node that cannot hear
+                // the leader keeps calling elections the others ignore,
+                // or do not).
+                world.inject(Fault::Heal);
+                let a = self.actions.range_inclusive(1, n);
+                let b = self.actions.range_inclusive(1, n);
+                if a == b || n < 3 {
+                    return;
+                }
+                world.inject(Fault::Cut { from: a, to: b });
+                Fault::Cut { from: b, to: a }
+            }
             _ => {
                 // Jepsen's favourite: cut the leader off with a minority, where it
                 // keeps taking writes it cannot commit.
@@ -161,6 +184,71 @@ impl NemesisDriver {
         });
     }
 
+    /// Ends `fault` after `after_us`.
+    fn end_later(&mut self, world: &World, after_us: u64, fault: Fault) {
+        let at = world.now_us() + after_us;
+        let place = self.endings.partition_point(|(time, _)| *time <= at);
+        self.endings.insert(place, (at, fault));
+    }
+
+    /// Pauses a node (half the time the leader: the zombie leader) for up
+    /// to the seed's longest pause.
+    fn pause_some_node(&mut self, world: &mut World) {
+        if !world.may_crash_another() {
+            return;
+        }
+        let running: Vec<NodeId> = world
+            .hosts()
+            .iter()
+            .filter(|h| h.is_up() && !world.is_paused(h.id()))
+            .map(|h| h.id())
+            .collect();
+        if running.is_empty() {
+            return;
+        }
+        let leader = world
+            .current_leader()
+            .filter(|leader| running.contains(leader))
+            .filter(|_| self.actions.chance(Ratio::new(1, 2)));
+        let node = leader.unwrap_or_else(|| running[self.actions.index(running.len())]);
+        let pause_us = self.actions.range_inclusive(1, self.params.pause_us_max);
+        world.inject(Fault::Pause { node });
+        self.end_later(world, pause_us, Fault::Resume { node });
+    }
+
+    /// Clogs one direction of a link for a while: its messages arrive, late.
+    fn clog_some_link(&mut self, world: &mut World) {
+        let n = self.params.cluster_size;
+        let from = self.actions.range_inclusive(1, n);
+        let to = self.actions.range_inclusive(1, n);
+        let extra_delay_us = self.actions.range_inclusive(1, self.params.clog_us_max);
+        let clog_for_us = self.actions.range_inclusive(1, 4 * self.params.clog_us_max);
+        if from == to || world.network_clog_us(from, to) > 0 {
+            return;
+        }
+        world.inject(Fault::Clog {
+            from,
+            to,
+            extra_delay_us,
+        });
+        self.end_later(world, clog_for_us, Fault::Unclog { from, to });
+    }
+
+    /// Pushes one node's clock past the drift bound for a while, either way.
+    fn skew_some_clock(&mut self, world: &mut World) {
+        let node = self.actions.range_inclusive(1, self.params.cluster_size);
+        let past = self.actions.range_inclusive(50, 500) as i64;
+        let slow = self.actions.chance(Ratio::new(1, 2));
+        let magnitude = self.params.clock_drift_bound_ppt + past;
+        let ppt = if slow { magnitude } else { -magnitude.min(900) };
+        let skew_for_us = self.actions.range_inclusive(1, 3_000_000);
+        if world.hosts()[node as usize - 1].skew_ppt.is_some() {
+            return;
+        }
+        world.inject(Fault::Skew { node, ppt });
+        self.end_later(world, skew_for_us, Fault::Unskew { node });
+    }
+
     /// Whether partitions may strike now.
     fn partitions_on(&self, world: &World) -> bool {
         world.phase == Phase::Chaos && self.params.has_fault(FaultKind::Partition)
@@ -169,15 +257,29 @@ impl NemesisDriver {
 
 impl Driver for NemesisDriver {
     fn next_timer_us(&self) -> Option<u64> {
-        self.next_action_us
+        match (self.next_action_us, self.endings.first()) {
+            (Some(action), Some((ending, _))) => Some(action.min(*ending)),
+            (action, ending) => action.or(ending.map(|(time, _)| *time)),
+        }
     }
 
     fn on_timer(&mut self, world: &mut World) {
         if world.phase != Phase::Chaos {
+            // The heal phase ends every fault at once.
             self.next_action_us = None;
+            self.endings.clear();
             return;
         }
-        let mut actions = Vec::with_capacity(3);
+        if self
+            .endings
+            .first()
+            .is_some_and(|(time, _)| *time <= world.now_us())
+        {
+            let (_, fault) = self.endings.remove(0);
+            world.inject(fault);
+            return;
+        }
+        let mut actions = Vec::with_capacity(6);
         if self.params.has_fault(FaultKind::Partition) {
             actions.push(Action::Partition);
         }
@@ -187,11 +289,23 @@ impl Driver for NemesisDriver {
         if self.params.has_fault(FaultKind::DiskLoss) {
             actions.push(Action::DiskLoss);
         }
+        if self.params.has_fault(FaultKind::Pause) {
+            actions.push(Action::Pause);
+        }
+        if self.params.has_fault(FaultKind::Clog) {
+            actions.push(Action::Clog);
+        }
+        if self.params.has_fault(FaultKind::ClockSkew) {
+            actions.push(Action::Skew);
+        }
         if !actions.is_empty() {
             match actions[self.actions.index(actions.len())] {
                 Action::Partition => self.partition(world),
                 Action::Crash => self.crash_some_node(world, DiskFate::Prefix),
                 Action::DiskLoss => self.crash_some_node(world, DiskFate::Lost),
+                Action::Pause => self.pause_some_node(world),
+                Action::Clog => self.clog_some_link(world),
+                Action::Skew => self.skew_some_clock(world),
             }
         }
         self.next_action_us = Some(world.now_us() + self.gap());

@@ -18,7 +18,7 @@ use raft_core::{Bugs, Message, NodeId, ProposeError, RestoredState, Role, Status
 
 use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing};
 use crate::world::event::{Event, Reply};
-use crate::world::params::{FaultKind, Params};
+use crate::world::params::{FaultKind, Params, RaftFeatures};
 use crate::world::rng::{Ratio, Rng, Stream};
 use crate::world::{Outcome, ViolationReport, World, WorldOptions};
 
@@ -82,6 +82,11 @@ pub struct ScriptedWorld {
     pub duplicate_ratio: Ratio,
     /// Nodes tick only when the script says `tick` (no automatic clock).
     pub manual_ticks: bool,
+    /// The Raft features switched on.
+    pub features: RaftFeatures,
+    /// The drift bound the nodes assume (their clocks keep true time unless
+    /// a `skew` says otherwise), in parts per thousand.
+    pub max_drift_ppt: i64,
 }
 
 impl ScriptedWorld {
@@ -101,6 +106,8 @@ impl ScriptedWorld {
             faults,
             tick_us: self.tick_us,
             clock_drift_ppt: vec![0; self.cluster_size as usize],
+            clock_wander_ppt: 0,
+            clock_drift_bound_ppt: self.max_drift_ppt,
             election_timeout_ticks_min: self.election_timeout_ticks_min,
             heartbeat_interval_ticks: self.heartbeat_interval_ticks,
             max_entries_per_message: self.max_entries_per_message,
@@ -117,6 +124,8 @@ impl ScriptedWorld {
             fsync_us_max: self.fsync_us,
             nemesis_interval_us_mean: u64::MAX / 4,
             crash_downtime_us_max: 1,
+            pause_us_max: 0,
+            clog_us_max: 0,
             client_count: 0,
             key_count: 1,
             client_timeout_us: u64::MAX / 4,
@@ -125,6 +134,8 @@ impl ScriptedWorld {
             chaos_duration_us: u64::MAX / 2,
             operations_max: None,
             heal_duration_us_max: u64::MAX / 4,
+            features: self.features,
+            transfers: false,
         }
     }
 }
@@ -516,7 +527,7 @@ impl Scripted {
     }
 
     /// Injects a fault now, and collects what the checkers saw.
-    fn inject(&mut self, fault: Fault) {
+    pub fn inject(&mut self, fault: Fault) {
         self.sim.inject(fault);
         self.collect_outcome();
     }
@@ -805,6 +816,8 @@ mod tests {
             drop_ratio: Ratio::ZERO,
             duplicate_ratio: Ratio::ZERO,
             manual_ticks: true,
+            features: RaftFeatures::default(),
+            max_drift_ppt: 0,
         };
         let limits = StepLimits {
             events_max: 5,

@@ -62,6 +62,14 @@ impl World {
     /// Crashes `node` now for `cause`, and schedules its restart after
     /// `restart` if given.
     pub(crate) fn crash(&mut self, node: NodeId, cause: CrashCause, restart: Option<u64>) {
+        if self
+            .host_ref(node)
+            .status()
+            .is_some_and(|s| s.role == Role::Leader)
+        {
+            self.reached(crate::world::coverage::Sometimes::LeaderCrashed);
+            self.note_leader_loss();
+        }
         let disk = match cause {
             CrashCause::Fault(disk) => disk,
             CrashCause::Fsync { .. } => DiskFate::Prefix,
@@ -89,6 +97,7 @@ impl World {
     /// Logs the links cut now, in the event log and the story of the run
     /// (and the timeline, if one is kept).
     pub(crate) fn log_cuts(&mut self) {
+        self.note_network_change();
         self.timeline_links();
         if !self.trace.is_logging() {
             return;
@@ -104,7 +113,12 @@ impl World {
 
     /// Whether one more node may go down: at most a minority is down at once.
     pub fn may_crash_another(&self) -> bool {
-        let down = self.hosts.iter().filter(|h| !h.is_up()).count() as u64;
+        // A paused node counts as down: it does no more for the others.
+        let down = self
+            .hosts
+            .iter()
+            .filter(|h| !h.is_up() || self.is_paused(h.id()))
+            .count() as u64;
         down < (self.params.cluster_size - 1) / 2
     }
 
@@ -136,6 +150,10 @@ impl World {
         self.phase = Phase::Heal;
         self.heal_started_us = self.now_us;
         self.network.heal();
+        self.note_network_change();
+        for host in &mut self.hosts {
+            host.skew_ppt = None;
+        }
         self.timeline_links();
         let down: Vec<NodeId> = self
             .hosts
@@ -162,6 +180,12 @@ impl World {
         let max_term = statuses.iter().map(|s| s.term).max().unwrap_or(0);
         let leader = leaders.iter().find(|s| s.term == max_term).copied();
         let busy_clients = self.clients.iter().filter(|c| c.is_busy()).count();
+        if self.params.features.pre_vote && self.params.features.check_quorum {
+            self.check_stable_leader(max_term, leader.map(|s| (s.id, s.term)));
+            if self.outcome.is_some() {
+                return;
+            }
+        }
         if let Some(leader) = leader {
             let converged = statuses.iter().all(|s| {
                 s.term == leader.term
@@ -197,6 +221,33 @@ impl World {
         }
         self.queue
             .push(self.now_us + HEAL_CHECK_INTERVAL_US, Event::HealCheck);
+    }
+
+    /// With PreVote and CheckQuorum, a healed cluster's leader, once every
+    /// node has heard it for two election timeouts, is not forced out: a
+    /// rejoining node asks for pre-votes the others refuse while they hear
+    /// the leader. `leader` is the leader of `max_term`, if any.
+    fn check_stable_leader(&mut self, max_term: u64, leader: Option<(NodeId, u64)>) {
+        let stable_us = 2 * u64::from(self.params.election_timeout_ticks_min) * self.params.tick_us;
+        if let Some((id, term, since)) = self.heal_leader {
+            if max_term > term && self.now_us - since >= stable_us {
+                let seen = format!(
+                    "n{id} led term {term} for {} after the heal; now a node is in term {max_term}",
+                    crate::world::format_time(self.now_us - since)
+                );
+                self.liveness(
+                    Invariant::LivenessStableLeader,
+                    "with PreVote and CheckQuorum, a healed cluster keeps its leader",
+                    seen,
+                );
+                return;
+            }
+        }
+        match (self.heal_leader, leader) {
+            (Some((id, term, _)), Some(now)) if (id, term) == now => {}
+            (_, Some((id, term))) => self.heal_leader = Some((id, term, self.now_us)),
+            (_, None) => self.heal_leader = None,
+        }
     }
 
     fn report_no_convergence(&mut self, busy_clients: usize) {

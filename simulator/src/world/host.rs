@@ -10,8 +10,8 @@ use crate::world::describe::{describe_body, describe_log, describe_node, describ
 use crate::world::disk::Disk;
 use crate::world::event::{Event, Reply};
 use crate::world::faults::CrashCause;
-use crate::world::kv::{digest, Applied, Command, KvStore};
-use crate::world::network::{Delivery, Endpoint};
+use crate::world::kv::{digest, mix_into, Applied, Command, KvStore};
+use crate::world::network::{keyed, Delivery, Endpoint};
 use crate::world::params::Params;
 use crate::world::rng::{Rng, Stream};
 use crate::world::timeline::Sent;
@@ -46,11 +46,19 @@ pub struct Host {
     pub(crate) last_status: Option<Status>,
     // What the replay log last showed of this node (kept only while logging).
     shown_status: Option<Status>,
-    tick_interval_us: u64,
+    /// The node's clock: see [`Host::next_tick_interval_us`].
+    clock: Clock,
+    /// A clock fault: the rate of this node's clock, off true time in parts
+    /// per thousand, past the drift bound (`None`: within it).
+    pub(crate) skew_ppt: Option<i64>,
+    /// When the node's next tick is due (a paused node's tick comes late).
+    tick_due_us: u64,
     // The last term this node was seen to lead (to notice a fresh leader).
     led_term: u64,
     // The commit index last seen on this node while it led (to notice a commit).
     led_commit: u64,
+    // Whether the node led when its last input was handled (to notice a step-down).
+    leading: bool,
     config: Config,
 }
 
@@ -75,9 +83,18 @@ impl Host {
             waiting_clients: BTreeSet::new(),
             last_status: None,
             shown_status: None,
-            tick_interval_us: (params.tick_us as i64 * (1000 + drift) / 1000) as u64,
+            clock: Clock {
+                tick_us: params.tick_us,
+                base_ppt: drift,
+                wander_ppt: params.clock_wander_ppt,
+                key: mix_into(Rng::new(params.seed, Stream::Clock).next_u64(), id),
+                ticks: 0,
+            },
+            skew_ppt: None,
+            tick_due_us: 0,
             led_term: 0,
             led_commit: 0,
+            leading: false,
             config,
         }
     }
@@ -98,10 +115,46 @@ impl Host {
     }
 }
 
+/// A node's clock: its rate is off true time by a constant of its own plus
+/// a wander, each within half the run's drift bound; the wander is drawn
+/// anew every [`WANDER_TICKS`] ticks, keyed by the node and the tick count
+/// so that it does not depend on anything else in the run.
+#[derive(Clone, Debug)]
+struct Clock {
+    tick_us: u64,
+    base_ppt: i64,
+    wander_ppt: i64,
+    key: u64,
+    /// Ticks counted so far, across restarts (the machine's clock, not the process's).
+    ticks: u64,
+}
+
+/// How many ticks a node's clock keeps one rate.
+const WANDER_TICKS: u64 = 16;
+
+impl Host {
+    /// The virtual time until this node's next tick: its clock's rate now,
+    /// or the rate a skew fault forces.
+    fn next_tick_interval_us(&mut self) -> u64 {
+        let clock = &mut self.clock;
+        let ppt = match self.skew_ppt {
+            Some(ppt) => ppt,
+            None if clock.wander_ppt == 0 => clock.base_ppt,
+            None => {
+                let span = 2 * clock.wander_ppt as u64 + 1;
+                let draw = keyed(clock.key, clock.ticks / WANDER_TICKS) % span;
+                clock.base_ppt + draw as i64 - clock.wander_ppt
+            }
+        };
+        clock.ticks += 1;
+        (clock.tick_us as i64 * (1000 + ppt) / 1000).max(1) as u64
+    }
+}
+
 impl World {
     /// Starts (or restarts) node `id` from what its disk holds.
     pub(crate) fn start_node(&mut self, id: NodeId) {
-        let seed = self.params.seed;
+        let (seed, now_us) = (self.params.seed, self.now_us);
         let host = self.host(id);
         assert!(host.node.is_none(), "node {id} is already running");
         let restored = host.disk.restore();
@@ -113,7 +166,8 @@ impl World {
         host.shown_status = Some(node.status());
         host.node = Some(node);
         host.store = KvStore::default();
-        let (incarnation, tick) = (host.incarnation, host.tick_interval_us);
+        let (incarnation, tick) = (host.incarnation, host.next_tick_interval_us());
+        host.tick_due_us = now_us + tick;
         let hard = restored.hard_state;
         if self.trace.is_logging() && incarnation > 0 {
             let disk = format!(
@@ -148,6 +202,7 @@ impl World {
         let host = &mut self.hosts[id as usize - 1];
         assert!(host.node.is_some(), "node {id} is already down");
         host.node = None;
+        host.leading = false;
         host.incarnation += 1;
         host.awaiting_sync = None;
         host.waiting_clients.clear();
@@ -167,15 +222,27 @@ impl World {
     }
 
     pub(crate) fn on_tick(&mut self, id: NodeId, incarnation: u64) {
+        let now_us = self.now_us;
         let host = self.host(id);
         if host.incarnation != incarnation {
             return;
         }
-        let tick = host.tick_interval_us;
-        host.node
+        // A paused node's tick waited, but its clock did not stop: the ticks
+        // it counted meanwhile happen at once when it resumes, as a process
+        // sees the time that passed during a stop-the-world pause. Past
+        // twice the longest election timeout more ticks change nothing.
+        let interval = host.clock.tick_us;
+        let missed = (now_us.saturating_sub(host.tick_due_us) / interval)
+            .min(4 * u64::from(host.config.election_timeout_ticks_min));
+        let node = host
+            .node
             .as_mut()
-            .expect("a node of the current incarnation runs")
-            .tick();
+            .expect("a node of the current incarnation runs");
+        for _ in 0..=missed {
+            node.tick();
+        }
+        let tick = host.next_tick_interval_us();
+        host.tick_due_us = now_us + tick;
         self.queue.push(
             self.now_us + tick,
             Event::Tick {
@@ -210,13 +277,22 @@ impl World {
 
     /// After any input to a node: carry out its ready, then show the checkers.
     pub(crate) fn after_input(&mut self, id: NodeId) {
+        let was_leader = self.host_ref(id).leading;
         if self.trace.is_logging() {
             self.log_status_change(id);
         }
         self.drive(id);
         self.observe(id);
         self.timeline_status(id);
+        let leads = self
+            .host_ref(id)
+            .status()
+            .is_some_and(|s| s.role == Role::Leader);
+        if was_leader && !leads {
+            self.note_leader_loss();
+        }
         let host = self.host(id);
+        host.leading = leads;
         if let Some(status) = host.node.as_ref().map(|n| n.status()) {
             if status.role == Role::Leader && status.term != host.led_term {
                 host.led_term = status.term;

@@ -25,6 +25,7 @@
 //! hooks beside the code above; it only reads the world.
 
 pub mod client;
+pub mod coverage;
 pub mod describe;
 pub mod disk;
 pub mod event;
@@ -47,6 +48,7 @@ use raft_core::{Message, NodeId};
 
 use crate::drivers::{About, Driver, Fate, Fault, MessageId, Outgoing, Point, Scheduled};
 use client::Client;
+use coverage::{Coverage, Sometimes};
 use event::{Event, EventQueue, Reply};
 use host::Host;
 use kv::mix_into;
@@ -216,6 +218,21 @@ pub struct World {
     deferred: Vec<Vec<Event>>,
     /// What a person looks at, when asked for ([`WorldOptions::timeline`]).
     timeline: Option<Box<Timeline>>,
+    /// The situations this run reached (see [`coverage`]).
+    coverage: Coverage,
+    /// Since when exactly one link has been down both ways, and the leader
+    /// and term then (to notice a leader that stays through it).
+    partial_partition_since: Option<(u64, Option<(NodeId, u64)>)>,
+    /// The heal phase's leader of the highest term, its term, and since
+    /// when the heal checks have seen it lead.
+    heal_leader: Option<(NodeId, u64, u64)>,
+    /// Since when the cluster has had no working leader (its leader
+    /// crashed, paused, stepped down or was cut off), once it had one.
+    leader_lost_at: Option<u64>,
+    /// Whether any node has led yet (the first election is not a recovery).
+    had_leader: bool,
+    /// How long each recovery took: from a leader's loss to the next new leader.
+    leader_outages_us: Vec<u64>,
 }
 
 impl World {
@@ -253,6 +270,12 @@ impl World {
             timeline: options
                 .timeline
                 .map(|limits| Box::new(Timeline::new(limits, node_count))),
+            coverage: Coverage::default(),
+            partial_partition_since: None,
+            heal_leader: None,
+            leader_lost_at: None,
+            had_leader: false,
+            leader_outages_us: Vec::new(),
             params,
             options,
         };
@@ -355,6 +378,10 @@ impl World {
 
     /// Node `leader` just became leader: the driver may act.
     pub(crate) fn on_new_leader(&mut self, leader: NodeId) {
+        self.had_leader = true;
+        if let Some(lost_at) = self.leader_lost_at.take() {
+            self.leader_outages_us.push(self.now_us - lost_at);
+        }
         let point = Point::NewLeader { node: leader };
         self.ask_driver(point, |driver, world| driver.on_new_leader(world, leader));
     }
@@ -423,10 +450,32 @@ impl World {
                 restart_after_us,
             } => self.fsync_crash = Some((node, before, restart_after_us)),
             Fault::Pause { node } => {
+                if self.is_leader(node) {
+                    self.reached(Sometimes::LeaderPaused);
+                    self.note_leader_loss();
+                }
                 self.timeline_pause(node, true, false);
                 self.paused[node as usize - 1] = true;
             }
-            Fault::Resume { node } => self.resume(node),
+            Fault::Resume { node } => {
+                if self.is_paused(node) {
+                    self.resume(node);
+                    self.note_leader_back();
+                }
+            }
+            Fault::Clog {
+                from,
+                to,
+                extra_delay_us,
+            } => self.network.set_clog(from, to, extra_delay_us),
+            Fault::Unclog { from, to } => self.network.set_clog(from, to, 0),
+            Fault::Skew { node, ppt } => {
+                if ppt.abs() > self.params.clock_drift_bound_ppt {
+                    self.reached(Sometimes::ClockPastBound);
+                }
+                self.hosts[node as usize - 1].skew_ppt = Some(ppt);
+            }
+            Fault::Unskew { node } => self.hosts[node as usize - 1].skew_ppt = None,
             Fault::Drop { .. } | Fault::Duplicate { .. } => {
                 unreachable!("message faults are a message's fate, not injected")
             }
@@ -457,11 +506,15 @@ impl World {
         self.messages_sent += 1;
         let id = self.next_message_id(from, to, about);
         let digest = id.digest();
-        let delay = self.network.delay(digest);
+        let mut delay = self.network.delay(digest);
+        let mut clogged = false;
         if let (Endpoint::Node(a), Endpoint::Node(b)) = (from, to) {
             if self.network.is_cut(a, b) {
                 return Delivery::Cut;
             }
+            let clog_us = self.network.clog_us(a, b);
+            delay += clog_us;
+            clogged = clog_us > 0;
         }
         let outgoing = Outgoing {
             id,
@@ -481,7 +534,12 @@ impl World {
         };
         let point = Point::Send { message: id };
         match fate {
-            Fate::Deliver => Delivery::Once(delay),
+            Fate::Deliver => {
+                if clogged {
+                    self.reached(Sometimes::ClogDelivered);
+                }
+                Delivery::Once(delay)
+            }
             Fate::Drop => {
                 self.record_fault(point, Fault::Drop { message: id });
                 Delivery::Dropped
@@ -550,6 +608,88 @@ impl World {
     /// Messages sent so far, node and client (lost ones too).
     pub fn messages_sent(&self) -> u64 {
         self.messages_sent
+    }
+
+    /// Whether node `id` runs and leads.
+    fn is_leader(&self, id: NodeId) -> bool {
+        self.host_ref(id)
+            .status()
+            .is_some_and(|s| s.role == raft_core::Role::Leader)
+    }
+
+    /// Notes what a change of the network's cuts reached: a leader cut off
+    /// with a minority, or the end of a partial partition that one leader
+    /// led through.
+    pub(crate) fn note_network_change(&mut self) {
+        let majority = self.params.cluster_size / 2 + 1;
+        if let Some(leader) = self.current_leader() {
+            if self.network.reach(leader) < majority {
+                self.reached(Sometimes::LeaderIsolated);
+                self.note_leader_loss();
+            } else {
+                self.note_leader_back();
+            }
+        }
+        let partial = self.network.is_partial_partition();
+        let leading = |world: &World| {
+            world
+                .current_leader()
+                .map(|id| (id, world.host_ref(id).status().map_or(0, |s| s.term)))
+        };
+        match (self.partial_partition_since, partial) {
+            (None, true) => self.partial_partition_since = Some((self.now_us, leading(self))),
+            (Some((since, leader)), false) => {
+                self.partial_partition_since = None;
+                // Long enough for a disruptive election to have happened.
+                let election_us =
+                    2 * u64::from(self.params.election_timeout_ticks_min) * self.params.tick_us;
+                if leader.is_some() && leader == leading(self) && self.now_us - since >= election_us
+                {
+                    self.reached(Sometimes::PartialPartitionStableLeader);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The cluster lost its working leader now (if it had one and had not
+    /// lost it already).
+    pub(crate) fn note_leader_loss(&mut self) {
+        if self.had_leader && self.leader_lost_at.is_none() {
+            self.leader_lost_at = Some(self.now_us);
+        }
+    }
+
+    /// A lost leader works again (healed, resumed) before anyone replaced
+    /// it: no recovery to time.
+    fn note_leader_back(&mut self) {
+        let majority = self.params.cluster_size / 2 + 1;
+        if let Some(leader) = self.current_leader() {
+            if !self.is_paused(leader) && self.network.reach(leader) >= majority {
+                self.leader_lost_at = None;
+            }
+        }
+    }
+
+    /// How long each recovery took so far: from a leader's loss (crash,
+    /// pause, step-down, cut off) to the next new leader, in virtual time.
+    pub fn leader_outages_us(&self) -> &[u64] {
+        &self.leader_outages_us
+    }
+
+    /// The situations this run reached so far.
+    pub fn coverage(&self) -> Coverage {
+        self.coverage
+    }
+
+    /// Notes that the run reached `situation`.
+    pub(crate) fn reached(&mut self, situation: Sometimes) {
+        self.coverage = self.coverage.with(situation);
+    }
+
+    /// The delay a clog adds to the link `from -> to` now (0: none).
+    pub fn network_clog_us(&self, from: NodeId, to: NodeId) -> u64 {
+        self.network.clog_us(from, to)
     }
 
     /// Whether node `id` is paused.
@@ -691,6 +831,11 @@ impl World {
     /// The host of node `id`.
     pub(crate) fn host(&mut self, id: NodeId) -> &mut Host {
         &mut self.hosts[id as usize - 1]
+    }
+
+    /// The host of node `id`, to read.
+    pub(crate) fn host_ref(&self, id: NodeId) -> &Host {
+        &self.hosts[id as usize - 1]
     }
 
     /// The run's parameters.

@@ -48,6 +48,9 @@ pub struct Network {
     node_count: u64,
     // Invariant: cut[(from - 1) * node_count + (to - 1)] says whether from -> to is down.
     cut: Vec<bool>,
+    // Invariant: clog[slot] is the delay added to every message from -> to
+    // (0: not clogged), slots as `cut`'s.
+    clog: Vec<u64>,
     /// The key of the delays: each message's is drawn from this key and its
     /// name (see [`Network::delay`]).
     key: u64,
@@ -62,6 +65,7 @@ impl Network {
         Network {
             node_count: n,
             cut: vec![false; (n * n) as usize],
+            clog: vec![0; (n * n) as usize],
             key: Rng::new(params.seed, Stream::Network).next_u64(),
             delay_us_min: params.delay_us_min,
             delay_jitter_us: params.delay_jitter_us,
@@ -93,6 +97,36 @@ impl Network {
         self.cut[slot] = cut;
     }
 
+    /// The delay added to every message from `from` to `to` (0: none).
+    pub fn clog_us(&self, from: u64, to: u64) -> u64 {
+        self.clog[self.slot(from, to)]
+    }
+
+    /// Clogs the one direction `from -> to` with `extra_delay_us` (0 unclogs it).
+    pub fn set_clog(&mut self, from: u64, to: u64, extra_delay_us: u64) {
+        let slot = self.slot(from, to);
+        self.clog[slot] = extra_delay_us;
+    }
+
+    /// Whether exactly one pair of nodes cannot talk, both ways, and every
+    /// other link works: a partial partition (each end still hears the others).
+    pub fn is_partial_partition(&self) -> bool {
+        let n = self.node_count;
+        let cuts = self.cut.iter().filter(|c| **c).count();
+        cuts == 2
+            && n >= 3
+            && (1..=n).any(|a| (a + 1..=n).any(|b| self.is_cut(a, b) && self.is_cut(b, a)))
+    }
+
+    /// How many nodes `node` reaches both ways, itself included.
+    pub fn reach(&self, node: u64) -> u64 {
+        (1..=self.node_count)
+            .filter(|&other| {
+                other == node || (!self.is_cut(node, other) && !self.is_cut(other, node))
+            })
+            .count() as u64
+    }
+
     /// Splits the nodes into groups that cannot talk to each other. Nodes not in
     /// any group form one more group.
     pub fn partition(&mut self, groups: &[Vec<u64>]) {
@@ -105,9 +139,11 @@ impl Network {
         }
     }
 
-    /// The heal phase's network: every link works and jitter stays small.
+    /// The heal phase's network: every link works, none is clogged, and
+    /// jitter stays small.
     pub fn heal(&mut self) {
         self.heal_partitions();
+        self.clog.iter_mut().for_each(|c| *c = 0);
         self.delay_jitter_us = self.delay_jitter_us.min(500);
     }
 

@@ -11,6 +11,10 @@ use raft_core::Bugs;
 
 use crate::world::rng::{Ratio, Rng, Stream};
 
+/// The most a node's clock runs off true time at a constant rate, in parts
+/// per thousand (its wander comes on top).
+const CONSTANT_DRIFT_PPT_MAX: i64 = 10;
+
 /// A kind of fault the nemesis can inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -27,17 +31,28 @@ pub enum FaultKind {
     Crash,
     /// A crashed node's disk is wiped (Raft is not safe under this: off by default).
     DiskLoss,
+    /// A node stops for a while (a stop-the-world pause), then goes on with
+    /// what queued up meanwhile.
+    Pause,
+    /// A link delivers, but late: latency spikes instead of loss.
+    Clog,
+    /// A node's clock runs past the drift bound for a while (where a lease
+    /// may break: off unless asked for, or the run's reads take no lease).
+    ClockSkew,
 }
 
 impl FaultKind {
     /// Every fault kind.
-    pub const ALL: [FaultKind; 6] = [
+    pub const ALL: [FaultKind; 9] = [
         FaultKind::Drop,
         FaultKind::Duplicate,
         FaultKind::Reorder,
         FaultKind::Partition,
         FaultKind::Crash,
         FaultKind::DiskLoss,
+        FaultKind::Pause,
+        FaultKind::Clog,
+        FaultKind::ClockSkew,
     ];
 
     /// The name on the command line.
@@ -49,12 +64,94 @@ impl FaultKind {
             FaultKind::Partition => "partition",
             FaultKind::Crash => "crash",
             FaultKind::DiskLoss => "disk-loss",
+            FaultKind::Pause => "pause",
+            FaultKind::Clog => "clog",
+            FaultKind::ClockSkew => "clock-skew",
         }
     }
 
     /// The fault kind with this name.
     pub fn from_name(name: &str) -> Option<FaultKind> {
         FaultKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// How the clients' reads are served.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadPath {
+    /// A get goes through the log like a write.
+    #[default]
+    Log,
+    /// The leader serves a get at a read index a heartbeat round confirms.
+    ReadIndex,
+    /// The leader serves a get on its lease (a heartbeat round once it expired).
+    Lease,
+}
+
+impl ReadPath {
+    /// Every read path.
+    pub const ALL: [ReadPath; 3] = [ReadPath::Log, ReadPath::ReadIndex, ReadPath::Lease];
+
+    /// The name in output and scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadPath::Log => "log",
+            ReadPath::ReadIndex => "read-index",
+            ReadPath::Lease => "lease",
+        }
+    }
+
+    /// The read path with this name.
+    pub fn from_name(name: &str) -> Option<ReadPath> {
+        ReadPath::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// The Raft features a run's nodes have switched on (etcd's names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RaftFeatures {
+    /// PreVote: a node asks whether it could win before it raises its term.
+    #[serde(default)]
+    pub pre_vote: bool,
+    /// CheckQuorum: a leader that has not heard from a quorum steps down,
+    /// and a node that hears a leader ignores vote requests.
+    #[serde(default)]
+    pub check_quorum: bool,
+    /// How gets are served.
+    #[serde(default)]
+    pub read_path: ReadPath,
+    /// Whether followers serve gets too, at a read index the leader gives
+    /// (not on the log path).
+    #[serde(default)]
+    pub follower_reads: bool,
+}
+
+impl RaftFeatures {
+    /// Whether the combination is one raft-core accepts: a lease needs
+    /// CheckQuorum; follower reads need a read index.
+    pub fn is_valid(self) -> bool {
+        (self.read_path != ReadPath::Lease || self.check_quorum)
+            && (!self.follower_reads || self.read_path != ReadPath::Log)
+    }
+}
+
+impl fmt::Display for RaftFeatures {
+    /// `prevote on, check-quorum off, reads lease (followers too)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let on = |b: bool| if b { "on" } else { "off" };
+        write!(
+            f,
+            "prevote {}, check-quorum {}, reads {}",
+            on(self.pre_vote),
+            on(self.check_quorum),
+            self.read_path.name()
+        )?;
+        if self.follower_reads {
+            write!(f, " (followers too)")?;
+        }
+        Ok(())
     }
 }
 
@@ -122,9 +219,15 @@ pub struct Params {
     pub faults: Vec<FaultKind>,
     /// Virtual microseconds between two ticks of a node with no clock drift.
     pub tick_us: u64,
-    /// Per node clock drift in parts per thousand (a node's tick interval is
-    /// `tick_us * (1000 + drift) / 1000`).
+    /// Per node constant clock drift in parts per thousand (a node's tick
+    /// interval is `tick_us * (1000 + drift + wander) / 1000`).
     pub clock_drift_ppt: Vec<i64>,
+    /// How far each node's clock rate wanders around its constant drift, in
+    /// parts per thousand (redrawn every few ticks).
+    pub clock_wander_ppt: i64,
+    /// The drift bound: no clock runs further off true time than this, in
+    /// parts per thousand, unless a clock-skew fault pushes it.
+    pub clock_drift_bound_ppt: i64,
     /// Minimum election timeout in ticks (raft-core draws from `[min, 2 * min)`).
     pub election_timeout_ticks_min: u32,
     /// Heartbeat interval in ticks.
@@ -164,6 +267,10 @@ pub struct Params {
     pub nemesis_interval_us_mean: u64,
     /// How long a crashed node stays down at most before it restarts.
     pub crash_downtime_us_max: u64,
+    /// How long a paused node stays paused at most.
+    pub pause_us_max: u64,
+    /// The most delay a clogged link adds.
+    pub clog_us_max: u64,
     /// Number of concurrent clients.
     pub client_count: u64,
     /// Number of distinct keys the clients touch.
@@ -181,6 +288,10 @@ pub struct Params {
     pub operations_max: Option<u64>,
     /// Bound on the heal phase: a leader, convergence and idle clients by then.
     pub heal_duration_us_max: u64,
+    /// The Raft features switched on.
+    pub features: RaftFeatures,
+    /// Whether the nemesis asks leaders to hand over leadership.
+    pub transfers: bool,
 }
 
 fn serialize_bugs<S: serde::Serializer>(bugs: &Bugs, serializer: S) -> Result<S::Ok, S::Error> {
@@ -223,7 +334,10 @@ impl Params {
         faults.sort();
         let reorder = faults.contains(&FaultKind::Reorder);
         let clock_drift_ppt = (0..cluster_size)
-            .map(|_| rng.range_inclusive(0, 20) as i64 - 10)
+            .map(|_| {
+                rng.range_inclusive(0, 2 * CONSTANT_DRIFT_PPT_MAX as u64) as i64
+                    - CONSTANT_DRIFT_PPT_MAX
+            })
             .collect();
         let mut params = Params {
             seed,
@@ -232,6 +346,8 @@ impl Params {
             faults,
             tick_us: 25_000,
             clock_drift_ppt,
+            clock_wander_ppt: 0,
+            clock_drift_bound_ppt: CONSTANT_DRIFT_PPT_MAX,
             election_timeout_ticks_min: 10,
             heartbeat_interval_ticks: 2,
             max_entries_per_message: [1, 2, 3, 8, 64][rng.index(5)],
@@ -252,6 +368,8 @@ impl Params {
             fsync_us_max: rng.range_inclusive(200, 5_000),
             nemesis_interval_us_mean: rng.range_inclusive(100_000, 2_000_000),
             crash_downtime_us_max: [20_000, 200_000, 1_000_000, 3_000_000][rng.index(4)],
+            pause_us_max: 0,
+            clog_us_max: 0,
             client_count: rng.range_inclusive(1, 5),
             key_count: rng.range_inclusive(1, 4),
             client_timeout_us: rng.range_inclusive(300_000, 2_000_000),
@@ -260,6 +378,8 @@ impl Params {
             chaos_duration_us: rng.range_inclusive(5_000_000, 15_000_000),
             operations_max: None,
             heal_duration_us_max: 30_000_000,
+            features: RaftFeatures::default(),
+            transfers: false,
         };
         // Drawn last so the draws above keep their values. A quarter of the swarm
         // runs with aggressive election timeouts: split votes and leader churn,
@@ -270,6 +390,21 @@ impl Params {
         }
         params.new_leader_isolation_ratio = Ratio::new(rng.range_inclusive(0, 300), 1000);
         params.commit_isolation_ratio = Ratio::new(rng.range_inclusive(0, 50), 1000);
+        params.clock_wander_ppt = [0, 5, 20, 40][rng.index(4)];
+        params.clock_drift_bound_ppt = CONSTANT_DRIFT_PPT_MAX + params.clock_wander_ppt;
+        let new_kinds = [FaultKind::Pause, FaultKind::Clog];
+        for kind in new_kinds {
+            let drawn = rng.chance(Ratio::new(1, 2));
+            if (drawn && options.profile == Profile::Swarm) || options.forced_faults.contains(&kind)
+            {
+                if !params.faults.contains(&kind) {
+                    params.faults.push(kind);
+                }
+            }
+        }
+        params.faults.sort();
+        params.pause_us_max = [100_000, 500_000, 2_000_000][rng.index(3)];
+        params.clog_us_max = [50_000, 300_000, 1_000_000][rng.index(3)];
         params
     }
 
@@ -323,9 +458,11 @@ impl fmt::Display for Params {
             .collect();
         writeln!(
             f,
-            "  clock: tick {} us, drift {} ppt, election {} ticks min, heartbeat {} ticks",
+            "  clock: tick {} us, drift {} ppt, wander +-{} ppt (bound {}), election {} ticks min, heartbeat {} ticks",
             self.tick_us,
             drift.join(" "),
+            self.clock_wander_ppt,
+            self.clock_drift_bound_ppt,
             self.election_timeout_ticks_min,
             self.heartbeat_interval_ticks
         )?;
@@ -336,17 +473,26 @@ impl fmt::Display for Params {
         )?;
         writeln!(
             f,
-            "  raft: <= {} entries per message, <= {} in flight",
-            self.max_entries_per_message, self.max_inflight_messages
+            "  raft: <= {} entries per message, <= {} in flight; {}{}",
+            self.max_entries_per_message,
+            self.max_inflight_messages,
+            self.features,
+            if self.transfers {
+                "; leadership transfers"
+            } else {
+                ""
+            }
         )?;
         writeln!(
             f,
-            "  disk: fsync {}..{} us, crash at fsync {}; nemesis every ~{} us, downtime <= {} us",
+            "  disk: fsync {}..{} us, crash at fsync {}; nemesis every ~{} us, downtime <= {} us, pause <= {} us, clog <= {} us",
             self.fsync_us_min,
             self.fsync_us_max,
             self.fsync_crash_ratio,
             self.nemesis_interval_us_mean,
-            self.crash_downtime_us_max
+            self.crash_downtime_us_max,
+            self.pause_us_max,
+            self.clog_us_max
         )?;
         writeln!(
             f,

@@ -25,6 +25,8 @@ pub enum Stream {
     Workload,
     /// Node `i`'s election timeouts (handed to raft-core).
     Node(u64),
+    /// The key of the nodes' clock rates.
+    Clock,
 }
 
 impl Stream {
@@ -37,6 +39,7 @@ impl Stream {
             Stream::MessageFaults => 6,
             Stream::Workload => 5,
             Stream::Node(i) => 1_000 + i,
+            Stream::Clock => 7,
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::drivers::script::{MessagePattern, RuleAction};
 use crate::drivers::{DiskFate, Fault, Point, Scheduled};
-use crate::world::params::Overrides;
+use crate::world::params::{Overrides, RaftFeatures, ReadPath};
 
 /// A node id (1-based) as scenario files write it: `n3`.
 pub type Node = u64;
@@ -78,6 +78,12 @@ pub struct ClusterSpec {
     pub drop_percent: u64,
     /// Percent of messages delivered twice.
     pub duplicate_percent: u64,
+    /// The Raft features switched on.
+    #[serde(default)]
+    pub features: RaftFeatures,
+    /// The clock drift bound the nodes assume, in parts per thousand.
+    #[serde(default)]
+    pub max_drift_ppt: i64,
 }
 
 impl ClusterSpec {
@@ -98,6 +104,8 @@ impl ClusterSpec {
             fsync_us: 100,
             drop_percent: 0,
             duplicate_percent: 0,
+            features: RaftFeatures::default(),
+            max_drift_ppt: 0,
         }
     }
 }
@@ -319,6 +327,35 @@ pub enum Command {
         /// The node.
         node: Node,
     },
+    /// `skew n1 ppt=300`: n1's clock runs 300 parts per thousand slow
+    /// (negative: fast), whatever the drift bound says.
+    Skew {
+        /// The node.
+        node: Node,
+        /// Its clock's rate off true time, in parts per thousand.
+        ppt: i64,
+    },
+    /// `unskew n1`: n1's clock keeps true time again.
+    Unskew {
+        /// The node.
+        node: Node,
+    },
+    /// `clog n1->n2 delay=200ms`: the link delivers, each message that much late.
+    Clog {
+        /// Sender.
+        from: Node,
+        /// Receiver.
+        to: Node,
+        /// The delay added.
+        delay_us: u64,
+    },
+    /// `unclog n1->n2`
+    Unclog {
+        /// Sender.
+        from: Node,
+        /// Receiver.
+        to: Node,
+    },
     /// `put n1 k v`, `get n1 k`, `append n1 k v`, `cas n1 k old new`
     Client {
         /// The node the operation goes through.
@@ -375,6 +412,22 @@ impl fmt::Display for ClusterSpec {
         }
         if self.manual_ticks {
             write!(f, " ticks=manual")?;
+        }
+        let features = self.features;
+        if features.pre_vote {
+            write!(f, " pre-vote=on")?;
+        }
+        if features.check_quorum {
+            write!(f, " check-quorum=on")?;
+        }
+        if features.read_path != ReadPath::Log {
+            write!(f, " read={}", features.read_path.name())?;
+        }
+        if features.follower_reads {
+            write!(f, " follower-reads=on")?;
+        }
+        if self.max_drift_ppt != 0 {
+            write!(f, " max-drift={}", self.max_drift_ppt)?;
         }
         let numbers = [
             (
@@ -566,6 +619,16 @@ fn write_fault(f: &mut fmt::Formatter<'_>, command: &Command) -> fmt::Result {
         Command::Wipe { node } => write!(f, "wipe n{node}"),
         Command::Pause { node } => write!(f, "pause n{node}"),
         Command::Resume { node } => write!(f, "resume n{node}"),
+        Command::Skew { node, ppt } => write!(f, "skew n{node} ppt={ppt}"),
+        Command::Unskew { node } => write!(f, "unskew n{node}"),
+        Command::Clog { from, to, delay_us } => {
+            write!(
+                f,
+                "clog n{from}->n{to} delay={}",
+                format_duration(*delay_us)
+            )
+        }
+        Command::Unclog { from, to } => write!(f, "unclog n{from}->n{to}"),
         _ => unreachable!("not a network or node command: {command:?}"),
     }
 }
@@ -661,6 +724,18 @@ fn write_fault_of_run(f: &mut fmt::Formatter<'_>, fault: &Fault) -> fmt::Result 
         }
         Fault::Pause { node } => write!(f, "pause n{node}"),
         Fault::Resume { node } => write!(f, "resume n{node}"),
+        Fault::Clog {
+            from,
+            to,
+            extra_delay_us,
+        } => write!(
+            f,
+            "clog n{from}->n{to} delay={}",
+            format_instant(*extra_delay_us)
+        ),
+        Fault::Unclog { from, to } => write!(f, "unclog n{from}->n{to}"),
+        Fault::Skew { node, ppt } => write!(f, "skew n{node} ppt={ppt}"),
+        Fault::Unskew { node } => write!(f, "unskew n{node}"),
         Fault::Drop { message } => write!(f, "drop {message}"),
         Fault::Duplicate {
             message,

@@ -8,6 +8,7 @@ use raft_core::{Bug, Bugs, NodeId, Role};
 
 use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Scenario, Step};
 use crate::drivers::script::{ControlError, OpState, Scripted, ScriptedWorld, StepLimits};
+use crate::drivers::Fault;
 use crate::world::describe::{describe_body, describe_log, describe_op};
 use crate::world::rng::Ratio;
 use crate::world::timeline::TimelineLimits;
@@ -82,6 +83,8 @@ pub fn world_of(spec: &ClusterSpec) -> ScriptedWorld {
         drop_ratio: Ratio::new(spec.drop_percent, 100),
         duplicate_ratio: Ratio::new(spec.duplicate_percent, 100),
         manual_ticks: spec.manual_ticks,
+        features: spec.features,
+        max_drift_ppt: spec.max_drift_ppt,
     }
 }
 
@@ -307,6 +310,20 @@ impl Executor {
             }
             Command::Pause { node } => self.world.pause(*node)?,
             Command::Resume { node } => self.world.resume(*node)?,
+            Command::Skew { node, ppt } => self.world.inject(Fault::Skew {
+                node: *node,
+                ppt: *ppt,
+            }),
+            Command::Unskew { node } => self.world.inject(Fault::Unskew { node: *node }),
+            Command::Clog { from, to, delay_us } => self.world.inject(Fault::Clog {
+                from: *from,
+                to: *to,
+                extra_delay_us: *delay_us,
+            }),
+            Command::Unclog { from, to } => self.world.inject(Fault::Unclog {
+                from: *from,
+                to: *to,
+            }),
             _ => unreachable!("handled in step"),
         }
         self.refresh_views();

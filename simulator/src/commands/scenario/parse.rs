@@ -16,7 +16,7 @@ use super::ast::{
 };
 use crate::drivers::script::{MessagePattern, RuleAction};
 use crate::drivers::{DiskFate, Fault, Point, Scheduled, RAFT_KINDS};
-use crate::world::params::{FaultKind, Overrides, Params, Profile, RunOptions};
+use crate::world::params::{FaultKind, Overrides, Params, Profile, ReadPath, RunOptions};
 
 mod recorded;
 
@@ -45,6 +45,8 @@ pub const ELECTION_TICKS_RANGE: RangeInclusive<u64> = 2..=10_000;
 pub const HEARTBEAT_TICKS_RANGE: RangeInclusive<u64> = 1..=9_999;
 /// `tick=DURATION`: a tick lasts at least a microsecond, so that time moves.
 pub const TICK_US_RANGE: RangeInclusive<u64> = 1..=DURATION_MAX_US;
+/// The largest clock drift bound a cluster may assume, in parts per thousand.
+pub const MAX_DRIFT_PPT: u64 = 500;
 
 /// What is wrong with a scenario file, and where.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -361,6 +363,26 @@ impl<'a> CommandParser<'a> {
             "wipe" => Command::Wipe { node: self.node()? },
             "pause" => Command::Pause { node: self.node()? },
             "resume" => Command::Resume { node: self.node()? },
+            "skew" => Command::Skew {
+                node: self.node()?,
+                ppt: self.ppt()?,
+            },
+            "unskew" => Command::Unskew { node: self.node()? },
+            "clog" => {
+                let (from, to) = self.link()?;
+                let token = self.words.next("delay=DURATION")?;
+                let Some(value) = token.text.strip_prefix("delay=") else {
+                    return Err(self.words.error(token.col, "expected delay=DURATION"));
+                };
+                let col = token.col + "delay=".len();
+                let delay_us = bounded_duration_us(value, 0..=DURATION_MAX_US)
+                    .map_err(|message| self.words.error(col, message))?;
+                Command::Clog { from, to, delay_us }
+            }
+            "unclog" => {
+                let (from, to) = self.link()?;
+                Command::Unclog { from, to }
+            }
             "put" | "get" | "append" | "cas" => self.client(head.text)?,
             "status" => Command::Status,
             "held" => Command::Held,
@@ -410,6 +432,26 @@ impl<'a> CommandParser<'a> {
             ));
         }
         Ok(id)
+    }
+
+    /// `ppt=N`: a clock's rate off true time, in parts per thousand
+    /// (positive: slow, 10000 is 11 times slow; -999 is 1000 times fast).
+    fn ppt(&mut self) -> Result<i64, ParseError> {
+        let token = self.words.next("ppt=N")?;
+        token
+            .text
+            .strip_prefix("ppt=")
+            .and_then(|digits| digits.parse::<i64>().ok())
+            .filter(|ppt| (-999..=10_000).contains(ppt))
+            .ok_or_else(|| {
+                self.words.error(
+                    token.col,
+                    format!(
+                        "expected ppt=N (parts per thousand, -999 to 10000), found `{}`",
+                        token.text
+                    ),
+                )
+            })
     }
 
     fn node(&mut self) -> Result<Node, ParseError> {
@@ -846,6 +888,13 @@ fn set_cluster_option(spec: &mut ClusterSpec, key: &str, value: &str) -> Result<
                 ))
             })
     };
+    let on_off = || match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(OptionError::BadValue(format!(
+            "`{key}` is `on` or `off`, found `{value}`"
+        ))),
+    };
     // Each range fits the field it fills, so the conversions cannot fail.
     let small = |n: u64| u32::try_from(n).expect("the range fits a u32");
     let size = |n: u64| usize::try_from(n).expect("the range fits a usize");
@@ -878,7 +927,20 @@ fn set_cluster_option(spec: &mut ClusterSpec, key: &str, value: &str) -> Result<
         "fsync" => spec.fsync_us = duration(0..=DURATION_MAX_US)?,
         "drop" => spec.drop_percent = percent()?,
         "duplicate" => spec.duplicate_percent = percent()?,
-        _ => return Err(OptionError::UnknownKey(format!("unknown setting `{key}`; settings: seed, bug, ticks, max-entries-per-message, max-inflight, election-ticks, heartbeat-ticks, tick, delay, jitter, fsync, drop, duplicate"))),
+        "pre-vote" => spec.features.pre_vote = on_off()?,
+        "check-quorum" => spec.features.check_quorum = on_off()?,
+        "follower-reads" => spec.features.follower_reads = on_off()?,
+        "read" => {
+            spec.features.read_path = ReadPath::from_name(value).ok_or_else(|| {
+                OptionError::BadValue(format!(
+                    "`read` is `log`, `read-index` or `lease`, found `{value}`"
+                ))
+            })?
+        }
+        "max-drift" => {
+            spec.max_drift_ppt = number_in(key, value, 0..=MAX_DRIFT_PPT)? as i64;
+        }
+        _ => return Err(OptionError::UnknownKey(format!("unknown setting `{key}`; settings: seed, bug, ticks, max-entries-per-message, max-inflight, election-ticks, heartbeat-ticks, tick, delay, jitter, fsync, drop, duplicate, pre-vote, check-quorum, read, follower-reads, max-drift"))),
     }
     Ok(())
 }

@@ -167,11 +167,50 @@ impl CommandParser<'_> {
             "restart" => Fault::Restart { node: self.node()? },
             "pause" => Fault::Pause { node: self.node()? },
             "resume" => Fault::Resume { node: self.node()? },
+            "clog" => {
+                let (from, to) = self.link()?;
+                let token = self.words.next("delay=DURATION")?;
+                let Some(value) = token.text.strip_prefix("delay=") else {
+                    return Err(self.words.error(token.col, "expected delay=DURATION"));
+                };
+                let col = token.col + "delay=".len();
+                let extra_delay_us = bounded_duration_us(value, 0..=DURATION_MAX_US)
+                    .map_err(|message| self.words.error(col, message))?;
+                Fault::Clog {
+                    from,
+                    to,
+                    extra_delay_us,
+                }
+            }
+            "unclog" => {
+                let (from, to) = self.link()?;
+                Fault::Unclog { from, to }
+            }
+            "skew" => {
+                let node = self.node()?;
+                let token = self.words.next("ppt=N")?;
+                let ppt = token
+                    .text
+                    .strip_prefix("ppt=")
+                    .and_then(|digits| digits.parse::<i64>().ok())
+                    .filter(|ppt| (-999..=10_000).contains(ppt))
+                    .ok_or_else(|| {
+                        self.words.error(
+                            token.col,
+                            format!(
+                                "expected ppt=N (parts per thousand, -999 to 10000), found `{}`",
+                                token.text
+                            ),
+                        )
+                    })?;
+                Fault::Skew { node, ppt }
+            }
+            "unskew" => Fault::Unskew { node: self.node()? },
             "drop" | "duplicate" => self.message_fault(head)?,
             other => {
                 return Err(self.words.error(
                     head.col,
-                    format!("unknown fault `{other}`; faults: partition, cut, restore, heal, crash, fsync-crash, restart, pause, resume, drop, duplicate"),
+                    format!("unknown fault `{other}`; faults: partition, cut, restore, heal, crash, fsync-crash, restart, pause, resume, clog, unclog, skew, unskew, drop, duplicate"),
                 ))
             }
         })
