@@ -23,6 +23,12 @@ pub struct Config {
     /// vote for it; only then does it campaign. A partitioned node therefore does
     /// not inflate its term and disrupt the cluster when it comes back. Off by default.
     pub pre_vote: bool,
+    /// CheckQuorum (etcd's `CheckQuorum`): a leader that did not hear from a
+    /// majority (itself included) within an election timeout steps down, and a
+    /// node that heard from a leader within the election timeout ignores vote
+    /// requests of a higher term (neither grants nor raises its term), unless
+    /// the campaign comes from a leadership transfer. Off by default.
+    pub check_quorum: bool,
     /// The planted bugs switched on (none by default).
     pub bugs: Bugs,
 }
@@ -38,6 +44,7 @@ impl Config {
             max_entries_per_message: 64,
             max_inflight_messages: 8,
             pre_vote: false,
+            check_quorum: false,
             bugs: Bugs::none(),
         }
     }

@@ -188,6 +188,21 @@ impl Raft {
         }
     }
 
+    /// Leader, CheckQuorum: whether a majority (the leader included) was heard
+    /// from since the last check; then starts a new period in which only the
+    /// leader counts as heard from (etcd's `QuorumActive` and reset).
+    pub(crate) fn check_quorum(&mut self) -> bool {
+        let self_position = self.self_position;
+        let RoleState::Leader { recent_active, .. } = &mut self.role else {
+            unreachable!("only a leader checks its quorum");
+        };
+        assert!(recent_active[self_position], "a leader hears itself");
+        let active = quorum::is_quorum_active(recent_active);
+        recent_active.fill(false);
+        recent_active[self_position] = true;
+        active
+    }
+
     /// The outcome of the current election (only meaningful for a candidate).
     fn election_result(&self) -> VoteResult {
         match &self.role {

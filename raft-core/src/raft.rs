@@ -39,6 +39,13 @@ pub(crate) enum RoleState {
         progress: Vec<Progress>,
         /// Ticks since the last heartbeat.
         heartbeat_elapsed_ticks: u32,
+        /// CheckQuorum: which voters were heard from (an AppendEntries or heartbeat
+        /// response) since the last quorum check, indexed by voter position.
+        // Invariant: recent_active.len() == voters.len() and recent_active[self].
+        recent_active: Vec<bool>,
+        /// Ticks since the leader took office or last checked its quorum.
+        // Invariant: below election_timeout_ticks_min between ticks.
+        quorum_check_elapsed_ticks: u32,
     },
 }
 
@@ -218,7 +225,7 @@ impl Raft {
     /// One tick of the logical clock.
     pub(crate) fn tick(&mut self) {
         if self.is_leader() {
-            self.tick_heartbeat();
+            self.tick_leader();
             return;
         }
         self.election_elapsed_ticks += 1;
@@ -239,6 +246,28 @@ impl Raft {
         }
     }
 
+    /// Leader: one tick. Every election timeout, CheckQuorum asks whether a
+    /// majority was heard from; then the heartbeat timer.
+    fn tick_leader(&mut self) {
+        let min = self.config.election_timeout_ticks_min;
+        let RoleState::Leader {
+            quorum_check_elapsed_ticks,
+            ..
+        } = &mut self.role
+        else {
+            unreachable!("tick_leader is called on a leader");
+        };
+        *quorum_check_elapsed_ticks += 1;
+        if *quorum_check_elapsed_ticks >= min {
+            *quorum_check_elapsed_ticks = 0;
+            if self.config.check_quorum && !self.check_quorum() {
+                self.step_down_without_quorum();
+                return;
+            }
+        }
+        self.tick_heartbeat();
+    }
+
     /// Handles one message: the term rules first, then the role's handler.
     pub(crate) fn step(&mut self, message: Message) {
         let Message {
@@ -251,6 +280,9 @@ impl Raft {
             return; // Not for us, or from a stranger: ignore.
         }
         if term > self.term {
+            if self.ignores_disruptive_vote(&body) {
+                return;
+            }
             match body {
                 // A pre-vote speaks of a term to come: it never changes ours (etcd).
                 MessageBody::PreVote { .. } => {}
@@ -332,6 +364,19 @@ impl Raft {
                 .is_some_and(|elapsed| elapsed < self.config.election_timeout_ticks_min)
     }
 
+    /// CheckQuorum's vote lease: a node that heard from a leader within the
+    /// election timeout ignores a vote request (or pre-vote) of a higher term:
+    /// it neither grants nor raises its term, since a node with a working leader
+    /// has no reason to elect another (etcd's `inLease`). Always false with
+    /// CheckQuorum off.
+    fn ignores_disruptive_vote(&self, body: &MessageBody) -> bool {
+        let disruptive = matches!(
+            body,
+            MessageBody::RequestVote { .. } | MessageBody::PreVote { .. }
+        );
+        self.config.check_quorum && disruptive && self.heard_from_leader_recently()
+    }
+
     /// A message from an older term: tell a stale leader or candidate our term so
     /// it steps down; ignore anything else.
     fn answer_stale(&mut self, from: NodeId, body: &MessageBody) {
@@ -395,6 +440,22 @@ impl Raft {
         self.reset_election_timer();
     }
 
+    /// CheckQuorum: a leader that did not hear from a majority within an election
+    /// timeout steps down to follower in its own term, knowing no leader. It may
+    /// be cut off from the others, which then elect a new leader; stepping down
+    /// stops it serving clients it can no longer serve.
+    pub(crate) fn step_down_without_quorum(&mut self) {
+        assert!(self.is_leader(), "only a leader steps down");
+        assert!(
+            self.config.check_quorum,
+            "only CheckQuorum steps a leader down in its term"
+        );
+        self.leader_contact_elapsed_ticks = None;
+        self.role = RoleState::Follower;
+        self.leader = None;
+        self.reset_election_timer();
+    }
+
     /// Starts a pre-vote for the next term (PreVote) without raising its term or
     /// changing its vote: only the role changes, and the leader is forgotten.
     pub(crate) fn become_pre_candidate(&mut self) {
@@ -442,9 +503,13 @@ impl Raft {
         let window = self.config.max_inflight_messages;
         let mut progress = vec![Progress::new(next_index, window); self.config.voters.len()];
         progress[self.self_position].maybe_update(self.log.persisted());
+        let mut recent_active = vec![false; self.config.voters.len()];
+        recent_active[self.self_position] = true;
         self.role = RoleState::Leader {
             progress,
             heartbeat_elapsed_ticks: 0,
+            recent_active,
+            quorum_check_elapsed_ticks: 0,
         };
         self.leader = Some(self.id());
         let noop = Entry {

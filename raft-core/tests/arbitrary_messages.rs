@@ -77,6 +77,7 @@ fn node_in_role(role: u8, features: bool) -> RawNode {
     let mut config = config(1, 3, Bugs::none());
     if features {
         config.pre_vote = true;
+        config.check_quorum = true;
     }
     let mut node = restored_node(config, 2, None, entries_with_terms(&[1, 1, 2]));
     if role > 0 {
