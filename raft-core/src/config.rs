@@ -18,6 +18,17 @@ pub struct Config {
     pub max_entries_per_message: usize,
     /// At most this many unacknowledged AppendEntries in flight to one follower.
     pub max_inflight_messages: usize,
+    /// PreVote (etcd's `PreVote`, §9.6 of Ongaro's thesis): a node whose election
+    /// timer fires first asks, without raising its term, whether a majority would
+    /// vote for it; only then does it campaign. A partitioned node therefore does
+    /// not inflate its term and disrupt the cluster when it comes back. Off by default.
+    pub pre_vote: bool,
+    /// CheckQuorum (etcd's `CheckQuorum`): a leader that did not hear from a
+    /// majority (itself included) within an election timeout steps down, and a
+    /// node that heard from a leader within the election timeout ignores vote
+    /// requests of a higher term (neither grants nor raises its term), unless
+    /// the campaign comes from a leadership transfer. Off by default.
+    pub check_quorum: bool,
     /// The planted bugs switched on (none by default).
     pub bugs: Bugs,
 }
@@ -32,6 +43,8 @@ impl Config {
             heartbeat_interval_ticks: 2,
             max_entries_per_message: 64,
             max_inflight_messages: 8,
+            pre_vote: false,
+            check_quorum: false,
             bugs: Bugs::none(),
         }
     }
@@ -115,6 +128,10 @@ pub enum Bug {
     /// leads. Raft itself is untouched: the host's read path consults this flag.
     /// Every log invariant holds; only the linearizability checker sees it.
     StaleRead,
+    /// A pre-candidate raises its own term, as a candidate does, so a node cut
+    /// off from the cluster still inflates its term and disrupts the leader when
+    /// it comes back: the very thing PreVote exists to prevent.
+    PreVoteBumpsTerm,
 }
 
 impl Bug {
@@ -130,6 +147,15 @@ impl Bug {
         Bug::StaleRead,
     ];
 
+    /// The planted bugs of the production features (PreVote, CheckQuorum,
+    /// ReadIndex and lease reads, leadership transfer), in a stable order.
+    ///
+    /// They are kept out of [`Bug::ALL`] for now: the simulator's tests require
+    /// every bug in `ALL` to be caught by the fuzz campaign and to have a corpus
+    /// entry, and the simulator does not drive these features yet. Each joins
+    /// `ALL` once the simulator catches it. [`Bug::from_name`] finds both lists.
+    pub const PRODUCTION_PART1: [Bug; 1] = [Bug::PreVoteBumpsTerm];
+
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
         match self {
@@ -141,6 +167,7 @@ impl Bug {
             Bug::TruncateWithoutConflict => "truncate-without-conflict",
             Bug::CommitPastLastNewEntry => "commit-past-last-new-entry",
             Bug::StaleRead => "stale-read",
+            Bug::PreVoteBumpsTerm => "prevote-bumps-term",
         }
     }
 
@@ -167,12 +194,20 @@ impl Bug {
             Bug::StaleRead => {
                 "a leader answers get from its local state without confirming it leads"
             }
+            Bug::PreVoteBumpsTerm => {
+                "a pre-candidate raises its own term, so a partitioned node still disrupts the leader"
+            }
         }
     }
 
-    /// The bug with this name, if any.
+    /// The bug with this name, if any, from [`Bug::ALL`] or [`Bug::PRODUCTION_PART1`].
     pub fn from_name(name: &str) -> Option<Bug> {
-        Bug::ALL.into_iter().find(|b| b.name() == name)
+        Bug::every().find(|b| b.name() == name)
+    }
+
+    /// Every planted bug: [`Bug::ALL`], then [`Bug::PRODUCTION_PART1`].
+    fn every() -> impl Iterator<Item = Bug> {
+        Bug::ALL.into_iter().chain(Bug::PRODUCTION_PART1)
     }
 
     fn bit(self) -> u32 {
@@ -200,9 +235,9 @@ impl Bugs {
         Bugs(self.0 | bug.bit())
     }
 
-    /// The bugs switched on, in [`Bug::ALL`] order.
+    /// The bugs switched on, in [`Bug::ALL`] order, then [`Bug::PRODUCTION_PART1`] order.
     pub fn iter(self) -> impl Iterator<Item = Bug> {
-        Bug::ALL.into_iter().filter(move |b| self.has(*b))
+        Bug::every().filter(move |b| self.has(*b))
     }
 
     /// Whether no bug is switched on.
@@ -214,5 +249,42 @@ impl Bugs {
 impl FromIterator<Bug> for Bugs {
     fn from_iter<I: IntoIterator<Item = Bug>>(iter: I) -> Bugs {
         iter.into_iter().fold(Bugs::none(), Bugs::with)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bug_all_keeps_the_eight_bugs_the_simulator_catches() {
+        assert_eq!(Bug::ALL.len(), 8);
+        assert!(Bug::PRODUCTION_PART1
+            .iter()
+            .all(|bug| !Bug::ALL.contains(bug)));
+    }
+
+    #[test]
+    fn every_bug_has_a_unique_name_that_from_name_finds() {
+        let every: Vec<Bug> = Bug::every().collect();
+        assert!(every.len() <= 32, "a bug set is a u32 bitset");
+        for bug in &every {
+            assert_eq!(Bug::from_name(bug.name()), Some(*bug));
+            assert!(!bug.description().is_empty());
+        }
+        let mut names: Vec<&str> = every.iter().map(|b| b.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), every.len());
+        assert_eq!(Bug::from_name("no-such-bug"), None);
+    }
+
+    #[test]
+    fn a_bug_set_lists_production_bugs_too() {
+        let bugs = Bugs::none()
+            .with(Bug::StaleRead)
+            .with(Bug::PRODUCTION_PART1[0]);
+        let listed: Vec<Bug> = bugs.iter().collect();
+        assert_eq!(listed, [Bug::StaleRead, Bug::PRODUCTION_PART1[0]]);
     }
 }

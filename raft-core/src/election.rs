@@ -1,4 +1,6 @@
-//! Leader election (§5.2, §5.4.1): campaigning, granting votes, counting them.
+//! Leader election (§5.2, §5.4.1): campaigning, granting votes, counting them;
+//! and PreVote (§9.6 of Ongaro's thesis), the round before an election that
+//! asks whether it could be won without raising anyone's term.
 
 use crate::config::Bug;
 use crate::quorum::{self, VoteResult};
@@ -6,8 +8,29 @@ use crate::raft::{Raft, RoleState};
 use crate::types::{Index, MessageBody, NodeId, Term};
 
 impl Raft {
-    /// The election timer fired: campaign in the next term. A single voter wins at once.
+    /// The election timer fired: campaign in the next term, first asking for
+    /// pre-votes if PreVote is on.
     pub(crate) fn campaign(&mut self) {
+        if self.config.pre_vote {
+            self.campaign_pre_vote();
+        } else {
+            self.campaign_election();
+        }
+    }
+
+    /// PreVote: asks every voter whether it would vote for us in the next term.
+    /// A single voter wins at once and goes on to the election.
+    fn campaign_pre_vote(&mut self) {
+        self.become_pre_candidate();
+        if self.election_result() == VoteResult::Won {
+            self.campaign_election();
+            return;
+        }
+        self.request_votes();
+    }
+
+    /// Raises the term and asks for votes. A single voter wins at once.
+    fn campaign_election(&mut self) {
         self.become_candidate();
         if self.election_result() == VoteResult::Won {
             self.become_leader();
@@ -16,13 +39,16 @@ impl Raft {
         self.request_votes();
     }
 
-    /// Candidate: sends RequestVote to every voter that has not answered yet. Called
-    /// when the campaign starts and again every heartbeat interval, since servers
-    /// retry RPCs that get no timely response (§5.1): a request lost on the way, or
-    /// to a voter that was down, is asked again while the election lasts.
+    /// Candidate (or pre-candidate): sends RequestVote (or PreVote) to every voter
+    /// that has not answered yet. Called when the campaign starts and again every
+    /// heartbeat interval, since servers retry RPCs that get no timely response
+    /// (§5.1): a request lost on the way, or to a voter that was down, is asked
+    /// again while the election lasts.
     pub(crate) fn request_votes(&mut self) {
-        let RoleState::Candidate { votes } = &self.role else {
-            return;
+        let (votes, pre_vote) = match &self.role {
+            RoleState::Candidate { votes } => (votes, false),
+            RoleState::PreCandidate { votes } => (votes, true),
+            _ => return,
         };
         assert_eq!(votes.len(), self.config.voters.len());
         let silent: Vec<NodeId> = (0..votes.len())
@@ -32,13 +58,19 @@ impl Raft {
         let last_log_index = self.log.last_index();
         let last_log_term = self.log.last_term();
         for to in silent {
-            self.send(
-                to,
-                MessageBody::RequestVote {
+            if pre_vote {
+                let body = MessageBody::PreVote {
                     last_log_index,
                     last_log_term,
-                },
-            );
+                };
+                self.send_in_term(to, self.term + 1, body);
+            } else {
+                let body = MessageBody::RequestVote {
+                    last_log_index,
+                    last_log_term,
+                };
+                self.send(to, body);
+            }
         }
     }
 
@@ -54,10 +86,7 @@ impl Raft {
             None => true,
             Some(voted_for) => voted_for == from || self.config.bugs.has(Bug::DoubleVote),
         };
-        // BUG(VoteWithoutLogCheck): a candidate missing committed entries may win.
-        let log_ok = self.config.bugs.has(Bug::VoteWithoutLogCheck)
-            || self.log.is_up_to_date(last_log_index, last_log_term);
-        let granted = free_to_vote && log_ok;
+        let granted = free_to_vote && self.log_ok_for_vote(last_log_index, last_log_term);
         if granted {
             // Invariant (Election Safety): one vote per term, unless a planted bug says otherwise.
             assert!(
@@ -74,6 +103,69 @@ impl Raft {
             self.reset_election_timer();
         }
         self.send(from, MessageBody::RequestVoteResponse { granted });
+    }
+
+    /// Whether a candidate whose log ends at `(last_log_index, last_log_term)` is
+    /// at least as up to date as ours (§5.4.1), for a vote or a pre-vote.
+    fn log_ok_for_vote(&self, last_log_index: Index, last_log_term: Term) -> bool {
+        // BUG(VoteWithoutLogCheck): a candidate missing committed entries may win.
+        self.config.bugs.has(Bug::VoteWithoutLogCheck)
+            || self.log.is_up_to_date(last_log_index, last_log_term)
+    }
+
+    /// PreVote: a pre-candidate asks whether we would vote for it in `term` (its
+    /// term + 1; never below ours, the term rules answered those). Granted only
+    /// if its log is up to date and no leader spoke to us within the election
+    /// timeout (thesis §9.6), and if we could vote in `term`: it is ahead of our
+    /// term, or we voted for it or for no one and know no leader (etcd). Nothing
+    /// changes here: no term, no vote, no timer. A grant carries the request's
+    /// term, so a pre-candidate whose term is behind ours can still win; a
+    /// refusal carries ours, so a pre-candidate behind it catches up.
+    pub(crate) fn handle_pre_vote_request(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        last_log_index: Index,
+        last_log_term: Term,
+    ) {
+        assert!(term >= self.term, "the term rules answer stale pre-votes");
+        let could_vote = term > self.term
+            || self.vote == Some(from)
+            || (self.vote.is_none() && self.leader.is_none());
+        let granted = could_vote
+            && !self.heard_from_leader_recently()
+            && self.log_ok_for_vote(last_log_index, last_log_term);
+        if granted {
+            self.send_in_term(from, term, MessageBody::PreVoteResponse { granted });
+        } else {
+            self.send(from, MessageBody::PreVoteResponse { granted });
+        }
+    }
+
+    /// PreVote: a voter answered our pre-vote. Counted only by a pre-candidate, and
+    /// a grant only if it is for the term we would campaign in (a grant of an
+    /// earlier pre-vote round, when our term was lower, says nothing of this one).
+    /// A refusal at a higher term never gets here: it made us a follower first.
+    pub(crate) fn handle_pre_vote_response(&mut self, from: NodeId, term: Term, granted: bool) {
+        let Some(position) = self.position_of(from) else {
+            return;
+        };
+        let next_term = self.term + 1;
+        let RoleState::PreCandidate { votes } = &mut self.role else {
+            return;
+        };
+        if granted && term != next_term {
+            return;
+        }
+        assert!(granted || term == next_term - 1, "refusals carry our term");
+        if granted || votes[position].is_none() {
+            votes[position] = Some(granted);
+        }
+        match self.election_result() {
+            VoteResult::Won => self.campaign_election(),
+            VoteResult::Lost => self.become_follower(self.term, None),
+            VoteResult::Pending => {}
+        }
     }
 
     /// A voter answered our RequestVote of the current term.
@@ -96,10 +188,27 @@ impl Raft {
         }
     }
 
+    /// Leader, CheckQuorum: whether a majority (the leader included) was heard
+    /// from since the last check; then starts a new period in which only the
+    /// leader counts as heard from (etcd's `QuorumActive` and reset).
+    pub(crate) fn check_quorum(&mut self) -> bool {
+        let self_position = self.self_position;
+        let RoleState::Leader { recent_active, .. } = &mut self.role else {
+            unreachable!("only a leader checks its quorum");
+        };
+        assert!(recent_active[self_position], "a leader hears itself");
+        let active = quorum::is_quorum_active(recent_active);
+        recent_active.fill(false);
+        recent_active[self_position] = true;
+        active
+    }
+
     /// The outcome of the current election (only meaningful for a candidate).
     fn election_result(&self) -> VoteResult {
         match &self.role {
-            RoleState::Candidate { votes } => quorum::vote_result(votes),
+            RoleState::Candidate { votes } | RoleState::PreCandidate { votes } => {
+                quorum::vote_result(votes)
+            }
             _ => VoteResult::Pending,
         }
     }

@@ -55,6 +55,12 @@ pub(crate) fn vote_result(votes: &[Option<bool>]) -> VoteResult {
     }
 }
 
+/// Whether the voters marked active (one flag per voter, in any order) make a
+/// majority: CheckQuorum's test that a leader still reaches a quorum.
+pub(crate) fn is_quorum_active(active: &[bool]) -> bool {
+    active.iter().filter(|&&a| a).count() >= majority(active.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,7 +92,17 @@ mod tests {
         }
     }
 
+    fn naive_is_quorum_active(active: &[bool]) -> bool {
+        let yes = active.iter().filter(|&&a| a).count();
+        yes * 2 > active.len()
+    }
+
     proptest! {
+        #[test]
+        fn is_quorum_active_matches_a_naive_count(active in prop::collection::vec(any::<bool>(), 1..12)) {
+            prop_assert_eq!(is_quorum_active(&active), naive_is_quorum_active(&active));
+        }
+
         #[test]
         fn committed_index_matches_a_naive_count(matches in prop::collection::vec(0u64..20, 1..24)) {
             prop_assert_eq!(committed_index(&matches), naive_committed_index(&matches));
@@ -103,5 +119,6 @@ mod tests {
         assert_eq!(committed_index(&[7]), 7);
         assert_eq!(vote_result(&[Some(true)]), VoteResult::Won);
         assert_eq!(vote_result(&[None]), VoteResult::Pending);
+        assert!(is_quorum_active(&[true]));
     }
 }

@@ -19,6 +19,13 @@ use crate::types::{
 pub(crate) enum RoleState {
     /// Follows `Raft::leader` (or waits for one).
     Follower,
+    /// Asks for pre-votes for `Raft::term + 1`, without having raised its term
+    /// (PreVote): it becomes a candidate only once a majority would vote for it.
+    PreCandidate {
+        /// Each voter's answer, indexed by voter position (`None`: no answer yet).
+        // Invariant: votes.len() == voters.len() and votes[self] == Some(true).
+        votes: Vec<Option<bool>>,
+    },
     /// Campaigns in `Raft::term`.
     Candidate {
         /// Each voter's answer, indexed by voter position (`None`: no answer yet).
@@ -32,6 +39,13 @@ pub(crate) enum RoleState {
         progress: Vec<Progress>,
         /// Ticks since the last heartbeat.
         heartbeat_elapsed_ticks: u32,
+        /// CheckQuorum: which voters were heard from (an AppendEntries or heartbeat
+        /// response) since the last quorum check, indexed by voter position.
+        // Invariant: recent_active.len() == voters.len() and recent_active[self].
+        recent_active: Vec<bool>,
+        /// Ticks since the leader took office or last checked its quorum.
+        // Invariant: below election_timeout_ticks_min between ticks.
+        quorum_check_elapsed_ticks: u32,
     },
 }
 
@@ -64,6 +78,15 @@ pub(crate) struct Raft {
     pub(crate) leader_confirmed_index: Index,
     /// Ticks since the election timer was last reset.
     election_elapsed_ticks: u32,
+    /// Ticks since this node last heard from a leader (of any term): an
+    /// AppendEntries or heartbeat it accepted. `None`: not since it started.
+    /// Unlike the election timer it is not reset by granting a vote, and unlike
+    /// `leader` it survives a change of term: it answers "has a leader spoken
+    /// within an election timeout?", which PreVote and CheckQuorum ask before
+    /// letting a vote disrupt that leader. Read only when one of them is on.
+    // Invariant: saturates at election_timeout_ticks_min (all that is asked is
+    // whether it is below).
+    pub(crate) leader_contact_elapsed_ticks: Option<u32>,
     /// The current randomized election timeout.
     // Invariant: min <= election_timeout_ticks < 2 * min.
     election_timeout_ticks: u32,
@@ -110,6 +133,7 @@ impl Raft {
             leader_confirmed_index: 0,
             log,
             election_elapsed_ticks: 0,
+            leader_contact_elapsed_ticks: None,
             election_timeout_ticks: config.election_timeout_ticks_min,
             rng,
             messages: Vec::new(),
@@ -147,20 +171,38 @@ impl Raft {
 
     /// Queues a message to `to` in the current term, in the outbox its kind requires.
     pub(crate) fn send(&mut self, to: NodeId, body: MessageBody) {
+        self.send_in_term(to, self.term, body);
+    }
+
+    /// Queues a message to `to` whose envelope carries `term`: the current term,
+    /// except for PreVote and its grant, which speak of the term to come.
+    pub(crate) fn send_in_term(&mut self, to: NodeId, term: Term, body: MessageBody) {
         assert_ne!(to, self.id(), "a node never messages itself");
+        if term != self.term {
+            assert!(
+                matches!(
+                    body,
+                    MessageBody::PreVote { .. } | MessageBody::PreVoteResponse { granted: true }
+                ),
+                "only a pre-vote and its grant speak of another term"
+            );
+        }
         let after_persist = match body {
             MessageBody::RequestVote { .. } | MessageBody::RequestVoteResponse { .. } => true,
             // BUG(AckBeforeFsync): the acknowledgement leaves before the entries it
             // acknowledges are durable; a crash can then lose entries a leader counted.
             MessageBody::AppendEntriesResponse { .. } => !self.config.bugs.has(Bug::AckBeforeFsync),
+            // A pre-vote changes no durable state on either side: nothing to wait for.
             MessageBody::AppendEntries { .. }
             | MessageBody::Heartbeat { .. }
-            | MessageBody::HeartbeatResponse => false,
+            | MessageBody::HeartbeatResponse
+            | MessageBody::PreVote { .. }
+            | MessageBody::PreVoteResponse { .. } => false,
         };
         let message = Message {
             from: self.id(),
             to,
-            term: self.term,
+            term,
             body,
         };
         if after_persist {
@@ -183,19 +225,47 @@ impl Raft {
     /// One tick of the logical clock.
     pub(crate) fn tick(&mut self) {
         if self.is_leader() {
-            self.tick_heartbeat();
+            self.tick_leader();
             return;
         }
         self.election_elapsed_ticks += 1;
+        let min = self.config.election_timeout_ticks_min;
+        self.leader_contact_elapsed_ticks = self
+            .leader_contact_elapsed_ticks
+            .map(|elapsed| (elapsed + 1).min(min));
         if self.election_elapsed_ticks >= self.election_timeout_ticks {
             self.campaign();
-        } else if matches!(self.role, RoleState::Candidate { .. })
-            && self
-                .election_elapsed_ticks
-                .is_multiple_of(self.config.heartbeat_interval_ticks)
+        } else if matches!(
+            self.role,
+            RoleState::Candidate { .. } | RoleState::PreCandidate { .. }
+        ) && self
+            .election_elapsed_ticks
+            .is_multiple_of(self.config.heartbeat_interval_ticks)
         {
             self.request_votes();
         }
+    }
+
+    /// Leader: one tick. Every election timeout, CheckQuorum asks whether a
+    /// majority was heard from; then the heartbeat timer.
+    fn tick_leader(&mut self) {
+        let min = self.config.election_timeout_ticks_min;
+        let RoleState::Leader {
+            quorum_check_elapsed_ticks,
+            ..
+        } = &mut self.role
+        else {
+            unreachable!("tick_leader is called on a leader");
+        };
+        *quorum_check_elapsed_ticks += 1;
+        if *quorum_check_elapsed_ticks >= min {
+            *quorum_check_elapsed_ticks = 0;
+            if self.config.check_quorum && !self.check_quorum() {
+                self.step_down_without_quorum();
+                return;
+            }
+        }
+        self.tick_heartbeat();
     }
 
     /// Handles one message: the term rules first, then the role's handler.
@@ -210,11 +280,23 @@ impl Raft {
             return; // Not for us, or from a stranger: ignore.
         }
         if term > self.term {
-            let from_leader = matches!(
-                body,
-                MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. }
-            );
-            self.become_follower(term, from_leader.then_some(from));
+            if self.ignores_disruptive_vote(&body) {
+                return;
+            }
+            match body {
+                // A pre-vote speaks of a term to come: it never changes ours (etcd).
+                MessageBody::PreVote { .. } => {}
+                // A grant carries the term we would campaign in; a refusal at a
+                // higher term is news of that term and makes us follow it.
+                MessageBody::PreVoteResponse { granted: true } => {}
+                _ => {
+                    let from_leader = matches!(
+                        body,
+                        MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. }
+                    );
+                    self.become_follower(term, from_leader.then_some(from));
+                }
+            }
         } else if term < self.term {
             self.answer_stale(from, &body);
             return;
@@ -261,7 +343,38 @@ impl Raft {
                 reject_hint_term,
             ),
             MessageBody::HeartbeatResponse => self.handle_heartbeat_response(from),
+            MessageBody::PreVote {
+                last_log_index,
+                last_log_term,
+            } => self.handle_pre_vote_request(from, term, last_log_index, last_log_term),
+            MessageBody::PreVoteResponse { granted } => {
+                self.handle_pre_vote_response(from, term, granted)
+            }
         }
+    }
+
+    /// Whether a leader spoke within the base election timeout: this node leads,
+    /// or it accepted an AppendEntries or heartbeat less than
+    /// `election_timeout_ticks_min` ticks ago (etcd's `electionElapsed <
+    /// electionTimeout`, counted from the leader's message alone).
+    pub(crate) fn heard_from_leader_recently(&self) -> bool {
+        self.is_leader()
+            || self
+                .leader_contact_elapsed_ticks
+                .is_some_and(|elapsed| elapsed < self.config.election_timeout_ticks_min)
+    }
+
+    /// CheckQuorum's vote lease: a node that heard from a leader within the
+    /// election timeout ignores a vote request (or pre-vote) of a higher term:
+    /// it neither grants nor raises its term, since a node with a working leader
+    /// has no reason to elect another (etcd's `inLease`). Always false with
+    /// CheckQuorum off.
+    fn ignores_disruptive_vote(&self, body: &MessageBody) -> bool {
+        let disruptive = matches!(
+            body,
+            MessageBody::RequestVote { .. } | MessageBody::PreVote { .. }
+        );
+        self.config.check_quorum && disruptive && self.heard_from_leader_recently()
     }
 
     /// A message from an older term: tell a stale leader or candidate our term so
@@ -277,6 +390,9 @@ impl Raft {
             },
             MessageBody::Heartbeat { .. } => MessageBody::HeartbeatResponse,
             MessageBody::RequestVote { .. } => MessageBody::RequestVoteResponse { granted: false },
+            // A pre-candidate behind our term learns it and catches up (etcd): dropping
+            // its pre-votes could leave it asking at a stale term forever.
+            MessageBody::PreVote { .. } => MessageBody::PreVoteResponse { granted: false },
             _ => return,
         };
         self.send(from, answer);
@@ -287,13 +403,15 @@ impl Raft {
     fn accept_leader(&mut self, from: NodeId) -> bool {
         match self.role {
             RoleState::Leader { .. } => false,
-            RoleState::Candidate { .. } => {
+            RoleState::Candidate { .. } | RoleState::PreCandidate { .. } => {
                 self.become_follower(self.term, Some(from));
+                self.leader_contact_elapsed_ticks = Some(0);
                 true
             }
             RoleState::Follower => {
                 self.leader = Some(from);
                 self.reset_election_timer();
+                self.leader_contact_elapsed_ticks = Some(0);
                 true
             }
         }
@@ -302,6 +420,11 @@ impl Raft {
     /// Becomes a follower in `term` (a higher term, or the current one for a candidate).
     pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
         assert!(term >= self.term, "terms never go backwards");
+        if self.is_leader() {
+            // Its own leadership is no leader it heard from: a deposed leader does
+            // not hold PreVote's or CheckQuorum's vote lease for itself.
+            self.leader_contact_elapsed_ticks = None;
+        }
         if term > self.term {
             self.term = term;
             self.vote = None;
@@ -314,6 +437,44 @@ impl Raft {
         }
         self.role = RoleState::Follower;
         self.leader = leader;
+        self.reset_election_timer();
+    }
+
+    /// CheckQuorum: a leader that did not hear from a majority within an election
+    /// timeout steps down to follower in its own term, knowing no leader. It may
+    /// be cut off from the others, which then elect a new leader; stepping down
+    /// stops it serving clients it can no longer serve.
+    pub(crate) fn step_down_without_quorum(&mut self) {
+        assert!(self.is_leader(), "only a leader steps down");
+        assert!(
+            self.config.check_quorum,
+            "only CheckQuorum steps a leader down in its term"
+        );
+        self.leader_contact_elapsed_ticks = None;
+        self.role = RoleState::Follower;
+        self.leader = None;
+        self.reset_election_timer();
+    }
+
+    /// Starts a pre-vote for the next term (PreVote) without raising its term or
+    /// changing its vote: only the role changes, and the leader is forgotten.
+    pub(crate) fn become_pre_candidate(&mut self) {
+        assert!(!self.is_leader(), "a leader does not campaign");
+        assert!(
+            self.config.pre_vote,
+            "pre-candidates exist only with PreVote"
+        );
+        if self.config.bugs.has(Bug::PreVoteBumpsTerm) {
+            // BUG(PreVoteBumpsTerm): the pre-candidate raises its term as a candidate
+            // would, so a node cut off from the cluster inflates its term anyway.
+            self.term += 1;
+            self.vote = None;
+        }
+        self.leader = None;
+        self.leader_confirmed_index = 0;
+        let mut votes = vec![None; self.config.voters.len()];
+        votes[self.self_position] = Some(true);
+        self.role = RoleState::PreCandidate { votes };
         self.reset_election_timer();
     }
 
@@ -342,9 +503,13 @@ impl Raft {
         let window = self.config.max_inflight_messages;
         let mut progress = vec![Progress::new(next_index, window); self.config.voters.len()];
         progress[self.self_position].maybe_update(self.log.persisted());
+        let mut recent_active = vec![false; self.config.voters.len()];
+        recent_active[self.self_position] = true;
         self.role = RoleState::Leader {
             progress,
             heartbeat_elapsed_ticks: 0,
+            recent_active,
+            quorum_check_elapsed_ticks: 0,
         };
         self.leader = Some(self.id());
         let noop = Entry {

@@ -14,7 +14,8 @@
 //! advancing the first.
 //!
 //! What this implementation puts where:
-//! - `messages`: AppendEntries, Heartbeat, HeartbeatResponse. `persisted_messages`:
+//! - `messages`: AppendEntries, Heartbeat, HeartbeatResponse, PreVote and
+//!   PreVoteResponse (a pre-vote changes no durable state). `persisted_messages`:
 //!   RequestVote (the candidate's term and self-vote are in this ready's hard state),
 //!   RequestVoteResponse, AppendEntriesResponse (acks, rejections, and the answer to
 //!   a stale leader). A message produced while a ready is outstanding goes into the
@@ -43,6 +44,8 @@ use crate::types::{Entry, HardState, Index, Message, NodeId, RestoredState, Term
 pub enum Role {
     /// Follows a leader (or waits for one).
     Follower,
+    /// Asks for pre-votes for the next term without having raised its own (PreVote).
+    PreCandidate,
     /// Asks for votes in its own term.
     Candidate,
     /// Leads its term.
@@ -54,6 +57,7 @@ impl Role {
     pub fn name(self) -> &'static str {
         match self {
             Role::Follower => "follower",
+            Role::PreCandidate => "pre-candidate",
             Role::Candidate => "candidate",
             Role::Leader => "leader",
         }
@@ -309,6 +313,7 @@ impl RawNode {
             id: raft.id(),
             role: match raft.role {
                 RoleState::Follower => Role::Follower,
+                RoleState::PreCandidate { .. } => Role::PreCandidate,
                 RoleState::Candidate { .. } => Role::Candidate,
                 RoleState::Leader { .. } => Role::Leader,
             },

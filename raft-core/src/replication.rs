@@ -235,9 +235,10 @@ impl Raft {
         let Some(position) = self.position_of(from) else {
             return;
         };
-        if !self.is_leader() {
+        let RoleState::Leader { recent_active, .. } = &mut self.role else {
             return;
-        }
+        };
+        recent_active[position] = true;
         if reject {
             self.handle_append_rejection(position, index, hint_index, hint_term);
         } else {
@@ -299,9 +300,15 @@ impl Raft {
             return;
         };
         let last_index = self.log.last_index();
-        let RoleState::Leader { progress, .. } = &mut self.role else {
+        let RoleState::Leader {
+            progress,
+            recent_active,
+            ..
+        } = &mut self.role
+        else {
             return;
         };
+        recent_active[position] = true;
         let peer = &mut progress[position];
         peer.on_heartbeat_response();
         // A probed follower is probed again (etcd), which also confirms its log

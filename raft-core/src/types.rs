@@ -112,6 +112,22 @@ pub enum MessageBody {
     },
     /// The answer to a heartbeat.
     HeartbeatResponse,
+    /// PreVote (§9.6 of Ongaro's thesis): a node whose election timer fired asks
+    /// whether it could win an election before it raises its term. The envelope
+    /// carries the term it would campaign in (its term + 1); neither side changes
+    /// its term or vote for it.
+    PreVote {
+        /// Index of the pre-candidate's last log entry.
+        last_log_index: Index,
+        /// Term of the pre-candidate's last log entry.
+        last_log_term: Term,
+    },
+    /// The answer to PreVote. A grant carries the request's term in the
+    /// envelope, a refusal the voter's own term.
+    PreVoteResponse {
+        /// Whether the pre-vote was granted.
+        granted: bool,
+    },
 }
 
 impl MessageBody {
@@ -124,6 +140,8 @@ impl MessageBody {
             MessageBody::AppendEntriesResponse { .. } => "app-resp",
             MessageBody::Heartbeat { .. } => "heartbeat",
             MessageBody::HeartbeatResponse => "heartbeat-resp",
+            MessageBody::PreVote { .. } => "pre-vote",
+            MessageBody::PreVoteResponse { .. } => "pre-vote-resp",
         }
     }
 }

@@ -54,6 +54,11 @@ fn body() -> impl Strategy<Value = MessageBody> {
         ),
         small().prop_map(|commit| MessageBody::Heartbeat { commit }),
         Just(MessageBody::HeartbeatResponse),
+        (small(), small()).prop_map(|(last_log_index, last_log_term)| MessageBody::PreVote {
+            last_log_index,
+            last_log_term
+        }),
+        any::<bool>().prop_map(|granted| MessageBody::PreVoteResponse { granted }),
     ]
 }
 
@@ -66,16 +71,26 @@ fn message() -> impl Strategy<Value = Message> {
     })
 }
 
-/// Node 1 of 3 with a small log, made follower, candidate or leader.
-fn node_in_role(role: u8) -> RawNode {
-    let mut node = restored_node(
-        config(1, 3, Bugs::none()),
-        2,
-        None,
-        entries_with_terms(&[1, 1, 2]),
-    );
+/// Node 1 of 3 with a small log, made follower, candidate or leader; with
+/// `features`, every production feature is on (a pre-candidate for role 1).
+fn node_in_role(role: u8, features: bool) -> RawNode {
+    let mut config = config(1, 3, Bugs::none());
+    if features {
+        config.pre_vote = true;
+        config.check_quorum = true;
+    }
+    let mut node = restored_node(config, 2, None, entries_with_terms(&[1, 1, 2]));
     if role > 0 {
         tick_until_candidate(&mut node);
+    }
+    if role > 1 && features {
+        node.step(common::message(
+            2,
+            1,
+            3,
+            MessageBody::PreVoteResponse { granted: true },
+        ));
+        assert_eq!(node.status().role, Role::Candidate);
     }
     if role > 1 {
         node.step(common::message(
@@ -109,8 +124,8 @@ proptest! {
     #![proptest_config(pinned(256))]
 
     #[test]
-    fn arbitrary_messages_never_panic(role in 0u8..3, messages in prop::collection::vec(message(), 1..20)) {
-        let mut node = node_in_role(role);
+    fn arbitrary_messages_never_panic(role in 0u8..3, features in any::<bool>(), messages in prop::collection::vec(message(), 1..20)) {
+        let mut node = node_in_role(role, features);
         for message in messages {
             node.step(message);
             let before = node.status();

@@ -170,6 +170,67 @@ impl Cluster {
         }
     }
 
+    /// Nodes 1..=n whose configurations `adjust` changed (from [`config`] without bugs).
+    pub fn with(n: u64, adjust: impl Fn(&mut Config)) -> Cluster {
+        Cluster::with_configs(
+            (1..=n)
+                .map(|id| {
+                    let mut config = config(id, n, Bugs::none());
+                    adjust(&mut config);
+                    config
+                })
+                .collect(),
+        )
+    }
+
+    /// Nodes with these configurations, each restarted from its disk.
+    pub fn with_disks(configs: Vec<Config>, disks: Vec<Disk>) -> Cluster {
+        let mut cluster = Cluster::with_configs(configs);
+        cluster.disks = disks;
+        for id in cluster.ids() {
+            cluster.restart(id);
+        }
+        cluster
+    }
+
+    /// Ticks node `id` alone, delivering nothing.
+    pub fn tick(&mut self, id: NodeId) {
+        self.node(id).tick();
+    }
+
+    /// Ticks node `id` alone `ticks` times, then delivers everything.
+    pub fn tick_node(&mut self, id: NodeId, ticks: u32) {
+        for _ in 0..ticks {
+            self.node(id).tick();
+        }
+        self.deliver_all();
+    }
+
+    /// Ticks every live node `ticks` times, delivering after each round.
+    pub fn tick_all_times(&mut self, ticks: u32) {
+        for _ in 0..ticks {
+            self.tick_all();
+        }
+    }
+
+    /// Cuts `id` off from everyone (its messages and those to it are lost).
+    pub fn isolate(&mut self, id: NodeId) {
+        self.isolated[id as usize - 1] = true;
+    }
+
+    /// Reconnects `id`.
+    pub fn reconnect(&mut self, id: NodeId) {
+        self.isolated[id as usize - 1] = false;
+    }
+
+    /// Takes every message in flight, delivering none of them.
+    pub fn take_in_flight(&mut self) -> Vec<Message> {
+        for id in self.ids() {
+            self.process(id);
+        }
+        self.in_flight.drain(..).collect()
+    }
+
     /// The live node `id`.
     pub fn node(&mut self, id: NodeId) -> &mut RawNode {
         self.nodes[id as usize - 1].as_mut().expect("node is up")

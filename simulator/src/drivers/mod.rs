@@ -185,13 +185,15 @@ pub enum About {
 /// The names of the Raft message kinds, as [`MessageBody::kind_name`] gives
 /// them: what scenario rules and message names say; [`About::Raft`] holds
 /// an index into it.
-pub const RAFT_KINDS: [&str; 6] = [
+pub const RAFT_KINDS: [&str; 8] = [
     "vote",
     "vote-resp",
     "app",
     "app-resp",
     "heartbeat",
     "heartbeat-resp",
+    "pre-vote",
+    "pre-vote-resp",
 ];
 
 /// The index a Raft message is about: a vote request's last log index, a
@@ -205,6 +207,8 @@ pub fn raft_index(body: &MessageBody) -> u64 {
         MessageBody::AppendEntriesResponse { index, .. } => *index,
         MessageBody::Heartbeat { commit } => *commit,
         MessageBody::HeartbeatResponse => 0,
+        MessageBody::PreVote { last_log_index, .. } => *last_log_index,
+        MessageBody::PreVoteResponse { granted } => u64::from(*granted),
     }
 }
 
@@ -219,6 +223,8 @@ impl About {
             MessageBody::AppendEntriesResponse { .. } => 3,
             MessageBody::Heartbeat { .. } => 4,
             MessageBody::HeartbeatResponse => 5,
+            MessageBody::PreVote { .. } => 6,
+            MessageBody::PreVoteResponse { .. } => 7,
         };
         About::Raft {
             kind,
@@ -514,6 +520,11 @@ mod tests {
             },
             MessageBody::Heartbeat { commit: 7 },
             MessageBody::HeartbeatResponse,
+            MessageBody::PreVote {
+                last_log_index: 7,
+                last_log_term: 2,
+            },
+            MessageBody::PreVoteResponse { granted: false },
         ];
         for body in bodies {
             let name = body.kind_name();

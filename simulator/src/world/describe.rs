@@ -40,6 +40,11 @@ pub fn message_digest(body: &MessageBody) -> u64 {
         }
         MessageBody::Heartbeat { commit } => mix_into(5, *commit),
         MessageBody::HeartbeatResponse => 6,
+        MessageBody::PreVote {
+            last_log_index,
+            last_log_term,
+        } => mix_into(7 ^ last_log_index << 8, *last_log_term),
+        MessageBody::PreVoteResponse { granted } => 8 ^ (*granted as u64) << 8,
     }
 }
 
@@ -88,6 +93,19 @@ pub fn describe_body(body: &MessageBody) -> String {
         }
         MessageBody::Heartbeat { commit } => format!("heartbeat(commit {commit})"),
         MessageBody::HeartbeatResponse => "heartbeat ok".into(),
+        MessageBody::PreVote {
+            last_log_index,
+            last_log_term,
+        } => {
+            format!("pre-vote?(last {last_log_index}/t{last_log_term})")
+        }
+        MessageBody::PreVoteResponse { granted } => {
+            if *granted {
+                "pre-vote granted".into()
+            } else {
+                "pre-vote refused".into()
+            }
+        }
     }
 }
 
@@ -139,6 +157,7 @@ pub fn describe_status_change(before: &Status, after: &Status) -> Option<String>
     if after.role != before.role || after.term != before.term {
         parts.push(match after.role {
             Role::Leader => format!("becomes LEADER of term {}", after.term),
+            Role::PreCandidate => format!("becomes pre-candidate in term {}", after.term),
             Role::Candidate => format!("becomes candidate in term {}", after.term),
             Role::Follower if before.role != Role::Follower => {
                 format!("becomes follower in term {}", after.term)
