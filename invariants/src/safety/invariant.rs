@@ -41,9 +41,11 @@ pub enum Invariant {
     /// `liveness-clients`: after the faults heal, every client operation
     /// completes (reported by the simulator's heal phase).
     LivenessClients,
-    /// `liveness-stable-leader`: after the faults heal, with PreVote and
-    /// CheckQuorum on, a leader every node has heard for an election timeout
-    /// stays: no node forces a new term (reported by the simulator's heal phase).
+    /// `liveness-stable-leader`: a healthy leader is not forced down by a
+    /// node that rejoins. With PreVote, a node cut off from every other
+    /// rejoins in the term it left in (not above the leader's); after the
+    /// faults heal, with PreVote and CheckQuorum, a leader every node has
+    /// heard for two election timeouts stays (reported by the simulator).
     LivenessStableLeader,
     /// `linearizability`: the client history is linearizable against the
     /// key-value model.

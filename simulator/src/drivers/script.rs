@@ -562,7 +562,9 @@ impl Scripted {
         for ticks in 1..=limit {
             self.tick(id, 1)?;
             let now = self.status(id).expect("up");
-            if now.term > before.term && now.role != Role::Follower {
+            // With PreVote the election starts as a pre-vote, in the same term.
+            let pre_vote = now.role == Role::PreCandidate && before.role != Role::PreCandidate;
+            if pre_vote || (now.term > before.term && now.role != Role::Follower) {
                 return Ok(ticks);
             }
         }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use raft_core::{Config, Entry, Message, MessageBody, NodeId, RawNode, Role, Status};
 
 use crate::drivers::{About, DiskFate};
+use crate::world::coverage::Sometimes;
 use crate::world::describe::{describe_body, describe_log, describe_node, describe_status_change};
 use crate::world::disk::Disk;
 use crate::world::event::{Event, Reply};
@@ -72,6 +73,8 @@ impl Host {
         config.bugs = params.bugs;
         config.max_entries_per_message = params.max_entries_per_message;
         config.max_inflight_messages = params.max_inflight_messages;
+        config.pre_vote = params.features.pre_vote;
+        config.check_quorum = params.features.check_quorum;
         Host {
             id,
             node: None,
@@ -290,6 +293,11 @@ impl World {
             .is_some_and(|s| s.role == Role::Leader);
         if was_leader && !leads {
             self.note_leader_loss();
+            // Only CheckQuorum steps a leader down without a new term.
+            let term = self.host_ref(id).status().map(|s| s.term);
+            if term == Some(self.host_ref(id).led_term) {
+                self.reached(Sometimes::CheckQuorumStepDown);
+            }
         }
         let host = self.host(id);
         host.leading = leads;
@@ -453,6 +461,16 @@ impl World {
     /// driver decides its fate as every message's (a message a scenario
     /// releases was decided already). Returns what became of it.
     pub(crate) fn send_message(&mut self, message: Message, ask_driver: bool) -> Delivery {
+        if matches!(
+            message.body,
+            MessageBody::PreVoteResponse { granted: false }
+        ) && self
+            .host_ref(message.from)
+            .status()
+            .is_some_and(|s| s.leader.is_some())
+        {
+            self.reached(Sometimes::PreVoteRefusedLeaderKnown);
+        }
         let (from, to) = (Endpoint::Node(message.from), Endpoint::Node(message.to));
         let about = About::of_raft(&message);
         let delivery = self.transmit(from, to, about, Some(&message), ask_driver);

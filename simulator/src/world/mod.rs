@@ -223,6 +223,10 @@ pub struct World {
     /// Since when exactly one link has been down both ways, and the leader
     /// and term then (to notice a leader that stays through it).
     partial_partition_since: Option<(u64, Option<(NodeId, u64)>)>,
+    /// For each node cut off from every other (both ways), its term when
+    /// that began (`None`: not cut off, or down then).
+    // Invariant: alone_since[i] is node i + 1.
+    alone_since: Vec<Option<u64>>,
     /// The heal phase's leader of the highest term, its term, and since
     /// when the heal checks have seen it lead.
     heal_leader: Option<(NodeId, u64, u64)>,
@@ -273,6 +277,7 @@ impl World {
             coverage: Coverage::default(),
             partial_partition_since: None,
             heal_leader: None,
+            alone_since: vec![None; node_count],
             leader_lost_at: None,
             had_leader: false,
             leader_outages_us: Vec::new(),
@@ -630,6 +635,7 @@ impl World {
                 self.note_leader_back();
             }
         }
+        self.check_rejoining_terms();
         let partial = self.network.is_partial_partition();
         let leading = |world: &World| {
             world
@@ -649,6 +655,43 @@ impl World {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// With PreVote, a node cut off from every other cannot raise its term
+    /// (no pre-vote can reach it); one that did and rejoins above the
+    /// leader's term forces a healthy leader down: reported as
+    /// `liveness-stable-leader`.
+    fn check_rejoining_terms(&mut self) {
+        for id in 1..=self.params.cluster_size {
+            let term = self.host_ref(id).status().map(|s| s.term);
+            let alone = self.network.is_alone(id);
+            let slot = id as usize - 1;
+            match (self.alone_since[slot], alone) {
+                (None, true) => self.alone_since[slot] = term,
+                (Some(before), false) => {
+                    self.alone_since[slot] = None;
+                    let Some(now) = term else { continue };
+                    let leader = self
+                        .current_leader()
+                        .filter(|&leader| leader != id)
+                        .and_then(|leader| Some((leader, self.host_ref(leader).status()?.term)));
+                    if let Some((leader, leader_term)) = leader {
+                        if self.params.features.pre_vote && now > before && now > leader_term {
+                            let seen = format!(
+                                "n{id}, cut off from every node in term {before}, rejoins in term {now},                                  above leader n{leader}'s term {leader_term}: it will force the leader down"
+                            );
+                            self.liveness(
+                                Invariant::LivenessStableLeader,
+                                "with PreVote, a node cut off alone keeps its term and rejoins without deposing the leader",
+                                seen,
+                            );
+                            return;
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
     }
 

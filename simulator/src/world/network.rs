@@ -118,6 +118,13 @@ impl Network {
             && (1..=n).any(|a| (a + 1..=n).any(|b| self.is_cut(a, b) && self.is_cut(b, a)))
     }
 
+    /// Whether `node` can neither send to nor hear from any other node.
+    pub fn is_alone(&self, node: u64) -> bool {
+        (1..=self.node_count)
+            .filter(|&other| other != node)
+            .all(|other| self.is_cut(node, other) && self.is_cut(other, node))
+    }
+
     /// How many nodes `node` reaches both ways, itself included.
     pub fn reach(&self, node: u64) -> u64 {
         (1..=self.node_count)

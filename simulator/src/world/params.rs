@@ -129,6 +129,19 @@ pub struct RaftFeatures {
 }
 
 impl RaftFeatures {
+    /// Draws a valid combination, each feature on half the time (swarm
+    /// testing: every valid combination runs in a default campaign).
+    pub fn draw(rng: &mut Rng) -> RaftFeatures {
+        let pre_vote = rng.chance(Ratio::new(1, 2));
+        let check_quorum = rng.chance(Ratio::new(1, 2));
+        RaftFeatures {
+            pre_vote,
+            check_quorum,
+            read_path: ReadPath::Log,
+            follower_reads: false,
+        }
+    }
+
     /// Whether the combination is one raft-core accepts: a lease needs
     /// CheckQuorum; follower reads need a read index.
     pub fn is_valid(self) -> bool {
@@ -405,6 +418,7 @@ impl Params {
         params.faults.sort();
         params.pause_us_max = [100_000, 500_000, 2_000_000][rng.index(3)];
         params.clog_us_max = [50_000, 300_000, 1_000_000][rng.index(3)];
+        params.features = RaftFeatures::draw(&mut rng);
         params
     }
 

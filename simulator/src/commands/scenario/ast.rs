@@ -236,7 +236,7 @@ pub enum Command {
         /// How many ticks.
         count: u32,
     },
-    /// `campaign n1`: tick n1 until it starts an election.
+    /// `campaign n1`: tick n1 until it starts an election (with PreVote: a pre-vote).
     Campaign {
         /// The node.
         node: Node,
