@@ -132,6 +132,10 @@ pub enum Bug {
     /// off from the cluster still inflates its term and disrupts the leader when
     /// it comes back: the very thing PreVote exists to prevent.
     PreVoteBumpsTerm,
+    /// The leader releases a read at its commit index without the heartbeat
+    /// round that confirms it still leads: a deposed leader that has not heard
+    /// of its successor serves stale reads.
+    ReadIndexNoHeartbeat,
 }
 
 impl Bug {
@@ -154,7 +158,7 @@ impl Bug {
     /// every bug in `ALL` to be caught by the fuzz campaign and to have a corpus
     /// entry, and the simulator does not drive these features yet. Each joins
     /// `ALL` once the simulator catches it. [`Bug::from_name`] finds both lists.
-    pub const PRODUCTION_PART1: [Bug; 1] = [Bug::PreVoteBumpsTerm];
+    pub const PRODUCTION_PART1: [Bug; 2] = [Bug::PreVoteBumpsTerm, Bug::ReadIndexNoHeartbeat];
 
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
@@ -168,6 +172,7 @@ impl Bug {
             Bug::CommitPastLastNewEntry => "commit-past-last-new-entry",
             Bug::StaleRead => "stale-read",
             Bug::PreVoteBumpsTerm => "prevote-bumps-term",
+            Bug::ReadIndexNoHeartbeat => "read-index-no-heartbeat",
         }
     }
 
@@ -196,6 +201,9 @@ impl Bug {
             }
             Bug::PreVoteBumpsTerm => {
                 "a pre-candidate raises its own term, so a partitioned node still disrupts the leader"
+            }
+            Bug::ReadIndexNoHeartbeat => {
+                "the leader releases a read index without a heartbeat round confirming it leads"
             }
         }
     }

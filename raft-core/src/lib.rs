@@ -17,10 +17,13 @@ mod log;
 mod progress;
 mod quorum;
 mod raft;
+mod read_only;
 mod replication;
 
 pub use config::{Bug, Bugs, Config, ConfigError};
-pub use raw_node::{LogChanges, ProposeError, RawNode, Ready, Role, Status};
+pub use raw_node::{
+    LogChanges, ProposeError, RawNode, ReadIndexError, ReadState, Ready, Role, Status,
+};
 pub use types::{
-    Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState, Term,
+    Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia, RestoredState, Term,
 };

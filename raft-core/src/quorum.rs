@@ -61,6 +61,15 @@ pub(crate) fn is_quorum_active(active: &[bool]) -> bool {
     active.iter().filter(|&&a| a).count() >= majority(active.len())
 }
 
+/// The latest heartbeat round that a majority acknowledged, given the latest
+/// round each voter acknowledged (one per voter, in any order; the leader's own
+/// is its last round sent). A voter that acknowledged a later round counts for
+/// every earlier one: its answer left after the earlier round was sent.
+pub(crate) fn acknowledged_round(acked_rounds: &[u64]) -> u64 {
+    // The same order statistic as the commit index: the majority-th largest.
+    committed_index(acked_rounds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,7 +106,21 @@ mod tests {
         yes * 2 > active.len()
     }
 
+    /// The latest round r such that a strict majority acknowledged r or later.
+    fn naive_acknowledged_round(acked: &[u64]) -> u64 {
+        let latest = acked.iter().copied().max().unwrap_or(0);
+        (0..=latest)
+            .rev()
+            .find(|&round| acked.iter().filter(|&&a| a >= round).count() * 2 > acked.len())
+            .unwrap_or(0)
+    }
+
     proptest! {
+        #[test]
+        fn acknowledged_round_matches_a_naive_count(acked in prop::collection::vec(0u64..20, 1..12)) {
+            prop_assert_eq!(acknowledged_round(&acked), naive_acknowledged_round(&acked));
+        }
+
         #[test]
         fn is_quorum_active_matches_a_naive_count(active in prop::collection::vec(any::<bool>(), 1..12)) {
             prop_assert_eq!(is_quorum_active(&active), naive_is_quorum_active(&active));

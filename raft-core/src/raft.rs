@@ -10,6 +10,8 @@ use rand_core::RngCore;
 use crate::config::{Bug, Config};
 use crate::log::RaftLog;
 use crate::progress::Progress;
+use crate::raw_node::ReadState;
+use crate::read_only::ReadOnly;
 use crate::types::{
     Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState, Term,
 };
@@ -46,6 +48,8 @@ pub(crate) enum RoleState {
         /// Ticks since the leader took office or last checked its quorum.
         // Invariant: below election_timeout_ticks_min between ticks.
         quorum_check_elapsed_ticks: u32,
+        /// Reads waiting to be confirmed, and the heartbeat rounds that confirm them.
+        reads: ReadOnly,
     },
 }
 
@@ -98,6 +102,8 @@ pub(crate) struct Raft {
     pub(crate) persisted_messages: Vec<Message>,
     /// Reused buffer for match indexes when computing the commit index.
     pub(crate) match_scratch: Vec<Index>,
+    /// Reads confirmed and not yet handed to the host (in the next `Ready`).
+    pub(crate) read_states: Vec<ReadState>,
 }
 
 impl Raft {
@@ -139,6 +145,7 @@ impl Raft {
             messages: Vec::new(),
             persisted_messages: Vec::new(),
             match_scratch: Vec::with_capacity(config.voters.len()),
+            read_states: Vec::new(),
             config,
         };
         raft.reset_election_timer();
@@ -195,9 +202,11 @@ impl Raft {
             // A pre-vote changes no durable state on either side: nothing to wait for.
             MessageBody::AppendEntries { .. }
             | MessageBody::Heartbeat { .. }
-            | MessageBody::HeartbeatResponse
+            | MessageBody::HeartbeatResponse { .. }
             | MessageBody::PreVote { .. }
-            | MessageBody::PreVoteResponse { .. } => false,
+            | MessageBody::PreVoteResponse { .. }
+            | MessageBody::ReadIndex { .. }
+            | MessageBody::ReadIndexResponse { .. } => false,
         };
         let message = Message {
             from: self.id(),
@@ -325,9 +334,9 @@ impl Raft {
                     );
                 }
             }
-            MessageBody::Heartbeat { commit } => {
+            MessageBody::Heartbeat { commit, context } => {
                 if self.accept_leader(from) {
-                    self.handle_heartbeat(from, commit);
+                    self.handle_heartbeat(from, commit, context);
                 }
             }
             MessageBody::AppendEntriesResponse {
@@ -342,7 +351,9 @@ impl Raft {
                 reject_hint_index,
                 reject_hint_term,
             ),
-            MessageBody::HeartbeatResponse => self.handle_heartbeat_response(from),
+            MessageBody::HeartbeatResponse { context } => {
+                self.handle_heartbeat_response(from, context)
+            }
             MessageBody::PreVote {
                 last_log_index,
                 last_log_term,
@@ -350,6 +361,12 @@ impl Raft {
             MessageBody::PreVoteResponse { granted } => {
                 self.handle_pre_vote_response(from, term, granted)
             }
+            MessageBody::ReadIndex { context } => self.handle_read_index_request(from, context),
+            MessageBody::ReadIndexResponse {
+                index,
+                context,
+                via,
+            } => self.handle_read_index_response(index, context, via),
         }
     }
 
@@ -388,7 +405,9 @@ impl Raft {
                 reject_hint_index: 0,
                 reject_hint_term: 0,
             },
-            MessageBody::Heartbeat { .. } => MessageBody::HeartbeatResponse,
+            MessageBody::Heartbeat { context, .. } => {
+                MessageBody::HeartbeatResponse { context: *context }
+            }
             MessageBody::RequestVote { .. } => MessageBody::RequestVoteResponse { granted: false },
             // A pre-candidate behind our term learns it and catches up (etcd): dropping
             // its pre-votes could leave it asking at a stale term forever.
@@ -510,6 +529,7 @@ impl Raft {
             heartbeat_elapsed_ticks: 0,
             recent_active,
             quorum_check_elapsed_ticks: 0,
+            reads: ReadOnly::new(self.config.voters.len()),
         };
         self.leader = Some(self.id());
         let noop = Entry {

@@ -7,7 +7,9 @@
 //!    the first entry's index) and make them durable;
 //! 3. only then send `ready.persisted_messages`;
 //! 4. apply `ready.committed_entries` in order;
-//! 5. call [`RawNode::advance`] with the ready's number.
+//! 5. answer each of `ready.read_states` once the applied index reaches its
+//!    `index` (keep it until then);
+//! 6. call [`RawNode::advance`] with the ready's number.
 //!
 //! The host may keep calling `tick`/`step`/`propose` between taking a `Ready` and
 //! advancing it (while its fsync is in flight); it takes no second `Ready` before
@@ -15,7 +17,8 @@
 //!
 //! What this implementation puts where:
 //! - `messages`: AppendEntries, Heartbeat, HeartbeatResponse, PreVote and
-//!   PreVoteResponse (a pre-vote changes no durable state). `persisted_messages`:
+//!   PreVoteResponse (a pre-vote changes no durable state), ReadIndex and
+//!   ReadIndexResponse. `persisted_messages`:
 //!   RequestVote (the candidate's term and self-vote are in this ready's hard state),
 //!   RequestVoteResponse, AppendEntriesResponse (acks, rejections, and the answer to
 //!   a stale leader). A message produced while a ready is outstanding goes into the
@@ -37,7 +40,7 @@ use rand_core::RngCore;
 
 use crate::config::{Bug, Config, ConfigError};
 use crate::raft::{Raft, RoleState};
-use crate::types::{Entry, HardState, Index, Message, NodeId, RestoredState, Term};
+use crate::types::{Entry, HardState, Index, Message, NodeId, ReadVia, RestoredState, Term};
 
 /// What a node is, as seen from outside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -100,6 +103,31 @@ pub enum ProposeError {
     },
 }
 
+/// Why a read was not taken up. The host retries later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReadIndexError {
+    /// This node knows no leader to serve or forward the read (an election is
+    /// under way, or it has not heard from one since it started).
+    #[error("no leader known to serve the read")]
+    NoLeader,
+    /// The leader already holds `MAX_PENDING_READS` (4096) reads waiting to be
+    /// confirmed.
+    #[error("too many reads waiting at the leader")]
+    TooManyPendingReads,
+}
+
+/// A read the node confirmed: the host answers it from its state machine once
+/// it has applied up to `index` (ReadIndex, §6.4 of Ongaro's thesis).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadState {
+    /// The read index: the leader's commit index when the read arrived.
+    pub index: Index,
+    /// The context the host gave [`RawNode::read_index`].
+    pub context: u64,
+    /// How the leader confirmed it.
+    pub via: ReadVia,
+}
+
 /// The leader hint of [`ProposeError::NotLeader`] in words.
 fn describe_hint(leader_hint: Option<NodeId>) -> String {
     match leader_hint {
@@ -123,6 +151,9 @@ pub struct Ready {
     pub persisted_messages: Vec<Message>,
     /// Committed entries to apply, in order.
     pub committed_entries: Vec<Entry>,
+    /// Reads confirmed since the last ready: answer each once the applied index
+    /// reaches its `index` (they depend on nothing this ready writes).
+    pub read_states: Vec<ReadState>,
 }
 
 impl Ready {
@@ -209,6 +240,26 @@ impl RawNode {
         self.raft.propose(data)
     }
 
+    /// Asks for a linearizable read without writing to the log (ReadIndex).
+    /// `context` identifies it (the host picks it; nothing here needs it unique,
+    /// but the host needs it to tell its reads apart).
+    ///
+    /// The read comes back in a later [`Ready::read_states`] with its read index:
+    /// answer it from the state machine once the applied index reaches it. A
+    /// leader confirms it with a heartbeat round that a majority acknowledges
+    /// (several reads share a round); a follower forwards it to the leader. A
+    /// leader takes up no read before an entry of its own term commits: until
+    /// then reads are queued, and served once the no-op it appended on election
+    /// commits.
+    ///
+    /// A read may never come back: the forward, the round or the answer can be
+    /// lost, and a leader that loses its office drops its waiting reads. The host
+    /// must time out and retry (with the same or a new context). Errors (no
+    /// leader known, the leader's queue full) are for the host to retry later.
+    pub fn read_index(&mut self, context: u64) -> Result<(), ReadIndexError> {
+        self.raft.read_index(context)
+    }
+
     /// Whether a `Ready` with anything in it is waiting (and none is outstanding).
     pub fn has_ready(&self) -> bool {
         if self.outstanding.is_some() {
@@ -220,6 +271,7 @@ impl RawNode {
             || raft.hard_state() != self.last_ready_hard_state
             || raft.log.has_unstable()
             || self.applied < self.applicable_index()
+            || !raft.read_states.is_empty()
     }
 
     /// The last index that may be applied once the next ready's writes are durable.
@@ -277,6 +329,7 @@ impl RawNode {
             messages: std::mem::take(&mut self.raft.messages),
             persisted_messages: std::mem::take(&mut self.raft.persisted_messages),
             committed_entries,
+            read_states: std::mem::take(&mut self.raft.read_states),
         }
     }
 

@@ -93,12 +93,21 @@ impl Raft {
             return;
         }
         *heartbeat_elapsed_ticks = 0;
+        if self.heartbeat_starts_a_read_round() {
+            self.start_read_round();
+        } else {
+            self.broadcast_heartbeat(0);
+        }
+    }
+
+    /// Leader: sends a heartbeat of read round `context` (0: none) to every follower.
+    pub(crate) fn broadcast_heartbeat(&mut self, context: u64) {
         // The full commit index: each follower bounds it by what it confirmed with us.
         let commit = self.commit;
         for position in 0..self.config.voters.len() {
             if position != self.self_position {
                 let to = self.config.voters[position];
-                self.send(to, MessageBody::Heartbeat { commit });
+                self.send(to, MessageBody::Heartbeat { commit, context });
             }
         }
     }
@@ -193,7 +202,7 @@ impl Raft {
     /// Follower: a heartbeat is an AppendEntries with no entries whose consistency
     /// point is the last entry this node confirmed with the leader, so it commits
     /// `min(commit, that entry)`: the "index of last new entry" of the rule in §5.3.
-    pub(crate) fn handle_heartbeat(&mut self, from: NodeId, commit: Index) {
+    pub(crate) fn handle_heartbeat(&mut self, from: NodeId, commit: Index, context: u64) {
         let last_index = self.log.last_index();
         // BUG(CommitPastLastNewEntry): commit is capped by the whole log, so a stale
         // tail the leader never confirmed (and may have overwritten) gets committed.
@@ -203,7 +212,7 @@ impl Raft {
             self.leader_confirmed_index.min(last_index)
         };
         self.commit_to(commit.min(bound));
-        self.send(from, MessageBody::HeartbeatResponse);
+        self.send(from, MessageBody::HeartbeatResponse { context });
         if self.commit < commit.min(last_index) {
             // This node holds entries the leader's commit covers but has not confirmed
             // them with this leader (it restarted, or the leader is new): ask for a probe
@@ -284,6 +293,7 @@ impl Raft {
         }
         if self.maybe_commit() {
             self.broadcast_append(true);
+            self.serve_reads_waiting_for_commit();
         }
         // Fill the window; each send either pauses the peer or uses a slot.
         for _ in 0..self.config.max_inflight_messages {
@@ -294,8 +304,8 @@ impl Raft {
     }
 
     /// Leader: a follower answered a heartbeat; resume a paused probe and catch
-    /// up a lagging follower.
-    pub(crate) fn handle_heartbeat_response(&mut self, from: NodeId) {
+    /// up a lagging follower; count its acknowledgement of a read round.
+    pub(crate) fn handle_heartbeat_response(&mut self, from: NodeId, context: u64) {
         let Some(position) = self.position_of(from) else {
             return;
         };
@@ -317,6 +327,9 @@ impl Raft {
         if peer.match_index < last_index || probing {
             self.send_append(position, true);
         }
+        if context != 0 {
+            self.on_read_round_ack(position, context);
+        }
     }
 
     /// Leader: the host made the log durable up to `log.persisted()`: update our own
@@ -330,6 +343,7 @@ impl Raft {
         progress[self_position].maybe_update(persisted);
         if self.maybe_commit() {
             self.broadcast_append(true);
+            self.serve_reads_waiting_for_commit();
         }
     }
 

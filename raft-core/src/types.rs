@@ -109,9 +109,15 @@ pub enum MessageBody {
     Heartbeat {
         /// The leader's commit index.
         commit: Index,
+        /// The ReadIndex round this heartbeat belongs to (unique within the
+        /// leader's term, increasing); 0 for a heartbeat of no round.
+        context: u64,
     },
     /// The answer to a heartbeat.
-    HeartbeatResponse,
+    HeartbeatResponse {
+        /// The heartbeat's round, echoed (0 for none).
+        context: u64,
+    },
     /// PreVote (§9.6 of Ongaro's thesis): a node whose election timer fired asks
     /// whether it could win an election before it raises its term. The envelope
     /// carries the term it would campaign in (its term + 1); neither side changes
@@ -128,6 +134,39 @@ pub enum MessageBody {
         /// Whether the pre-vote was granted.
         granted: bool,
     },
+    /// A follower forwards its host's read to the leader (ReadIndex, §6.4 of
+    /// Ongaro's thesis).
+    ReadIndex {
+        /// The host's context for the read, handed back in the read state.
+        context: u64,
+    },
+    /// The leader's answer to a forwarded read: once the follower has applied
+    /// `index`, its state machine may answer the read.
+    ReadIndexResponse {
+        /// The read index: the leader's commit index when the read arrived.
+        index: Index,
+        /// The context the follower's host gave the read.
+        context: u64,
+        /// How the leader confirmed the read.
+        via: ReadVia,
+    },
+}
+
+/// How a leader confirmed that a read index is safe to serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReadVia {
+    /// A majority acknowledged a heartbeat round sent after the read arrived
+    /// (ReadIndex, `ReadOnlyOption::Safe`).
+    Quorum,
+}
+
+impl ReadVia {
+    /// A short stable name, for traces and counters.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadVia::Quorum => "quorum",
+        }
+    }
 }
 
 impl MessageBody {
@@ -139,9 +178,11 @@ impl MessageBody {
             MessageBody::AppendEntries { .. } => "app",
             MessageBody::AppendEntriesResponse { .. } => "app-resp",
             MessageBody::Heartbeat { .. } => "heartbeat",
-            MessageBody::HeartbeatResponse => "heartbeat-resp",
+            MessageBody::HeartbeatResponse { .. } => "heartbeat-resp",
             MessageBody::PreVote { .. } => "pre-vote",
             MessageBody::PreVoteResponse { .. } => "pre-vote-resp",
+            MessageBody::ReadIndex { .. } => "read-index",
+            MessageBody::ReadIndexResponse { .. } => "read-index-resp",
         }
     }
 }

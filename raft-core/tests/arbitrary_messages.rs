@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, RngSeed};
-use raft_core::{Bugs, Entry, EntryKind, Message, MessageBody, RawNode, Role};
+use raft_core::{Bugs, Entry, EntryKind, Message, MessageBody, RawNode, ReadVia, Role};
 
 fn small() -> impl Strategy<Value = u64> {
     prop_oneof![0u64..8, Just(u64::MAX), Just(u64::MAX - 1)]
@@ -52,13 +52,19 @@ fn body() -> impl Strategy<Value = MessageBody> {
                 }
             }
         ),
-        small().prop_map(|commit| MessageBody::Heartbeat { commit }),
-        Just(MessageBody::HeartbeatResponse),
+        (small(), small()).prop_map(|(commit, context)| MessageBody::Heartbeat { commit, context }),
+        small().prop_map(|context| MessageBody::HeartbeatResponse { context }),
         (small(), small()).prop_map(|(last_log_index, last_log_term)| MessageBody::PreVote {
             last_log_index,
             last_log_term
         }),
         any::<bool>().prop_map(|granted| MessageBody::PreVoteResponse { granted }),
+        small().prop_map(|context| MessageBody::ReadIndex { context }),
+        (small(), small()).prop_map(|(index, context)| MessageBody::ReadIndexResponse {
+            index,
+            context,
+            via: ReadVia::Quorum
+        }),
     ]
 }
 
@@ -128,6 +134,7 @@ proptest! {
         let mut node = node_in_role(role, features);
         for message in messages {
             node.step(message);
+            let _ = node.read_index(7);
             let before = node.status();
             if node.has_ready() {
                 let ready = node.ready();

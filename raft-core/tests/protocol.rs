@@ -487,7 +487,15 @@ fn responses_wait_for_durability() {
     ] {
         let mut node = restored_node(config(1, 3, bugs), 1, None, Vec::new());
         node.step(append(2, 1, (0, 0), vec![entry(1, 1, "x")], 0));
-        node.step(message(2, 1, 1, MessageBody::Heartbeat { commit: 0 }));
+        node.step(message(
+            2,
+            1,
+            1,
+            MessageBody::Heartbeat {
+                commit: 0,
+                context: 0,
+            },
+        ));
         node.step(vote_request(3, 2, 1, 1));
         let ready = node.ready();
         assert!(!node.has_ready(), "no ready while one is outstanding");
@@ -579,7 +587,15 @@ fn heartbeat_commits_only_what_the_follower_confirmed_with_the_leader() {
         None,
         entries_with_terms(&[1, 1]),
     );
-    node.step(message(2, 1, 1, MessageBody::Heartbeat { commit: 9 }));
+    node.step(message(
+        2,
+        1,
+        1,
+        MessageBody::Heartbeat {
+            commit: 9,
+            context: 0,
+        },
+    ));
     assert_eq!(
         node.status().commit,
         0,
@@ -593,7 +609,15 @@ fn heartbeat_commits_only_what_the_follower_confirmed_with_the_leader() {
     // An AppendEntries with no entries confirms the log up to its prev entry.
     node.step(append(2, 1, (2, 1), Vec::new(), 9));
     assert_eq!(node.status().commit, 2);
-    node.step(message(2, 1, 1, MessageBody::Heartbeat { commit: 1 }));
+    node.step(message(
+        2,
+        1,
+        1,
+        MessageBody::Heartbeat {
+            commit: 1,
+            context: 0,
+        },
+    ));
     assert_eq!(node.status().commit, 2, "commit never decreases");
     assert_eq!(node.status().leader, Some(2));
 }
@@ -608,7 +632,15 @@ fn heartbeat_commit_is_capped_by_the_last_entry_confirmed_with_the_leader() {
         let mut node = restored_node(config(1, 3, bugs), 3, None, entries_with_terms(&[1, 1, 2]));
         node.step(append(2, 3, (1, 1), vec![entry(2, 1, "")], 1));
         assert_eq!(node.status().commit, 1);
-        node.step(message(2, 1, 3, MessageBody::Heartbeat { commit: 4 }));
+        node.step(message(
+            2,
+            1,
+            3,
+            MessageBody::Heartbeat {
+                commit: 4,
+                context: 0,
+            },
+        ));
         let expected = if bugs.is_empty() { 2 } else { 3 };
         assert_eq!(node.status().commit, expected, "bugs: {bugs:?}");
     }
@@ -623,7 +655,15 @@ fn a_new_term_forgets_what_was_confirmed_with_the_old_leader() {
         entries_with_terms(&[1, 1]),
     );
     node.step(append(2, 1, (2, 1), Vec::new(), 0));
-    node.step(message(3, 1, 2, MessageBody::Heartbeat { commit: 2 }));
+    node.step(message(
+        3,
+        1,
+        2,
+        MessageBody::Heartbeat {
+            commit: 2,
+            context: 0,
+        },
+    ));
     assert_eq!(
         node.status().commit,
         0,
@@ -730,7 +770,10 @@ fn higher_term_makes_a_leader_step_down() {
         3,
         1,
         term + 1,
-        MessageBody::Heartbeat { commit: 0 },
+        MessageBody::Heartbeat {
+            commit: 0,
+            context: 0,
+        },
     ));
     let status = cluster.status(1);
     assert_eq!(
@@ -757,7 +800,15 @@ fn higher_term_makes_a_leader_step_down() {
 fn a_stale_leader_is_told_the_higher_term() {
     let mut node = restored_node(config(1, 3, Bugs::none()), 5, None, Vec::new());
     node.step(append(2, 3, (0, 0), vec![entry(1, 3, "")], 0));
-    node.step(message(2, 1, 3, MessageBody::Heartbeat { commit: 0 }));
+    node.step(message(
+        2,
+        1,
+        3,
+        MessageBody::Heartbeat {
+            commit: 0,
+            context: 0,
+        },
+    ));
     node.step(vote_request(3, 4, 9, 9));
     let ready = drain(&mut node);
     let answers: Vec<_> = all_messages(&ready)
@@ -782,8 +833,24 @@ fn messages_from_strangers_or_past_the_log_are_handled_without_panic() {
         None,
         entries_with_terms(&[1]),
     );
-    node.step(message(9, 1, 7, MessageBody::Heartbeat { commit: 5 }));
-    node.step(message(2, 4, 7, MessageBody::Heartbeat { commit: 5 }));
+    node.step(message(
+        9,
+        1,
+        7,
+        MessageBody::Heartbeat {
+            commit: 5,
+            context: 0,
+        },
+    ));
+    node.step(message(
+        2,
+        4,
+        7,
+        MessageBody::Heartbeat {
+            commit: 5,
+            context: 0,
+        },
+    ));
     assert_eq!(node.status().term, 1, "a stranger's term is ignored");
     // Malformed entries (indexes not following prev_log_index) are ignored.
     node.step(append(2, 1, (1, 1), vec![entry(7, 1, "")], 0));
@@ -796,7 +863,12 @@ fn messages_from_strangers_or_past_the_log_are_handled_without_panic() {
         reject_hint_term: 0,
     };
     node.step(message(2, 1, 1, ack));
-    node.step(message(2, 1, 1, MessageBody::HeartbeatResponse));
+    node.step(message(
+        2,
+        1,
+        1,
+        MessageBody::HeartbeatResponse { context: 0 },
+    ));
     node.step(message(
         2,
         1,

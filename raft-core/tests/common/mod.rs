@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 use raft_core::{
-    Bugs, Config, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RawNode, Ready,
-    RestoredState, Role, Status, Term,
+    Bugs, Config, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RawNode,
+    ReadState, Ready, RestoredState, Role, Status, Term,
 };
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -137,6 +137,8 @@ pub struct Cluster {
     pub in_flight: VecDeque<Message>,
     /// Nodes cut off from everyone.
     pub isolated: Vec<bool>,
+    /// Each node's read states, in the order its readies handed them out.
+    pub read_states: Vec<Vec<ReadState>>,
     configs: Vec<Config>,
     restarts: u64,
 }
@@ -165,6 +167,7 @@ impl Cluster {
             applied: vec![Vec::new(); n],
             in_flight: VecDeque::new(),
             isolated: vec![false; n],
+            read_states: vec![Vec::new(); n],
             configs,
             restarts: 0,
         }
@@ -231,6 +234,25 @@ impl Cluster {
         self.in_flight.drain(..).collect()
     }
 
+    /// Delivers one message to its receiver (unless either end is isolated), then
+    /// carries out the receiver's ready; its answers stay in flight.
+    pub fn deliver(&mut self, message: Message) {
+        let (from, to) = (message.from as usize - 1, message.to as usize - 1);
+        if self.isolated[from] || self.isolated[to] {
+            return;
+        }
+        if let Some(node) = self.nodes[to].as_mut() {
+            node.step(message);
+        }
+        self.process(to as NodeId + 1);
+    }
+
+    /// The read states node `id` handed out so far, taken.
+    pub fn take_read_states(&mut self, id: NodeId) -> Vec<ReadState> {
+        self.process(id);
+        std::mem::take(&mut self.read_states[id as usize - 1])
+    }
+
     /// The live node `id`.
     pub fn node(&mut self, id: NodeId) -> &mut RawNode {
         self.nodes[id as usize - 1].as_mut().expect("node is up")
@@ -259,6 +281,7 @@ impl Cluster {
             self.in_flight
                 .extend(ready.persisted_messages.iter().cloned());
             self.applied[slot].extend(ready.committed_entries.iter().cloned());
+            self.read_states[slot].extend(ready.read_states.iter().copied());
             node.advance(ready.number);
         }
     }

@@ -185,7 +185,7 @@ pub enum About {
 /// The names of the Raft message kinds, as [`MessageBody::kind_name`] gives
 /// them: what scenario rules and message names say; [`About::Raft`] holds
 /// an index into it.
-pub const RAFT_KINDS: [&str; 8] = [
+pub const RAFT_KINDS: [&str; 10] = [
     "vote",
     "vote-resp",
     "app",
@@ -194,6 +194,8 @@ pub const RAFT_KINDS: [&str; 8] = [
     "heartbeat-resp",
     "pre-vote",
     "pre-vote-resp",
+    "read-index",
+    "read-index-resp",
 ];
 
 /// The index a Raft message is about: a vote request's last log index, a
@@ -205,10 +207,12 @@ pub fn raft_index(body: &MessageBody) -> u64 {
         MessageBody::RequestVoteResponse { granted } => u64::from(*granted),
         MessageBody::AppendEntries { prev_log_index, .. } => *prev_log_index,
         MessageBody::AppendEntriesResponse { index, .. } => *index,
-        MessageBody::Heartbeat { commit } => *commit,
-        MessageBody::HeartbeatResponse => 0,
+        MessageBody::Heartbeat { commit, .. } => *commit,
+        MessageBody::HeartbeatResponse { .. } => 0,
         MessageBody::PreVote { last_log_index, .. } => *last_log_index,
         MessageBody::PreVoteResponse { granted } => u64::from(*granted),
+        MessageBody::ReadIndex { context } => *context,
+        MessageBody::ReadIndexResponse { index, .. } => *index,
     }
 }
 
@@ -222,9 +226,11 @@ impl About {
             MessageBody::AppendEntries { .. } => 2,
             MessageBody::AppendEntriesResponse { .. } => 3,
             MessageBody::Heartbeat { .. } => 4,
-            MessageBody::HeartbeatResponse => 5,
+            MessageBody::HeartbeatResponse { .. } => 5,
             MessageBody::PreVote { .. } => 6,
             MessageBody::PreVoteResponse { .. } => 7,
+            MessageBody::ReadIndex { .. } => 8,
+            MessageBody::ReadIndexResponse { .. } => 9,
         };
         About::Raft {
             kind,
@@ -518,13 +524,22 @@ mod tests {
                 reject_hint_index: 0,
                 reject_hint_term: 0,
             },
-            MessageBody::Heartbeat { commit: 7 },
-            MessageBody::HeartbeatResponse,
+            MessageBody::Heartbeat {
+                commit: 7,
+                context: 0,
+            },
+            MessageBody::HeartbeatResponse { context: 0 },
             MessageBody::PreVote {
                 last_log_index: 7,
                 last_log_term: 2,
             },
             MessageBody::PreVoteResponse { granted: false },
+            MessageBody::ReadIndex { context: 7 },
+            MessageBody::ReadIndexResponse {
+                index: 7,
+                context: 1,
+                via: raft_core::ReadVia::Quorum,
+            },
         ];
         for body in bodies {
             let name = body.kind_name();

@@ -38,13 +38,29 @@ pub fn message_digest(body: &MessageBody) -> u64 {
             let hash = mix_into(4 ^ (*reject as u64) << 8, *index);
             mix_into(mix_into(hash, *reject_hint_index), *reject_hint_term)
         }
-        MessageBody::Heartbeat { commit } => mix_into(5, *commit),
-        MessageBody::HeartbeatResponse => 6,
+        // A heartbeat of no read round (context 0) digests as it always did.
+        MessageBody::Heartbeat { commit, context } => match context {
+            0 => mix_into(5, *commit),
+            _ => mix_into(mix_into(5, *commit), *context),
+        },
+        MessageBody::HeartbeatResponse { context } => match context {
+            0 => 6,
+            _ => mix_into(6, *context),
+        },
         MessageBody::PreVote {
             last_log_index,
             last_log_term,
         } => mix_into(7 ^ last_log_index << 8, *last_log_term),
         MessageBody::PreVoteResponse { granted } => 8 ^ (*granted as u64) << 8,
+        MessageBody::ReadIndex { context } => mix_into(9, *context),
+        MessageBody::ReadIndexResponse {
+            index,
+            context,
+            via,
+        } => mix_into(
+            mix_into(10 ^ index << 8, *context),
+            digest(via.name().as_bytes()),
+        ),
     }
 }
 
@@ -91,8 +107,12 @@ pub fn describe_body(body: &MessageBody) -> String {
         } => {
             format!("app reject(at {index}, hint {reject_hint_index}/t{reject_hint_term})")
         }
-        MessageBody::Heartbeat { commit } => format!("heartbeat(commit {commit})"),
-        MessageBody::HeartbeatResponse => "heartbeat ok".into(),
+        MessageBody::Heartbeat { commit, context: 0 } => format!("heartbeat(commit {commit})"),
+        MessageBody::Heartbeat { commit, context } => {
+            format!("heartbeat(commit {commit}, round {context})")
+        }
+        MessageBody::HeartbeatResponse { context: 0 } => "heartbeat ok".into(),
+        MessageBody::HeartbeatResponse { context } => format!("heartbeat ok(round {context})"),
         MessageBody::PreVote {
             last_log_index,
             last_log_term,
@@ -106,6 +126,15 @@ pub fn describe_body(body: &MessageBody) -> String {
                 "pre-vote refused".into()
             }
         }
+        MessageBody::ReadIndex { context } => format!("read-index?(context {context})"),
+        MessageBody::ReadIndexResponse {
+            index,
+            context,
+            via,
+        } => format!(
+            "read-index(at {index}, context {context}, via {})",
+            via.name()
+        ),
     }
 }
 

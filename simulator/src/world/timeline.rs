@@ -157,12 +157,14 @@ impl MessageKind {
             raft_core::MessageBody::AppendEntries { .. } => MessageKind::Append,
             raft_core::MessageBody::AppendEntriesResponse { .. } => MessageKind::AppendResponse,
             raft_core::MessageBody::Heartbeat { .. } => MessageKind::Heartbeat,
-            raft_core::MessageBody::HeartbeatResponse => MessageKind::HeartbeatResponse,
+            raft_core::MessageBody::HeartbeatResponse { .. } => MessageKind::HeartbeatResponse,
             // The timeline has no kinds of its own yet for the messages of the
             // production features, which the simulator does not drive: each is
             // shown with the kind closest to it.
             raft_core::MessageBody::PreVote { .. } => MessageKind::Vote,
             raft_core::MessageBody::PreVoteResponse { .. } => MessageKind::VoteResponse,
+            raft_core::MessageBody::ReadIndex { .. } => MessageKind::Heartbeat,
+            raft_core::MessageBody::ReadIndexResponse { .. } => MessageKind::HeartbeatResponse,
         }
     }
 }
