@@ -18,7 +18,8 @@ use raft_core::{Bugs, Message, NodeId, ProposeError, RestoredState, Role, Status
 
 use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing};
 use crate::world::event::{Event, Reply};
-use crate::world::params::{FaultKind, Params, RaftFeatures};
+use crate::world::host::PendingRead;
+use crate::world::params::{FaultKind, Params, RaftFeatures, ReadPath};
 use crate::world::rng::{Ratio, Rng, Stream};
 use crate::world::{Outcome, ViolationReport, World, WorldOptions};
 
@@ -318,6 +319,9 @@ pub enum OpState {
     Refused(Option<NodeId>),
     /// Proposed at this index; no answer yet.
     Pending(u64),
+    /// A get waiting for its read index (or, on the stale-read bug, for
+    /// its answer to arrive); no answer yet.
+    Reading,
     /// Answered with this result.
     Done(KvResult),
 }
@@ -701,19 +705,50 @@ impl Scripted {
         // One client per op, none of them the world's own: the answer comes
         // to the driver, and no session can make one op supersede another.
         let client = number as u64;
-        let command = crate::world::kv::Command {
-            client,
-            seq: 1,
-            op: op.clone(),
-        };
-        let node = self.sim.host(id).node.as_mut().expect("checked up");
-        let state = match node.propose(command.encode()) {
-            Ok(index) => {
-                self.sim.await_apply(id, client, 1);
-                OpState::Pending(index)
+        let status = self.status(id).expect("checked up");
+        let features = self.sim.params.features;
+        let reads_here = status.role == Role::Leader || features.follower_reads;
+        let state = match &op {
+            KvOp::Get { key } if features.read_path != ReadPath::Log && reads_here => {
+                let read = PendingRead {
+                    client,
+                    seq: 1,
+                    attempt: 0,
+                    key: key.clone(),
+                };
+                let stale = status.role == Role::Leader
+                    && self.sim.params.bugs.has(raft_core::Bug::StaleRead);
+                if stale {
+                    let value = self.sim.host(id).store.read(key);
+                    self.sim
+                        .reply(id, client, 1, 0, Reply::Done(KvResult::Value(value)));
+                    OpState::Reading
+                } else {
+                    match self.sim.ask_read_index(id, read) {
+                        Ok(()) => OpState::Reading,
+                        Err(_) => OpState::Refused(status.leader),
+                    }
+                }
             }
-            Err(ProposeError::NotLeader { leader_hint }) => OpState::Refused(leader_hint),
+            _ => {
+                let command = crate::world::kv::Command {
+                    client,
+                    seq: 1,
+                    op: op.clone(),
+                };
+                let node = self.sim.host(id).node.as_mut().expect("checked up");
+                match node.propose(command.encode()) {
+                    Ok(index) => {
+                        self.sim.await_apply(id, client, 1);
+                        OpState::Pending(index)
+                    }
+                    Err(ProposeError::NotLeader { leader_hint }) => OpState::Refused(leader_hint),
+                }
+            }
         };
+        if !matches!(state, OpState::Refused(_)) {
+            self.sim.record_foreign_invoke(client, op.clone());
+        }
         self.driver_mut().ops.push(ScriptOp {
             op,
             node: id,

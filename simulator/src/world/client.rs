@@ -16,12 +16,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use invariants::linearizability::{KvOp, KvResult, OpId, Outcome};
-use raft_core::{NodeId, ProposeError, Role};
+use raft_core::{NodeId, ProposeError, ReadIndexError, Role};
 
 use crate::drivers::About;
 use crate::world::event::{Event, Reply, Request};
+use crate::world::host::PendingRead;
 use crate::world::kv::mix_into;
 use crate::world::network::{keyed, Delivery, Endpoint};
+use crate::world::params::ReadPath;
 use crate::world::timeline::Sent;
 use crate::world::{Phase, World};
 
@@ -239,6 +241,15 @@ impl World {
             return;
         };
         let status = node.status();
+        if let KvOp::Get { key } = &request.op {
+            let read_path = self.params.features.read_path;
+            let here = status.role == Role::Leader || self.params.features.follower_reads;
+            if read_path != ReadPath::Log && here {
+                let key = key.clone();
+                self.read_at_read_index(id, &request, key, status.leader);
+                return;
+            }
+        }
         if status.role != Role::Leader {
             self.reply(
                 id,
@@ -269,6 +280,57 @@ impl World {
             ),
         }
         self.after_input(id);
+    }
+
+    /// A get served without the log: the node asks raft-core for a read
+    /// index (the leader confirms one with a heartbeat round or its lease; a
+    /// follower asks the leader), and answers once it has applied that far
+    /// (see `Host::serve_reads`). No answer if the round is lost: the client
+    /// times out and retries.
+    fn read_at_read_index(
+        &mut self,
+        id: NodeId,
+        request: &Request,
+        key: String,
+        leader: Option<NodeId>,
+    ) {
+        if leader == Some(id) && self.serve_stale_read(id, request) {
+            return;
+        }
+        let read = PendingRead {
+            client: request.client,
+            seq: request.seq,
+            attempt: request.attempt,
+            key,
+        };
+        if let Err(ReadIndexError::NoLeader | ReadIndexError::TooManyPendingReads) =
+            self.ask_read_index(id, read)
+        {
+            self.reply(
+                id,
+                request.client,
+                request.seq,
+                request.attempt,
+                Reply::NotLeader(leader),
+            );
+        }
+        self.after_input(id);
+    }
+
+    /// Asks node `id` for a read index for `read`; once confirmed and
+    /// applied, the node answers it (`Host::serve_reads`).
+    pub(crate) fn ask_read_index(
+        &mut self,
+        id: NodeId,
+        read: PendingRead,
+    ) -> Result<(), ReadIndexError> {
+        let host = self.host(id);
+        let context = host.next_read_context;
+        host.next_read_context += 1;
+        let node = host.node.as_mut().expect("the caller checked it runs");
+        node.read_index(context)?;
+        host.pending_reads.insert(context, read);
+        Ok(())
     }
 
     /// The `stale-read` planted bug: a leader answers a get from its own state

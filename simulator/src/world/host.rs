@@ -1,9 +1,12 @@
 //! A server: a raft-core node, its disk, its clock and its key-value store, and
 //! how the simulator carries out what the node asks for (the Ready contract).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use raft_core::{Config, Entry, Message, MessageBody, NodeId, RawNode, Role, Status};
+use invariants::linearizability::KvResult;
+use raft_core::{
+    Config, Entry, Index, Message, MessageBody, NodeId, RawNode, ReadVia, Role, Status,
+};
 
 use crate::drivers::{About, DiskFate};
 use crate::world::coverage::Sometimes;
@@ -60,7 +63,25 @@ pub struct Host {
     led_commit: u64,
     // Whether the node led when its last input was handled (to notice a step-down).
     leading: bool,
+    /// The context of the next read this node asks raft-core for.
+    pub(crate) next_read_context: u64,
+    /// Reads asked for and not yet confirmed, by context.
+    pub(crate) pending_reads: BTreeMap<u64, PendingRead>,
+    /// Reads confirmed at a read index, waiting until the node applied that
+    /// far, in the order confirmed.
+    confirmed_reads: Vec<(Index, ReadVia, PendingRead)>,
+    /// The last log index applied to the store.
+    applied: Index,
     config: Config,
+}
+
+/// A client's get that waits for its read index.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingRead {
+    pub(crate) client: u64,
+    pub(crate) seq: u64,
+    pub(crate) attempt: u32,
+    pub(crate) key: String,
 }
 
 impl Host {
@@ -98,6 +119,10 @@ impl Host {
             led_term: 0,
             led_commit: 0,
             leading: false,
+            next_read_context: 0,
+            pending_reads: BTreeMap::new(),
+            confirmed_reads: Vec::new(),
+            applied: 0,
             config,
         }
     }
@@ -206,6 +231,9 @@ impl World {
         assert!(host.node.is_some(), "node {id} is already down");
         host.node = None;
         host.leading = false;
+        host.pending_reads.clear();
+        host.confirmed_reads.clear();
+        host.applied = 0;
         host.incarnation += 1;
         host.awaiting_sync = None;
         host.waiting_clients.clear();
@@ -337,6 +365,11 @@ impl World {
                 return;
             }
             let mut ready = node.ready();
+            for read in std::mem::take(&mut ready.read_states) {
+                if let Some(pending) = host.pending_reads.remove(&read.context) {
+                    host.confirmed_reads.push((read.index, read.via, pending));
+                }
+            }
             let immediate = std::mem::take(&mut ready.messages);
             let awaiting = AwaitingSync {
                 number: ready.number,
@@ -400,6 +433,7 @@ impl World {
         for entry in &awaiting.committed_entries {
             self.apply(id, entry);
         }
+        self.serve_reads(id);
         let node = self
             .host(id)
             .node
@@ -408,7 +442,40 @@ impl World {
         node.advance(awaiting.number);
     }
 
+    /// Answers the confirmed reads whose read index this node has applied.
+    fn serve_reads(&mut self, id: NodeId) {
+        let host = self.host(id);
+        if host.confirmed_reads.is_empty() {
+            return;
+        }
+        let applied = host.applied;
+        let leads = host
+            .node
+            .as_ref()
+            .is_some_and(|n| n.status().role == Role::Leader);
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut host.confirmed_reads)
+            .into_iter()
+            .partition(|(index, _, _)| *index <= applied);
+        host.confirmed_reads = waiting;
+        for (_, via, read) in ready {
+            let situation = match (leads, via) {
+                (false, _) => Sometimes::ReadByFollowerReadIndex,
+                (true, ReadVia::Quorum) => Sometimes::ReadByReadIndex,
+            };
+            self.reached(situation);
+            let value = self.host(id).store.read(&read.key);
+            self.reply(
+                id,
+                read.client,
+                read.seq,
+                read.attempt,
+                Reply::Done(KvResult::Value(value)),
+            );
+        }
+    }
+
     fn apply(&mut self, id: NodeId, entry: &Entry) {
+        self.host(id).applied = entry.index;
         if let Some(checker) = &mut self.checker {
             let result = checker.on_apply(id, entry.index, entry.term, digest(&entry.data));
             self.check(result);

@@ -223,6 +223,9 @@ pub struct World {
     /// Since when exactly one link has been down both ways, and the leader
     /// and term then (to notice a leader that stays through it).
     partial_partition_since: Option<(u64, Option<(NodeId, u64)>)>,
+    /// The history's operations of the clients a driver runs, by client,
+    /// until their first answer.
+    foreign_ops: std::collections::BTreeMap<u64, OpId>,
     /// For each node cut off from every other (both ways), its term when
     /// that began (`None`: not cut off, or down then).
     // Invariant: alone_since[i] is node i + 1.
@@ -278,6 +281,7 @@ impl World {
             partial_partition_since: None,
             heal_leader: None,
             alone_since: vec![None; node_count],
+            foreign_ops: std::collections::BTreeMap::new(),
             leader_lost_at: None,
             had_leader: false,
             leader_outages_us: Vec::new(),
@@ -576,6 +580,19 @@ impl World {
         if let Some(driver) = self.driver.as_mut() {
             driver.on_foreign_reply(client, reply);
         }
+        if let Reply::Done(result) = reply {
+            if let Some(id) = self.foreign_ops.remove(&client) {
+                self.record_complete(id, OpOutcome::Ok(result.clone()));
+            }
+        }
+    }
+
+    /// Records in the history an operation of a client the world does not
+    /// run (a scenario's), so that the linearizability checker sees it; its
+    /// first answer completes it.
+    pub(crate) fn record_foreign_invoke(&mut self, client: u64, op: KvOp) {
+        let id = self.record_invoke(client, op);
+        self.foreign_ops.insert(client, id);
     }
 
     /// The name of the next message from `from` to `to` about `about`.

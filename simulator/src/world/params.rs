@@ -134,11 +134,13 @@ impl RaftFeatures {
     pub fn draw(rng: &mut Rng) -> RaftFeatures {
         let pre_vote = rng.chance(Ratio::new(1, 2));
         let check_quorum = rng.chance(Ratio::new(1, 2));
+        let read_path = [ReadPath::Log, ReadPath::ReadIndex][rng.index(2)];
+        let follower_reads = read_path != ReadPath::Log && rng.chance(Ratio::new(1, 2));
         RaftFeatures {
             pre_vote,
             check_quorum,
-            read_path: ReadPath::Log,
-            follower_reads: false,
+            read_path,
+            follower_reads,
         }
     }
 

@@ -379,7 +379,9 @@ impl Executor {
             }
             for report in &world.violations()[shown..] {
                 if printed.insert(report.violation.invariant.name()) {
-                    out.push(format!("{time} VIOLATION {}", report.violation));
+                    // A linearizability violation explains itself over several lines.
+                    let text = format!("{time} VIOLATION {}", report.violation);
+                    out.extend(text.lines().map(str::to_string));
                 }
             }
             shown = world.violations().len();
@@ -424,6 +426,7 @@ impl Executor {
                 let leader = hint.map_or("no leader known".into(), |l| format!("leader n{l}"));
                 format!("op{number}: n{node} refused {op}: not the leader ({leader})")
             }
+            OpState::Reading => format!("op{number}: n{node} serves {op} without the log"),
             OpState::Done(_) => unreachable!("an answer needs time to pass"),
         };
         out.push(line);
@@ -455,7 +458,8 @@ impl Executor {
         let all = self.world.violations();
         for report in &all[self.claimed.len()..] {
             if self.printed.insert(report.violation.invariant.name()) {
-                out.push(format!("VIOLATION {}", report.violation));
+                let text = format!("VIOLATION {}", report.violation);
+                out.extend(text.lines().map(str::to_string));
             }
             self.causes.push((self.line, self.col));
         }
