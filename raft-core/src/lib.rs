@@ -20,7 +20,7 @@ mod raft;
 mod read_only;
 mod replication;
 
-pub use config::{Bug, Bugs, Config, ConfigError};
+pub use config::{Bug, Bugs, Config, ConfigError, ReadOnlyOption};
 pub use raw_node::{
     LogChanges, ProposeError, RawNode, ReadIndexError, ReadState, Ready, Role, Status,
 };

@@ -7,7 +7,7 @@
 
 use rand_core::RngCore;
 
-use crate::config::{Bug, Config};
+use crate::config::{Bug, Config, ReadOnlyOption};
 use crate::log::RaftLog;
 use crate::progress::Progress;
 use crate::raw_node::ReadState;
@@ -127,6 +127,11 @@ impl Raft {
                 commit: hard_state.commit,
             };
         }
+        // Lease reads: a node that just started may have acknowledged a leader's
+        // heartbeat before it crashed and forgot it; it keeps that leader's vote
+        // lease for an election timeout, as if it had heard from it at start.
+        let leader_contact_elapsed_ticks =
+            (config.read_only == ReadOnlyOption::LeaseBased).then_some(0);
         let mut raft = Raft {
             self_position,
             term: hard_state.term,
@@ -139,7 +144,7 @@ impl Raft {
             leader_confirmed_index: 0,
             log,
             election_elapsed_ticks: 0,
-            leader_contact_elapsed_ticks: None,
+            leader_contact_elapsed_ticks,
             election_timeout_ticks: config.election_timeout_ticks_min,
             rng,
             messages: Vec::new(),
@@ -261,11 +266,13 @@ impl Raft {
         let min = self.config.election_timeout_ticks_min;
         let RoleState::Leader {
             quorum_check_elapsed_ticks,
+            reads,
             ..
         } = &mut self.role
         else {
             unreachable!("tick_leader is called on a leader");
         };
+        reads.on_tick();
         *quorum_check_elapsed_ticks += 1;
         if *quorum_check_elapsed_ticks >= min {
             *quorum_check_elapsed_ticks = 0;

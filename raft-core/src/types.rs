@@ -158,6 +158,12 @@ pub enum ReadVia {
     /// A majority acknowledged a heartbeat round sent after the read arrived
     /// (ReadIndex, `ReadOnlyOption::Safe`).
     Quorum,
+    /// At once, within the leader's lease (`ReadOnlyOption::LeaseBased`).
+    Lease,
+    /// `ReadOnlyOption::LeaseBased`, but the lease had expired (or was not yet
+    /// won, or a leadership transfer suspended it): a heartbeat round confirmed
+    /// the read as with `Quorum`.
+    QuorumLeaseExpired,
 }
 
 impl ReadVia {
@@ -165,6 +171,8 @@ impl ReadVia {
     pub fn name(self) -> &'static str {
         match self {
             ReadVia::Quorum => "quorum",
+            ReadVia::Lease => "lease",
+            ReadVia::QuorumLeaseExpired => "quorum-lease-expired",
         }
     }
 }

@@ -63,7 +63,7 @@ fn body() -> impl Strategy<Value = MessageBody> {
         (small(), small()).prop_map(|(index, context)| MessageBody::ReadIndexResponse {
             index,
             context,
-            via: ReadVia::Quorum
+            via: ReadVia::Lease
         }),
     ]
 }
@@ -84,6 +84,7 @@ fn node_in_role(role: u8, features: bool) -> RawNode {
     if features {
         config.pre_vote = true;
         config.check_quorum = true;
+        config.read_only = raft_core::ReadOnlyOption::LeaseBased;
     }
     let mut node = restored_node(config, 2, None, entries_with_terms(&[1, 1, 2]));
     if role > 0 {
