@@ -195,6 +195,10 @@ pub enum Bug {
     /// so it serves lease reads after the lease expired, up to when CheckQuorum
     /// steps it down (and longer, if a partition keeps the news from it).
     LeaseWithoutCheckQuorum,
+    /// The leader keeps accepting proposals during a leadership transfer, so its
+    /// log keeps growing past what the transferee holds and the transfer may
+    /// never find the transferee up to date.
+    TransferKeepsProposing,
 }
 
 impl Bug {
@@ -217,11 +221,12 @@ impl Bug {
     /// every bug in `ALL` to be caught by the fuzz campaign and to have a corpus
     /// entry, and the simulator does not drive these features yet. Each joins
     /// `ALL` once the simulator catches it. [`Bug::from_name`] finds both lists.
-    pub const PRODUCTION_PART1: [Bug; 4] = [
+    pub const PRODUCTION_PART1: [Bug; 5] = [
         Bug::PreVoteBumpsTerm,
         Bug::ReadIndexNoHeartbeat,
         Bug::LeaseIgnoresDrift,
         Bug::LeaseWithoutCheckQuorum,
+        Bug::TransferKeepsProposing,
     ];
 
     /// The name used on the command line and in files.
@@ -239,6 +244,7 @@ impl Bug {
             Bug::ReadIndexNoHeartbeat => "read-index-no-heartbeat",
             Bug::LeaseIgnoresDrift => "lease-ignores-drift",
             Bug::LeaseWithoutCheckQuorum => "lease-without-check-quorum",
+            Bug::TransferKeepsProposing => "transfer-keeps-proposing",
         }
     }
 
@@ -273,6 +279,9 @@ impl Bug {
             }
             Bug::LeaseIgnoresDrift => {
                 "the read lease is not shortened by max_clock_drift_ticks"
+            }
+            Bug::TransferKeepsProposing => {
+                "the leader accepts proposals while it transfers its leadership"
             }
             Bug::LeaseWithoutCheckQuorum => {
                 "the leader serves lease reads as long as it believes it leads, lease expired or not"

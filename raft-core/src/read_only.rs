@@ -31,9 +31,11 @@
 //! commit index stays the latest. The drift bound covers the follower's clock
 //! running faster than the leader's (its election timeout can elapse in fewer
 //! of the leader's ticks) and the up-to-one tick by which the two clocks'
-//! tick boundaries are shifted: the lease is only as safe as that bound. A
-//! node that starts keeps the vote lease for an election timeout: it may have
-//! acknowledged a round before it crashed and forgot it.
+//! tick boundaries are shifted: the lease is only as safe as that bound. Two
+//! holes are closed here: a leadership transfer suspends the lease (its
+//! transferee campaigns past the vote lease), and a node that starts keeps the
+//! vote lease for an election timeout (it may have acknowledged a round
+//! before it crashed and forgot it).
 
 use std::collections::VecDeque;
 
@@ -282,6 +284,9 @@ impl Raft {
             // BUG(LeaseWithoutCheckQuorum): the lease never expires while this node
             // believes it leads, so a deposed leader serves stale reads.
             return true;
+        }
+        if self.lead_transferee().is_some() {
+            return false; // The transferee campaigns past the vote lease.
         }
         // BUG(LeaseIgnoresDrift): the lease lasts the whole election timeout, so a
         // follower whose clock runs fast can vote for a new leader within it.

@@ -71,6 +71,10 @@ pub enum MessageBody {
         last_log_index: Index,
         /// Term of the candidate's last log entry.
         last_log_term: Term,
+        /// The campaign was started by a leadership transfer (the leader's
+        /// TimeoutNow; etcd's `campaignTransfer`): CheckQuorum's vote lease does
+        /// not hold it off, since the leader itself asked for it.
+        leadership_transfer: bool,
     },
     /// The answer to RequestVote.
     RequestVoteResponse {
@@ -150,6 +154,9 @@ pub enum MessageBody {
         /// How the leader confirmed the read.
         via: ReadVia,
     },
+    /// Leadership transfer: the leader tells its up-to-date transferee to
+    /// campaign at once, without waiting for its election timer or PreVote.
+    TimeoutNow,
 }
 
 /// How a leader confirmed that a read index is safe to serve.
@@ -191,6 +198,7 @@ impl MessageBody {
             MessageBody::PreVoteResponse { .. } => "pre-vote-resp",
             MessageBody::ReadIndex { .. } => "read-index",
             MessageBody::ReadIndexResponse { .. } => "read-index-resp",
+            MessageBody::TimeoutNow => "timeout-now",
         }
     }
 }

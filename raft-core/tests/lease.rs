@@ -215,6 +215,7 @@ fn a_started_node_keeps_the_vote_lease_for_an_election_timeout() {
             MessageBody::RequestVote {
                 last_log_index: 0,
                 last_log_term: 0,
+                leadership_transfer: false,
             },
         )
     };

@@ -70,7 +70,8 @@ fn expected_invariants(bug: Bug) -> &'static [Invariant] {
         Bug::PreVoteBumpsTerm
         | Bug::ReadIndexNoHeartbeat
         | Bug::LeaseIgnoresDrift
-        | Bug::LeaseWithoutCheckQuorum => {
+        | Bug::LeaseWithoutCheckQuorum
+        | Bug::TransferKeepsProposing => {
             unreachable!("{} is not driven by the simulator yet", bug.name())
         }
     }

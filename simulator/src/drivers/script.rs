@@ -700,6 +700,8 @@ impl Scripted {
                 OpState::Pending(index)
             }
             Err(ProposeError::NotLeader { leader_hint }) => OpState::Refused(leader_hint),
+            // Scripts do not transfer leadership yet; refused, pointing at the transferee.
+            Err(ProposeError::TransferInProgress { to }) => OpState::Refused(Some(to)),
         };
         self.driver_mut().ops.push(ScriptOp {
             op,
