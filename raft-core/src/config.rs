@@ -29,8 +29,35 @@ pub struct Config {
     /// requests of a higher term (neither grants nor raises its term), unless
     /// the campaign comes from a leadership transfer. Off by default.
     pub check_quorum: bool,
+    /// How a leader confirms reads (etcd's `ReadOnlyOption`): `Safe` (a heartbeat
+    /// round per batch of reads, the default) or `LeaseBased` (at once while
+    /// the leader's lease holds; valid only with `check_quorum`).
+    pub read_only: ReadOnlyOption,
+    /// How many ticks a follower's clock may run ahead of the leader's over one
+    /// election timeout, the one tick by which their unaligned tick boundaries
+    /// can shift them included. A lease lasts `election_timeout_ticks_min -
+    /// max_clock_drift_ticks` of the leader's ticks, so a faster follower
+    /// clock cannot let an election finish while the leader still trusts its
+    /// lease. Must be below the election timeout; 1 by default (no drift, only
+    /// the tick alignment). Read only with `ReadOnlyOption::LeaseBased`.
+    pub max_clock_drift_ticks: u32,
     /// The planted bugs switched on (none by default).
     pub bugs: Bugs,
+}
+
+/// How a leader confirms it still leads before it serves a read (etcd's
+/// `ReadOnlyOption`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ReadOnlyOption {
+    /// ReadIndex: a majority acknowledges a heartbeat round sent after the read
+    /// arrived. Safe whatever the clocks do.
+    #[default]
+    Safe,
+    /// Lease reads: while its lease holds the leader answers at once, with no
+    /// round; once it expired, a read falls back to a round. Safe only if clocks
+    /// drift by at most `Config::max_clock_drift_ticks` over an election timeout,
+    /// and only with CheckQuorum (the vote lease the lease stands on).
+    LeaseBased,
 }
 
 impl Config {
@@ -45,6 +72,8 @@ impl Config {
             max_inflight_messages: 8,
             pre_vote: false,
             check_quorum: false,
+            read_only: ReadOnlyOption::Safe,
+            max_clock_drift_ticks: 1,
             bugs: Bugs::none(),
         }
     }
@@ -74,6 +103,15 @@ impl Config {
         }
         if self.max_entries_per_message == 0 || self.max_inflight_messages == 0 {
             return Err(ConfigError::ZeroFlowControl);
+        }
+        if self.read_only == ReadOnlyOption::LeaseBased && !self.check_quorum {
+            return Err(ConfigError::LeaseWithoutCheckQuorum);
+        }
+        if self.max_clock_drift_ticks >= self.election_timeout_ticks_min {
+            return Err(ConfigError::DriftNotBelowElectionTimeout {
+                drift: self.max_clock_drift_ticks,
+                election: self.election_timeout_ticks_min,
+            });
         }
         Ok(())
     }
@@ -105,6 +143,19 @@ pub enum ConfigError {
     /// Batch size and inflight window must be positive.
     #[error("max entries per message and max inflight messages must be positive")]
     ZeroFlowControl,
+    /// Lease reads stand on CheckQuorum's vote lease.
+    #[error("lease-based reads need check_quorum")]
+    LeaseWithoutCheckQuorum,
+    /// A drift bound that leaves no lease at all.
+    #[error(
+        "max clock drift ({drift} ticks) must be below the election timeout ({election} ticks)"
+    )]
+    DriftNotBelowElectionTimeout {
+        /// `max_clock_drift_ticks`.
+        drift: u32,
+        /// `election_timeout_ticks_min`.
+        election: u32,
+    },
 }
 
 /// One classic Raft mistake that can be switched on to prove the harness catches it.
@@ -136,6 +187,18 @@ pub enum Bug {
     /// round that confirms it still leads: a deposed leader that has not heard
     /// of its successor serves stale reads.
     ReadIndexNoHeartbeat,
+    /// The lease lasts the whole election timeout, not shortened by
+    /// `max_clock_drift_ticks`: with a follower clock that runs fast, a new
+    /// leader is elected while the old one still serves lease reads.
+    LeaseIgnoresDrift,
+    /// The leader treats its lease as valid for as long as it believes it leads,
+    /// so it serves lease reads after the lease expired, up to when CheckQuorum
+    /// steps it down (and longer, if a partition keeps the news from it).
+    LeaseWithoutCheckQuorum,
+    /// The leader keeps accepting proposals during a leadership transfer, so its
+    /// log keeps growing past what the transferee holds and the transfer may
+    /// never find the transferee up to date.
+    TransferKeepsProposing,
 }
 
 impl Bug {
@@ -158,7 +221,13 @@ impl Bug {
     /// every bug in `ALL` to be caught by the fuzz campaign and to have a corpus
     /// entry, and the simulator does not drive these features yet. Each joins
     /// `ALL` once the simulator catches it. [`Bug::from_name`] finds both lists.
-    pub const PRODUCTION_PART1: [Bug; 2] = [Bug::PreVoteBumpsTerm, Bug::ReadIndexNoHeartbeat];
+    pub const PRODUCTION_PART1: [Bug; 5] = [
+        Bug::PreVoteBumpsTerm,
+        Bug::ReadIndexNoHeartbeat,
+        Bug::LeaseIgnoresDrift,
+        Bug::LeaseWithoutCheckQuorum,
+        Bug::TransferKeepsProposing,
+    ];
 
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
@@ -173,6 +242,9 @@ impl Bug {
             Bug::StaleRead => "stale-read",
             Bug::PreVoteBumpsTerm => "prevote-bumps-term",
             Bug::ReadIndexNoHeartbeat => "read-index-no-heartbeat",
+            Bug::LeaseIgnoresDrift => "lease-ignores-drift",
+            Bug::LeaseWithoutCheckQuorum => "lease-without-check-quorum",
+            Bug::TransferKeepsProposing => "transfer-keeps-proposing",
         }
     }
 
@@ -204,6 +276,15 @@ impl Bug {
             }
             Bug::ReadIndexNoHeartbeat => {
                 "the leader releases a read index without a heartbeat round confirming it leads"
+            }
+            Bug::LeaseIgnoresDrift => {
+                "the read lease is not shortened by max_clock_drift_ticks"
+            }
+            Bug::TransferKeepsProposing => {
+                "the leader accepts proposals while it transfers its leadership"
+            }
+            Bug::LeaseWithoutCheckQuorum => {
+                "the leader serves lease reads as long as it believes it leads, lease expired or not"
             }
         }
     }

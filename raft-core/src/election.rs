@@ -14,7 +14,7 @@ impl Raft {
         if self.config.pre_vote {
             self.campaign_pre_vote();
         } else {
-            self.campaign_election();
+            self.campaign_election(false);
         }
     }
 
@@ -23,15 +23,16 @@ impl Raft {
     fn campaign_pre_vote(&mut self) {
         self.become_pre_candidate();
         if self.election_result() == VoteResult::Won {
-            self.campaign_election();
+            self.campaign_election(false);
             return;
         }
         self.request_votes();
     }
 
-    /// Raises the term and asks for votes. A single voter wins at once.
-    fn campaign_election(&mut self) {
-        self.become_candidate();
+    /// Raises the term and asks for votes (at the leader's request, if
+    /// `leadership_transfer`). A single voter wins at once.
+    fn campaign_election(&mut self, leadership_transfer: bool) {
+        self.become_candidate(leadership_transfer);
         if self.election_result() == VoteResult::Won {
             self.become_leader();
             return;
@@ -45,9 +46,12 @@ impl Raft {
     /// (§5.1): a request lost on the way, or to a voter that was down, is asked
     /// again while the election lasts.
     pub(crate) fn request_votes(&mut self) {
-        let (votes, pre_vote) = match &self.role {
-            RoleState::Candidate { votes } => (votes, false),
-            RoleState::PreCandidate { votes } => (votes, true),
+        let (votes, pre_vote, leadership_transfer) = match &self.role {
+            RoleState::Candidate {
+                votes,
+                leadership_transfer,
+            } => (votes, false, *leadership_transfer),
+            RoleState::PreCandidate { votes } => (votes, true, false),
             _ => return,
         };
         assert_eq!(votes.len(), self.config.voters.len());
@@ -68,6 +72,7 @@ impl Raft {
                 let body = MessageBody::RequestVote {
                     last_log_index,
                     last_log_term,
+                    leadership_transfer,
                 };
                 self.send(to, body);
             }
@@ -162,7 +167,7 @@ impl Raft {
             votes[position] = Some(granted);
         }
         match self.election_result() {
-            VoteResult::Won => self.campaign_election(),
+            VoteResult::Won => self.campaign_election(false),
             VoteResult::Lost => self.become_follower(self.term, None),
             VoteResult::Pending => {}
         }
@@ -173,7 +178,7 @@ impl Raft {
         let Some(position) = self.position_of(from) else {
             return;
         };
-        let RoleState::Candidate { votes } = &mut self.role else {
+        let RoleState::Candidate { votes, .. } = &mut self.role else {
             return;
         };
         // A voter grants at most once per term, so a grant overrides an earlier refusal
@@ -203,10 +208,20 @@ impl Raft {
         active
     }
 
+    /// Leadership transfer: our leader found us up to date and asks us to
+    /// campaign now: skip the election timer and PreVote, and flag the vote
+    /// requests so CheckQuorum's vote lease lets them through. Only a follower
+    /// obeys (etcd); a candidate is campaigning already.
+    pub(crate) fn handle_timeout_now(&mut self) {
+        if matches!(self.role, RoleState::Follower) {
+            self.campaign_election(true);
+        }
+    }
+
     /// The outcome of the current election (only meaningful for a candidate).
     fn election_result(&self) -> VoteResult {
         match &self.role {
-            RoleState::Candidate { votes } | RoleState::PreCandidate { votes } => {
+            RoleState::Candidate { votes, .. } | RoleState::PreCandidate { votes } => {
                 quorum::vote_result(votes)
             }
             _ => VoteResult::Pending,

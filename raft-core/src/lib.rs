@@ -19,10 +19,12 @@ mod quorum;
 mod raft;
 mod read_only;
 mod replication;
+mod transfer;
 
-pub use config::{Bug, Bugs, Config, ConfigError};
+pub use config::{Bug, Bugs, Config, ConfigError, ReadOnlyOption};
 pub use raw_node::{
     LogChanges, ProposeError, RawNode, ReadIndexError, ReadState, Ready, Role, Status,
+    TransferLeaderError,
 };
 pub use types::{
     Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia, RestoredState, Term,

@@ -7,11 +7,12 @@
 
 use rand_core::RngCore;
 
-use crate::config::{Bug, Config};
+use crate::config::{Bug, Config, ReadOnlyOption};
 use crate::log::RaftLog;
 use crate::progress::Progress;
 use crate::raw_node::ReadState;
 use crate::read_only::ReadOnly;
+use crate::transfer::LeaderTransfer;
 use crate::types::{
     Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState, Term,
 };
@@ -33,6 +34,9 @@ pub(crate) enum RoleState {
         /// Each voter's answer, indexed by voter position (`None`: no answer yet).
         // Invariant: votes.len() == voters.len() and votes[self] == Some(true).
         votes: Vec<Option<bool>>,
+        /// The leader asked for this campaign (TimeoutNow): its vote requests
+        /// say so, to pass CheckQuorum's vote lease.
+        leadership_transfer: bool,
     },
     /// Leads `Raft::term`.
     Leader {
@@ -48,8 +52,11 @@ pub(crate) enum RoleState {
         /// Ticks since the leader took office or last checked its quorum.
         // Invariant: below election_timeout_ticks_min between ticks.
         quorum_check_elapsed_ticks: u32,
-        /// Reads waiting to be confirmed, and the heartbeat rounds that confirm them.
-        reads: ReadOnly,
+        /// Reads waiting to be confirmed, and the heartbeat rounds that confirm them
+        /// (boxed, so the leader's variant does not dwarf the others).
+        reads: Box<ReadOnly>,
+        /// The leadership transfer under way, if any.
+        transfer: Option<LeaderTransfer>,
     },
 }
 
@@ -127,6 +134,11 @@ impl Raft {
                 commit: hard_state.commit,
             };
         }
+        // Lease reads: a node that just started may have acknowledged a leader's
+        // heartbeat before it crashed and forgot it; it keeps that leader's vote
+        // lease for an election timeout, as if it had heard from it at start.
+        let leader_contact_elapsed_ticks =
+            (config.read_only == ReadOnlyOption::LeaseBased).then_some(0);
         let mut raft = Raft {
             self_position,
             term: hard_state.term,
@@ -139,7 +151,7 @@ impl Raft {
             leader_confirmed_index: 0,
             log,
             election_elapsed_ticks: 0,
-            leader_contact_elapsed_ticks: None,
+            leader_contact_elapsed_ticks,
             election_timeout_ticks: config.election_timeout_ticks_min,
             rng,
             messages: Vec::new(),
@@ -206,7 +218,8 @@ impl Raft {
             | MessageBody::PreVote { .. }
             | MessageBody::PreVoteResponse { .. }
             | MessageBody::ReadIndex { .. }
-            | MessageBody::ReadIndexResponse { .. } => false,
+            | MessageBody::ReadIndexResponse { .. }
+            | MessageBody::TimeoutNow => false,
         };
         let message = Message {
             from: self.id(),
@@ -261,12 +274,22 @@ impl Raft {
         let min = self.config.election_timeout_ticks_min;
         let RoleState::Leader {
             quorum_check_elapsed_ticks,
+            reads,
             ..
         } = &mut self.role
         else {
             unreachable!("tick_leader is called on a leader");
         };
+        reads.on_tick();
         *quorum_check_elapsed_ticks += 1;
+        self.tick_transfer();
+        let RoleState::Leader {
+            quorum_check_elapsed_ticks,
+            ..
+        } = &mut self.role
+        else {
+            unreachable!("a transfer does not end leadership");
+        };
         if *quorum_check_elapsed_ticks >= min {
             *quorum_check_elapsed_ticks = 0;
             if self.config.check_quorum && !self.check_quorum() {
@@ -314,6 +337,7 @@ impl Raft {
             MessageBody::RequestVote {
                 last_log_index,
                 last_log_term,
+                ..
             } => self.handle_vote_request(from, last_log_index, last_log_term),
             MessageBody::RequestVoteResponse { granted } => {
                 self.handle_vote_response(from, granted)
@@ -367,6 +391,7 @@ impl Raft {
                 context,
                 via,
             } => self.handle_read_index_response(index, context, via),
+            MessageBody::TimeoutNow => self.handle_timeout_now(),
         }
     }
 
@@ -389,7 +414,10 @@ impl Raft {
     fn ignores_disruptive_vote(&self, body: &MessageBody) -> bool {
         let disruptive = matches!(
             body,
-            MessageBody::RequestVote { .. } | MessageBody::PreVote { .. }
+            MessageBody::RequestVote {
+                leadership_transfer: false,
+                ..
+            } | MessageBody::PreVote { .. }
         );
         self.config.check_quorum && disruptive && self.heard_from_leader_recently()
     }
@@ -497,8 +525,9 @@ impl Raft {
         self.reset_election_timer();
     }
 
-    /// Starts an election in the next term, voting for itself.
-    pub(crate) fn become_candidate(&mut self) {
+    /// Starts an election in the next term, voting for itself; at the leader's
+    /// request if `leadership_transfer`.
+    pub(crate) fn become_candidate(&mut self, leadership_transfer: bool) {
         assert!(!self.is_leader(), "a leader does not campaign");
         self.term += 1;
         self.vote = Some(self.id());
@@ -506,7 +535,10 @@ impl Raft {
         self.leader_confirmed_index = 0;
         let mut votes = vec![None; self.config.voters.len()];
         votes[self.self_position] = Some(true);
-        self.role = RoleState::Candidate { votes };
+        self.role = RoleState::Candidate {
+            votes,
+            leadership_transfer,
+        };
         self.reset_election_timer();
     }
 
@@ -529,7 +561,8 @@ impl Raft {
             heartbeat_elapsed_ticks: 0,
             recent_active,
             quorum_check_elapsed_ticks: 0,
-            reads: ReadOnly::new(self.config.voters.len()),
+            reads: Box::new(ReadOnly::new(self.config.voters.len())),
+            transfer: None,
         };
         self.leader = Some(self.id());
         let noop = Entry {

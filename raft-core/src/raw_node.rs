@@ -18,7 +18,7 @@
 //! What this implementation puts where:
 //! - `messages`: AppendEntries, Heartbeat, HeartbeatResponse, PreVote and
 //!   PreVoteResponse (a pre-vote changes no durable state), ReadIndex and
-//!   ReadIndexResponse. `persisted_messages`:
+//!   ReadIndexResponse, TimeoutNow. `persisted_messages`:
 //!   RequestVote (the candidate's term and self-vote are in this ready's hard state),
 //!   RequestVoteResponse, AppendEntriesResponse (acks, rejections, and the answer to
 //!   a stale leader). A message produced while a ready is outstanding goes into the
@@ -90,6 +90,9 @@ pub struct Status {
     pub last_term: Term,
     /// Index of the last entry known to be durable.
     pub persisted_index: Index,
+    /// The leader's transferee while a leadership transfer is under way (etcd's
+    /// `LeadTransferee`); `None` otherwise, and on every node but the leader.
+    pub lead_transferee: Option<NodeId>,
 }
 
 /// Why a proposal was not accepted.
@@ -101,6 +104,30 @@ pub enum ProposeError {
         /// The leader of the current term, if this node knows it.
         leader_hint: Option<NodeId>,
     },
+    /// The leader is handing its leadership to `to` and takes no proposals
+    /// until the transfer completes or is abandoned (after an election timeout).
+    #[error("leadership is being transferred to node {to}")]
+    TransferInProgress {
+        /// The transferee, likely the next leader.
+        to: NodeId,
+    },
+}
+
+/// Why a leadership transfer was not started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransferLeaderError {
+    /// Only the leader transfers its leadership.
+    #[error("not the leader ({})", describe_hint(*.leader_hint))]
+    NotLeader {
+        /// The leader of the current term, if this node knows it.
+        leader_hint: Option<NodeId>,
+    },
+    /// The transferee must be a voter.
+    #[error("node {0} is not a voter")]
+    NotAVoter(NodeId),
+    /// The transferee is this node, which already leads.
+    #[error("the transferee already leads")]
+    AlreadyLeader,
 }
 
 /// Why a read was not taken up. The host retries later.
@@ -260,6 +287,18 @@ impl RawNode {
         self.raft.read_index(context)
     }
 
+    /// Hands leadership to the voter `to` (leadership transfer, etcd's
+    /// `TransferLeader`). The leader refuses proposals from now on
+    /// ([`ProposeError::TransferInProgress`]), brings `to` up to date, then sends
+    /// it `TimeoutNow`, on which `to` campaigns at once. The transfer ends when
+    /// this node stops leading (normally: `to` won a higher term), or is
+    /// abandoned after an election timeout, and proposals resume. A transfer to
+    /// the same node while one is under way changes nothing; to another node,
+    /// it replaces it. [`Status::lead_transferee`] shows it.
+    pub fn transfer_leader(&mut self, to: NodeId) -> Result<(), TransferLeaderError> {
+        self.raft.transfer_leader(to)
+    }
+
     /// Whether a `Ready` with anything in it is waiting (and none is outstanding).
     pub fn has_ready(&self) -> bool {
         if self.outstanding.is_some() {
@@ -378,6 +417,7 @@ impl RawNode {
             last_index: raft.log.last_index(),
             last_term: raft.log.last_term(),
             persisted_index: raft.log.persisted(),
+            lead_transferee: raft.lead_transferee(),
         }
     }
 

@@ -17,10 +17,29 @@
 //! Nothing here is retried: a read whose round, forward or answer is lost, or
 //! whose leader loses its office, is never answered. The host times out and
 //! asks again.
+//!
+//! Lease reads (`ReadOnlyOption::LeaseBased`, only with CheckQuorum): every
+//! heartbeat is a round, and a round a majority acknowledged gives the leader a
+//! lease from the tick it was SENT, counted in the leader's own ticks, for
+//! `election_timeout_ticks_min - max_clock_drift_ticks` ticks. While the lease
+//! holds a read is released at once; once it expired, a read falls back to a
+//! round. Why it is safe: each voter of that majority received the heartbeat
+//! after it was sent, and under CheckQuorum grants no vote (nor raises its
+//! term for a vote request) until an election timeout of its own ticks has
+//! passed since it last heard from the leader; a new leader needs a vote from
+//! one of them, so none is elected before the lease ends, and the leader's
+//! commit index stays the latest. The drift bound covers the follower's clock
+//! running faster than the leader's (its election timeout can elapse in fewer
+//! of the leader's ticks) and the up-to-one tick by which the two clocks'
+//! tick boundaries are shifted: the lease is only as safe as that bound. Two
+//! holes are closed here: a leadership transfer suspends the lease (its
+//! transferee campaigns past the vote lease), and a node that starts keeps the
+//! vote lease for an election timeout (it may have acknowledged a round
+//! before it crashed and forgot it).
 
 use std::collections::VecDeque;
 
-use crate::config::Bug;
+use crate::config::{Bug, ReadOnlyOption};
 use crate::quorum;
 use crate::raft::{Raft, RoleState};
 use crate::raw_node::{ReadIndexError, ReadState};
@@ -29,6 +48,11 @@ use crate::types::{Index, MessageBody, NodeId, ReadVia};
 /// At most this many reads wait at a leader (for a commit of its term or for a
 /// round); past it a local read is refused and a forwarded one dropped.
 pub(crate) const MAX_PENDING_READS: usize = 4096;
+
+/// At most this many unconfirmed rounds keep their send tick for the lease; the
+/// oldest is forgotten first. Forgetting is safe: a confirmed round whose send
+/// tick is forgotten lends the lease the send tick of an earlier round, or none.
+const MAX_UNCONFIRMED_ROUNDS: usize = 1024;
 
 /// Who asked for a read.
 #[derive(Clone, Copy, Debug)]
@@ -70,6 +94,14 @@ pub(crate) struct ReadOnly {
     /// The latest round a majority acknowledged.
     // Invariant: confirmed_round <= last_sent_round, never decreases.
     confirmed_round: u64,
+    /// The leader's ticks since it took office: the lease's clock.
+    now_tick: u64,
+    /// Rounds sent and not yet confirmed, with the tick each was sent at.
+    // Invariant: rounds and ticks increasing; every round > confirmed_round.
+    unconfirmed_rounds: VecDeque<(u64, u64)>,
+    /// The tick at which the latest round a majority acknowledged was sent:
+    /// where the lease starts (`None`: no round confirmed yet).
+    lease_start_tick: Option<u64>,
 }
 
 impl ReadOnly {
@@ -81,6 +113,42 @@ impl ReadOnly {
             last_sent_round: 0,
             acked_rounds: vec![0; voter_count],
             confirmed_round: 0,
+            now_tick: 0,
+            unconfirmed_rounds: VecDeque::new(),
+            lease_start_tick: None,
+        }
+    }
+
+    /// One tick of the leader's clock.
+    pub(crate) fn on_tick(&mut self) {
+        self.now_tick += 1;
+    }
+
+    /// Notes that `round` leaves now.
+    fn record_round_sent(&mut self, round: u64) {
+        if self.unconfirmed_rounds.len() >= MAX_UNCONFIRMED_ROUNDS {
+            self.unconfirmed_rounds.pop_front();
+        }
+        self.unconfirmed_rounds.push_back((round, self.now_tick));
+    }
+
+    /// A majority acknowledged `confirmed`: the lease starts at the send tick of
+    /// the latest round up to it whose send tick is known.
+    fn extend_lease(&mut self, confirmed: u64) {
+        let mut start = None;
+        while let Some(&(round, sent_tick)) = self.unconfirmed_rounds.front() {
+            if round > confirmed {
+                break;
+            }
+            start = Some(sent_tick);
+            self.unconfirmed_rounds.pop_front();
+        }
+        if let Some(start) = start {
+            assert!(
+                start <= self.now_tick,
+                "a round is sent before it is confirmed"
+            );
+            self.lease_start_tick = self.lease_start_tick.max(Some(start));
         }
     }
 
@@ -183,6 +251,14 @@ impl Raft {
             self.release_read(request, index, ReadVia::Quorum);
             return;
         }
+        let via = match self.config.read_only {
+            ReadOnlyOption::Safe => ReadVia::Quorum,
+            ReadOnlyOption::LeaseBased if self.lease_holds() => {
+                self.release_read(request, index, ReadVia::Lease);
+                return;
+            }
+            ReadOnlyOption::LeaseBased => ReadVia::QuorumLeaseExpired,
+        };
         let RoleState::Leader { reads, .. } = &mut self.role else {
             unreachable!("only a leader takes up reads");
         };
@@ -190,18 +266,49 @@ impl Raft {
             request,
             index,
             round: reads.last_sent_round + 1,
-            via: ReadVia::Quorum,
+            via,
         });
         if reads.last_sent_round == reads.confirmed_round {
             self.start_read_round();
         }
     }
 
+    /// Leader: whether the lease holds now (see the module doc): a round a
+    /// majority acknowledged was sent less than `election_timeout_ticks_min -
+    /// max_clock_drift_ticks` ticks ago, and no leadership transfer is under way.
+    fn lease_holds(&self) -> bool {
+        let RoleState::Leader { reads, .. } = &self.role else {
+            return false;
+        };
+        if self.config.bugs.has(Bug::LeaseWithoutCheckQuorum) {
+            // BUG(LeaseWithoutCheckQuorum): the lease never expires while this node
+            // believes it leads, so a deposed leader serves stale reads.
+            return true;
+        }
+        if self.lead_transferee().is_some() {
+            return false; // The transferee campaigns past the vote lease.
+        }
+        // BUG(LeaseIgnoresDrift): the lease lasts the whole election timeout, so a
+        // follower whose clock runs fast can vote for a new leader within it.
+        let drift_ticks = if self.config.bugs.has(Bug::LeaseIgnoresDrift) {
+            0
+        } else {
+            self.config.max_clock_drift_ticks
+        };
+        let lease_ticks = u64::from(self.config.election_timeout_ticks_min - drift_ticks);
+        reads
+            .lease_start_tick
+            .is_some_and(|start| reads.now_tick < start + lease_ticks)
+    }
+
     /// Leader: whether the periodic heartbeat should start a read round: reads
-    /// are waiting (a round may have been lost, so each heartbeat retries).
+    /// are waiting (a round may have been lost, so each heartbeat retries), or
+    /// lease reads keep the lease renewed.
     pub(crate) fn heartbeat_starts_a_read_round(&self) -> bool {
         match &self.role {
-            RoleState::Leader { reads, .. } => !reads.pending.is_empty(),
+            RoleState::Leader { reads, .. } => {
+                self.config.read_only == ReadOnlyOption::LeaseBased || !reads.pending.is_empty()
+            }
             _ => false,
         }
     }
@@ -215,6 +322,7 @@ impl Raft {
         reads.last_sent_round += 1;
         let round = reads.last_sent_round;
         reads.acked_rounds[self_position] = round;
+        reads.record_round_sent(round);
         self.broadcast_heartbeat(round);
         self.confirm_read_rounds();
     }
@@ -244,6 +352,7 @@ impl Raft {
         }
         assert!(confirmed <= reads.last_sent_round);
         reads.confirmed_round = confirmed;
+        reads.extend_lease(confirmed);
         let mut released = Vec::new();
         while reads.pending.front().is_some_and(|r| r.round <= confirmed) {
             released.extend(reads.pending.pop_front());

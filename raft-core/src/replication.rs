@@ -18,6 +18,9 @@ impl Raft {
                 leader_hint: self.leader,
             });
         }
+        if let Some(to) = self.transfer_blocks_proposals() {
+            return Err(ProposeError::TransferInProgress { to });
+        }
         let index = self.log.last_index() + 1;
         self.log.append_one(Entry {
             term: self.term,
@@ -41,7 +44,7 @@ impl Raft {
 
     /// Sends one AppendEntries to the voter at `position` if its flow control
     /// allows. Returns whether a message was sent.
-    fn send_append(&mut self, position: usize, allow_empty: bool) -> bool {
+    pub(crate) fn send_append(&mut self, position: usize, allow_empty: bool) -> bool {
         assert_ne!(position, self.self_position);
         let RoleState::Leader { progress, .. } = &mut self.role else {
             return false;
@@ -301,6 +304,7 @@ impl Raft {
                 break;
             }
         }
+        self.maybe_send_timeout_now(position);
     }
 
     /// Leader: a follower answered a heartbeat; resume a paused probe and catch

@@ -71,6 +71,10 @@ pub enum MessageBody {
         last_log_index: Index,
         /// Term of the candidate's last log entry.
         last_log_term: Term,
+        /// The campaign was started by a leadership transfer (the leader's
+        /// TimeoutNow; etcd's `campaignTransfer`): CheckQuorum's vote lease does
+        /// not hold it off, since the leader itself asked for it.
+        leadership_transfer: bool,
     },
     /// The answer to RequestVote.
     RequestVoteResponse {
@@ -150,6 +154,9 @@ pub enum MessageBody {
         /// How the leader confirmed the read.
         via: ReadVia,
     },
+    /// Leadership transfer: the leader tells its up-to-date transferee to
+    /// campaign at once, without waiting for its election timer or PreVote.
+    TimeoutNow,
 }
 
 /// How a leader confirmed that a read index is safe to serve.
@@ -158,6 +165,12 @@ pub enum ReadVia {
     /// A majority acknowledged a heartbeat round sent after the read arrived
     /// (ReadIndex, `ReadOnlyOption::Safe`).
     Quorum,
+    /// At once, within the leader's lease (`ReadOnlyOption::LeaseBased`).
+    Lease,
+    /// `ReadOnlyOption::LeaseBased`, but the lease had expired (or was not yet
+    /// won, or a leadership transfer suspended it): a heartbeat round confirmed
+    /// the read as with `Quorum`.
+    QuorumLeaseExpired,
 }
 
 impl ReadVia {
@@ -165,6 +178,8 @@ impl ReadVia {
     pub fn name(self) -> &'static str {
         match self {
             ReadVia::Quorum => "quorum",
+            ReadVia::Lease => "lease",
+            ReadVia::QuorumLeaseExpired => "quorum-lease-expired",
         }
     }
 }
@@ -183,6 +198,7 @@ impl MessageBody {
             MessageBody::PreVoteResponse { .. } => "pre-vote-resp",
             MessageBody::ReadIndex { .. } => "read-index",
             MessageBody::ReadIndexResponse { .. } => "read-index-resp",
+            MessageBody::TimeoutNow => "timeout-now",
         }
     }
 }

@@ -27,10 +27,13 @@ fn entries() -> impl Strategy<Value = Vec<Entry>> {
 
 fn body() -> impl Strategy<Value = MessageBody> {
     prop_oneof![
-        (small(), small()).prop_map(|(last_log_index, last_log_term)| MessageBody::RequestVote {
-            last_log_index,
-            last_log_term
-        }),
+        (small(), small(), any::<bool>()).prop_map(
+            |(last_log_index, last_log_term, leadership_transfer)| MessageBody::RequestVote {
+                last_log_index,
+                last_log_term,
+                leadership_transfer,
+            }
+        ),
         any::<bool>().prop_map(|granted| MessageBody::RequestVoteResponse { granted }),
         (small(), small(), entries(), small()).prop_map(
             |(prev_log_index, prev_log_term, entries, leader_commit)| {
@@ -63,8 +66,9 @@ fn body() -> impl Strategy<Value = MessageBody> {
         (small(), small()).prop_map(|(index, context)| MessageBody::ReadIndexResponse {
             index,
             context,
-            via: ReadVia::Quorum
+            via: ReadVia::Lease
         }),
+        Just(MessageBody::TimeoutNow),
     ]
 }
 
@@ -84,6 +88,7 @@ fn node_in_role(role: u8, features: bool) -> RawNode {
     if features {
         config.pre_vote = true;
         config.check_quorum = true;
+        config.read_only = raft_core::ReadOnlyOption::LeaseBased;
     }
     let mut node = restored_node(config, 2, None, entries_with_terms(&[1, 1, 2]));
     if role > 0 {
@@ -135,6 +140,7 @@ proptest! {
         for message in messages {
             node.step(message);
             let _ = node.read_index(7);
+            let _ = node.transfer_leader(2);
             let before = node.status();
             if node.has_ready() {
                 let ready = node.ready();

@@ -23,6 +23,7 @@ fn vote_request(from: u64, to: u64, term: u64, last_log_index: u64, last_log_ter
         MessageBody::RequestVote {
             last_log_index,
             last_log_term,
+            leadership_transfer: false,
         },
     )
 }

@@ -14,6 +14,7 @@ fn vote_request(from: u64, term: u64, last_log_index: u64, last_log_term: u64) -
         MessageBody::RequestVote {
             last_log_index,
             last_log_term,
+            leadership_transfer: false,
         },
     )
 }
@@ -263,6 +264,7 @@ fn candidate_with_a_majority_becomes_leader_and_appends_a_noop() {
     let request = MessageBody::RequestVote {
         last_log_index: 1,
         last_log_term: 1,
+        leadership_transfer: false,
     };
     assert_eq!(requests, vec![(2, request.clone()), (3, request)]);
     assert_eq!(
@@ -790,6 +792,7 @@ fn higher_term_makes_a_leader_step_down() {
         MessageBody::RequestVote {
             last_log_index: 0,
             last_log_term: 0,
+            leadership_transfer: false,
         },
     ));
     let status = cluster.status(1);

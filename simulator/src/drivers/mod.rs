@@ -185,7 +185,7 @@ pub enum About {
 /// The names of the Raft message kinds, as [`MessageBody::kind_name`] gives
 /// them: what scenario rules and message names say; [`About::Raft`] holds
 /// an index into it.
-pub const RAFT_KINDS: [&str; 10] = [
+pub const RAFT_KINDS: [&str; 11] = [
     "vote",
     "vote-resp",
     "app",
@@ -196,6 +196,7 @@ pub const RAFT_KINDS: [&str; 10] = [
     "pre-vote-resp",
     "read-index",
     "read-index-resp",
+    "timeout-now",
 ];
 
 /// The index a Raft message is about: a vote request's last log index, a
@@ -213,6 +214,7 @@ pub fn raft_index(body: &MessageBody) -> u64 {
         MessageBody::PreVoteResponse { granted } => u64::from(*granted),
         MessageBody::ReadIndex { context } => *context,
         MessageBody::ReadIndexResponse { index, .. } => *index,
+        MessageBody::TimeoutNow => 0,
     }
 }
 
@@ -231,6 +233,7 @@ impl About {
             MessageBody::PreVoteResponse { .. } => 7,
             MessageBody::ReadIndex { .. } => 8,
             MessageBody::ReadIndexResponse { .. } => 9,
+            MessageBody::TimeoutNow => 10,
         };
         About::Raft {
             kind,
@@ -510,6 +513,7 @@ mod tests {
             MessageBody::RequestVote {
                 last_log_index: 7,
                 last_log_term: 2,
+                leadership_transfer: false,
             },
             MessageBody::RequestVoteResponse { granted: true },
             MessageBody::AppendEntries {
@@ -540,6 +544,7 @@ mod tests {
                 context: 1,
                 via: raft_core::ReadVia::Quorum,
             },
+            MessageBody::TimeoutNow,
         ];
         for body in bodies {
             let name = body.kind_name();

@@ -743,6 +743,8 @@ impl Scripted {
                         OpState::Pending(index)
                     }
                     Err(ProposeError::NotLeader { leader_hint }) => OpState::Refused(leader_hint),
+                    // Refused during a leadership transfer, pointing at the transferee.
+                    Err(ProposeError::TransferInProgress { to }) => OpState::Refused(Some(to)),
                 }
             }
         };

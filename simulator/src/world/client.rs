@@ -278,6 +278,15 @@ impl World {
                 request.attempt,
                 Reply::NotLeader(leader_hint),
             ),
+            // No host transfers leadership yet; a client told of a transfer would
+            // retry at the transferee, the likely next leader.
+            Err(ProposeError::TransferInProgress { to }) => self.reply(
+                id,
+                request.client,
+                request.seq,
+                request.attempt,
+                Reply::NotLeader(Some(to)),
+            ),
         }
         self.after_input(id);
     }

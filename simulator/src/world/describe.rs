@@ -11,10 +11,18 @@ use crate::world::{format_time, World};
 /// A digest of a message body: kind and every field that matters.
 pub fn message_digest(body: &MessageBody) -> u64 {
     match body {
+        // A vote request of no leadership transfer digests as it always did.
         MessageBody::RequestVote {
             last_log_index,
             last_log_term,
-        } => mix_into(1 ^ last_log_index << 8, *last_log_term),
+            leadership_transfer,
+        } => {
+            let hash = mix_into(1 ^ last_log_index << 8, *last_log_term);
+            match leadership_transfer {
+                false => hash,
+                true => mix_into(hash, 11),
+            }
+        }
         MessageBody::RequestVoteResponse { granted } => 2 ^ (*granted as u64) << 8,
         MessageBody::AppendEntries {
             prev_log_index,
@@ -61,6 +69,7 @@ pub fn message_digest(body: &MessageBody) -> u64 {
             mix_into(10 ^ index << 8, *context),
             digest(via.name().as_bytes()),
         ),
+        MessageBody::TimeoutNow => 12,
     }
 }
 
@@ -70,8 +79,16 @@ pub fn describe_body(body: &MessageBody) -> String {
         MessageBody::RequestVote {
             last_log_index,
             last_log_term,
+            leadership_transfer: false,
         } => {
             format!("vote?(last {last_log_index}/t{last_log_term})")
+        }
+        MessageBody::RequestVote {
+            last_log_index,
+            last_log_term,
+            leadership_transfer: true,
+        } => {
+            format!("vote?(last {last_log_index}/t{last_log_term}, transfer)")
         }
         MessageBody::RequestVoteResponse { granted } => {
             if *granted {
@@ -135,6 +152,7 @@ pub fn describe_body(body: &MessageBody) -> String {
             "read-index(at {index}, context {context}, via {})",
             via.name()
         ),
+        MessageBody::TimeoutNow => "timeout-now".into(),
     }
 }
 
@@ -323,6 +341,7 @@ mod tests {
             last_index: commit,
             last_term: term,
             persisted_index: commit,
+            lead_transferee: None,
         }
     }
 

@@ -461,6 +461,8 @@ impl World {
             let situation = match (leads, via) {
                 (false, _) => Sometimes::ReadByFollowerReadIndex,
                 (true, ReadVia::Quorum) => Sometimes::ReadByReadIndex,
+                (true, ReadVia::Lease) => Sometimes::ReadByLease,
+                (true, ReadVia::QuorumLeaseExpired) => Sometimes::ReadLeaseExpired,
             };
             self.reached(situation);
             let value = self.host(id).store.read(&read.key);

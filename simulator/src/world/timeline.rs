@@ -165,6 +165,7 @@ impl MessageKind {
             raft_core::MessageBody::PreVoteResponse { .. } => MessageKind::VoteResponse,
             raft_core::MessageBody::ReadIndex { .. } => MessageKind::Heartbeat,
             raft_core::MessageBody::ReadIndexResponse { .. } => MessageKind::HeartbeatResponse,
+            raft_core::MessageBody::TimeoutNow => MessageKind::Vote,
         }
     }
 }
