@@ -199,11 +199,16 @@ pub enum Bug {
     /// log keeps growing past what the transferee holds and the transfer may
     /// never find the transferee up to date.
     TransferKeepsProposing,
+    /// A new leader serves ReadIndex reads before an entry of its own term
+    /// has committed: its commit index may still lag behind what an earlier
+    /// leader committed (Ongaro's thesis §6.4, step 1), so the read misses it.
+    ReadIndexBeforeTermCommit,
 }
 
 impl Bug {
-    /// Every planted bug, in a stable order.
-    pub const ALL: [Bug; 8] = [
+    /// The planted bugs the default fuzz campaign catches (within 2,000
+    /// seeds, as the simulator's tests prove), in a stable order.
+    pub const ALL: [Bug; 12] = [
         Bug::CommitOldTerm,
         Bug::VoteWithoutLogCheck,
         Bug::DoubleVote,
@@ -212,22 +217,18 @@ impl Bug {
         Bug::TruncateWithoutConflict,
         Bug::CommitPastLastNewEntry,
         Bug::StaleRead,
-    ];
-
-    /// The planted bugs of the production features (PreVote, CheckQuorum,
-    /// ReadIndex and lease reads, leadership transfer), in a stable order.
-    ///
-    /// They are kept out of [`Bug::ALL`] for now: the simulator's tests require
-    /// every bug in `ALL` to be caught by the fuzz campaign and to have a corpus
-    /// entry, and the simulator does not drive these features yet. Each joins
-    /// `ALL` once the simulator catches it. [`Bug::from_name`] finds both lists.
-    pub const PRODUCTION_PART1: [Bug; 5] = [
         Bug::PreVoteBumpsTerm,
         Bug::ReadIndexNoHeartbeat,
-        Bug::LeaseIgnoresDrift,
         Bug::LeaseWithoutCheckQuorum,
-        Bug::TransferKeepsProposing,
+        Bug::ReadIndexBeforeTermCommit,
     ];
+
+    /// The planted bugs only a scenario shows: the default campaign does not
+    /// find them within 2,000 seeds (a lease a few ticks too long needs a
+    /// stale read in that very window; proposals during a transfer are lost
+    /// and retried, which no safety property sees). [`Bug::from_name`] finds
+    /// them as well.
+    pub const SCENARIO_ONLY: [Bug; 2] = [Bug::LeaseIgnoresDrift, Bug::TransferKeepsProposing];
 
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
@@ -245,6 +246,7 @@ impl Bug {
             Bug::LeaseIgnoresDrift => "lease-ignores-drift",
             Bug::LeaseWithoutCheckQuorum => "lease-without-check-quorum",
             Bug::TransferKeepsProposing => "transfer-keeps-proposing",
+            Bug::ReadIndexBeforeTermCommit => "read-index-before-term-commit",
         }
     }
 
@@ -283,20 +285,23 @@ impl Bug {
             Bug::TransferKeepsProposing => {
                 "the leader accepts proposals while it transfers its leadership"
             }
+            Bug::ReadIndexBeforeTermCommit => {
+                "a new leader serves reads before an entry of its own term has committed"
+            }
             Bug::LeaseWithoutCheckQuorum => {
-                "the leader serves lease reads as long as it believes it leads, lease expired or not"
+                "the leader serves lease reads as long as it believes it leads, and does not step down without a quorum"
             }
         }
     }
 
-    /// The bug with this name, if any, from [`Bug::ALL`] or [`Bug::PRODUCTION_PART1`].
+    /// The bug with this name, if any, from [`Bug::ALL`] or [`Bug::SCENARIO_ONLY`].
     pub fn from_name(name: &str) -> Option<Bug> {
         Bug::every().find(|b| b.name() == name)
     }
 
-    /// Every planted bug: [`Bug::ALL`], then [`Bug::PRODUCTION_PART1`].
-    fn every() -> impl Iterator<Item = Bug> {
-        Bug::ALL.into_iter().chain(Bug::PRODUCTION_PART1)
+    /// Every planted bug: [`Bug::ALL`], then [`Bug::SCENARIO_ONLY`].
+    pub fn every() -> impl Iterator<Item = Bug> {
+        Bug::ALL.into_iter().chain(Bug::SCENARIO_ONLY)
     }
 
     fn bit(self) -> u32 {
@@ -324,7 +329,7 @@ impl Bugs {
         Bugs(self.0 | bug.bit())
     }
 
-    /// The bugs switched on, in [`Bug::ALL`] order, then [`Bug::PRODUCTION_PART1`] order.
+    /// The bugs switched on, in [`Bug::ALL`] order, then [`Bug::SCENARIO_ONLY`] order.
     pub fn iter(self) -> impl Iterator<Item = Bug> {
         Bug::every().filter(move |b| self.has(*b))
     }
@@ -346,11 +351,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bug_all_keeps_the_eight_bugs_the_simulator_catches() {
-        assert_eq!(Bug::ALL.len(), 8);
-        assert!(Bug::PRODUCTION_PART1
-            .iter()
-            .all(|bug| !Bug::ALL.contains(bug)));
+    fn no_bug_is_in_both_lists() {
+        assert!(Bug::SCENARIO_ONLY.iter().all(|bug| !Bug::ALL.contains(bug)));
     }
 
     #[test]
@@ -369,11 +371,11 @@ mod tests {
     }
 
     #[test]
-    fn a_bug_set_lists_production_bugs_too() {
+    fn a_bug_set_lists_scenario_only_bugs_too() {
         let bugs = Bugs::none()
             .with(Bug::StaleRead)
-            .with(Bug::PRODUCTION_PART1[0]);
+            .with(Bug::SCENARIO_ONLY[0]);
         let listed: Vec<Bug> = bugs.iter().collect();
-        assert_eq!(listed, [Bug::StaleRead, Bug::PRODUCTION_PART1[0]]);
+        assert_eq!(listed, [Bug::StaleRead, Bug::SCENARIO_ONLY[0]]);
     }
 }

@@ -209,7 +209,10 @@ impl Raft {
 
     /// Leader: takes up a read, or queues it until an entry of its term commits.
     fn leader_read(&mut self, request: ReadRequest) -> Result<(), ReadIndexError> {
-        let committed_in_term = self.log.term(self.commit) == Some(self.term);
+        // BUG(ReadIndexBeforeTermCommit): the commit index is taken as the read
+        // index at once, though it may lag behind an earlier leader's commits.
+        let committed_in_term = self.log.term(self.commit) == Some(self.term)
+            || self.config.bugs.has(Bug::ReadIndexBeforeTermCommit);
         let RoleState::Leader { reads, .. } = &mut self.role else {
             unreachable!("only a leader takes up reads");
         };
@@ -282,7 +285,9 @@ impl Raft {
         };
         if self.config.bugs.has(Bug::LeaseWithoutCheckQuorum) {
             // BUG(LeaseWithoutCheckQuorum): the lease never expires while this node
-            // believes it leads, so a deposed leader serves stale reads.
+            // believes it leads, and it never steps down for want of a quorum
+            // (see `Raft::tick`), so a leader cut off from the others serves
+            // stale reads until it hears of a higher term.
             return true;
         }
         if self.lead_transferee().is_some() {

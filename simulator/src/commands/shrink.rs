@@ -435,6 +435,7 @@ fn names_only_nodes_up_to(scheduled: &Scheduled, nodes: u64) -> bool {
         Fault::Cut { from, to }
         | Fault::Restore { from, to }
         | Fault::Clog { from, to, .. }
+        | Fault::Transfer { from, to }
         | Fault::Unclog { from, to } => fits(*from) && fits(*to),
         Fault::Crash { node, .. }
         | Fault::Skew { node, .. }

@@ -122,6 +122,14 @@ pub enum Fault {
         /// The node.
         node: NodeId,
     },
+    /// An operator asks leader `from` to hand its leadership to `to` (no
+    /// effect unless `from` runs and leads).
+    Transfer {
+        /// The leader.
+        from: NodeId,
+        /// The node that should lead next.
+        to: NodeId,
+    },
     /// The message is lost.
     Drop {
         /// Which message.
@@ -353,6 +361,7 @@ impl Fault {
             Fault::Unclog { from, to } => [13, *from, *to, 0],
             Fault::Skew { node, ppt } => [14, *node, *ppt as u64, 0],
             Fault::Unskew { node } => [15, *node, 0, 0],
+            Fault::Transfer { from, to } => [16, *from, *to, 0],
             Fault::Restart { node } => [5, *node, 0, 0],
             Fault::FsyncCrash {
                 node,

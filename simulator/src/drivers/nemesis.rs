@@ -30,6 +30,7 @@ enum Action {
     Pause,
     Clog,
     Skew,
+    Transfer,
 }
 
 /// The seed's fault schedule, drawn as the run goes.
@@ -249,6 +250,19 @@ impl NemesisDriver {
         self.end_later(world, skew_for_us, Fault::Unskew { node });
     }
 
+    /// Asks the leader to hand its leadership to another node (an operator
+    /// draining a machine): the transferee may be behind, down or cut off.
+    fn transfer_leadership(&mut self, world: &mut World) {
+        let n = self.params.cluster_size;
+        let to = self.actions.range_inclusive(1, n);
+        let Some(leader) = world.current_leader() else {
+            return;
+        };
+        if leader != to {
+            world.inject(Fault::Transfer { from: leader, to });
+        }
+    }
+
     /// Whether partitions may strike now.
     fn partitions_on(&self, world: &World) -> bool {
         world.phase == Phase::Chaos && self.params.has_fault(FaultKind::Partition)
@@ -298,6 +312,9 @@ impl Driver for NemesisDriver {
         if self.params.has_fault(FaultKind::ClockSkew) {
             actions.push(Action::Skew);
         }
+        if self.params.transfers {
+            actions.push(Action::Transfer);
+        }
         if !actions.is_empty() {
             match actions[self.actions.index(actions.len())] {
                 Action::Partition => self.partition(world),
@@ -306,6 +323,7 @@ impl Driver for NemesisDriver {
                 Action::Pause => self.pause_some_node(world),
                 Action::Clog => self.clog_some_link(world),
                 Action::Skew => self.skew_some_clock(world),
+                Action::Transfer => self.transfer_leadership(world),
             }
         }
         self.next_action_us = Some(world.now_us() + self.gap());

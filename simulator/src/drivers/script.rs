@@ -355,6 +355,9 @@ pub enum ControlError {
     /// The node leads already, so it cannot campaign.
     #[error("n{0} is the leader: it does not campaign")]
     Leads(NodeId),
+    /// A transfer asked of a node that does not lead, or to itself.
+    #[error("n{0} cannot hand its leadership to n{1}: {2}")]
+    NoTransfer(NodeId, NodeId, String),
     /// The node did not campaign within the ticks allowed.
     #[error("n{0} did not campaign within {1} ticks")]
     NoCampaign(NodeId, u64),
@@ -609,6 +612,33 @@ impl Scripted {
             return Err(ControlError::Up(id));
         }
         self.inject(Fault::Restart { node: id });
+        Ok(())
+    }
+
+    /// Asks leader `from` to hand its leadership to `to`.
+    pub fn transfer(&mut self, from: NodeId, to: NodeId) -> Result<(), ControlError> {
+        self.require_up(from)?;
+        if self.is_paused(from) {
+            return Err(ControlError::Paused(from));
+        }
+        let node = self.sim.host(from).node.as_mut().expect("checked up");
+        // Checked here to tell the script why; raft-core checks again.
+        let probe = node.status();
+        if probe.role != Role::Leader {
+            return Err(ControlError::NoTransfer(
+                from,
+                to,
+                "it does not lead".into(),
+            ));
+        }
+        if from == to {
+            return Err(ControlError::NoTransfer(
+                from,
+                to,
+                "it already leads".into(),
+            ));
+        }
+        self.inject(Fault::Transfer { from, to });
         Ok(())
     }
 

@@ -107,10 +107,13 @@ pub enum Event {
 
 impl Event {
     /// The node the event happens at, if it is one node's own (a paused
-    /// node's events wait): its clock, its inbox, its disk.
+    /// node's events wait): its clock, its inbox (Raft messages and client
+    /// requests alike), its disk.
     pub fn node(&self) -> Option<NodeId> {
         match self {
-            Event::Tick { node, .. } | Event::FsyncDone { node, .. } => Some(*node),
+            Event::Tick { node, .. }
+            | Event::FsyncDone { node, .. }
+            | Event::ClientRequest { node, .. } => Some(*node),
             Event::Deliver(message) => Some(message.to),
             _ => None,
         }

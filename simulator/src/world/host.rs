@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use invariants::linearizability::KvResult;
 use raft_core::{
-    Config, Entry, Index, Message, MessageBody, NodeId, RawNode, ReadVia, Role, Status,
+    Config, Entry, Index, Message, MessageBody, NodeId, RawNode, ReadOnlyOption, ReadVia, Role,
+    Status,
 };
 
 use crate::drivers::{About, DiskFate};
@@ -16,7 +17,7 @@ use crate::world::event::{Event, Reply};
 use crate::world::faults::CrashCause;
 use crate::world::kv::{digest, mix_into, Applied, Command, KvStore};
 use crate::world::network::{keyed, Delivery, Endpoint};
-use crate::world::params::Params;
+use crate::world::params::{Params, ReadPath};
 use crate::world::rng::{Rng, Stream};
 use crate::world::timeline::Sent;
 use crate::world::World;
@@ -75,6 +76,18 @@ pub struct Host {
     config: Config,
 }
 
+/// The `max_clock_drift_ticks` a lease needs when every clock runs within
+/// `bound_ppt` parts per thousand of true time: over a follower's election
+/// timeout of `election_ticks` ticks, a leader whose clock is slow by the
+/// bound while the follower's is fast by it counts
+/// `election_ticks * (1000 - b) / (1000 + b)` ticks, `2b / (1000 + b)` of
+/// them short; one tick more for their unaligned tick boundaries.
+pub fn lease_drift_ticks(election_ticks: u32, bound_ppt: i64) -> u32 {
+    let bound = bound_ppt.max(0) as u64;
+    let short = (u64::from(election_ticks) * 2 * bound).div_ceil(1000 + bound);
+    u32::try_from(short + 1).unwrap_or(u32::MAX)
+}
+
 /// A client's get that waits for its read index.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingRead {
@@ -96,6 +109,13 @@ impl Host {
         config.max_inflight_messages = params.max_inflight_messages;
         config.pre_vote = params.features.pre_vote;
         config.check_quorum = params.features.check_quorum;
+        if params.features.read_path == ReadPath::Lease {
+            config.read_only = ReadOnlyOption::LeaseBased;
+            config.max_clock_drift_ticks = lease_drift_ticks(
+                params.election_timeout_ticks_min,
+                params.clock_drift_bound_ppt,
+            );
+        }
         Host {
             id,
             node: None,
@@ -320,12 +340,19 @@ impl World {
             .status()
             .is_some_and(|s| s.role == Role::Leader);
         if was_leader && !leads {
-            self.note_leader_loss();
+            // A leader that hands over its office was not lost.
+            if !self.is_transferring_from(id) {
+                self.note_leader_loss();
+            }
             // Only CheckQuorum steps a leader down without a new term.
             let term = self.host_ref(id).status().map(|s| s.term);
             if term == Some(self.host_ref(id).led_term) {
                 self.reached(Sometimes::CheckQuorumStepDown);
             }
+        }
+        if leads {
+            let transferee = self.host_ref(id).status().and_then(|s| s.lead_transferee);
+            self.note_transfer_end(id, transferee);
         }
         let host = self.host(id);
         host.leading = leads;

@@ -24,6 +24,7 @@
 //! person looks at (roles, messages and their fates, faults) through small
 //! hooks beside the code above; it only reads the world.
 
+pub mod bugs;
 pub mod client;
 pub mod coverage;
 pub mod describe;
@@ -223,6 +224,8 @@ pub struct World {
     /// Since when exactly one link has been down both ways, and the leader
     /// and term then (to notice a leader that stays through it).
     partial_partition_since: Option<(u64, Option<(NodeId, u64)>)>,
+    /// The leadership transfer under way, if any: from whom, to whom.
+    pending_transfer: Option<(NodeId, NodeId)>,
     /// The history's operations of the clients a driver runs, by client,
     /// until their first answer.
     foreign_ops: std::collections::BTreeMap<u64, OpId>,
@@ -282,6 +285,7 @@ impl World {
             heal_leader: None,
             alone_since: vec![None; node_count],
             foreign_ops: std::collections::BTreeMap::new(),
+            pending_transfer: None,
             leader_lost_at: None,
             had_leader: false,
             leader_outages_us: Vec::new(),
@@ -388,6 +392,11 @@ impl World {
     /// Node `leader` just became leader: the driver may act.
     pub(crate) fn on_new_leader(&mut self, leader: NodeId) {
         self.had_leader = true;
+        if let Some((_, to)) = self.pending_transfer.take() {
+            if to == leader {
+                self.reached(Sometimes::TransferCompleted);
+            }
+        }
         if let Some(lost_at) = self.leader_lost_at.take() {
             self.leader_outages_us.push(self.now_us - lost_at);
         }
@@ -485,6 +494,7 @@ impl World {
                 self.hosts[node as usize - 1].skew_ppt = Some(ppt);
             }
             Fault::Unskew { node } => self.hosts[node as usize - 1].skew_ppt = None,
+            Fault::Transfer { from, to } => self.transfer_leadership(from, to),
             Fault::Drop { .. } | Fault::Duplicate { .. } => {
                 unreachable!("message faults are a message's fate, not injected")
             }
@@ -610,7 +620,13 @@ impl World {
     pub(crate) fn resume(&mut self, node: NodeId) {
         self.timeline_pause(node, false, false);
         self.paused[node as usize - 1] = false;
-        for event in std::mem::take(&mut self.deferred[node as usize - 1]) {
+        // Its clock first: a process that resumes sees the time that passed
+        // before it reads what waited (a lease it held has run out by then).
+        let (ticks, others): (Vec<Event>, Vec<Event>) =
+            std::mem::take(&mut self.deferred[node as usize - 1])
+                .into_iter()
+                .partition(|event| matches!(event, Event::Tick { .. }));
+        for event in ticks.into_iter().chain(others) {
             self.queue.push(self.now_us, event);
         }
     }
@@ -630,6 +646,21 @@ impl World {
     /// Messages sent so far, node and client (lost ones too).
     pub fn messages_sent(&self) -> u64 {
         self.messages_sent
+    }
+
+    /// Asks leader `from` to hand its leadership to `to`; nothing if it
+    /// does not run or lead, or refuses.
+    fn transfer_leadership(&mut self, from: NodeId, to: NodeId) {
+        if self.is_paused(from) {
+            return;
+        }
+        let Some(node) = self.hosts[from as usize - 1].node.as_mut() else {
+            return;
+        };
+        if node.transfer_leader(to).is_ok() {
+            self.pending_transfer = Some((from, to));
+            self.after_input(from);
+        }
     }
 
     /// Whether node `id` runs and leads.
@@ -740,6 +771,19 @@ impl World {
     /// The situations this run reached so far.
     pub fn coverage(&self) -> Coverage {
         self.coverage
+    }
+
+    /// Whether `id` is handing its leadership over.
+    pub(crate) fn is_transferring_from(&self, id: NodeId) -> bool {
+        self.pending_transfer.is_some_and(|(from, _)| from == id)
+    }
+
+    /// Notes a transfer that `id`, still leading, gave up.
+    pub(crate) fn note_transfer_end(&mut self, id: NodeId, transferee: Option<NodeId>) {
+        if transferee.is_none() && self.pending_transfer.is_some_and(|(from, _)| from == id) {
+            self.pending_transfer = None;
+            self.reached(Sometimes::TransferAbandoned);
+        }
     }
 
     /// Notes that the run reached `situation`.

@@ -134,7 +134,10 @@ impl RaftFeatures {
     pub fn draw(rng: &mut Rng) -> RaftFeatures {
         let pre_vote = rng.chance(Ratio::new(1, 2));
         let check_quorum = rng.chance(Ratio::new(1, 2));
-        let read_path = [ReadPath::Log, ReadPath::ReadIndex][rng.index(2)];
+        let read_path = match check_quorum {
+            true => [ReadPath::Log, ReadPath::ReadIndex, ReadPath::Lease][rng.index(3)],
+            false => [ReadPath::Log, ReadPath::ReadIndex][rng.index(2)],
+        };
         let follower_reads = read_path != ReadPath::Log && rng.chance(Ratio::new(1, 2));
         RaftFeatures {
             pre_vote,
@@ -405,22 +408,36 @@ impl Params {
         }
         params.new_leader_isolation_ratio = Ratio::new(rng.range_inclusive(0, 300), 1000);
         params.commit_isolation_ratio = Ratio::new(rng.range_inclusive(0, 50), 1000);
-        params.clock_wander_ppt = [0, 5, 20, 40][rng.index(4)];
+        params.clock_wander_ppt = [0, 5, 40, 150][rng.index(4)];
         params.clock_drift_bound_ppt = CONSTANT_DRIFT_PPT_MAX + params.clock_wander_ppt;
-        let new_kinds = [FaultKind::Pause, FaultKind::Clog];
-        for kind in new_kinds {
-            let drawn = rng.chance(Ratio::new(1, 2));
-            if (drawn && options.profile == Profile::Swarm) || options.forced_faults.contains(&kind)
-            {
-                if !params.faults.contains(&kind) {
-                    params.faults.push(kind);
-                }
+        for kind in [FaultKind::Pause, FaultKind::Clog] {
+            let drawn = rng.chance(Ratio::new(1, 2)) && options.profile == Profile::Swarm;
+            let wanted = drawn || options.forced_faults.contains(&kind);
+            if wanted && !params.faults.contains(&kind) {
+                params.faults.push(kind);
             }
         }
         params.faults.sort();
         params.pause_us_max = [100_000, 500_000, 2_000_000][rng.index(3)];
         params.clog_us_max = [50_000, 300_000, 1_000_000][rng.index(3)];
         params.features = RaftFeatures::draw(&mut rng);
+        params.transfers = rng.chance(Ratio::new(1, 2));
+        // A clock pushed past the drift bound breaks a lease by design: the
+        // swarm skews clocks only in runs whose reads take none.
+        let skew = rng.chance(Ratio::new(1, 2)) && options.profile == Profile::Swarm;
+        if skew
+            && params.features.read_path != ReadPath::Lease
+            && !params.faults.contains(&FaultKind::ClockSkew)
+        {
+            params.faults.push(FaultKind::ClockSkew);
+            params.faults.sort();
+        }
+        let election = params.election_timeout_ticks_min;
+        let drift = crate::world::host::lease_drift_ticks(election, params.clock_drift_bound_ppt);
+        if params.features.read_path == ReadPath::Lease && drift >= election {
+            // The drift bound leaves no lease at these timeouts.
+            params.features.read_path = ReadPath::ReadIndex;
+        }
         params
     }
 

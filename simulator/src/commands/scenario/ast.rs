@@ -349,6 +349,13 @@ pub enum Command {
         /// The delay added.
         delay_us: u64,
     },
+    /// `transfer n1 n3`: leader n1 hands its leadership to n3.
+    Transfer {
+        /// The leader.
+        from: Node,
+        /// The node that should lead next.
+        to: Node,
+    },
     /// `unclog n1->n2`
     Unclog {
         /// Sender.
@@ -629,6 +636,7 @@ fn write_fault(f: &mut fmt::Formatter<'_>, command: &Command) -> fmt::Result {
             )
         }
         Command::Unclog { from, to } => write!(f, "unclog n{from}->n{to}"),
+        Command::Transfer { from, to } => write!(f, "transfer n{from} n{to}"),
         _ => unreachable!("not a network or node command: {command:?}"),
     }
 }
@@ -736,6 +744,7 @@ fn write_fault_of_run(f: &mut fmt::Formatter<'_>, fault: &Fault) -> fmt::Result 
         Fault::Unclog { from, to } => write!(f, "unclog n{from}->n{to}"),
         Fault::Skew { node, ppt } => write!(f, "skew n{node} ppt={ppt}"),
         Fault::Unskew { node } => write!(f, "unskew n{node}"),
+        Fault::Transfer { from, to } => write!(f, "transfer n{from} n{to}"),
         Fault::Drop { message } => write!(f, "drop {message}"),
         Fault::Duplicate {
             message,

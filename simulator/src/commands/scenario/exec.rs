@@ -315,6 +315,7 @@ impl Executor {
                 ppt: *ppt,
             }),
             Command::Unskew { node } => self.world.inject(Fault::Unskew { node: *node }),
+            Command::Transfer { from, to } => self.world.transfer(*from, *to)?,
             Command::Clog { from, to, delay_us } => self.world.inject(Fault::Clog {
                 from: *from,
                 to: *to,

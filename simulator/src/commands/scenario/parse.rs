@@ -368,6 +368,10 @@ impl<'a> CommandParser<'a> {
                 ppt: self.ppt()?,
             },
             "unskew" => Command::Unskew { node: self.node()? },
+            "transfer" => Command::Transfer {
+                from: self.node()?,
+                to: self.node()?,
+            },
             "clog" => {
                 let (from, to) = self.link()?;
                 let token = self.words.next("delay=DURATION")?;
@@ -949,7 +953,7 @@ fn set_cluster_option(spec: &mut ClusterSpec, key: &str, value: &str) -> Result<
 fn set_bugs(spec: &mut ClusterSpec, value: &str) -> Result<(), OptionError> {
     for name in value.split(',') {
         if Bug::from_name(name).is_none() {
-            let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+            let names: Vec<&str> = Bug::every().map(|b| b.name()).collect();
             return Err(OptionError::BadValue(format!(
                 "unknown bug `{name}`; planted bugs: {}",
                 names.join(", ")

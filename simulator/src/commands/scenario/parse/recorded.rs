@@ -49,7 +49,7 @@ fn set_world_option(spec: &mut WorldSpec, key: &str, value: &str) -> Result<(), 
         },
         "bug" => {
             if Bug::from_name(value).is_none() {
-                let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+                let names: Vec<&str> = Bug::every().map(|b| b.name()).collect();
                 return Err(bad(format!("unknown bug `{value}`; bugs: {}", names.join(", "))));
             }
             spec.bugs.push(value.to_string());
@@ -206,11 +206,15 @@ impl CommandParser<'_> {
                 Fault::Skew { node, ppt }
             }
             "unskew" => Fault::Unskew { node: self.node()? },
+            "transfer" => Fault::Transfer {
+                from: self.node()?,
+                to: self.node()?,
+            },
             "drop" | "duplicate" => self.message_fault(head)?,
             other => {
                 return Err(self.words.error(
                     head.col,
-                    format!("unknown fault `{other}`; faults: partition, cut, restore, heal, crash, fsync-crash, restart, pause, resume, clog, unclog, skew, unskew, drop, duplicate"),
+                    format!("unknown fault `{other}`; faults: partition, cut, restore, heal, crash, fsync-crash, restart, pause, resume, clog, unclog, skew, unskew, transfer, drop, duplicate"),
                 ))
             }
         })
