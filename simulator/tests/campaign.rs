@@ -443,8 +443,8 @@ fn assert_merge_gives_the_unsplit_campaign(
 fn merged_shares_print_byte_for_byte_what_the_unsplit_campaign_printed() {
     assert_merge_gives_the_unsplit_campaign(0..60, with_bug(Bug::DoubleVote), false);
     // Each share stops at its own first failure; the merge stops at the
-    // campaign's (seed 10 here: the shares' own stops are 10 and 173, the
-    // third share has none).
+    // campaign's (seed 113 here: the shares' own stops are 255 and 113, the
+    // second share has none).
     let (whole, summary) = share_output(
         0..300,
         with_bug(Bug::ForgetVote),
@@ -452,7 +452,7 @@ fn merged_shares_print_byte_for_byte_what_the_unsplit_campaign_printed() {
         Partition::WHOLE,
         true,
     );
-    assert_eq!(summary.failing_seeds, [10], "{whole}");
+    assert_eq!(summary.failing_seeds, [113], "{whole}");
     assert_merge_gives_the_unsplit_campaign(0..300, with_bug(Bug::ForgetVote), true);
 }
 

@@ -34,7 +34,7 @@ fn run_json_has_the_promised_fields() {
 
 #[test]
 fn run_json_of_a_failure_holds_its_text_as_printed() {
-    let args = ["run", "--seed", "10", "--bug", "stale-read"];
+    let args = ["run", "--seed", "23", "--bug", "stale-read"];
     let text = raftsim(&args);
     let json = raftsim(&[&args[..], &["--json"]].concat());
     assert_eq!(json.status.code(), Some(1));
@@ -146,7 +146,7 @@ fn replay_shows_ticks_only_when_asked_or_when_they_change_something() {
 
 #[test]
 fn replay_of_a_double_vote_tells_who_led_which_term() {
-    let output = raftsim(&["replay", "--seed", "3", "--bug", "double-vote"]);
+    let output = raftsim(&["replay", "--seed", "2", "--bug", "double-vote"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stdout(&output);
     assert_no_debug_output(&text);
@@ -157,31 +157,31 @@ fn replay_of_a_double_vote_tells_who_led_which_term() {
     // The story ends with two leaders of one term, the violation names them.
     let story: Vec<&str> = text
         .lines()
-        .filter(|line| line.contains("becomes LEADER of term 1 "))
+        .filter(|line| line.contains("becomes LEADER of term 5 "))
         .collect();
     assert!(story.len() >= 2, "{text}");
     assert!(
-        text.contains("election-safety: nodes 1 and 3, term 1;"),
+        text.contains("election-safety: nodes 6 and 4, term 5;"),
         "{text}"
     );
     // Votes are shown as they leave, and commits as they move.
-    assert!(text.contains("t1 vote granted"), "{text}");
+    assert!(text.contains("t5 vote granted"), "{text}");
     assert!(text.contains(" commit "), "{text}");
-    assert!(text.ends_with("replay: raftsim replay --seed 3 --bug double-vote\n"));
+    assert!(text.ends_with("replay: raftsim replay --seed 2 --bug double-vote\n"));
 }
 
 #[test]
 fn replay_of_a_stale_read_shows_the_faults_and_the_old_leader() {
-    let output = raftsim(&["replay", "--seed", "10", "--bug", "stale-read"]);
+    let output = raftsim(&["replay", "--seed", "23", "--bug", "stale-read"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stdout(&output);
     assert_no_debug_output(&text);
     // The story names the leaders and the partitions; the last events show
-    // a heartbeat lost to the cut.
-    assert!(text.contains("n6 becomes LEADER of term 1 "), "{text}");
-    assert!(text.contains("partition n1 n2 | n3 n4 n5 n6 n7"), "{text}");
+    // heartbeats of the old leader lost to the cut.
+    assert!(text.contains("n2 becomes LEADER of term 4 "), "{text}");
+    assert!(text.contains("n5 becomes LEADER of term 5 "), "{text}");
+    assert!(text.contains("partition n1 n2 | n3 n4 n5"), "{text}");
     assert!(text.contains("lost, the link is cut"), "{text}");
-    assert!(text.contains("crashes"), "{text}");
     assert!(text.contains("FAILED linearizability"), "{text}");
 }
 

@@ -64,7 +64,7 @@ fn assert_every_message_is_accounted_for(world: &World, what: &str) {
 fn recording_a_timeline_changes_nothing_of_the_run() {
     let cases = [
         (0..12).map(|seed| (seed, None)).collect::<Vec<_>>(),
-        vec![(3, Some(Bug::DoubleVote)), (10, Some(Bug::StaleRead))],
+        vec![(6, Some(Bug::DoubleVote)), (23, Some(Bug::StaleRead))],
     ];
     for (seed, bug) in cases.concat() {
         let options = options(bug);
@@ -105,20 +105,20 @@ fn leaders_of(timeline: &Timeline, term: u64) -> Vec<u64> {
 #[test]
 fn the_double_vote_seed_shows_two_leaders_of_term_one() {
     let options = options(Some(Bug::DoubleVote));
-    let (world, report) = execute(3, &options, recorded(TimelineLimits::default()));
+    let (world, report) = execute(6, &options, recorded(TimelineLimits::default()));
     let timeline = world.timeline().expect("recorded");
-    // `raftsim replay --seed 3 --bug double-vote`: n1 leads term 1 at
-    // 0.270028s, n3 at 0.270837s, the step that breaks election safety.
-    assert_eq!(leaders_of(timeline, 1), [1, 3]);
-    let n3 = timeline
+    // `raftsim replay --seed 6 --bug double-vote`: n6 leads term 1, then n7
+    // at 0.105029s, the step that breaks election safety.
+    assert_eq!(leaders_of(timeline, 1), [6, 7]);
+    let n7 = timeline
         .statuses()
         .items()
         .iter()
         .rev()
-        .find(|c| c.node == 3);
-    assert_eq!(n3.map(|c| c.at_us), Some(270_837));
-    assert_eq!(report.virtual_time_us, 270_837);
-    assert_every_message_is_accounted_for(&world, "seed 3 double-vote");
+        .find(|c| c.node == 7);
+    assert_eq!(n7.map(|c| c.at_us), Some(105_029));
+    assert_eq!(report.virtual_time_us, 105_029);
+    assert_every_message_is_accounted_for(&world, "seed 6 double-vote");
 }
 
 #[test]
@@ -168,28 +168,28 @@ fn assert_page_counts_add_up(page: &Page) {
 
 #[test]
 fn the_page_of_the_double_vote_seed_marks_two_leaders_and_the_violation() {
-    let (world, page) = page_of(3, Some(Bug::DoubleVote));
+    let (world, page) = page_of(6, Some(Bug::DoubleVote));
     let leaders: Vec<(u64, u64)> = page
         .statuses
         .iter()
         .filter(|s| s.role == "leader")
         .map(|s| (s.node, s.term.expect("a leader has a term")))
         .collect();
-    assert_eq!(leaders, [(1, 1), (3, 1)]);
+    assert_eq!(leaders, [(6, 1), (7, 1)]);
     let [violation] = page.violations.as_slice() else {
         panic!("one violation, not {:?}", page.violations);
     };
     assert_eq!(violation.invariant, "election-safety");
-    assert_eq!((violation.at_us, violation.step), (270_837, 119));
-    assert_eq!(violation.nodes, [1, 3]);
-    assert!(violation.text.contains("seen node 3 also leader of term 1"));
+    assert_eq!((violation.at_us, violation.step), (105_029, 136));
+    assert_eq!(violation.nodes, [6, 7]);
+    assert!(violation.text.contains("seen node 7 also leader of term 1"));
     assert_eq!(page.outcome.kind, "violation");
     assert_eq!(
         page.outcome.replay.as_deref(),
-        Some("raftsim replay --seed 3 --bug double-vote")
+        Some("raftsim replay --seed 6 --bug double-vote")
     );
     assert_eq!(page.node_count, 7);
-    assert_eq!(page.end_us, 270_837);
+    assert_eq!(page.end_us, 105_029);
     assert!(page.linearizability.is_none());
     // A short run: every message is kept, and the notes say nothing is left out.
     assert_eq!(page.messages.len() as u64, world.messages_sent());
@@ -203,19 +203,19 @@ fn the_page_of_the_double_vote_seed_marks_two_leaders_and_the_violation() {
 
 #[test]
 fn the_page_of_the_stale_read_seed_draws_the_failing_key_with_its_stuck_operations() {
-    let (world, page) = page_of(10, Some(Bug::StaleRead));
+    let (world, page) = page_of(23, Some(Bug::StaleRead));
     assert_eq!(page.violations[0].invariant, "linearizability");
     let panel = page
         .linearizability
         .as_ref()
         .expect("a linearizability panel");
-    // `raftsim run --seed 10 --bug stale-read`: on key "k1", after a
-    // 26-operation prefix ending in state "c1.9", client 4 reads
-    // "c0.18c2.9;c3.17;", a value the put had already replaced.
-    assert_eq!(panel.key.as_deref(), Some("k1"));
-    assert_eq!(panel.state, "\"c1.9\"");
-    assert_eq!(panel.prefix.len(), 26);
-    assert!(panel.operations.iter().all(|op| op.key == "k1"));
+    // `raftsim run --seed 23 --bug stale-read`: on key "k0", after a
+    // 9-operation prefix ending in state "c0.10", client 0 reads "c0.3", a
+    // value later writes had already replaced.
+    assert_eq!(panel.key.as_deref(), Some("k0"));
+    assert_eq!(panel.state, "\"c0.10\"");
+    assert_eq!(panel.prefix.len(), 9);
+    assert!(panel.operations.iter().all(|op| op.key == "k0"));
     let stuck: Vec<_> = panel
         .operations
         .iter()
@@ -227,9 +227,9 @@ fn the_page_of_the_stale_read_seed_draws_the_failing_key_with_its_stuck_operatio
         "every stuck operation is drawn"
     );
     assert!(
-        stuck.iter().any(|op| op.op == "get \"k1\""
-            && op.result == "\"c0.18c2.9;c3.17;\""
-            && op.client == 4),
+        stuck
+            .iter()
+            .any(|op| op.op == "get \"k0\"" && op.result == "\"c0.3\"" && op.client == 0),
         "{stuck:?}"
     );
     let drawn: Vec<u64> = panel.operations.iter().map(|op| op.id).collect();
@@ -274,7 +274,7 @@ fn a_page_says_what_its_window_left_out() {
 
 #[test]
 fn the_page_is_one_file_that_fetches_nothing() {
-    let (_, page) = page_of(10, Some(Bug::StaleRead));
+    let (_, page) = page_of(23, Some(Bug::StaleRead));
     let html = timeline::html::render(&page);
     let lower = html.to_lowercase();
     for outside in [
@@ -294,13 +294,13 @@ fn the_page_is_one_file_that_fetches_nothing() {
     let end = start + html[start..].find("</script>").expect("its end");
     let data: serde_json::Value = serde_json::from_str(&html[start..end]).expect("JSON");
     assert_eq!(data, serde_json::to_value(&page).expect("serializes"));
-    assert_eq!(data["linearizability"]["key"], "k1");
+    assert_eq!(data["linearizability"]["key"], "k0");
 }
 
 #[test]
 fn the_same_run_gives_the_same_bytes() {
-    let first = page_of(10, Some(Bug::StaleRead)).1;
-    let second = page_of(10, Some(Bug::StaleRead)).1;
+    let first = page_of(23, Some(Bug::StaleRead)).1;
+    let second = page_of(23, Some(Bug::StaleRead)).1;
     assert_eq!(
         timeline::html::render(&first),
         timeline::html::render(&second)
@@ -319,7 +319,7 @@ fn events<'a>(trace: &'a serde_json::Value, ph: &str) -> Vec<&'a serde_json::Val
 
 #[test]
 fn the_perfetto_trace_holds_roles_flows_and_the_violation() {
-    let (_, page) = page_of(3, Some(Bug::DoubleVote));
+    let (_, page) = page_of(6, Some(Bug::DoubleVote));
     let trace: serde_json::Value =
         serde_json::from_str(&timeline::perfetto_json(&page)).expect("the trace is JSON");
     let names: Vec<&str> = events(&trace, "M")
@@ -338,13 +338,13 @@ fn the_perfetto_trace_holds_roles_flows_and_the_violation() {
         .filter(|e| e["name"] == "leader t1")
         .filter_map(|e| e["pid"].as_u64())
         .collect();
-    assert_eq!(leaders, [1, 3]);
+    assert_eq!(leaders, [6, 7]);
     let violations: Vec<_> = events(&trace, "i")
         .into_iter()
         .filter(|e| e["s"] == "g" && e["name"] == "VIOLATION election-safety")
         .collect();
     assert_eq!(violations.len(), 1);
-    assert_eq!(violations[0]["ts"], 270_837);
+    assert_eq!(violations[0]["ts"], 105_029);
     assert_flows_bind_to_slices(&trace, &page);
 }
 
@@ -446,15 +446,15 @@ fn a_scenario_page_accounts_for_held_paused_and_crashed_while_paused_messages() 
 
 #[test]
 fn a_recorded_run_scenario_draws_its_seed_run() {
-    // What `raftsim shrink --seed 3 --bug double-vote` writes: no fault is
+    // What `raftsim shrink --seed 6 --bug double-vote` writes: no fault is
     // needed, only a smaller world.
-    let text = "world seed=3 bug=double-vote nodes=3 clients=0 chaos=0.271s\nrun-to-end\nexpect violation election-safety\n";
+    let text = "world seed=6 bug=double-vote clients=0 chaos=0.106s\nrun-to-end\nexpect violation election-safety\n";
     let scenario = simulator::commands::scenario::parse(text).expect("parses");
     let page = timeline::scenario::page_of_scenario("dv.scen", &scenario).expect("a page");
     assert_eq!(page.violations[0].invariant, "election-safety");
-    assert_eq!(page.violations[0].at_us, 270_028);
+    assert_eq!(page.violations[0].at_us, 105_029);
     assert!(
-        page.title.starts_with("dv.scen (world seed=3"),
+        page.title.starts_with("dv.scen (world seed=6"),
         "{}",
         page.title
     );
@@ -479,7 +479,7 @@ fn replay_writes_both_files_and_a_file_that_cannot_be_written_is_exit_2() {
     let args = [
         "replay",
         "--seed",
-        "3",
+        "6",
         "--bug",
         "double-vote",
         "--events",
@@ -501,7 +501,7 @@ fn replay_writes_both_files_and_a_file_that_cannot_be_written_is_exit_2() {
     let stdout = String::from_utf8_lossy(&ran.stdout);
     assert!(stdout
         .trim_end()
-        .ends_with("replay: raftsim replay --seed 3 --bug double-vote"));
+        .ends_with("replay: raftsim replay --seed 6 --bug double-vote"));
     let nowhere = dir.join("missing-folder/x.html");
     let refused = raftsim(&[&args[..], &["--html", nowhere.to_str().unwrap()]].concat());
     assert_eq!(refused.status.code(), Some(2));

@@ -727,7 +727,7 @@ impl World {
                     if let Some((leader, leader_term)) = leader {
                         if self.params.features.pre_vote && now > before && now > leader_term {
                             let seen = format!(
-                                "n{id}, cut off from every node in term {before}, rejoins in term {now},                                  above leader n{leader}'s term {leader_term}: it will force the leader down"
+                                "n{id}, cut off from every node in term {before}, rejoins in term {now}, above leader n{leader}'s term {leader_term}: it will force the leader down"
                             );
                             self.liveness(
                                 Invariant::LivenessStableLeader,
