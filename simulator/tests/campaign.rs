@@ -45,6 +45,15 @@ fn a_correct_raft_passes_a_thousand_seeds() {
         failures.join("\n")
     );
     assert_eq!(summary.passed, 1000);
+    // Every situation the checks are about was reached: a pre-vote refused,
+    // a CheckQuorum step-down, reads by every path, transfers done and
+    // abandoned, pauses, clogs, skewed clocks, partial partitions.
+    let never = summary.coverage.never_reached();
+    assert!(never.is_empty(), "never reached in 1,000 seeds: {never:?}");
+    assert!(
+        summary.recovery[0].count() > 0 && summary.recovery[1].count() > 0,
+        "leader losses timed with PreVote off and on"
+    );
     assert!(
         summary.linearizable > 950,
         "only {} histories were checked linearizable",

@@ -73,3 +73,46 @@ fn a_fault_whose_message_never_comes_does_nothing() {
     };
     assert_eq!(hash(plain), hash(with_drop));
 }
+
+#[test]
+fn the_faults_of_this_issue_read_back_as_written() {
+    use simulator::commands::scenario::parse;
+    let faults = [
+        "at 1s pause n2",
+        "at 1.2s resume n2",
+        "at 1.5s clog n1->n3 delay=0.2s",
+        "at 2s unclog n1->n3",
+        "at 2.5s skew n3 ppt=-300",
+        "at 3s unskew n3",
+        "at 3.5s transfer n1 n2",
+    ];
+    let text = format!("world seed=1 nodes=3\n{}\nrun-to-end\n", faults.join("\n"));
+    let scenario = parse(&text).expect("parses");
+    let written: Vec<String> = scenario.steps[1..=faults.len()]
+        .iter()
+        .map(|step| step.command.to_string())
+        .collect();
+    assert_eq!(written, faults);
+    let cases = [
+        (
+            "at 1s clog n1->n3 200ms",
+            "1:19:",
+            "expected delay=DURATION",
+        ),
+        (
+            "at 1s clog n1->n3 delay=fast",
+            "1:25:",
+            "expected a duration",
+        ),
+        ("at 1s skew n3 ppt=-1000", "1:15:", "-999 to 10000"),
+        ("at 1s transfer n1", "1:", "node"),
+        ("at 1s frobnicate n1", "1:7:", "transfer"),
+    ];
+    for (line, at, expected) in cases {
+        let text = format!("world seed=1\n{line}\nrun-to-end\nexpect no-violation\n");
+        let error = error_of(&text);
+        let at = format!("r.scen:2:{}", &at[2..]);
+        assert!(error.contains(&at), "{line}: {error} (wanted {at})");
+        assert!(error.contains(expected), "{line}: {error}");
+    }
+}

@@ -664,3 +664,21 @@ fn delivery_kind(delivery: Delivery) -> &'static str {
         Delivery::Held => ": held by a scenario rule",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::lease_drift_ticks;
+
+    #[test]
+    fn the_lease_gives_up_the_ticks_a_drifting_clock_can_lose_and_one_more() {
+        // No drift: only the tick alignment.
+        assert_eq!(lease_drift_ticks(10, 0), 1);
+        // 5%: over 10 follower ticks a slow leader counts 10 * 0.95 / 1.05 =
+        // 9.05, under one tick short.
+        assert_eq!(lease_drift_ticks(10, 50), 2);
+        // 16%: 10 * 0.84 / 1.16 = 7.2, under three ticks short.
+        assert_eq!(lease_drift_ticks(10, 160), 4);
+        // A bound that leaves no lease at a short timeout is caught by the caller.
+        assert!(lease_drift_ticks(3, 500) >= 3);
+    }
+}

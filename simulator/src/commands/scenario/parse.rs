@@ -374,13 +374,7 @@ impl<'a> CommandParser<'a> {
             },
             "clog" => {
                 let (from, to) = self.link()?;
-                let token = self.words.next("delay=DURATION")?;
-                let Some(value) = token.text.strip_prefix("delay=") else {
-                    return Err(self.words.error(token.col, "expected delay=DURATION"));
-                };
-                let col = token.col + "delay=".len();
-                let delay_us = bounded_duration_us(value, 0..=DURATION_MAX_US)
-                    .map_err(|message| self.words.error(col, message))?;
+                let delay_us = self.keyed_duration("delay")?;
                 Command::Clog { from, to, delay_us }
             }
             "unclog" => {
@@ -456,6 +450,23 @@ impl<'a> CommandParser<'a> {
                     ),
                 )
             })
+    }
+
+    /// `KEY=DURATION`, such as `delay=200ms`.
+    fn keyed_duration(&mut self, key: &str) -> Result<u64, ParseError> {
+        let token = self.words.next(&format!("{key}=DURATION"))?;
+        let Some(value) = token
+            .text
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
+        else {
+            return Err(self
+                .words
+                .error(token.col, format!("expected {key}=DURATION")));
+        };
+        let col = token.col + key.len() + 1;
+        bounded_duration_us(value, 0..=DURATION_MAX_US)
+            .map_err(|message| self.words.error(col, message))
     }
 
     fn node(&mut self) -> Result<Node, ParseError> {

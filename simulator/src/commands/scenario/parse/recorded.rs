@@ -169,13 +169,7 @@ impl CommandParser<'_> {
             "resume" => Fault::Resume { node: self.node()? },
             "clog" => {
                 let (from, to) = self.link()?;
-                let token = self.words.next("delay=DURATION")?;
-                let Some(value) = token.text.strip_prefix("delay=") else {
-                    return Err(self.words.error(token.col, "expected delay=DURATION"));
-                };
-                let col = token.col + "delay=".len();
-                let extra_delay_us = bounded_duration_us(value, 0..=DURATION_MAX_US)
-                    .map_err(|message| self.words.error(col, message))?;
+                let extra_delay_us = self.keyed_duration("delay")?;
                 Fault::Clog {
                     from,
                     to,
@@ -186,25 +180,10 @@ impl CommandParser<'_> {
                 let (from, to) = self.link()?;
                 Fault::Unclog { from, to }
             }
-            "skew" => {
-                let node = self.node()?;
-                let token = self.words.next("ppt=N")?;
-                let ppt = token
-                    .text
-                    .strip_prefix("ppt=")
-                    .and_then(|digits| digits.parse::<i64>().ok())
-                    .filter(|ppt| (-999..=10_000).contains(ppt))
-                    .ok_or_else(|| {
-                        self.words.error(
-                            token.col,
-                            format!(
-                                "expected ppt=N (parts per thousand, -999 to 10000), found `{}`",
-                                token.text
-                            ),
-                        )
-                    })?;
-                Fault::Skew { node, ppt }
-            }
+            "skew" => Fault::Skew {
+                node: self.node()?,
+                ppt: self.ppt()?,
+            },
             "unskew" => Fault::Unskew { node: self.node()? },
             "transfer" => Fault::Transfer {
                 from: self.node()?,
@@ -309,15 +288,7 @@ impl CommandParser<'_> {
         if head.text == "drop" {
             return Ok(Fault::Drop { message });
         }
-        let token = self.words.next("second-delay=DURATION")?;
-        let Some(value) = token.text.strip_prefix("second-delay=") else {
-            return Err(self
-                .words
-                .error(token.col, "expected second-delay=DURATION"));
-        };
-        let col = token.col + "second-delay=".len();
-        let second_delay_us = bounded_duration_us(value, 0..=DURATION_MAX_US)
-            .map_err(|message| self.words.error(col, message))?;
+        let second_delay_us = self.keyed_duration("second-delay")?;
         Ok(Fault::Duplicate {
             message,
             second_delay_us,
