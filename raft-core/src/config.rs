@@ -203,12 +203,17 @@ pub enum Bug {
     /// has committed: its commit index may still lag behind what an earlier
     /// leader committed (Ongaro's thesis §6.4, step 1), so the read misses it.
     ReadIndexBeforeTermCommit,
+    /// The host answers a read as soon as its read index is confirmed,
+    /// without waiting until it has applied up to that index: a follower
+    /// that lags serves an old value. Raft itself is untouched: the host's
+    /// read path consults this flag.
+    ReadBeforeApply,
 }
 
 impl Bug {
     /// The planted bugs the default fuzz campaign catches (within 2,000
     /// seeds, as the simulator's tests prove), in a stable order.
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 13] = [
         Bug::CommitOldTerm,
         Bug::VoteWithoutLogCheck,
         Bug::DoubleVote,
@@ -221,6 +226,7 @@ impl Bug {
         Bug::ReadIndexNoHeartbeat,
         Bug::LeaseWithoutCheckQuorum,
         Bug::ReadIndexBeforeTermCommit,
+        Bug::ReadBeforeApply,
     ];
 
     /// The planted bugs only a scenario shows: the default campaign does not
@@ -247,6 +253,7 @@ impl Bug {
             Bug::LeaseWithoutCheckQuorum => "lease-without-check-quorum",
             Bug::TransferKeepsProposing => "transfer-keeps-proposing",
             Bug::ReadIndexBeforeTermCommit => "read-index-before-term-commit",
+            Bug::ReadBeforeApply => "read-before-apply",
         }
     }
 
@@ -287,6 +294,9 @@ impl Bug {
             }
             Bug::ReadIndexBeforeTermCommit => {
                 "a new leader serves reads before an entry of its own term has committed"
+            }
+            Bug::ReadBeforeApply => {
+                "a read is answered once its read index is confirmed, before the node applied that far"
             }
             Bug::LeaseWithoutCheckQuorum => {
                 "the leader serves lease reads as long as it believes it leads, and does not step down without a quorum"

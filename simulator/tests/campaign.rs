@@ -145,11 +145,16 @@ fn read_index_before_term_commit_is_caught() {
 }
 
 #[test]
+fn read_before_apply_is_caught() {
+    assert_caught(Bug::ReadBeforeApply);
+}
+
+#[test]
 fn every_campaign_bug_has_its_test_and_every_other_a_scenario() {
-    // The twelve tests above: a new planted bug needs a test of its own.
+    // The thirteen tests above: a new planted bug needs a test of its own.
     assert_eq!(
         Bug::ALL.len(),
-        12,
+        13,
         "add an `is_caught` test for the new bug"
     );
     let scenarios = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");

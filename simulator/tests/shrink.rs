@@ -162,12 +162,17 @@ fn the_read_index_before_term_commit_corpus_entry_shrinks_to_a_one_minimal_scena
 }
 
 #[test]
+fn the_read_before_apply_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::ReadBeforeApply);
+}
+
+#[test]
 fn every_planted_bug_has_a_corpus_entry_and_its_shrink_test() {
     for bug in Bug::ALL {
         corpus_entry(bug);
     }
-    // The twelve tests above: a new planted bug needs a test of its own.
-    assert_eq!(Bug::ALL.len(), 12, "add a shrink test for the new bug");
+    // The thirteen tests above: a new planted bug needs a test of its own.
+    assert_eq!(Bug::ALL.len(), 13, "add a shrink test for the new bug");
 }
 
 #[test]

@@ -26,6 +26,7 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         Bug::ReadIndexNoHeartbeat => &[Linearizability],
         Bug::LeaseWithoutCheckQuorum => &[Linearizability],
         Bug::ReadIndexBeforeTermCommit => &[Linearizability],
+        Bug::ReadBeforeApply => &[Linearizability],
         Bug::LeaseIgnoresDrift => &[Linearizability],
         // Proposals made during a transfer are lost and retried: nothing a
         // client was told is lost, so no property breaks; the scenario

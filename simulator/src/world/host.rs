@@ -471,11 +471,17 @@ impl World {
 
     /// Answers the confirmed reads whose read index this node has applied.
     fn serve_reads(&mut self, id: NodeId) {
+        let read_before_apply = self.params.bugs.has(raft_core::Bug::ReadBeforeApply);
         let host = self.host(id);
         if host.confirmed_reads.is_empty() {
             return;
         }
-        let applied = host.applied;
+        // BUG(ReadBeforeApply): a confirmed read is answered at once, from
+        // whatever this node has applied so far.
+        let applied = match read_before_apply {
+            true => Index::MAX,
+            false => host.applied,
+        };
         let leads = host
             .node
             .as_ref()
