@@ -293,13 +293,7 @@ impl Raft {
         if self.lead_transferee().is_some() {
             return false; // The transferee campaigns past the vote lease.
         }
-        // BUG(LeaseIgnoresDrift): the lease lasts the whole election timeout, so a
-        // follower whose clock runs fast can vote for a new leader within it.
-        let drift_ticks = if self.config.bugs.has(Bug::LeaseIgnoresDrift) {
-            0
-        } else {
-            self.config.max_clock_drift_ticks
-        };
+        let drift_ticks = self.config.max_clock_drift_ticks;
         let lease_ticks = u64::from(self.config.election_timeout_ticks_min - drift_ticks);
         reads
             .lease_start_tick

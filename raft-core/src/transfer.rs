@@ -8,7 +8,6 @@
 //! leader's read lease is suspended while a transfer is under way: the
 //! transferee may be elected within it.
 
-use crate::config::Bug;
 use crate::raft::{Raft, RoleState};
 use crate::raw_node::TransferLeaderError;
 use crate::types::{MessageBody, NodeId};
@@ -99,11 +98,6 @@ impl Raft {
 
     /// Leader: whether proposals are refused because a transfer is under way.
     pub(crate) fn transfer_blocks_proposals(&self) -> Option<NodeId> {
-        // BUG(TransferKeepsProposing): proposals go on during the transfer, so the
-        // leader's log may run ahead of the transferee until the transfer lapses.
-        if self.config.bugs.has(Bug::TransferKeepsProposing) {
-            return None;
-        }
         self.lead_transferee()
     }
 }

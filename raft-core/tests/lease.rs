@@ -163,18 +163,6 @@ fn lease_is_shortened_by_max_drift() {
 }
 
 #[test]
-fn planted_lease_ignores_drift_keeps_the_lease_for_the_whole_election_timeout() {
-    let mut cluster = leader_with_lease_reads(3, Bugs::none().with(Bug::LeaseIgnoresDrift));
-    confirm_first_round_late(&mut cluster, 0);
-    tick_leader_alone(&mut cluster, 7);
-    assert_eq!(
-        read_now(&mut cluster, 1),
-        Some(ReadVia::Lease),
-        "tick 9: the drift bound was ignored"
-    );
-}
-
-#[test]
 fn a_leader_cut_off_stops_serving_lease_reads_once_the_lease_expires() {
     let mut cluster = leader_with_lease_reads(1, Bugs::none());
     cluster.tick_node(1, HEARTBEAT_TICKS);

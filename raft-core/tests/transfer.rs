@@ -5,7 +5,7 @@ mod common;
 use bytes::Bytes;
 use common::*;
 use raft_core::{
-    Bug, Bugs, MessageBody, ProposeError, ReadOnlyOption, ReadVia, Role, TransferLeaderError,
+    Bugs, MessageBody, ProposeError, ReadOnlyOption, ReadVia, Role, TransferLeaderError,
 };
 
 fn election_ticks() -> u32 {
@@ -74,16 +74,6 @@ fn transfer_stops_proposals() {
         propose(&mut cluster, 1),
         Err(ProposeError::TransferInProgress { to: 2 })
     );
-}
-
-#[test]
-fn planted_transfer_keeps_proposing_accepts_proposals_during_a_transfer() {
-    let mut cluster = Cluster::new(3, Bugs::none().with(Bug::TransferKeepsProposing));
-    cluster.elect(1);
-    cluster.isolate(2);
-    cluster.node(1).transfer_leader(2).unwrap();
-    assert!(propose(&mut cluster, 1).is_ok());
-    assert_eq!(cluster.status(1).lead_transferee, Some(2));
 }
 
 #[test]

@@ -305,7 +305,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Shrink(args) => shrink(args),
         Command::Replay(args) => replay(args),
         Command::Bugs => {
-            for bug in Bug::every() {
+            for bug in Bug::ALL {
                 println!("{:<30} {}", bug.name(), bug.description());
                 let caught = simulator::world::bugs::caught_by_text(bug);
                 println!("{:<30} caught by: {caught}", "");
@@ -880,7 +880,7 @@ fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
 
 fn parse_bug(text: &str) -> Result<Bug, String> {
     Bug::from_name(text).ok_or_else(|| {
-        let names: Vec<&str> = Bug::every().map(|b| b.name()).collect();
+        let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
         format!("unknown bug; planted bugs are: {}", names.join(", "))
     })
 }

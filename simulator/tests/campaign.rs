@@ -150,26 +150,13 @@ fn read_before_apply_is_caught() {
 }
 
 #[test]
-fn every_campaign_bug_has_its_test_and_every_other_a_scenario() {
+fn every_planted_bug_has_its_test() {
     // The thirteen tests above: a new planted bug needs a test of its own.
     assert_eq!(
         Bug::ALL.len(),
         13,
         "add an `is_caught` test for the new bug"
     );
-    let scenarios = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    let texts: Vec<String> = std::fs::read_dir(&scenarios)
-        .expect("scenarios/ is readable")
-        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default())
-        .collect();
-    for bug in Bug::SCENARIO_ONLY {
-        let setting = format!("bug={}", bug.name());
-        assert!(
-            texts.iter().any(|text| text.contains(&setting)),
-            "{} is not caught by the campaign, and no scenario shows it",
-            bug.name()
-        );
-    }
 }
 
 #[test]

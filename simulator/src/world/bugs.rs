@@ -1,7 +1,6 @@
 //! What catches each planted bug: the properties that may break first when
-//! it is switched on, and whether the default campaign finds it or only a
-//! scenario shows it. `raftsim bugs` prints this; the tests hold the
-//! campaign to it.
+//! it is switched on. `raftsim bugs` prints this; the tests hold the
+//! campaign to it (each bug is found within 2,000 seeds).
 
 use invariants::Invariant;
 use raft_core::Bug;
@@ -27,25 +26,12 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         Bug::LeaseWithoutCheckQuorum => &[Linearizability],
         Bug::ReadIndexBeforeTermCommit => &[Linearizability],
         Bug::ReadBeforeApply => &[Linearizability],
-        Bug::LeaseIgnoresDrift => &[Linearizability],
-        // Proposals made during a transfer are lost and retried: nothing a
-        // client was told is lost, so no property breaks; the scenario
-        // shows the transfer that never completes.
-        Bug::TransferKeepsProposing => &[],
     }
 }
 
 /// How `raftsim bugs` says what catches `bug`: `linearizability`, or
-/// `linearizability (scenario only)` for a bug the default campaign does not
-/// find within 2,000 seeds.
+/// `election-safety, leader-completeness` when either may be first.
 pub fn caught_by_text(bug: Bug) -> String {
     let names: Vec<&str> = caught_by(bug).iter().map(|i| i.name()).collect();
-    let names = match names.is_empty() {
-        true => "no property (a transfer that never completes)".to_string(),
-        false => names.join(", "),
-    };
-    match Bug::ALL.contains(&bug) {
-        true => names,
-        false => format!("{names} (scenario only)"),
-    }
+    names.join(", ")
 }

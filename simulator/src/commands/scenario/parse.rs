@@ -964,7 +964,7 @@ fn set_cluster_option(spec: &mut ClusterSpec, key: &str, value: &str) -> Result<
 fn set_bugs(spec: &mut ClusterSpec, value: &str) -> Result<(), OptionError> {
     for name in value.split(',') {
         if Bug::from_name(name).is_none() {
-            let names: Vec<&str> = Bug::every().map(|b| b.name()).collect();
+            let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
             return Err(OptionError::BadValue(format!(
                 "unknown bug `{name}`; planted bugs: {}",
                 names.join(", ")

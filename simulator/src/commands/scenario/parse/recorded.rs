@@ -49,7 +49,7 @@ fn set_world_option(spec: &mut WorldSpec, key: &str, value: &str) -> Result<(), 
         },
         "bug" => {
             if Bug::from_name(value).is_none() {
-                let names: Vec<&str> = Bug::every().map(|b| b.name()).collect();
+                let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
                 return Err(bad(format!("unknown bug `{value}`; bugs: {}", names.join(", "))));
             }
             spec.bugs.push(value.to_string());
