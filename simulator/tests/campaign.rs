@@ -54,6 +54,12 @@ fn a_correct_raft_passes_a_thousand_seeds() {
         summary.recovery[0].count() > 0 && summary.recovery[1].count() > 0,
         "leader losses timed with PreVote off and on"
     );
+    let [(off, off_runs), (on, on_runs)] = summary.elections;
+    assert_eq!(off_runs + on_runs, 1000, "every run counted once");
+    assert!(
+        off >= off_runs && on >= on_runs,
+        "every run elects a leader"
+    );
     assert!(
         summary.linearizable > 950,
         "only {} histories were checked linearizable",

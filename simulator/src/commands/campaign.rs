@@ -332,6 +332,8 @@ pub struct RunTally {
     pub pre_vote: bool,
     /// How long each recovery took: a leader's loss to the next new leader.
     pub leader_outages_us: Vec<u64>,
+    /// Elections won in it.
+    pub elections: u64,
 }
 
 impl RunTally {
@@ -346,6 +348,7 @@ impl RunTally {
             coverage: report.coverage,
             pre_vote: report.params.features.pre_vote,
             leader_outages_us: report.leader_outages_us.clone(),
+            elections: report.elections,
         }
     }
 
@@ -394,6 +397,7 @@ impl RunTally {
             coverage,
             pre_vote: value["pre_vote"].as_bool().unwrap_or(false),
             leader_outages_us,
+            elections: value["elections"].as_u64().unwrap_or(0),
         })
     }
 }
@@ -429,6 +433,9 @@ pub struct Summary {
     /// Virtual time from a leader's loss to the next new leader, over
     /// every run: `[PreVote off, PreVote on]`.
     pub recovery: [Durations; 2],
+    /// Elections won, over every run: `[PreVote off, PreVote on]`, and the
+    /// runs of each.
+    pub elections: [(u64, u64); 2],
     /// How many runs reached each situation of [`crate::world::coverage::Sometimes::ALL`].
     pub coverage: CoverageCounts,
 }
@@ -459,6 +466,9 @@ impl Summary {
         self.events += run.events;
         self.virtual_time_us += run.virtual_time_us;
         self.coverage.count(run.coverage);
+        let elections = &mut self.elections[usize::from(run.pre_vote)];
+        elections.0 += run.elections;
+        elections.1 += 1;
         for us in &run.leader_outages_us {
             self.recovery[usize::from(run.pre_vote)].add(*us);
         }
@@ -519,6 +529,10 @@ impl Summary {
             "recovery": {
                 "prevote_off": self.recovery[0].to_json(),
                 "prevote_on": self.recovery[1].to_json(),
+            },
+            "elections": {
+                "prevote_off": {"elections": self.elections[0].0, "runs": self.elections[0].1},
+                "prevote_on": {"elections": self.elections[1].0, "runs": self.elections[1].1},
             },
         });
         self.scope.write_json(&mut value);
@@ -741,6 +755,19 @@ pub fn write_summary(json: bool, summary: &Summary, out: &mut dyn Write) -> std:
             names.join(", ")
         )?;
     }
+    let per_run = |(elections, runs): (u64, u64)| match runs {
+        0 => "no run".to_string(),
+        _ => format!(
+            "{elections} in {runs} runs ({:.1} a run)",
+            elections as f64 / runs as f64
+        ),
+    };
+    writeln!(
+        out,
+        "elections won: prevote off {}; prevote on {}",
+        per_run(summary.elections[0]),
+        per_run(summary.elections[1])
+    )?;
     writeln!(
         out,
         "time to a new leader after a leader loss (virtual): prevote off {}; prevote on {}",

@@ -62,6 +62,8 @@ pub struct RunReport {
     /// How long each recovery took: from a leader's loss to the next new
     /// leader, in virtual time.
     pub leader_outages_us: Vec<u64>,
+    /// Elections won in the run.
+    pub elections: u64,
 }
 
 /// Runs seed `seed` and returns the finished world (for replay) and its report.
@@ -121,6 +123,7 @@ fn execute_driven(
         options: options.clone(),
         coverage: sim.coverage(),
         leader_outages_us: sim.leader_outages_us().to_vec(),
+        elections: sim.elections(),
     };
     (sim, report)
 }
@@ -265,6 +268,7 @@ impl RunReport {
             "coverage": self.coverage.names(),
             "pre_vote": self.params.features.pre_vote,
             "leader_outages_us": self.leader_outages_us,
+            "elections": self.elections,
         });
         match &self.outcome {
             Outcome::Pass => {}

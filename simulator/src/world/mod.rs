@@ -243,6 +243,8 @@ pub struct World {
     had_leader: bool,
     /// How long each recovery took: from a leader's loss to the next new leader.
     leader_outages_us: Vec<u64>,
+    /// Elections won so far (a node becoming leader of a new term).
+    elections: u64,
 }
 
 impl World {
@@ -289,6 +291,7 @@ impl World {
             leader_lost_at: None,
             had_leader: false,
             leader_outages_us: Vec::new(),
+            elections: 0,
             params,
             options,
         };
@@ -392,6 +395,7 @@ impl World {
     /// Node `leader` just became leader: the driver may act.
     pub(crate) fn on_new_leader(&mut self, leader: NodeId) {
         self.had_leader = true;
+        self.elections += 1;
         if let Some((_, to)) = self.pending_transfer.take() {
             if to == leader {
                 self.reached(Sometimes::TransferCompleted);
@@ -766,6 +770,11 @@ impl World {
     /// pause, step-down, cut off) to the next new leader, in virtual time.
     pub fn leader_outages_us(&self) -> &[u64] {
         &self.leader_outages_us
+    }
+
+    /// Elections won so far: how often a node became leader of a new term.
+    pub fn elections(&self) -> u64 {
+        self.elections
     }
 
     /// The situations this run reached so far.
