@@ -36,13 +36,17 @@ enum Command {
     /// Run one seed and report pass or the violation found.
     Run(RunArgs),
     /// Run a campaign of seeds across cores; exit 1 if any run breaks a property.
+    ///
+    /// Ends with the coverage (how many runs reached each situation the checks
+    /// are about; any never reached is flagged), the elections and the time to
+    /// a new leader after a leader loss, then `N passed, N failed, N unknown`.
     Fuzz(FuzzArgs),
     /// Put together the `fuzz --json` files of a split campaign's shares as
     /// the unsplit campaign would have printed them; exit code as `fuzz`'s.
     Merge(MergeArgs),
     /// Run one seed again with a readable event log and the nodes' final state.
     Replay(ReplayArgs),
-    /// List the planted bugs.
+    /// List the planted bugs and the property that catches each.
     Bugs,
     /// Measure simulated events per second, with and without per-step checks.
     Bench(BenchArgs),
@@ -117,7 +121,7 @@ struct WorldArgs {
     /// reads (a clock past the drift bound breaks a lease by design).
     #[arg(long = "fault", value_name = "KIND", value_parser = parse_fault)]
     faults: Vec<FaultKind>,
-    /// swarm: each seed draws cluster size and fault kinds; standard: 5 voters, all faults but disk loss.
+    /// swarm: each seed draws cluster size, fault kinds and Raft features (PreVote, CheckQuorum, read path, transfers); standard: 5 voters, the five classic faults (not pauses, clogs, skews or disk loss), features drawn.
     #[arg(long, value_name = "PROFILE", default_value = "swarm", value_parser = parse_profile)]
     profile: Profile,
 }
