@@ -489,15 +489,25 @@ impl World {
                 from,
                 to,
                 extra_delay_us,
-            } => self.network.set_clog(from, to, extra_delay_us),
-            Fault::Unclog { from, to } => self.network.set_clog(from, to, 0),
+            } => {
+                self.network.set_clog(from, to, extra_delay_us);
+                self.timeline_links();
+            }
+            Fault::Unclog { from, to } => {
+                self.network.set_clog(from, to, 0);
+                self.timeline_links();
+            }
             Fault::Skew { node, ppt } => {
                 if ppt.abs() > self.params.clock_drift_bound_ppt {
                     self.reached(Sometimes::ClockPastBound);
                 }
                 self.hosts[node as usize - 1].skew_ppt = Some(ppt);
+                self.timeline_links();
             }
-            Fault::Unskew { node } => self.hosts[node as usize - 1].skew_ppt = None,
+            Fault::Unskew { node } => {
+                self.hosts[node as usize - 1].skew_ppt = None;
+                self.timeline_links();
+            }
             Fault::Transfer { from, to } => self.transfer_leadership(from, to),
             Fault::Drop { .. } | Fault::Duplicate { .. } => {
                 unreachable!("message faults are a message's fate, not injected")

@@ -841,6 +841,36 @@ impl World {
         }
     }
 
+    /// The network and clocks for a person: the cuts (`partition n1 | n2
+    /// n3`), then any clogged link (`clog n1->n2 +200ms`) and clock past
+    /// the drift bound (`n3 clock +300 ppt`); `none` when all is well.
+    fn describe_network(&self) -> String {
+        let n = self.params.cluster_size;
+        let mut parts = Vec::new();
+        let cuts = self.network.describe_partition();
+        if cuts != "none" {
+            parts.push(cuts);
+        }
+        for from in 1..=n {
+            for to in (1..=n).filter(|&to| to != from) {
+                let clog_us = self.network.clog_us(from, to);
+                if clog_us > 0 {
+                    let delay = crate::world::format_time(clog_us);
+                    parts.push(format!("clog n{from}->n{to} +{delay}"));
+                }
+            }
+        }
+        for host in &self.hosts {
+            if let Some(ppt) = host.skew_ppt {
+                parts.push(format!("n{} clock {ppt:+} ppt", host.id()));
+            }
+        }
+        match parts.is_empty() {
+            true => "none".to_string(),
+            false => parts.join("; "),
+        }
+    }
+
     /// The network's links just changed.
     pub(crate) fn timeline_links(&mut self) {
         if self.timeline.is_none() {
@@ -853,11 +883,15 @@ impl World {
             .collect();
         let change = LinkChange {
             at_us: self.now_us,
-            description: self.network.describe_partition(),
+            description: self.describe_network(),
             cuts,
         };
         if let Some(timeline) = self.timeline.as_mut() {
-            let unchanged = timeline.links.items().back().map(|l| &l.cuts) == Some(&change.cuts);
+            let unchanged = timeline
+                .links
+                .items()
+                .back()
+                .is_some_and(|l| l.cuts == change.cuts && l.description == change.description);
             if !unchanged {
                 timeline.links.push(change);
             }

@@ -276,11 +276,14 @@ window.addEventListener("error", function (event) {
   function drawNetwork(ctx, view) {
     const top = AXIS_H + TRAFFIC_H + 2, h = NETWORK_H - 4;
     for (const link of D.links) {
-      if (!link.cuts.length) continue;
+      if (!link.cuts.length && link.description === "none") continue;
       const x0 = Math.max(view.left, view.x(link.at_us)), x1 = Math.min(view.width, view.x(link.to));
       if (x1 <= x0) continue;
-      ctx.fillStyle = "rgba(230,50,50,0.25)"; ctx.fillRect(x0, top, x1 - x0, h);
-      label(ctx, link.description, x0 + 3, top + h / 2, x1 - x0 - 6, "#900");
+      // Red: links cut; amber: links that deliver late or clocks past their bound.
+      const cut = link.cuts.length > 0;
+      ctx.fillStyle = cut ? "rgba(230,50,50,0.25)" : "rgba(240,170,40,0.25)";
+      ctx.fillRect(x0, top, x1 - x0, h);
+      label(ctx, link.description, x0 + 3, top + h / 2, x1 - x0 - 6, cut ? "#900" : "#850");
     }
   }
 
