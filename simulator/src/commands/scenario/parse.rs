@@ -9,7 +9,9 @@
 use std::ops::RangeInclusive;
 
 use invariants::Invariant;
-use raft_core::{Bug, Config};
+use raft_core::{Bug, Config, ConfigError, ReadOnlyOption};
+
+use crate::world::host::lease_drift_ticks;
 
 use super::ast::{
     ClientOp, ClusterSpec, Command, Condition, Expectation, Node, Scenario, Step, WorldSpec,
@@ -820,22 +822,58 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, ParseError> {
     let mut spec = ClusterSpec::with_size(size);
     // Where the timing settings were written, to point at them if they clash.
     let mut timing_col = size_token.col;
+    let mut features_col = size_token.col;
     each_option(words, |key, value, col| {
         set_cluster_option(&mut spec, key, value)?;
-        if key == "election-ticks" || key == "heartbeat-ticks" {
-            timing_col = col;
+        match key {
+            "election-ticks" | "heartbeat-ticks" => timing_col = col,
+            "read" | "check-quorum" | "follower-reads" | "max-drift" => features_col = col,
+            _ => {}
         }
         Ok(())
     })?;
+    if spec.features.follower_reads && spec.features.read_path == ReadPath::Log {
+        return Err(words.error(
+            features_col,
+            "invalid cluster settings: `follower-reads=on` needs `read=read-index` or `read=lease` (a follower cannot serve a read through the log)",
+        ));
+    }
+    // The configuration every node gets (see `Host::new`), checked here so
+    // that a clash is the file's error, not a node that cannot start.
+    let lease = spec.features.read_path == ReadPath::Lease;
     let config = Config {
         election_timeout_ticks_min: spec.election_ticks,
         heartbeat_interval_ticks: spec.heartbeat_ticks,
         max_entries_per_message: spec.max_entries_per_message,
         max_inflight_messages: spec.max_inflight,
+        pre_vote: spec.features.pre_vote,
+        check_quorum: spec.features.check_quorum,
+        read_only: match lease {
+            true => ReadOnlyOption::LeaseBased,
+            false => ReadOnlyOption::Safe,
+        },
+        max_clock_drift_ticks: match lease {
+            true => lease_drift_ticks(spec.election_ticks, spec.max_drift_ppt),
+            false => 1,
+        },
         ..Config::new(1, vec![1])
     };
     if let Err(error) = config.validate() {
-        return Err(words.error(timing_col, format!("invalid cluster settings: {error}")));
+        let (col, message) = match error {
+            ConfigError::LeaseWithoutCheckQuorum => (
+                features_col,
+                "`read=lease` needs `check-quorum=on` (the lease stands on the vote lease CheckQuorum gives)".to_string(),
+            ),
+            ConfigError::DriftNotBelowElectionTimeout { drift, election } => (
+                features_col,
+                format!(
+                    "`max-drift={}` leaves no lease at `election-ticks={election}` (the lease gives up {drift} ticks to drift and tick alignment)",
+                    spec.max_drift_ppt
+                ),
+            ),
+            other => (timing_col, other.to_string()),
+        };
+        return Err(words.error(col, format!("invalid cluster settings: {message}")));
     }
     Ok(spec)
 }
@@ -986,6 +1024,40 @@ mod tests {
         assert_eq!(duration_us("250us"), Some(250));
         assert_eq!(duration_us("5"), None);
         assert_eq!(duration_us("ms"), None);
+    }
+
+    #[test]
+    fn raft_feature_settings_that_no_node_could_run_are_errors_at_their_column() {
+        for (line, col, expected) in [
+            (
+                "cluster 3 read=lease",
+                11,
+                "`read=lease` needs `check-quorum=on`",
+            ),
+            (
+                "cluster 3 check-quorum=on read=lease election-ticks=3 max-drift=500",
+                55,
+                "`max-drift=500` leaves no lease at `election-ticks=3`",
+            ),
+            (
+                "cluster 3 follower-reads=on",
+                11,
+                "`follower-reads=on` needs",
+            ),
+            ("cluster 3 pre-vote=yes", 20, "`pre-vote` is `on` or `off`"),
+            (
+                "cluster 3 read=quorum",
+                16,
+                "`read` is `log`, `read-index` or `lease`",
+            ),
+        ] {
+            let error = parse(&format!("{line}\n")).unwrap_err();
+            assert_eq!((error.line, error.col), (1, col), "{line}: {error}");
+            assert!(error.message.contains(expected), "{line}: {error}");
+        }
+        let fine =
+            "cluster 3 pre-vote=on check-quorum=on read=lease follower-reads=on max-drift=50\n";
+        assert!(parse(fine).is_ok());
     }
 
     #[test]
