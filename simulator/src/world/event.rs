@@ -238,4 +238,24 @@ mod tests {
             .collect();
         assert_eq!(order, vec![310, 507, 511]);
     }
+
+    #[test]
+    fn a_paused_nodes_inbox_holds_client_requests_too() {
+        // A paused node must not answer a client: a zombie leader served
+        // stale lease reads all through its pause before this held.
+        let request = Request {
+            client: 0,
+            seq: 1,
+            attempt: 0,
+            op: invariants::linearizability::KvOp::Get { key: "k".into() },
+        };
+        let event = Event::ClientRequest { node: 2, request };
+        assert_eq!(event.node(), Some(2));
+        let tick = Event::Tick {
+            node: 3,
+            incarnation: 0,
+        };
+        assert_eq!(tick.node(), Some(3));
+        assert_eq!(Event::ClientWake { client: 0 }.node(), None);
+    }
 }
