@@ -5,10 +5,16 @@ use crate::types::NodeId;
 /// The configuration of one node.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// This node's id (non-zero, and one of `voters`).
+    /// This node's id (non-zero, and one of `voters` or `learners`).
     pub id: NodeId,
-    /// The ids of every voter, this node included. Sorted, unique, non-zero.
+    /// The ids of every voter (this node included, unless it is a learner).
+    /// Sorted, unique, non-zero, non-empty.
     pub voters: Vec<NodeId>,
+    /// The ids of every learner: members that receive and apply the log like
+    /// followers but never campaign, and whose acknowledgements, votes and
+    /// activity count toward no quorum, commit or lease (etcd's learners).
+    /// Sorted, unique, non-zero, none of them a voter. Empty by default.
+    pub learners: Vec<NodeId>,
     /// Election timeouts are drawn uniformly from
     /// `[election_timeout_ticks_min, 2 * election_timeout_ticks_min)`.
     pub election_timeout_ticks_min: u32,
@@ -66,6 +72,7 @@ impl Config {
         Config {
             id,
             voters,
+            learners: Vec::new(),
             election_timeout_ticks_min: 10,
             heartbeat_interval_ticks: 2,
             max_entries_per_message: 64,
@@ -83,13 +90,22 @@ impl Config {
         if self.id == 0 {
             return Err(ConfigError::ZeroId);
         }
-        if self.voters.contains(&0) {
+        if self.voters.contains(&0) || self.learners.contains(&0) {
             return Err(ConfigError::ZeroId);
+        }
+        if self.voters.is_empty() {
+            return Err(ConfigError::NoVoters);
         }
         if !self.voters.windows(2).all(|w| w[0] < w[1]) {
             return Err(ConfigError::VotersNotSortedUnique);
         }
-        if !self.voters.contains(&self.id) {
+        if !self.learners.windows(2).all(|w| w[0] < w[1]) {
+            return Err(ConfigError::LearnersNotSortedUnique);
+        }
+        if let Some(&both) = self.learners.iter().find(|l| self.voters.contains(l)) {
+            return Err(ConfigError::LearnerIsAVoter(both));
+        }
+        if !self.voters.contains(&self.id) && !self.learners.contains(&self.id) {
             return Err(ConfigError::NotAVoter(self.id));
         }
         if self.heartbeat_interval_ticks == 0 {
@@ -126,9 +142,18 @@ pub enum ConfigError {
     /// Voters must be listed in increasing order without repeats.
     #[error("voters must be sorted and unique")]
     VotersNotSortedUnique,
-    /// The node must be one of the voters.
-    #[error("node {0} is not among the voters")]
+    /// The node must be one of the voters or one of the learners.
+    #[error("node {0} is neither a voter nor a learner")]
     NotAVoter(NodeId),
+    /// A configuration needs at least one voter.
+    #[error("there must be at least one voter")]
+    NoVoters,
+    /// Learners must be listed in increasing order without repeats.
+    #[error("learners must be sorted and unique")]
+    LearnersNotSortedUnique,
+    /// A node is a voter or a learner, never both.
+    #[error("node {0} is both a voter and a learner")]
+    LearnerIsAVoter(NodeId),
     /// A heartbeat interval of zero ticks.
     #[error("heartbeat interval must be at least one tick")]
     ZeroHeartbeat,

@@ -41,7 +41,8 @@ impl Raft {
     }
 
     /// Candidate (or pre-candidate): sends RequestVote (or PreVote) to every voter
-    /// that has not answered yet. Called when the campaign starts and again every
+    /// (of both sets, in a joint configuration; never a learner) that has not
+    /// answered yet. Called when the campaign starts and again every
     /// heartbeat interval, since servers retry RPCs that get no timely response
     /// (§5.1): a request lost on the way, or to a voter that was down, is asked
     /// again while the election lasts.
@@ -54,10 +55,12 @@ impl Raft {
             RoleState::PreCandidate { votes } => (votes, true, false),
             _ => return,
         };
-        assert_eq!(votes.len(), self.config.voters.len());
+        let members = self.membership.members();
+        assert_eq!(votes.len(), members.len());
         let silent: Vec<NodeId> = (0..votes.len())
             .filter(|&position| position != self.self_position && votes[position].is_none())
-            .map(|position| self.config.voters[position])
+            .map(|position| members[position])
+            .filter(|&id| self.membership.is_voter(id))
             .collect();
         let last_log_index = self.log.last_index();
         let last_log_term = self.log.last_term();
@@ -80,6 +83,16 @@ impl Raft {
     }
 
     /// A candidate of the current term asks for our vote.
+    ///
+    /// A learner answers like any other node, and may grant (etcd does the
+    /// same, deliberately): its vote is counted only by a candidate whose
+    /// configuration lists it as a voter, which today (a fixed membership) is
+    /// none, since candidates ask only their voters. Once configuration changes
+    /// exist, a learner may have been promoted in a configuration committed
+    /// without it; refusing would then leave the only electable candidate
+    /// without the vote it needs (etcd's `Step`, "learners must be allowed to
+    /// cast votes"). Safety does not depend on it: the candidate's own
+    /// configuration decides whose votes make a majority.
     pub(crate) fn handle_vote_request(
         &mut self,
         from: NodeId,
@@ -202,7 +215,7 @@ impl Raft {
             unreachable!("only a leader checks its quorum");
         };
         assert!(recent_active[self_position], "a leader hears itself");
-        let active = quorum::is_quorum_active(recent_active);
+        let active = quorum::joint_is_quorum_active(&self.membership, recent_active);
         recent_active.fill(false);
         recent_active[self_position] = true;
         active
@@ -211,9 +224,10 @@ impl Raft {
     /// Leadership transfer: our leader found us up to date and asks us to
     /// campaign now: skip the election timer and PreVote, and flag the vote
     /// requests so CheckQuorum's vote lease lets them through. Only a follower
-    /// obeys (etcd); a candidate is campaigning already.
+    /// that is a voter obeys (etcd); a candidate is campaigning already, and a
+    /// learner never campaigns.
     pub(crate) fn handle_timeout_now(&mut self) {
-        if matches!(self.role, RoleState::Follower) {
+        if matches!(self.role, RoleState::Follower) && self.is_promotable() {
             self.campaign_election(true);
         }
     }
@@ -222,7 +236,7 @@ impl Raft {
     fn election_result(&self) -> VoteResult {
         match &self.role {
             RoleState::Candidate { votes, .. } | RoleState::PreCandidate { votes } => {
-                quorum::vote_result(votes)
+                quorum::joint_vote_result(&self.membership, votes)
             }
             _ => VoteResult::Pending,
         }

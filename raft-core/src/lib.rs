@@ -14,6 +14,7 @@ pub mod types;
 
 mod election;
 mod log;
+mod membership;
 mod progress;
 mod quorum;
 mod raft;

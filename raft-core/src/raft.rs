@@ -9,6 +9,7 @@ use rand_core::RngCore;
 
 use crate::config::{Bug, Config, ReadOnlyOption};
 use crate::log::RaftLog;
+use crate::membership::Membership;
 use crate::progress::Progress;
 use crate::raw_node::ReadState;
 use crate::read_only::ReadOnly;
@@ -25,14 +26,16 @@ pub(crate) enum RoleState {
     /// Asks for pre-votes for `Raft::term + 1`, without having raised its term
     /// (PreVote): it becomes a candidate only once a majority would vote for it.
     PreCandidate {
-        /// Each voter's answer, indexed by voter position (`None`: no answer yet).
-        // Invariant: votes.len() == voters.len() and votes[self] == Some(true).
+        /// Each member's answer, indexed by member position (`None`: no answer
+        /// yet; only the voters' answers are counted).
+        // Invariant: votes.len() == members.len() and votes[self] == Some(true).
         votes: Vec<Option<bool>>,
     },
     /// Campaigns in `Raft::term`.
     Candidate {
-        /// Each voter's answer, indexed by voter position (`None`: no answer yet).
-        // Invariant: votes.len() == voters.len() and votes[self] == Some(true).
+        /// Each member's answer, indexed by member position (`None`: no answer
+        /// yet; only the voters' answers are counted).
+        // Invariant: votes.len() == members.len() and votes[self] == Some(true).
         votes: Vec<Option<bool>>,
         /// The leader asked for this campaign (TimeoutNow): its vote requests
         /// say so, to pass CheckQuorum's vote lease.
@@ -40,14 +43,15 @@ pub(crate) enum RoleState {
     },
     /// Leads `Raft::term`.
     Leader {
-        /// The leader's view of every voter's log, indexed by voter position.
-        // Invariant: progress.len() == voters.len(); progress[self].match_index == log.persisted().
+        /// The leader's view of every member's log (learners too: they are
+        /// replicated to), indexed by member position.
+        // Invariant: progress.len() == members.len(); progress[self].match_index == log.persisted().
         progress: Vec<Progress>,
         /// Ticks since the last heartbeat.
         heartbeat_elapsed_ticks: u32,
-        /// CheckQuorum: which voters were heard from (an AppendEntries or heartbeat
-        /// response) since the last quorum check, indexed by voter position.
-        // Invariant: recent_active.len() == voters.len() and recent_active[self].
+        /// CheckQuorum: which members were heard from (an AppendEntries or heartbeat
+        /// response) since the last quorum check, indexed by member position.
+        // Invariant: recent_active.len() == members.len() and recent_active[self].
         recent_active: Vec<bool>,
         /// Ticks since the leader took office or last checked its quorum.
         // Invariant: below election_timeout_ticks_min between ticks.
@@ -64,7 +68,11 @@ pub(crate) enum RoleState {
 pub(crate) struct Raft {
     /// The node's configuration.
     pub(crate) config: Config,
-    /// Position of `config.id` in `config.voters`.
+    /// Who is in the cluster: initially `config.voters` and `config.learners`.
+    /// Fixed once built until configuration-change entries exist (see the
+    /// `membership` module doc for where they will plug in).
+    pub(crate) membership: Membership,
+    /// Position of `config.id` among `membership.members()`.
     pub(crate) self_position: usize,
     /// The current term.
     // Invariant: never decreases.
@@ -120,10 +128,10 @@ impl Raft {
         restored: RestoredState,
         rng: Box<dyn RngCore + Send>,
     ) -> Raft {
-        let self_position = config
-            .voters
-            .binary_search(&config.id)
-            .expect("validated: id is a voter");
+        let membership = Membership::new(config.voters.clone(), config.learners.clone());
+        let self_position = membership
+            .position_of(config.id)
+            .expect("validated: id is a voter or a learner");
         let log = RaftLog::restored(restored.entries);
         let mut hard_state = restored.hard_state;
         if log.last_term() > hard_state.term {
@@ -140,6 +148,7 @@ impl Raft {
         let leader_contact_elapsed_ticks =
             (config.read_only == ReadOnlyOption::LeaseBased).then_some(0);
         let mut raft = Raft {
+            membership,
             self_position,
             term: hard_state.term,
             vote: hard_state.vote,
@@ -156,7 +165,7 @@ impl Raft {
             rng,
             messages: Vec::new(),
             persisted_messages: Vec::new(),
-            match_scratch: Vec::with_capacity(config.voters.len()),
+            match_scratch: Vec::with_capacity(config.voters.len() + config.learners.len()),
             read_states: Vec::new(),
             config,
         };
@@ -183,9 +192,20 @@ impl Raft {
         matches!(self.role, RoleState::Leader { .. })
     }
 
-    /// The position of `id` among the voters, if it is one.
+    /// The position of `id` among the members (voters and learners), if it is one.
     pub(crate) fn position_of(&self, id: NodeId) -> Option<usize> {
-        self.config.voters.binary_search(&id).ok()
+        self.membership.position_of(id)
+    }
+
+    /// How many members there are: the length of every per-member vector.
+    pub(crate) fn member_count(&self) -> usize {
+        self.membership.members().len()
+    }
+
+    /// Whether this node may campaign: it is a voter. A learner never
+    /// campaigns (etcd's `promotable`): it is counted in no election.
+    pub(crate) fn is_promotable(&self) -> bool {
+        self.membership.is_voter(self.id())
     }
 
     /// Queues a message to `to` in the current term, in the outbox its kind requires.
@@ -256,7 +276,13 @@ impl Raft {
             .leader_contact_elapsed_ticks
             .map(|elapsed| (elapsed + 1).min(min));
         if self.election_elapsed_ticks >= self.election_timeout_ticks {
-            self.campaign();
+            if self.is_promotable() {
+                self.campaign();
+            } else {
+                // A learner never campaigns (etcd's `promotable`). Its timer
+                // restarts without a draw: no timeout of its is ever acted on.
+                self.election_elapsed_ticks = 0;
+            }
         } else if matches!(
             self.role,
             RoleState::Candidate { .. } | RoleState::PreCandidate { .. }
@@ -523,7 +549,8 @@ impl Raft {
         }
         self.leader = None;
         self.leader_confirmed_index = 0;
-        let mut votes = vec![None; self.config.voters.len()];
+        assert!(self.is_promotable(), "a learner never campaigns");
+        let mut votes = vec![None; self.member_count()];
         votes[self.self_position] = Some(true);
         self.role = RoleState::PreCandidate { votes };
         self.reset_election_timer();
@@ -537,7 +564,8 @@ impl Raft {
         self.vote = Some(self.id());
         self.leader = None;
         self.leader_confirmed_index = 0;
-        let mut votes = vec![None; self.config.voters.len()];
+        assert!(self.is_promotable(), "a learner never campaigns");
+        let mut votes = vec![None; self.member_count()];
         votes[self.self_position] = Some(true);
         self.role = RoleState::Candidate {
             votes,
@@ -556,16 +584,16 @@ impl Raft {
         assert_eq!(self.vote, Some(self.id()), "a leader voted for itself");
         let next_index = self.log.last_index() + 1;
         let window = self.config.max_inflight_messages;
-        let mut progress = vec![Progress::new(next_index, window); self.config.voters.len()];
+        let mut progress = vec![Progress::new(next_index, window); self.member_count()];
         progress[self.self_position].maybe_update(self.log.persisted());
-        let mut recent_active = vec![false; self.config.voters.len()];
+        let mut recent_active = vec![false; self.member_count()];
         recent_active[self.self_position] = true;
         self.role = RoleState::Leader {
             progress,
             heartbeat_elapsed_ticks: 0,
             recent_active,
             quorum_check_elapsed_ticks: 0,
-            reads: Box::new(ReadOnly::new(self.config.voters.len())),
+            reads: Box::new(ReadOnly::new(self.member_count())),
             transfer: None,
         };
         self.leader = Some(self.id());

@@ -88,7 +88,8 @@ pub(crate) struct ReadOnly {
     pending: VecDeque<PendingRead>,
     /// The last round sent (0: none yet).
     last_sent_round: u64,
-    /// The latest round each voter acknowledged, indexed by voter position.
+    /// The latest round each member acknowledged, indexed by member position
+    /// (a learner's acknowledgements are kept but never counted).
     // Invariant: acked_rounds[self] == last_sent_round.
     acked_rounds: Vec<u64>,
     /// The latest round a majority acknowledged.
@@ -105,13 +106,13 @@ pub(crate) struct ReadOnly {
 }
 
 impl ReadOnly {
-    /// No reads and no rounds, for a new leader of `voter_count` voters.
-    pub(crate) fn new(voter_count: usize) -> ReadOnly {
+    /// No reads and no rounds, for a new leader of `member_count` members.
+    pub(crate) fn new(member_count: usize) -> ReadOnly {
         ReadOnly {
             waiting_for_commit: VecDeque::new(),
             pending: VecDeque::new(),
             last_sent_round: 0,
-            acked_rounds: vec![0; voter_count],
+            acked_rounds: vec![0; member_count],
             confirmed_round: 0,
             now_tick: 0,
             unconfirmed_rounds: VecDeque::new(),
@@ -326,7 +327,7 @@ impl Raft {
         self.confirm_read_rounds();
     }
 
-    /// Leader: the voter at `position` acknowledged round `round`.
+    /// Leader: the member at `position` acknowledged round `round`.
     pub(crate) fn on_read_round_ack(&mut self, position: usize, round: u64) {
         let RoleState::Leader { reads, .. } = &mut self.role else {
             return;
@@ -345,7 +346,7 @@ impl Raft {
         let RoleState::Leader { reads, .. } = &mut self.role else {
             return;
         };
-        let confirmed = quorum::acknowledged_round(&reads.acked_rounds);
+        let confirmed = quorum::joint_acknowledged_round(&self.membership, &reads.acked_rounds);
         if confirmed <= reads.confirmed_round {
             return;
         }

@@ -32,17 +32,17 @@ impl Raft {
         Ok(index)
     }
 
-    /// Sends AppendEntries to every follower that is not paused (even with no
-    /// entries, to carry the commit index, if `allow_empty`).
+    /// Sends AppendEntries to every follower and learner that is not paused
+    /// (even with no entries, to carry the commit index, if `allow_empty`).
     pub(crate) fn broadcast_append(&mut self, allow_empty: bool) {
-        for position in 0..self.config.voters.len() {
+        for position in 0..self.member_count() {
             if position != self.self_position {
                 self.send_append(position, allow_empty);
             }
         }
     }
 
-    /// Sends one AppendEntries to the voter at `position` if its flow control
+    /// Sends one AppendEntries to the member at `position` if its flow control
     /// allows. Returns whether a message was sent.
     pub(crate) fn send_append(&mut self, position: usize, allow_empty: bool) -> bool {
         assert_ne!(position, self.self_position);
@@ -70,7 +70,7 @@ impl Raft {
             return false;
         }
         peer.on_append_sent(entries.last().map(|e| e.index));
-        let to = self.config.voters[position];
+        let to = self.membership.members()[position];
         let body = MessageBody::AppendEntries {
             prev_log_index,
             prev_log_term,
@@ -103,13 +103,14 @@ impl Raft {
         }
     }
 
-    /// Leader: sends a heartbeat of read round `context` (0: none) to every follower.
+    /// Leader: sends a heartbeat of read round `context` (0: none) to every
+    /// follower and learner (a learner's answer confirms no round: see `quorum`).
     pub(crate) fn broadcast_heartbeat(&mut self, context: u64) {
         // The full commit index: each follower bounds it by what it confirmed with us.
         let commit = self.commit;
-        for position in 0..self.config.voters.len() {
+        for position in 0..self.member_count() {
             if position != self.self_position {
-                let to = self.config.voters[position];
+                let to = self.membership.members()[position];
                 self.send(to, MessageBody::Heartbeat { commit, context });
             }
         }
@@ -351,8 +352,9 @@ impl Raft {
         }
     }
 
-    /// Leader: commits the largest index a majority holds, if it is of the
-    /// current term (§5.4.2). Returns whether the commit index moved.
+    /// Leader: commits the largest index a majority holds (of each voter set,
+    /// in a joint configuration; learners never count), if it is of the current
+    /// term (§5.4.2). Returns whether the commit index moved.
     fn maybe_commit(&mut self) -> bool {
         let RoleState::Leader { progress, .. } = &self.role else {
             return false;
@@ -360,7 +362,7 @@ impl Raft {
         let mut matches = std::mem::take(&mut self.match_scratch);
         matches.clear();
         matches.extend(progress.iter().map(|p| p.match_index));
-        let index = quorum::committed_index(&matches);
+        let index = quorum::joint_committed_index(&self.membership, &matches);
         self.match_scratch = matches;
         if index <= self.commit {
             return false;

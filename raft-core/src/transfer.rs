@@ -40,7 +40,11 @@ impl Raft {
                 leader_hint: self.leader,
             });
         }
-        let Some(position) = self.position_of(to) else {
+        // A learner could not win the election it would be told to start.
+        let Some(position) = self
+            .position_of(to)
+            .filter(|_| self.membership.is_voter(to))
+        else {
             return Err(TransferLeaderError::NotAVoter(to));
         };
         if to == self.id() {
@@ -62,7 +66,7 @@ impl Raft {
         Ok(())
     }
 
-    /// Leader: if the voter at `position` is the transferee and holds the
+    /// Leader: if the member at `position` is the transferee and holds the
     /// leader's whole log, tells it to campaign. Returns whether it did.
     pub(crate) fn maybe_send_timeout_now(&mut self, position: usize) -> bool {
         let last_index = self.log.last_index();
@@ -72,7 +76,7 @@ impl Raft {
         else {
             return false;
         };
-        let to = self.config.voters[position];
+        let to = self.membership.members()[position];
         let up_to_date = progress[position].match_index == last_index;
         if transfer.is_some_and(|t| t.to == to) && up_to_date {
             self.send(to, MessageBody::TimeoutNow);
