@@ -335,28 +335,26 @@ impl World {
         self.drive(id);
         self.observe(id);
         self.timeline_status(id);
-        let leads = self
-            .host_ref(id)
-            .status()
-            .is_some_and(|s| s.role == Role::Leader);
+        // One status for all that follows: noting a loss or a transfer's end
+        // changes nothing in the node.
+        let status = self.host_ref(id).status();
+        let leads = status.is_some_and(|s| s.role == Role::Leader);
         if was_leader && !leads {
             // A leader that hands over its office was not lost.
             if !self.is_transferring_from(id) {
                 self.note_leader_loss();
             }
             // Only CheckQuorum steps a leader down without a new term.
-            let term = self.host_ref(id).status().map(|s| s.term);
-            if term == Some(self.host_ref(id).led_term) {
+            if status.map(|s| s.term) == Some(self.host_ref(id).led_term) {
                 self.reached(Sometimes::CheckQuorumStepDown);
             }
         }
-        if leads {
-            let transferee = self.host_ref(id).status().and_then(|s| s.lead_transferee);
-            self.note_transfer_end(id, transferee);
+        if let Some(status) = status.filter(|_| leads) {
+            self.note_transfer_end(id, status.lead_transferee);
         }
         let host = self.host(id);
         host.leading = leads;
-        if let Some(status) = host.node.as_ref().map(|n| n.status()) {
+        if let Some(status) = status {
             if status.role == Role::Leader && status.term != host.led_term {
                 host.led_term = status.term;
                 host.led_commit = status.commit;
