@@ -17,8 +17,7 @@ use invariants::linearizability::{KvOp, KvResult};
 use raft_core::{Bugs, Message, NodeId, ProposeError, RestoredState, Role, Status};
 
 use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing};
-use crate::world::event::{Event, Reply};
-use crate::world::host::PendingRead;
+use crate::world::event::{Event, Reply, Request};
 use crate::world::params::{FaultKind, Params, RaftFeatures, ReadPath};
 use crate::world::rng::{Ratio, Rng, Stream};
 use crate::world::{Outcome, ViolationReport, World, WorldOptions};
@@ -740,24 +739,18 @@ impl Scripted {
         let reads_here = status.role == Role::Leader || features.follower_reads;
         let state = match &op {
             KvOp::Get { key } if features.read_path != ReadPath::Log && reads_here => {
-                let read = PendingRead {
+                let request = Request {
                     client,
                     seq: 1,
                     attempt: 0,
-                    key: key.clone(),
+                    op: op.clone(),
                 };
-                let stale = status.role == Role::Leader
-                    && self.sim.params.bugs.has(raft_core::Bug::StaleRead);
-                if stale {
-                    let value = self.sim.host(id).store.read(key);
-                    self.sim
-                        .reply(id, client, 1, 0, Reply::Done(KvResult::Value(value)));
-                    OpState::Reading
-                } else {
-                    match self.sim.ask_read_index(id, read) {
-                        Ok(()) => OpState::Reading,
-                        Err(_) => OpState::Refused(status.leader),
-                    }
+                match self
+                    .sim
+                    .start_read(id, &request, key.clone(), status.leader)
+                {
+                    Ok(()) => OpState::Reading,
+                    Err(_) => OpState::Refused(status.leader),
                 }
             }
             _ => {

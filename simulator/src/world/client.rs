@@ -303,8 +303,27 @@ impl World {
         key: String,
         leader: Option<NodeId>,
     ) {
+        if self.start_read(id, request, key, leader).is_err() {
+            let (client, seq, attempt) = (request.client, request.seq, request.attempt);
+            self.reply(id, client, seq, attempt, Reply::NotLeader(leader));
+        }
+        self.after_input(id);
+    }
+
+    /// Starts a get of `key` at node `id` without the log: it asks raft-core
+    /// for a read index and answers once confirmed and applied
+    /// (`Host::serve_reads`); a leader with the `stale-read` bug answers at
+    /// once. `leader` is whom `id` believes leads. An error is raft-core's
+    /// refusal (no leader known, too many reads waiting): nothing was asked.
+    pub(crate) fn start_read(
+        &mut self,
+        id: NodeId,
+        request: &Request,
+        key: String,
+        leader: Option<NodeId>,
+    ) -> Result<(), ReadIndexError> {
         if leader == Some(id) && self.serve_stale_read(id, request) {
-            return;
+            return Ok(());
         }
         let read = PendingRead {
             client: request.client,
@@ -312,27 +331,6 @@ impl World {
             attempt: request.attempt,
             key,
         };
-        if let Err(ReadIndexError::NoLeader | ReadIndexError::TooManyPendingReads) =
-            self.ask_read_index(id, read)
-        {
-            self.reply(
-                id,
-                request.client,
-                request.seq,
-                request.attempt,
-                Reply::NotLeader(leader),
-            );
-        }
-        self.after_input(id);
-    }
-
-    /// Asks node `id` for a read index for `read`; once confirmed and
-    /// applied, the node answers it (`Host::serve_reads`).
-    pub(crate) fn ask_read_index(
-        &mut self,
-        id: NodeId,
-        read: PendingRead,
-    ) -> Result<(), ReadIndexError> {
         let host = self.host(id);
         let context = host.next_read_context;
         host.next_read_context += 1;
