@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use raft_core::{
-    Bug, Bugs, Config, ConfigError, Message, MessageBody, ReadOnlyOption, ReadState, ReadVia, Role,
+    Bug, Bugs, Config, ConfigError, MessageBody, ReadOnlyOption, ReadState, ReadVia, Role,
 };
 
 const ELECTION_TICKS: u32 = 10;
@@ -35,16 +35,6 @@ fn leader_with_lease_reads(drift: u32, bugs: Bugs) -> Cluster {
     cluster.deliver_all();
     cluster.elect(1);
     cluster
-}
-
-fn heartbeat_rounds(messages: &[Message]) -> Vec<u64> {
-    messages
-        .iter()
-        .filter_map(|m| match m.body {
-            MessageBody::Heartbeat { context, .. } if context != 0 => Some(context),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Ticks the leader `ticks` times, losing everything it sends.

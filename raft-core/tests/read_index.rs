@@ -7,16 +7,6 @@ mod common;
 use common::*;
 use raft_core::{Bug, Bugs, Message, MessageBody, ReadIndexError, ReadState, ReadVia, Role};
 
-fn heartbeat_rounds(messages: &[Message]) -> Vec<u64> {
-    messages
-        .iter()
-        .filter_map(|m| match m.body {
-            MessageBody::Heartbeat { context, .. } if context != 0 => Some(context),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Delivers the heartbeats in `sent` that go to `to`, then hands their answers
 /// back to the leader.
 fn ack_round_from(cluster: &mut Cluster, sent: &[Message], to: u64) {

@@ -12,6 +12,18 @@ fn error_of(text: &str) -> String {
     }
 }
 
+/// Asserts that each `(line, "1:COL:", expected)` of `cases`, the second
+/// line of a recorded run, is refused at that column with that message.
+fn assert_errors_at(cases: &[(&str, &str, &str)]) {
+    for (line, at, expected) in cases {
+        let text = format!("world seed=1\n{line}\nrun-to-end\nexpect no-violation\n");
+        let error = error_of(&text);
+        let at = format!("r.scen:2:{}", &at[2..]);
+        assert!(error.contains(&at), "{line}: {error} (wanted {at})");
+        assert!(error.contains(expected), "{line}: {error}");
+    }
+}
+
 #[test]
 fn message_faults_name_their_link_subject_and_place() {
     let cases = [
@@ -42,13 +54,7 @@ fn message_faults_name_their_link_subject_and_place() {
             "attempt is too large",
         ),
     ];
-    for (line, at, expected) in cases {
-        let text = format!("world seed=1\n{line}\nrun-to-end\nexpect no-violation\n");
-        let error = error_of(&text);
-        let at = format!("r.scen:2:{}", &at[2..]);
-        assert!(error.contains(&at), "{line}: {error} (wanted {at})");
-        assert!(error.contains(expected), "{line}: {error}");
-    }
+    assert_errors_at(&cases);
 }
 
 #[test]
@@ -108,11 +114,5 @@ fn the_faults_of_this_issue_read_back_as_written() {
         ("at 1s transfer n1", "1:", "node"),
         ("at 1s frobnicate n1", "1:7:", "transfer"),
     ];
-    for (line, at, expected) in cases {
-        let text = format!("world seed=1\n{line}\nrun-to-end\nexpect no-violation\n");
-        let error = error_of(&text);
-        let at = format!("r.scen:2:{}", &at[2..]);
-        assert!(error.contains(&at), "{line}: {error} (wanted {at})");
-        assert!(error.contains(expected), "{line}: {error}");
-    }
+    assert_errors_at(&cases);
 }

@@ -12,6 +12,17 @@ use raft_core::{
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+/// The read rounds (heartbeat contexts) among `messages`, in order.
+pub fn heartbeat_rounds(messages: &[Message]) -> Vec<u64> {
+    messages
+        .iter()
+        .filter_map(|m| match m.body {
+            MessageBody::Heartbeat { context, .. } if context != 0 => Some(context),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The configuration of node `id` in a cluster of `n` voters (ids 1..=n).
 pub fn config(id: NodeId, n: u64, bugs: Bugs) -> Config {
     let mut config = Config::new(id, (1..=n).collect());
