@@ -28,5 +28,5 @@ pub use raw_node::{
     TransferLeaderError,
 };
 pub use types::{
-    Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia, RestoredState, Term,
+    ConfState, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia, RestoredState, Term,
 };

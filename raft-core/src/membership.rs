@@ -18,7 +18,7 @@
 //! and a node that is no longer a voter stops campaigning. Nothing here changes
 //! once a node is built until then.
 
-use crate::types::NodeId;
+use crate::types::{ConfState, NodeId};
 
 /// The membership of the cluster as one node knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +116,15 @@ impl Membership {
     /// The positions of the outgoing voters (empty unless joint).
     pub(crate) fn outgoing_voter_positions(&self) -> &[usize] {
         &self.outgoing_voter_positions
+    }
+
+    /// The configuration as public data.
+    pub(crate) fn conf_state(&self) -> ConfState {
+        ConfState {
+            voters: self.voters.clone(),
+            outgoing_voters: self.outgoing_voters.clone(),
+            learners: self.learners.clone(),
+        }
     }
 }
 

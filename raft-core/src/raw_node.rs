@@ -40,7 +40,7 @@ use rand_core::RngCore;
 
 use crate::config::{Bug, Config, ConfigError};
 use crate::raft::{Raft, RoleState};
-use crate::types::{Entry, HardState, Index, Message, NodeId, ReadVia, RestoredState, Term};
+use crate::types::{ConfState, Entry, HardState, Index, Message, NodeId, ReadVia, RestoredState, Term};
 
 /// What a node is, as seen from outside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -419,6 +419,11 @@ impl RawNode {
             persisted_index: raft.log.persisted(),
             lead_transferee: raft.lead_transferee(),
         }
+    }
+
+    /// The configuration this node currently acts on.
+    pub fn conf_state(&self) -> ConfState {
+        self.raft.membership.conf_state()
     }
 
     /// The lowest log index rewritten since the last call, for observers.

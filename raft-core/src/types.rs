@@ -29,6 +29,31 @@ pub struct Entry {
     pub data: Bytes,
 }
 
+/// A cluster configuration as data (etcd's `ConfState`): who votes, who only
+/// listens, and, during a joint configuration C_old,new, the outgoing voters.
+/// Snapshots carry it; [`crate::RawNode::conf_state`] shows a node's current one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ConfState {
+    /// Voters of the configuration (of C_new while joint). Sorted, unique.
+    pub voters: Vec<NodeId>,
+    /// Voters of C_old while joint; empty otherwise. Sorted, unique.
+    pub outgoing_voters: Vec<NodeId>,
+    /// Members that receive and apply the log but never vote. Sorted, unique.
+    pub learners: Vec<NodeId>,
+}
+
+impl ConfState {
+    /// Whether this is a joint configuration (C_old,new).
+    pub fn is_joint(&self) -> bool {
+        !self.outgoing_voters.is_empty()
+    }
+
+    /// Whether `id` votes in either half of the configuration.
+    pub fn is_voter(&self, id: NodeId) -> bool {
+        self.voters.contains(&id) || self.outgoing_voters.contains(&id)
+    }
+}
+
 /// The state that must be durable before any message that depends on it leaves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HardState {
