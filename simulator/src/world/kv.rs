@@ -26,6 +26,12 @@ const TAG_APPEND: u8 = 3;
 const TAG_CAS_FROM_NONE: u8 = 4;
 const TAG_CAS_FROM_SOME: u8 = 5;
 
+const RESULT_ABSENT: u8 = 1;
+const RESULT_VALUE: u8 = 2;
+const RESULT_DONE: u8 = 3;
+const RESULT_CAS_OK: u8 = 4;
+const RESULT_CAS_FAILED: u8 = 5;
+
 fn put_str(buffer: &mut BytesMut, s: &str) {
     buffer.put_u32_le(s.len() as u32);
     buffer.put_slice(s.as_bytes());
@@ -121,8 +127,12 @@ impl Reader<'_> {
         self.take(8)
             .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
     }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+    }
     fn string(&mut self) -> Option<String> {
-        let len = u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")) as usize;
+        let len = self.u32()? as usize;
         String::from_utf8(self.take(len)?.to_vec()).ok()
     }
 }
@@ -139,11 +149,61 @@ pub enum Applied {
 }
 
 /// The state machine: keys to values, plus client sessions.
+///
+/// It keeps a digest of its whole state up to date as it changes (O(1) per
+/// command beyond the bytes the command writes), so that a node that installs
+/// a snapshot can be held against the state the same applied prefix gave
+/// elsewhere, and encodes itself as a snapshot's data.
 #[derive(Clone, Debug, Default)]
 pub struct KvStore {
-    values: BTreeMap<String, String>,
+    values: BTreeMap<String, Value>,
     // Invariant: for each client, the highest seq executed and its result.
     sessions: BTreeMap<u64, (u64, KvResult)>,
+    // Invariant: the xor of `key_part` over `values` and `session_part` over `sessions`.
+    state_digest: u64,
+}
+
+/// A stored value with its rolling hash, so an append updates the digest
+/// without reading the whole value again.
+#[derive(Clone, Debug)]
+struct Value {
+    text: String,
+    // Invariant: rolling_hash(text).
+    hash: u64,
+}
+
+/// The base of the rolling hash: odd, so powers of it never vanish mod 2^64.
+const ROLLING_BASE: u64 = 0x100_0000_01b3;
+
+/// A polynomial hash of `bytes`, composable: `h(a ++ b) = h(a) * B^|b| + h(b)`.
+fn rolling_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(ROLLING_BASE).wrapping_add(u64::from(b) + 1)
+    })
+}
+
+/// The rolling hash of `a ++ b`, given the hash of `a`.
+fn rolling_extend(hash: u64, b: &[u8]) -> u64 {
+    let power = ROLLING_BASE.wrapping_pow(b.len() as u32);
+    hash.wrapping_mul(power).wrapping_add(rolling_hash(b))
+}
+
+fn key_part(key: &str, value: &Value) -> u64 {
+    mix_into(
+        mix_into(digest(key.as_bytes()), value.hash),
+        value.text.len() as u64,
+    )
+}
+
+fn session_part(client: u64, seq: u64, result: &KvResult) -> u64 {
+    let result = match result {
+        KvResult::Value(None) => 1,
+        KvResult::Value(Some(value)) => mix_into(2, digest(value.as_bytes())),
+        KvResult::Done => 3,
+        KvResult::CasOk => 4,
+        KvResult::CasFailed => 5,
+    };
+    mix_into(mix_into(mix_into(7, client), seq), result)
 }
 
 impl KvStore {
@@ -158,30 +218,111 @@ impl KvStore {
             }
         }
         let result = self.execute(&command.op);
-        self.sessions
-            .insert(command.client, (command.seq, result.clone()));
+        let part = session_part(command.client, command.seq, &result);
+        if let Some((seq, old)) = self
+            .sessions
+            .insert(command.client, (command.seq, result.clone()))
+        {
+            self.state_digest ^= session_part(command.client, seq, &old);
+        }
+        self.state_digest ^= part;
         Applied::Executed(result)
     }
 
     /// Reads a key without going through the log (what a stale read does).
     pub fn read(&self, key: &str) -> Option<String> {
-        self.values.get(key).cloned()
+        self.values.get(key).map(|v| v.text.clone())
+    }
+
+    /// A digest of the whole state (values and sessions): equal states have
+    /// equal digests, whatever order built them.
+    pub fn state_digest(&self) -> u64 {
+        self.state_digest
+    }
+
+    fn set(&mut self, key: &str, text: String) {
+        let hash = rolling_hash(text.as_bytes());
+        let value = Value { text, hash };
+        self.state_digest ^= key_part(key, &value);
+        if let Some(old) = self.values.insert(key.to_owned(), value) {
+            self.state_digest ^= key_part(key, &old);
+        }
+    }
+
+    /// The whole state as a snapshot's data.
+    pub fn encode(&self) -> Bytes {
+        let mut buffer = BytesMut::new();
+        buffer.put_u32_le(self.values.len() as u32);
+        for (key, value) in &self.values {
+            put_str(&mut buffer, key);
+            put_str(&mut buffer, &value.text);
+        }
+        buffer.put_u32_le(self.sessions.len() as u32);
+        for (client, (seq, result)) in &self.sessions {
+            buffer.put_u64_le(*client);
+            buffer.put_u64_le(*seq);
+            match result {
+                KvResult::Value(None) => buffer.put_u8(RESULT_ABSENT),
+                KvResult::Value(Some(value)) => {
+                    buffer.put_u8(RESULT_VALUE);
+                    put_str(&mut buffer, value);
+                }
+                KvResult::Done => buffer.put_u8(RESULT_DONE),
+                KvResult::CasOk => buffer.put_u8(RESULT_CAS_OK),
+                KvResult::CasFailed => buffer.put_u8(RESULT_CAS_FAILED),
+            }
+        }
+        buffer.freeze()
+    }
+
+    /// The state a snapshot's data holds; `None` if the bytes are not one.
+    pub fn decode(data: &[u8]) -> Option<KvStore> {
+        let mut reader = Reader { data, at: 0 };
+        let mut store = KvStore::default();
+        for _ in 0..reader.u32()? {
+            let key = reader.string()?;
+            let text = reader.string()?;
+            store.set(&key, text);
+        }
+        for _ in 0..reader.u32()? {
+            let client = reader.u64()?;
+            let seq = reader.u64()?;
+            let result = match reader.u8()? {
+                RESULT_ABSENT => KvResult::Value(None),
+                RESULT_VALUE => KvResult::Value(Some(reader.string()?)),
+                RESULT_DONE => KvResult::Done,
+                RESULT_CAS_OK => KvResult::CasOk,
+                RESULT_CAS_FAILED => KvResult::CasFailed,
+                _ => return None,
+            };
+            store.state_digest ^= session_part(client, seq, &result);
+            store.sessions.insert(client, (seq, result));
+        }
+        (reader.at == data.len()).then_some(store)
     }
 
     fn execute(&mut self, op: &KvOp) -> KvResult {
         match op {
-            KvOp::Get { key } => KvResult::Value(self.values.get(key).cloned()),
+            KvOp::Get { key } => KvResult::Value(self.read(key)),
             KvOp::Put { key, value } => {
-                self.values.insert(key.clone(), value.clone());
+                self.set(key, value.clone());
                 KvResult::Done
             }
             KvOp::Append { key, value } => {
-                self.values.entry(key.clone()).or_default().push_str(value);
+                match self.values.get_mut(key) {
+                    Some(old) => {
+                        self.state_digest ^= key_part(key, old);
+                        old.hash = rolling_extend(old.hash, value.as_bytes());
+                        old.text.push_str(value);
+                        self.state_digest ^= key_part(key, old);
+                    }
+                    None => self.set(key, value.clone()),
+                }
                 KvResult::Done
             }
             KvOp::Cas { key, expected, new } => {
-                if self.values.get(key) == expected.as_ref() {
-                    self.values.insert(key.clone(), new.clone());
+                if self.read(key).as_ref() == expected.as_ref() {
+                    self.set(key, new.clone());
                     KvResult::CasOk
                 } else {
                     KvResult::CasFailed
@@ -191,8 +332,8 @@ impl KvStore {
     }
 
     /// Every key and value, in key order (for status output).
-    pub fn entries(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.values.iter()
+    pub fn entries(&self) -> impl Iterator<Item = (&String, &str)> {
+        self.values.iter().map(|(k, v)| (k, v.text.as_str()))
     }
 }
 
@@ -311,5 +452,78 @@ mod tests {
             Applied::Executed(KvResult::CasOk)
         );
         assert_eq!(store.read("k").as_deref(), Some("b"));
+    }
+
+    fn command(client: u64, seq: u64, op: KvOp) -> Command {
+        Command { client, seq, op }
+    }
+
+    fn append(key: &str, value: &str) -> KvOp {
+        KvOp::Append {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn the_state_digest_depends_on_the_state_not_on_how_it_was_reached() {
+        let mut one = KvStore::default();
+        one.apply(&command(1, 1, append("k", "ab")));
+        one.apply(&command(1, 2, append("k", "c")));
+        let mut other = KvStore::default();
+        other.apply(&command(1, 1, append("k", "a")));
+        other.apply(&command(1, 2, append("k", "bc")));
+        assert_eq!(one.read("k"), other.read("k"));
+        assert_eq!(one.state_digest(), other.state_digest());
+        other.apply(&command(2, 1, append("j", "")));
+        assert_ne!(
+            one.state_digest(),
+            other.state_digest(),
+            "an empty value is not an absent key"
+        );
+        let mut absent_then_put = KvStore::default();
+        absent_then_put.apply(&command(
+            1,
+            2,
+            KvOp::Put {
+                key: "k".into(),
+                value: "abc".into(),
+            },
+        ));
+        assert_eq!(
+            one.state_digest(),
+            absent_then_put.state_digest(),
+            "a put of the whole value reaches the state two appends reached"
+        );
+    }
+
+    #[test]
+    fn a_store_survives_its_snapshot_encoding_sessions_included() {
+        let mut store = KvStore::default();
+        store.apply(&command(1, 1, append("k", "x")));
+        store.apply(&command(2, 4, KvOp::Get { key: "k".into() }));
+        store.apply(&command(
+            3,
+            1,
+            KvOp::Cas {
+                key: "j".into(),
+                expected: Some("no".into()),
+                new: "y".into(),
+            },
+        ));
+        let restored = KvStore::decode(&store.encode()).expect("decodes");
+        assert_eq!(restored.state_digest(), store.state_digest());
+        assert_eq!(
+            restored.entries().collect::<Vec<_>>(),
+            store.entries().collect::<Vec<_>>()
+        );
+        let mut restored = restored;
+        assert_eq!(
+            restored.apply(&command(1, 1, append("k", "x"))),
+            Applied::Duplicate(KvResult::Done),
+            "a retried command stays applied once across a snapshot"
+        );
+        assert!(KvStore::decode(&[1, 0, 0]).is_none());
+        assert!(KvStore::decode(&store.encode()[..5]).is_none());
     }
 }
