@@ -28,5 +28,6 @@ pub use raw_node::{
     TransferLeaderError,
 };
 pub use types::{
-    ConfState, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia, RestoredState, Term,
+    ConfState, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia,
+    RestoredState, Term,
 };

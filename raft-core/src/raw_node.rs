@@ -40,7 +40,9 @@ use rand_core::RngCore;
 
 use crate::config::{Bug, Config, ConfigError};
 use crate::raft::{Raft, RoleState};
-use crate::types::{ConfState, Entry, HardState, Index, Message, NodeId, ReadVia, RestoredState, Term};
+use crate::types::{
+    ConfState, Entry, HardState, Index, Message, NodeId, ReadVia, RestoredState, Term,
+};
 
 /// What a node is, as seen from outside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

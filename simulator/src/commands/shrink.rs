@@ -443,7 +443,11 @@ fn names_only_nodes_up_to(scheduled: &Scheduled, nodes: u64) -> bool {
         | Fault::Restart { node }
         | Fault::FsyncCrash { node, .. }
         | Fault::Pause { node }
+        | Fault::Join { node }
+        | Fault::Compact { node }
         | Fault::Resume { node } => fits(*node),
+        Fault::Replace { node, by } => fits(*node) && fits(*by),
+        Fault::ConfChange { at, changes } => fits(*at) && changes.iter().all(|c| fits(c.node())),
         Fault::Heal | Fault::Drop { .. } | Fault::Duplicate { .. } => true,
     };
     point_fits && fault_fits

@@ -12,6 +12,7 @@
 //! struck: a run's schedule is data, and `seed + schedule` reproduces it.
 
 pub mod nemesis;
+pub mod operator;
 pub mod schedule;
 pub mod script;
 
@@ -130,6 +131,38 @@ pub enum Fault {
         /// The node that should lead next.
         to: NodeId,
     },
+    /// A spare id boots as a new node with an empty disk, waiting to be
+    /// added to the configuration (it never campaigns until it is a voter).
+    Join {
+        /// The new node.
+        node: NodeId,
+    },
+    /// `node` loses its disk for good (a dead drive): it crashes, its
+    /// identity is retired (it never runs again), and the spare id `by`
+    /// boots empty to replace it through membership changes.
+    Replace {
+        /// The node whose disk is gone.
+        node: NodeId,
+        /// The spare id of its replacement.
+        by: NodeId,
+    },
+    /// The operator asks node `at` (the leader, when the operator chose
+    /// it) to change the configuration; refused, as raft-core says why, if
+    /// `at` does not lead or a change is pending. A change of at most one
+    /// voter is simple; more enter a joint configuration, which the leader
+    /// leaves by itself.
+    ConfChange {
+        /// The node asked.
+        at: NodeId,
+        /// The changes, each on a different node.
+        changes: Vec<MemberChange>,
+    },
+    /// `node` snapshots its state machine at its applied index and drops
+    /// the log entries the snapshot covers.
+    Compact {
+        /// The node.
+        node: NodeId,
+    },
     /// The message is lost.
     Drop {
         /// Which message.
@@ -142,6 +175,49 @@ pub enum Fault {
         /// The second copy's delay.
         second_delay_us: u64,
     },
+}
+
+/// One change to one node, as the operator asks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemberChange {
+    /// The node becomes a voter (a new node, or a learner promoted).
+    AddVoter(NodeId),
+    /// The node becomes a learner (a new node, or a voter demoted).
+    AddLearner(NodeId),
+    /// The node leaves the configuration.
+    Remove(NodeId),
+}
+
+impl MemberChange {
+    /// The node it is about.
+    pub fn node(self) -> NodeId {
+        match self {
+            MemberChange::AddVoter(node)
+            | MemberChange::AddLearner(node)
+            | MemberChange::Remove(node) => node,
+        }
+    }
+
+    /// The word a scenario file uses for it.
+    pub fn verb(self) -> &'static str {
+        match self {
+            MemberChange::AddVoter(_) => "add-voter",
+            MemberChange::AddLearner(_) => "add-learner",
+            MemberChange::Remove(_) => "remove",
+        }
+    }
+
+    /// raft-core's form of it.
+    pub fn to_raft(self) -> raft_core::ConfChangeSingle {
+        use raft_core::ConfChangeKind;
+        let (kind, node) = match self {
+            MemberChange::AddVoter(node) => (ConfChangeKind::AddVoter, node),
+            MemberChange::AddLearner(node) => (ConfChangeKind::AddLearner, node),
+            MemberChange::Remove(node) => (ConfChangeKind::RemoveNode, node),
+        };
+        raft_core::ConfChangeSingle { kind, node }
+    }
 }
 
 /// A message of a run, named by its link, what it is about, and its place
@@ -362,6 +438,20 @@ impl Fault {
             Fault::Skew { node, ppt } => [14, *node, *ppt as u64, 0],
             Fault::Unskew { node } => [15, *node, 0, 0],
             Fault::Transfer { from, to } => [16, *from, *to, 0],
+            Fault::Join { node } => [17, *node, 0, 0],
+            Fault::Replace { node, by } => [18, *node, *by, 0],
+            Fault::ConfChange { at, changes } => {
+                let hash = changes.iter().fold(19, |hash, change| {
+                    let kind = match change {
+                        MemberChange::AddVoter(_) => 1,
+                        MemberChange::AddLearner(_) => 2,
+                        MemberChange::Remove(_) => 3,
+                    };
+                    mix_into(mix_into(hash, kind), change.node())
+                });
+                [19, *at, hash, changes.len() as u64]
+            }
+            Fault::Compact { node } => [20, *node, 0, 0],
             Fault::Restart { node } => [5, *node, 0, 0],
             Fault::FsyncCrash {
                 node,

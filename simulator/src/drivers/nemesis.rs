@@ -7,12 +7,16 @@
 //! strikes at chosen protocol points, as FoundationDB's BUGGIFY does: around
 //! fsyncs, right after an election, right after a commit. At most a minority
 //! is down at once, so the cluster can make progress between faults. It acts
-//! in the chaos phase only.
+//! in the chaos phase only, except its [`Operator`], which finishes a
+//! replacement under way in the heal phase too (an operator's work, not a
+//! fault). With compaction on, it also compacts a node now and then and
+//! slows a follower down long enough to need a snapshot.
 
 use std::any::Any;
 
 use raft_core::NodeId;
 
+use crate::drivers::operator::Operator;
 use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing};
 use crate::world::network::keyed;
 use crate::world::params::{FaultKind, Params};
@@ -21,6 +25,8 @@ use crate::world::{Phase, World};
 
 /// The longest downtime of a quick bounce.
 const BOUNCE_US_MAX: u64 = 20_000;
+/// How often the operator steps a replacement on in the heal phase.
+const HEAL_OPERATOR_INTERVAL_US: u64 = 200_000;
 
 #[derive(Clone, Copy, Debug)]
 enum Action {
@@ -31,6 +37,10 @@ enum Action {
     Clog,
     Skew,
     Transfer,
+    Membership,
+    DiskLossAmnesia,
+    Compact,
+    SlowFollower,
 }
 
 /// The seed's fault schedule, drawn as the run goes.
@@ -55,6 +65,8 @@ pub struct NemesisDriver {
     /// they were decided.
     // Invariant: sorted by time (stable: equal times keep their order).
     endings: Vec<(u64, Fault)>,
+    /// Membership changes and replacements of nodes whose disk died.
+    operator: Operator,
 }
 
 impl NemesisDriver {
@@ -74,6 +86,7 @@ impl NemesisDriver {
             params: params.clone(),
             next_action_us: None,
             endings: Vec::new(),
+            operator: Operator::default(),
         };
         nemesis.next_action_us = Some(nemesis.gap());
         nemesis
@@ -86,7 +99,7 @@ impl NemesisDriver {
     }
 
     fn partition(&mut self, world: &mut World) {
-        let n = self.params.cluster_size;
+        let n = self.params.node_capacity();
         let fault = match self.actions.index(6) {
             0 => Fault::Partition {
                 groups: vec![vec![self.actions.range_inclusive(1, n)]],
@@ -219,7 +232,7 @@ impl NemesisDriver {
 
     /// Clogs one direction of a link for a while: its messages arrive, late.
     fn clog_some_link(&mut self, world: &mut World) {
-        let n = self.params.cluster_size;
+        let n = self.params.node_capacity();
         let from = self.actions.range_inclusive(1, n);
         let to = self.actions.range_inclusive(1, n);
         let extra_delay_us = self.actions.range_inclusive(1, self.params.clog_us_max);
@@ -237,7 +250,7 @@ impl NemesisDriver {
 
     /// Pushes one node's clock past the drift bound for a while, either way.
     fn skew_some_clock(&mut self, world: &mut World) {
-        let node = self.actions.range_inclusive(1, self.params.cluster_size);
+        let node = self.actions.range_inclusive(1, self.params.node_capacity());
         let past = self.actions.range_inclusive(50, 500) as i64;
         let slow = self.actions.chance(Ratio::new(1, 2));
         let magnitude = self.params.clock_drift_bound_ppt + past;
@@ -253,7 +266,7 @@ impl NemesisDriver {
     /// Asks the leader to hand its leadership to another node (an operator
     /// draining a machine): the transferee may be behind, down or cut off.
     fn transfer_leadership(&mut self, world: &mut World) {
-        let n = self.params.cluster_size;
+        let n = self.params.node_capacity();
         let to = self.actions.range_inclusive(1, n);
         let Some(leader) = world.current_leader() else {
             return;
@@ -261,6 +274,50 @@ impl NemesisDriver {
         if leader != to {
             world.inject(Fault::Transfer { from: leader, to });
         }
+    }
+
+    /// Compacts a running node's log now, at whatever it applied.
+    fn compact_some_node(&mut self, world: &mut World) {
+        let up: Vec<NodeId> = world
+            .hosts()
+            .iter()
+            .filter(|h| h.is_up())
+            .map(|h| h.id())
+            .collect();
+        if !up.is_empty() {
+            let node = up[self.actions.index(up.len())];
+            world.inject(Fault::Compact { node });
+        }
+    }
+
+    /// Slows the link from the leader to one follower for a while (a slow
+    /// disk, a congested NIC): the follower falls behind the leader's
+    /// compacted log and needs a snapshot, which arrives late too.
+    fn slow_some_follower(&mut self, world: &mut World) {
+        let Some(leader) = world.current_leader() else {
+            return;
+        };
+        let followers: Vec<NodeId> = world
+            .hosts()
+            .iter()
+            .filter(|h| h.is_up() && h.id() != leader)
+            .map(|h| h.id())
+            .collect();
+        if followers.is_empty() || self.params.compact_every.is_none() {
+            return;
+        }
+        let to = followers[self.actions.index(followers.len())];
+        if world.network_clog_us(leader, to) > 0 {
+            return;
+        }
+        let extra_delay_us = self.actions.range_inclusive(100_000, 800_000);
+        let slow_for_us = self.actions.range_inclusive(1_000_000, 4_000_000);
+        world.inject(Fault::Clog {
+            from: leader,
+            to,
+            extra_delay_us,
+        });
+        self.end_later(world, slow_for_us, Fault::Unclog { from: leader, to });
     }
 
     /// Whether partitions may strike now.
@@ -279,9 +336,13 @@ impl Driver for NemesisDriver {
 
     fn on_timer(&mut self, world: &mut World) {
         if world.phase != Phase::Chaos {
-            // The heal phase ends every fault at once.
+            // The heal phase ends every fault at once; the operator still
+            // finishes a replacement under way.
             self.next_action_us = None;
             self.endings.clear();
+            if self.operator.continue_replacement(&mut self.actions, world) {
+                self.next_action_us = Some(world.now_us() + HEAL_OPERATOR_INTERVAL_US);
+            }
             return;
         }
         if self
@@ -293,7 +354,7 @@ impl Driver for NemesisDriver {
             world.inject(fault);
             return;
         }
-        let mut actions = Vec::with_capacity(6);
+        let mut actions = Vec::with_capacity(12);
         if self.params.has_fault(FaultKind::Partition) {
             actions.push(Action::Partition);
         }
@@ -302,6 +363,16 @@ impl Driver for NemesisDriver {
         }
         if self.params.has_fault(FaultKind::DiskLoss) {
             actions.push(Action::DiskLoss);
+        }
+        if self.params.has_fault(FaultKind::DiskLossAmnesia) {
+            actions.push(Action::DiskLossAmnesia);
+        }
+        if self.params.has_fault(FaultKind::Membership) {
+            actions.push(Action::Membership);
+        }
+        if self.params.compact_every.is_some() {
+            actions.push(Action::Compact);
+            actions.push(Action::SlowFollower);
         }
         if self.params.has_fault(FaultKind::Pause) {
             actions.push(Action::Pause);
@@ -319,7 +390,11 @@ impl Driver for NemesisDriver {
             match actions[self.actions.index(actions.len())] {
                 Action::Partition => self.partition(world),
                 Action::Crash => self.crash_some_node(world, DiskFate::Prefix),
-                Action::DiskLoss => self.crash_some_node(world, DiskFate::Lost),
+                Action::DiskLoss => self.operator.replace_some_node(&mut self.actions, world),
+                Action::DiskLossAmnesia => self.crash_some_node(world, DiskFate::Lost),
+                Action::Membership => self.operator.change_membership(&mut self.actions, world),
+                Action::Compact => self.compact_some_node(world),
+                Action::SlowFollower => self.slow_some_follower(world),
                 Action::Pause => self.pause_some_node(world),
                 Action::Clog => self.clog_some_link(world),
                 Action::Skew => self.skew_some_clock(world),

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use invariants::linearizability::{KvOp, KvResult};
 use raft_core::{Bugs, Message, NodeId, ProposeError, RestoredState, Role, Status};
 
-use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing};
+use crate::drivers::{DiskFate, Driver, Fate, Fault, MemberChange, Outgoing};
 use crate::world::event::{Event, Reply, Request};
 use crate::world::params::{FaultKind, Params, RaftFeatures, ReadPath};
 use crate::world::rng::{Ratio, Rng, Stream};
@@ -87,6 +87,13 @@ pub struct ScriptedWorld {
     /// The drift bound the nodes assume (their clocks keep true time unless
     /// a `skew` says otherwise), in parts per thousand.
     pub max_drift_ppt: i64,
+    /// Ids past the cluster that nodes may `join` with (idle until then).
+    pub spare_nodes: u64,
+    /// Nodes compact their log every this many applied entries (`None`:
+    /// only when the script says `compact`).
+    pub compact_every: Option<u64>,
+    /// Snapshots travel in chunks of at most this many bytes.
+    pub snapshot_chunk_bytes: usize,
 }
 
 impl ScriptedWorld {
@@ -136,6 +143,9 @@ impl ScriptedWorld {
             heal_duration_us_max: u64::MAX / 4,
             features: self.features,
             transfers: false,
+            spare_nodes: self.spare_nodes,
+            compact_every: self.compact_every,
+            snapshot_chunk_bytes: self.snapshot_chunk_bytes,
         }
     }
 }
@@ -348,6 +358,15 @@ pub enum ControlError {
     /// The node is paused.
     #[error("n{0} is paused")]
     Paused(NodeId),
+    /// The node is one of the cluster's, not a spare id.
+    #[error("n{0} is not a spare: only spares (`spares=N`) join")]
+    NotSpare(NodeId),
+    /// The spare id ran already.
+    #[error("n{0} ran already: a spare joins once")]
+    Used(NodeId),
+    /// The node's identity was retired.
+    #[error("n{0} was replaced: its identity is retired")]
+    Retired(NodeId),
     /// The node is not paused.
     #[error("n{0} is not paused")]
     NotPaused(NodeId),
@@ -639,6 +658,64 @@ impl Scripted {
         }
         self.inject(Fault::Transfer { from, to });
         Ok(())
+    }
+
+    /// Boots the spare `id` empty, waiting to be added.
+    pub fn join(&mut self, id: NodeId) -> Result<(), ControlError> {
+        if id <= self.sim.params.cluster_size {
+            return Err(ControlError::NotSpare(id));
+        }
+        let host = &self.sim.hosts[id as usize - 1];
+        if host.started || host.retired {
+            return Err(ControlError::Used(id));
+        }
+        self.inject(Fault::Join { node: id });
+        Ok(())
+    }
+
+    /// Retires `id` (its disk is gone for good) and boots the spare `by`
+    /// in its place.
+    pub fn replace(&mut self, id: NodeId, by: NodeId) -> Result<(), ControlError> {
+        if self.sim.hosts[id as usize - 1].retired {
+            return Err(ControlError::Retired(id));
+        }
+        if by <= self.sim.params.cluster_size {
+            return Err(ControlError::NotSpare(by));
+        }
+        if self.sim.hosts[by as usize - 1].started {
+            return Err(ControlError::Used(by));
+        }
+        self.inject(Fault::Replace { node: id, by });
+        Ok(())
+    }
+
+    /// Asks node `at` for a configuration change; raft-core's answer (the
+    /// index it appended the change at, or why it refused).
+    pub fn change(
+        &mut self,
+        at: NodeId,
+        changes: Vec<MemberChange>,
+    ) -> Result<Result<u64, raft_core::ProposeConfChangeError>, ControlError> {
+        self.require_up(at)?;
+        let answer = self
+            .sim
+            .change_membership(at, &changes)
+            .expect("a running node that is not paused answers");
+        // Recorded as a fault (the answer is the world's to reproduce).
+        self.sim
+            .record_scripted_fault(Fault::ConfChange { at, changes });
+        self.collect_outcome();
+        Ok(answer)
+    }
+
+    /// Node `id` snapshots its state machine now; the snapshot's index, or
+    /// `None` if it applied nothing past its last one.
+    pub fn compact(&mut self, id: NodeId) -> Result<Option<u64>, ControlError> {
+        self.require_up(id)?;
+        let before = self.sim.hosts[id as usize - 1].snapshot_index();
+        self.inject(Fault::Compact { node: id });
+        let after = self.sim.hosts[id as usize - 1].snapshot_index();
+        Ok((after > before).then_some(after))
     }
 
     /// Pauses node `id`: its clock, its inbox and its disk stop until resumed.

@@ -44,11 +44,25 @@ pub enum Sometimes {
     TransferCompleted,
     /// A leadership transfer was abandoned.
     TransferAbandoned,
+    /// The configuration in force became joint (C_old,new).
+    JointEntered,
+    /// The configuration in force left a joint configuration.
+    JointLeft,
+    /// A learner became a voter.
+    LearnerPromoted,
+    /// The configuration in force stopped counting the node that led.
+    LeaderRemoved,
+    /// A follower installed a snapshot its leader sent.
+    SnapshotInstalled,
+    /// A snapshot transfer resumed after a chunk was lost.
+    SnapshotResumed,
+    /// A node whose disk was gone was replaced under a new identity.
+    NodeReplaced,
 }
 
 impl Sometimes {
     /// Every situation, in report order.
-    pub const ALL: [Sometimes; 14] = [
+    pub const ALL: [Sometimes; 21] = [
         Sometimes::LeaderCrashed,
         Sometimes::LeaderIsolated,
         Sometimes::LeaderPaused,
@@ -63,6 +77,13 @@ impl Sometimes {
         Sometimes::ReadLeaseExpired,
         Sometimes::TransferCompleted,
         Sometimes::TransferAbandoned,
+        Sometimes::JointEntered,
+        Sometimes::JointLeft,
+        Sometimes::LearnerPromoted,
+        Sometimes::LeaderRemoved,
+        Sometimes::SnapshotInstalled,
+        Sometimes::SnapshotResumed,
+        Sometimes::NodeReplaced,
     ];
 
     /// The name in reports and JSON.
@@ -82,6 +103,13 @@ impl Sometimes {
             Sometimes::ReadLeaseExpired => "read-lease-expired",
             Sometimes::TransferCompleted => "transfer-completed",
             Sometimes::TransferAbandoned => "transfer-abandoned",
+            Sometimes::JointEntered => "joint-entered",
+            Sometimes::JointLeft => "joint-left",
+            Sometimes::LearnerPromoted => "learner-promoted",
+            Sometimes::LeaderRemoved => "leader-removed",
+            Sometimes::SnapshotInstalled => "snapshot-installed",
+            Sometimes::SnapshotResumed => "snapshot-resumed",
+            Sometimes::NodeReplaced => "node-replaced",
         }
     }
 

@@ -4,8 +4,15 @@
 //! time). A crash keeps the durable part plus a prefix of the unsynced writes,
 //! drawn from the seed: a write that was issued may or may not have reached the
 //! platter, but never out of order. A disk loss keeps nothing.
+//!
+//! The durable log starts after the durable snapshot, if any. A snapshot the
+//! host takes of its own state machine (compaction) is durable at once (it
+//! covers applied entries only, which are durable already; the host writes it
+//! to a new file and renames it over the old, as etcd's snapshotter does). A
+//! snapshot a leader sent is one more write of a ready, in order with the
+//! others.
 
-use raft_core::{Entry, HardState, RestoredState};
+use raft_core::{Entry, HardState, Index, RestoredState, Snapshot};
 
 use crate::world::rng::Rng;
 
@@ -15,6 +22,8 @@ enum Write {
     HardState(HardState),
     /// Truncate the log from the first entry's index, then append.
     Entries(Vec<Entry>),
+    /// A snapshot a leader sent replaces the log up to its index.
+    Snapshot(Snapshot),
 }
 
 /// A node's simulated disk.
@@ -26,8 +35,17 @@ pub struct Disk {
 }
 
 impl Disk {
-    /// Issues the writes of one ready (not yet durable).
-    pub fn write(&mut self, hard_state: Option<HardState>, entries: Vec<Entry>) {
+    /// Issues the writes of one ready (not yet durable): its snapshot first,
+    /// then its entries and hard state.
+    pub fn write(
+        &mut self,
+        snapshot: Option<Snapshot>,
+        hard_state: Option<HardState>,
+        entries: Vec<Entry>,
+    ) {
+        if let Some(snapshot) = snapshot {
+            self.unsynced.push(Write::Snapshot(snapshot));
+        }
         if !entries.is_empty() {
             self.unsynced.push(Write::Entries(entries));
         }
@@ -75,26 +93,66 @@ impl Disk {
         self.durable.clone()
     }
 
-    /// Number of durable log entries.
+    /// The host snapshotted its state machine at `snapshot.meta.index`
+    /// (applied, hence durable): the snapshot is durable now and the durable
+    /// entries it covers are dropped.
+    pub fn compact(&mut self, snapshot: Snapshot) {
+        self.install(snapshot, true);
+    }
+
+    /// Number of durable log entries (after the durable snapshot).
     pub fn durable_len(&self) -> usize {
         self.durable.entries.len()
+    }
+
+    /// The index of the durable snapshot (0 without one).
+    pub fn snapshot_index(&self) -> Index {
+        self.durable.snapshot.as_ref().map_or(0, |s| s.meta.index)
     }
 
     fn make_durable(&mut self, write: Write) {
         match write {
             Write::HardState(hard_state) => self.durable.hard_state = hard_state,
-            Write::Entries(entries) => {
-                let first = entries[0].index;
+            // raft-core hands the host a snapshot only when it replaced the log.
+            Write::Snapshot(snapshot) => self.install(snapshot, false),
+            Write::Entries(mut entries) => {
+                let base = self.snapshot_index();
+                // Entries the snapshot already covers were issued before it.
+                entries.retain(|e| e.index > base);
+                let Some(first) = entries.first().map(|e| e.index) else {
+                    return;
+                };
                 let log = &mut self.durable.entries;
                 assert!(
-                    first >= 1 && first <= log.len() as u64 + 1,
+                    first <= base + log.len() as u64 + 1,
                     "write at {first} leaves a gap after {}",
-                    log.len()
+                    base + log.len() as u64
                 );
-                log.truncate(first as usize - 1);
+                log.truncate((first - base - 1) as usize);
                 log.extend(entries);
             }
         }
+    }
+
+    /// Makes `snapshot` the durable one. With `keep_later` (compaction) the
+    /// durable entries after it stay if the log holds its last entry (same
+    /// index and term); otherwise (a leader's snapshot, which replaced the
+    /// log) all go.
+    fn install(&mut self, snapshot: Snapshot, keep_later: bool) {
+        let base = self.snapshot_index();
+        let (index, term) = (snapshot.meta.index, snapshot.meta.term);
+        if index <= base {
+            return;
+        }
+        let log = &mut self.durable.entries;
+        let at = (index - base) as usize;
+        let holds_last = log.get(at - 1).is_some_and(|e| e.index == index && e.term == term);
+        if keep_later && holds_last {
+            log.drain(..at);
+        } else {
+            log.clear();
+        }
+        self.durable.snapshot = Some(snapshot);
     }
 }
 
@@ -117,6 +175,7 @@ mod tests {
     fn only_synced_writes_are_sure_to_survive_a_crash() {
         let mut disk = Disk::default();
         disk.write(
+            None,
             Some(HardState {
                 term: 1,
                 vote: Some(1),
@@ -125,7 +184,7 @@ mod tests {
             vec![entry(1, 1)],
         );
         disk.sync();
-        disk.write(None, vec![entry(2, 1)]);
+        disk.write(None, None, vec![entry(2, 1)]);
         let mut rng = Rng::new(3, Stream::Disk(1));
         disk.crash(&mut rng);
         let restored = disk.restore();
@@ -136,8 +195,8 @@ mod tests {
     #[test]
     fn a_later_write_truncates_the_log_from_its_first_index() {
         let mut disk = Disk::default();
-        disk.write(None, vec![entry(1, 1), entry(2, 1), entry(3, 1)]);
-        disk.write(None, vec![entry(2, 2)]);
+        disk.write(None, None, vec![entry(1, 1), entry(2, 1), entry(3, 1)]);
+        disk.write(None, None, vec![entry(2, 2)]);
         disk.sync();
         let terms: Vec<u64> = disk.restore().entries.iter().map(|e| e.term).collect();
         assert_eq!(terms, vec![1, 2]);
@@ -147,6 +206,7 @@ mod tests {
     fn a_wiped_disk_keeps_nothing() {
         let mut disk = Disk::default();
         disk.write(
+            None,
             Some(HardState {
                 term: 4,
                 vote: None,
@@ -158,5 +218,49 @@ mod tests {
         disk.wipe();
         assert_eq!(disk.durable_len(), 0);
         assert_eq!(disk.restore().hard_state, HardState::default());
+    }
+
+    fn snapshot(index: u64, term: u64) -> Snapshot {
+        Snapshot {
+            meta: raft_core::SnapshotMeta {
+                index,
+                term,
+                conf_state: raft_core::ConfState::default(),
+            },
+            data: bytes::Bytes::from_static(b"state"),
+        }
+    }
+
+    fn durable_indexes(disk: &Disk) -> Vec<(u64, u64)> {
+        disk.restore().entries.iter().map(|e| (e.index, e.term)).collect()
+    }
+
+    #[test]
+    fn compaction_drops_the_covered_entries_and_keeps_the_rest() {
+        let mut disk = Disk::default();
+        disk.write(None, None, (1..=5).map(|i| entry(i, 1)).collect());
+        disk.sync();
+        disk.compact(snapshot(3, 1));
+        assert_eq!(durable_indexes(&disk), vec![(4, 1), (5, 1)]);
+        disk.write(None, None, vec![entry(5, 2), entry(6, 2)]);
+        disk.sync();
+        assert_eq!(durable_indexes(&disk), vec![(4, 1), (5, 2), (6, 2)]);
+        assert_eq!(disk.restore().snapshot.map(|s| s.meta.index), Some(3));
+    }
+
+    #[test]
+    fn a_leaders_snapshot_replaces_the_log_and_an_older_one_changes_nothing() {
+        let mut disk = Disk::default();
+        disk.write(None, None, (1..=4).map(|i| entry(i, 1)).collect());
+        disk.sync();
+        disk.write(Some(snapshot(2, 1)), None, vec![entry(3, 2)]);
+        disk.sync();
+        assert_eq!(durable_indexes(&disk), vec![(3, 2)], "the log was replaced");
+        disk.write(Some(snapshot(4, 3)), None, Vec::new());
+        disk.sync();
+        assert!(durable_indexes(&disk).is_empty());
+        disk.write(Some(snapshot(3, 1)), None, Vec::new());
+        disk.sync();
+        assert_eq!(disk.snapshot_index(), 4, "an older snapshot changes nothing");
     }
 }

@@ -111,15 +111,20 @@ impl World {
         self.trace.log_story(story);
     }
 
-    /// Whether one more node may go down: at most a minority is down at once.
+    /// Whether one more voter may go down: at most a minority of the
+    /// voters in force is down at once (of each half, while joint).
     pub fn may_crash_another(&self) -> bool {
-        // A paused node counts as down: it does no more for the others.
-        let down = self
-            .hosts
-            .iter()
-            .filter(|h| !h.is_up() || self.is_paused(h.id()))
-            .count() as u64;
-        down < (self.params.cluster_size - 1) / 2
+        // A paused node counts as down: it does no more for the others; a
+        // retired identity is down for good.
+        let down = |voters: &[NodeId]| {
+            voters
+                .iter()
+                .filter(|&&id| !self.host_ref(id).is_up() || self.is_paused(id))
+                .count()
+        };
+        let conf = self.configuration();
+        let fits = |voters: &[NodeId]| voters.is_empty() || down(voters) < (voters.len() - 1) / 2;
+        fits(&conf.voters) && fits(&conf.outgoing_voters)
     }
 
     /// The leader of the highest term among running nodes, if any.
@@ -134,7 +139,7 @@ impl World {
 
     pub(crate) fn on_restart(&mut self, id: NodeId, incarnation: u64) {
         let host = self.host(id);
-        if host.incarnation == incarnation && !host.is_up() {
+        if host.incarnation == incarnation && !host.is_up() && !host.retired {
             self.start_node(id);
         }
     }
@@ -155,16 +160,17 @@ impl World {
             host.skew_ppt = None;
         }
         self.timeline_links();
+        // Spares that never joined stay idle; a retired identity stays dead.
         let down: Vec<NodeId> = self
             .hosts
             .iter()
-            .filter(|h| !h.is_up())
+            .filter(|h| !h.is_up() && h.started && !h.retired)
             .map(|h| h.id())
             .collect();
         for id in down {
             self.start_node(id);
         }
-        for id in 1..=self.params.cluster_size {
+        for id in self.params.all_node_ids() {
             if self.is_paused(id) {
                 self.resume(id);
             }
@@ -175,7 +181,15 @@ impl World {
 
     pub(crate) fn on_heal_check(&mut self) {
         let elapsed = self.now_us - self.heal_started_us;
-        let statuses: Vec<_> = self.hosts.iter().filter_map(|h| h.status()).collect();
+        // Only the members of the configuration in force must converge: a
+        // removed node may never learn it was removed.
+        let statuses: Vec<_> = self
+            .hosts
+            .iter()
+            .filter(|h| self.is_member(h.id()))
+            .filter_map(|h| h.status())
+            .collect();
+        let membership_settled = self.membership_settled();
         let leaders: Vec<_> = statuses.iter().filter(|s| s.role == Role::Leader).collect();
         let max_term = statuses.iter().map(|s| s.term).max().unwrap_or(0);
         let leader = leaders.iter().find(|s| s.term == max_term).copied();
@@ -194,7 +208,7 @@ impl World {
                     && s.commit == leader.last_index
                     && s.applied == s.commit
             });
-            if converged && busy_clients == 0 {
+            if converged && busy_clients == 0 && membership_settled.is_ok() {
                 self.outcome = Some(Outcome::Pass);
                 return;
             }
@@ -250,8 +264,44 @@ impl World {
         }
     }
 
+    /// Whether the membership came to rest: no joint configuration left
+    /// behind, and no member whose identity is retired (a replacement the
+    /// operator left half done). The reason if not.
+    fn membership_settled(&self) -> Result<(), String> {
+        let conf = self.configuration();
+        if conf.is_joint() {
+            return Err(format!(
+                "the configuration is still joint: {}",
+                crate::world::membership::describe_conf(conf)
+            ));
+        }
+        let retired: Vec<String> = conf
+            .voters
+            .iter()
+            .chain(&conf.learners)
+            .filter(|&&id| self.host_ref(id).retired)
+            .map(|id| format!("n{id}"))
+            .collect();
+        match retired.is_empty() {
+            true => Ok(()),
+            false => Err(format!(
+                "{} lost their disks and are still members",
+                retired.join(" ")
+            )),
+        }
+    }
+
     fn report_no_convergence(&mut self, busy_clients: usize) {
         let bound = crate::world::format_time(self.params.heal_duration_us_max);
+        if let Err(why) = self.membership_settled() {
+            let seen = format!("membership not settled {bound} after the heal: {why}");
+            self.liveness(
+                Invariant::LivenessConvergence,
+                "no joint configuration left behind, every replacement finished",
+                seen,
+            );
+            return;
+        }
         if busy_clients > 0 {
             let seen =
                 format!("{busy_clients} client operations still pending {bound} after the heal");

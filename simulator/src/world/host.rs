@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use invariants::linearizability::KvResult;
 use raft_core::{
-    Config, Entry, Index, Message, MessageBody, NodeId, RawNode, ReadOnlyOption, ReadVia, Role,
-    Status,
+    ConfChangeEntry, Config, Entry, EntryKind, Index, Message, MessageBody, NodeId, RawNode,
+    ReadOnlyOption, ReadVia, Role, Snapshot, Status,
 };
 
 use crate::drivers::{About, DiskFate};
@@ -30,6 +30,8 @@ struct AwaitingSync {
     hard_state_written: bool,
     persisted_messages: Vec<Message>,
     committed_entries: Vec<Entry>,
+    /// The index of the snapshot from the leader this ready writes, if any.
+    installs_snapshot: Option<Index>,
 }
 
 /// One server of the cluster.
@@ -74,6 +76,13 @@ pub struct Host {
     /// The last log index applied to the store.
     applied: Index,
     config: Config,
+    /// Whether the node ever ran (a spare id is idle until it joins).
+    pub(crate) started: bool,
+    /// Whether the identity is dead for good (its disk was lost and a new
+    /// node replaced it): it never runs again.
+    pub(crate) retired: bool,
+    /// The index of the last snapshot this node took or installed (0: none).
+    snapshot_index: Index,
 }
 
 /// The `max_clock_drift_ticks` a lease needs when every clock runs within
@@ -100,8 +109,17 @@ pub(crate) struct PendingRead {
 impl Host {
     /// A host for node `id`, not yet started.
     pub fn new(id: NodeId, params: &Params) -> Host {
-        let drift = params.clock_drift_ppt[id as usize - 1];
-        let mut config = Config::new(id, params.node_ids().collect());
+        // Spare ids have no clock drift of their own drawn: theirs is zero.
+        let drift = params
+            .clock_drift_ppt
+            .get(id as usize - 1)
+            .copied()
+            .unwrap_or(0);
+        let mut config = match id <= params.cluster_size {
+            true => Config::new(id, params.node_ids().collect()),
+            false => Config::joining(id),
+        };
+        config.snapshot_chunk_bytes = params.snapshot_chunk_bytes;
         config.election_timeout_ticks_min = params.election_timeout_ticks_min;
         config.heartbeat_interval_ticks = params.heartbeat_interval_ticks;
         config.bugs = params.bugs;
@@ -144,6 +162,9 @@ impl Host {
             confirmed_reads: Vec::new(),
             applied: 0,
             config,
+            started: false,
+            retired: false,
+            snapshot_index: 0,
         }
     }
 
@@ -155,6 +176,11 @@ impl Host {
     /// Whether the node is running.
     pub fn is_up(&self) -> bool {
         self.node.is_some()
+    }
+
+    /// The index of the last snapshot this node took or installed (0: none).
+    pub fn snapshot_index(&self) -> Index {
+        self.snapshot_index
     }
 
     /// The node's status, if it runs.
@@ -205,15 +231,31 @@ impl World {
         let (seed, now_us) = (self.params.seed, self.now_us);
         let host = self.host(id);
         assert!(host.node.is_none(), "node {id} is already running");
+        assert!(!host.retired, "node {id}'s identity was retired");
+        host.started = true;
         let restored = host.disk.restore();
         let rng = Rng::new(seed, Stream::Node(id << 20 | host.incarnation)).into_rng_core();
         let mut node = RawNode::new(host.config.clone(), restored.clone(), rng)
             .expect("the simulator builds valid configs");
-        node.take_log_changes(); // the restored log is reported through on_restart below
+        // The restored log and snapshot are reported through on_restart below.
+        node.take_log_changes();
+        node.take_installed_snapshot();
         host.last_status = Some(node.status());
         host.shown_status = Some(node.status());
         host.node = Some(node);
-        host.store = KvStore::default();
+        let base = restored.snapshot.as_ref().map(|s| (s.meta.index, s.meta.term));
+        match &restored.snapshot {
+            Some(snapshot) => {
+                host.store = KvStore::decode(&snapshot.data)
+                    .expect("a durable snapshot holds a store this host encoded");
+                host.applied = snapshot.meta.index;
+                host.snapshot_index = snapshot.meta.index;
+            }
+            None => {
+                host.store = KvStore::default();
+                host.snapshot_index = 0;
+            }
+        }
         let (incarnation, tick) = (host.incarnation, host.next_tick_interval_us());
         host.tick_due_us = now_us + tick;
         let hard = restored.hard_state;
@@ -231,7 +273,7 @@ impl World {
         }
         if let Some(checker) = &mut self.checker {
             let log = restored.entries.iter().map(|e| (e.term, digest(&e.data)));
-            let result = checker.on_restart(id, hard.term, hard.commit, log);
+            let result = checker.on_restart(id, hard.term, hard.commit, base, log);
             self.check(result);
         }
         self.queue.push(
@@ -254,6 +296,7 @@ impl World {
         host.pending_reads.clear();
         host.confirmed_reads.clear();
         host.applied = 0;
+        host.snapshot_index = 0;
         host.incarnation += 1;
         host.awaiting_sync = None;
         host.waiting_clients.clear();
@@ -401,11 +444,23 @@ impl World {
                 hard_state_written: ready.hard_state.is_some(),
                 persisted_messages: std::mem::take(&mut ready.persisted_messages),
                 committed_entries: std::mem::take(&mut ready.committed_entries),
+                installs_snapshot: ready.snapshot.as_ref().map(|s| s.meta.index),
             };
+            if let Some(snapshot) = &ready.snapshot {
+                // The state machine is replaced now; the snapshot is durable
+                // with this ready's other writes.
+                host.store = KvStore::decode(&snapshot.data)
+                    .expect("a leader's snapshot holds a store a host encoded");
+                host.applied = snapshot.meta.index;
+                host.snapshot_index = snapshot.meta.index;
+            }
             let must_persist = ready.must_persist();
             if must_persist {
-                host.disk
-                    .write(ready.hard_state, std::mem::take(&mut ready.entries));
+                host.disk.write(
+                    ready.snapshot.take(),
+                    ready.hard_state,
+                    std::mem::take(&mut ready.entries),
+                );
                 host.awaiting_sync = Some(awaiting);
                 let (low, high) = (self.params.fsync_us_min, self.params.fsync_us_max);
                 let fsync = self.host(id).disk_rng.range_inclusive(low, high);
@@ -454,6 +509,11 @@ impl World {
 
     /// The writes of a ready are durable: release its messages, apply, advance.
     fn finish_ready(&mut self, id: NodeId, awaiting: AwaitingSync) {
+        if let (Some(index), Some(checker)) = (awaiting.installs_snapshot, &mut self.checker) {
+            // The snapshot the leader sent is durable now.
+            let result = checker.on_compacted(id, index);
+            self.check(result);
+        }
         self.send_all(awaiting.persisted_messages);
         for entry in &awaiting.committed_entries {
             self.apply(id, entry);
@@ -465,6 +525,44 @@ impl World {
             .as_mut()
             .expect("a node with a ready runs");
         node.advance(awaiting.number);
+        if let Some(every) = self.params.compact_every {
+            let host = self.host_ref(id);
+            if host.applied >= host.snapshot_index + every {
+                self.compact(id);
+            }
+        }
+    }
+
+    /// Node `id` snapshots its store at its applied index, makes the
+    /// snapshot durable and compacts its log (nothing if it applied nothing
+    /// past its last snapshot).
+    pub(crate) fn compact(&mut self, id: NodeId) {
+        let host = self.host(id);
+        let applied = host.applied;
+        let Some(node) = host.node.as_mut() else {
+            return;
+        };
+        if applied <= host.snapshot_index || node.status().applied != applied {
+            return;
+        }
+        let data = host.store.encode();
+        if node.compact(applied, data.clone()).is_err() {
+            return;
+        }
+        let meta = node
+            .snapshot_meta()
+            .cloned()
+            .expect("a node that compacted holds its snapshot");
+        host.disk.compact(Snapshot { meta, data });
+        host.snapshot_index = applied;
+        if self.trace.is_logging() {
+            self.trace
+                .log_detail(&format!("n{id} snapshots its state and compacts its log up to {applied}"));
+        }
+        if let Some(checker) = &mut self.checker {
+            let result = checker.on_compacted(id, applied);
+            self.check(result);
+        }
     }
 
     /// Answers the confirmed reads whose read index this node has applied.
@@ -509,18 +607,25 @@ impl World {
 
     fn apply(&mut self, id: NodeId, entry: &Entry) {
         self.host(id).applied = entry.index;
-        if let Some(checker) = &mut self.checker {
-            let result = checker.on_apply(id, entry.index, entry.term, digest(&entry.data));
-            self.check(result);
+        if entry.kind == EntryKind::ConfChange {
+            self.check_apply(id, entry);
+            let conf = ConfChangeEntry::decode(&entry.data)
+                .expect("a conf entry holds what raft-core encoded")
+                .conf_state;
+            self.on_conf_applied(entry.index, conf);
+            return;
         }
-        let Some(command) = Command::decode(&entry.data) else {
+        let command = Command::decode(&entry.data);
+        let host = self.host(id);
+        let result = match command.as_ref().map(|c| host.store.apply(c)) {
+            Some(Applied::Executed(result) | Applied::Duplicate(result)) => Some(result),
+            Some(Applied::Superseded) | None => None,
+        };
+        self.check_apply(id, entry);
+        let (Some(command), Some(result)) = (command, result) else {
             return;
         };
         let host = self.host(id);
-        let result = match host.store.apply(&command) {
-            Applied::Executed(result) | Applied::Duplicate(result) => result,
-            Applied::Superseded => return,
-        };
         if host.waiting_clients.remove(&(command.client, command.seq)) {
             self.reply(
                 id,
@@ -529,6 +634,22 @@ impl World {
                 u32::MAX,
                 Reply::Done(result),
             );
+        }
+    }
+
+    /// Shows the checker the entry node `id` just applied, with the state
+    /// its store reached.
+    fn check_apply(&mut self, id: NodeId, entry: &Entry) {
+        let state_digest = self.hosts[id as usize - 1].store.state_digest();
+        if let Some(checker) = &mut self.checker {
+            let result = checker.on_apply(
+                id,
+                entry.index,
+                entry.term,
+                digest(&entry.data),
+                state_digest,
+            );
+            self.check(result);
         }
     }
 
@@ -570,6 +691,9 @@ impl World {
             .is_some_and(|s| s.leader.is_some())
         {
             self.reached(Sometimes::PreVoteRefusedLeaderKnown);
+        }
+        if let MessageBody::InstallSnapshot { meta, offset, .. } = &message.body {
+            self.note_snapshot_chunk(message.from, message.to, meta.index, *offset);
         }
         let (from, to) = (Endpoint::Node(message.from), Endpoint::Node(message.to));
         let about = About::of_raft(&message);
@@ -630,7 +754,12 @@ impl World {
             return;
         };
         let mut result = Ok(());
-        if let Some(from) = node.take_log_changes() {
+        if let Some(meta) = node.take_installed_snapshot() {
+            self.coverage = self.coverage.with(Sometimes::SnapshotInstalled);
+            let state = host.store.state_digest();
+            result = checker.on_snapshot(id, meta.index, meta.term, state);
+        }
+        if let Some(from) = node.take_log_changes().filter(|_| result.is_ok()) {
             let entries = node
                 .log_entries_from(from)
                 .iter()

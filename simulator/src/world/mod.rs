@@ -33,6 +33,7 @@ pub mod event;
 pub mod faults;
 pub mod host;
 pub mod kv;
+pub mod membership;
 pub mod network;
 pub mod params;
 pub mod rng;
@@ -245,6 +246,10 @@ pub struct World {
     leader_outages_us: Vec<u64>,
     /// Elections won so far (a node becoming leader of a new term).
     elections: u64,
+    /// The configuration in force (see [`membership`]).
+    configuration: membership::Configuration,
+    /// Per link, the snapshot being sent and the furthest chunk offset sent.
+    snapshot_chunks: std::collections::BTreeMap<(NodeId, NodeId), (u64, u64)>,
 }
 
 impl World {
@@ -252,9 +257,10 @@ impl World {
     /// its faults decided by `driver`.
     pub fn new(params: Params, options: WorldOptions, driver: Box<dyn Driver>) -> World {
         let voters: Vec<NodeId> = params.node_ids().collect();
-        let node_count = voters.len();
+        // Spare ids get their hosts now, idle until a node joins under them.
+        let node_count = params.node_capacity() as usize;
         let mut sim = World {
-            hosts: voters.iter().map(|&id| Host::new(id, &params)).collect(),
+            hosts: params.all_node_ids().map(|id| Host::new(id, &params)).collect(),
             network: Network::new(&params),
             workload_key: Rng::new(params.seed, Stream::Workload).next_u64(),
             clients: (0..params.client_count)
@@ -292,6 +298,8 @@ impl World {
             had_leader: false,
             leader_outages_us: Vec::new(),
             elections: 0,
+            configuration: membership::Configuration::initial(voters.clone()),
+            snapshot_chunks: std::collections::BTreeMap::new(),
             params,
             options,
         };
@@ -462,7 +470,8 @@ impl World {
                 restart_after_us,
             } => self.crash_by_fault(node, disk, restart_after_us),
             Fault::Restart { node } => {
-                if !self.hosts[node as usize - 1].is_up() {
+                let host = &self.hosts[node as usize - 1];
+                if !host.is_up() && host.started && !host.retired {
                     self.start_node(node);
                 }
             }
@@ -509,10 +518,22 @@ impl World {
                 self.timeline_links();
             }
             Fault::Transfer { from, to } => self.transfer_leadership(from, to),
+            Fault::Join { node } => self.join_node(node),
+            Fault::Replace { node, by } => self.replace_node(node, by),
+            Fault::ConfChange { at, changes } => {
+                // The answer is the node's to log; a script asks for it itself.
+                let _ = self.change_membership(at, &changes);
+            }
+            Fault::Compact { node } => self.compact_node(node),
             Fault::Drop { .. } | Fault::Duplicate { .. } => {
                 unreachable!("message faults are a message's fate, not injected")
             }
         }
+    }
+
+    /// Records a fault a script carried out itself (it needed the answer).
+    pub(crate) fn record_scripted_fault(&mut self, fault: Fault) {
+        self.record_fault(self.point, fault);
     }
 
     /// Records a fault in the schedule and the trace hash.
@@ -725,7 +746,7 @@ impl World {
     /// leader's term forces a healthy leader down: reported as
     /// `liveness-stable-leader`.
     fn check_rejoining_terms(&mut self) {
-        for id in 1..=self.params.cluster_size {
+        for id in self.params.all_node_ids() {
             let term = self.host_ref(id).status().map(|s| s.term);
             let alone = self.network.is_alone(id);
             let slot = id as usize - 1;

@@ -61,7 +61,7 @@ pub struct Network {
 impl Network {
     /// The network of a run, faulty as its parameters say.
     pub fn new(params: &Params) -> Network {
-        let n = params.cluster_size;
+        let n = params.node_capacity();
         Network {
             node_count: n,
             cut: vec![false; (n * n) as usize],

@@ -15,6 +15,10 @@ use crate::world::rng::{Ratio, Rng, Stream};
 /// per thousand (its wander comes on top).
 const CONSTANT_DRIFT_PPT_MAX: i64 = 10;
 
+/// How many new identities a run with membership changes or disk loss may
+/// hand out (nodes that join; replacements of wiped nodes).
+const SPARE_NODES: u64 = 4;
+
 /// A kind of fault the nemesis can inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -29,8 +33,19 @@ pub enum FaultKind {
     Partition,
     /// Nodes crash (losing unsynced writes) and restart.
     Crash,
-    /// A crashed node's disk is wiped (Raft is not safe under this: off by default).
+    /// A crashed node's disk is wiped; the node comes back under a new
+    /// identity and joins through membership changes (learner, caught up,
+    /// promoted; the dead identity removed), as production systems replace
+    /// a failed drive.
     DiskLoss,
+    /// A crashed node's disk is wiped and it restarts under its old
+    /// identity with an empty log (Raft is not safe under this: the
+    /// violation is the expected finding; off unless asked for).
+    DiskLossAmnesia,
+    /// The operator changes the membership: adds a learner, promotes it,
+    /// removes a voter (the leader too), swaps two voters through a joint
+    /// configuration.
+    Membership,
     /// A node stops for a while (a stop-the-world pause), then goes on with
     /// what queued up meanwhile.
     Pause,
@@ -43,13 +58,15 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every fault kind.
-    pub const ALL: [FaultKind; 9] = [
+    pub const ALL: [FaultKind; 11] = [
         FaultKind::Drop,
         FaultKind::Duplicate,
         FaultKind::Reorder,
         FaultKind::Partition,
         FaultKind::Crash,
         FaultKind::DiskLoss,
+        FaultKind::DiskLossAmnesia,
+        FaultKind::Membership,
         FaultKind::Pause,
         FaultKind::Clog,
         FaultKind::ClockSkew,
@@ -64,6 +81,8 @@ impl FaultKind {
             FaultKind::Partition => "partition",
             FaultKind::Crash => "crash",
             FaultKind::DiskLoss => "disk-loss",
+            FaultKind::DiskLossAmnesia => "disk-loss-amnesia",
+            FaultKind::Membership => "membership",
             FaultKind::Pause => "pause",
             FaultKind::Clog => "clog",
             FaultKind::ClockSkew => "clock-skew",
@@ -310,6 +329,15 @@ pub struct Params {
     pub features: RaftFeatures,
     /// Whether the nemesis asks leaders to hand over leadership.
     pub transfers: bool,
+    /// Ids past the initial cluster that new members may take (a node that
+    /// joins, or replaces one whose disk was wiped): nodes
+    /// `cluster_size + 1 ..= cluster_size + spare_nodes`, idle until they join.
+    pub spare_nodes: u64,
+    /// A node snapshots its state machine and compacts its log once it has
+    /// applied this many entries past its last snapshot (`None`: never).
+    pub compact_every: Option<u64>,
+    /// A leader sends a snapshot in chunks of at most this many bytes.
+    pub snapshot_chunk_bytes: usize,
 }
 
 fn serialize_bugs<S: serde::Serializer>(bugs: &Bugs, serializer: S) -> Result<S::Ok, S::Error> {
@@ -398,6 +426,9 @@ impl Params {
             heal_duration_us_max: 30_000_000,
             features: RaftFeatures::default(),
             transfers: false,
+            spare_nodes: 0,
+            compact_every: None,
+            snapshot_chunk_bytes: 64 * 1024,
         };
         // Drawn last so the draws above keep their values. A quarter of the swarm
         // runs with aggressive election timeouts: split votes and leader churn,
@@ -438,6 +469,24 @@ impl Params {
             // The drift bound leaves no lease at these timeouts.
             params.features.read_path = ReadPath::ReadIndex;
         }
+        // Part 2 of production Raft: membership changes, disk loss survived
+        // by replacement, compaction. Drawn after everything above, so the
+        // draws above keep their values.
+        for kind in [FaultKind::DiskLoss, FaultKind::Membership] {
+            let drawn = rng.chance(Ratio::new(1, 2)) && options.profile == Profile::Swarm;
+            if drawn && !params.faults.contains(&kind) {
+                params.faults.push(kind);
+            }
+        }
+        params.faults.sort();
+        if params.has_fault(FaultKind::DiskLoss) || params.has_fault(FaultKind::Membership) {
+            params.spare_nodes = SPARE_NODES;
+        }
+        params.compact_every = match options.profile {
+            Profile::Swarm => [None, Some(4), Some(16), Some(64), Some(256)][rng.index(5)],
+            Profile::Standard => Some(64),
+        };
+        params.snapshot_chunk_bytes = [64, 512, 64 * 1024][rng.index(3)];
         params
     }
 
@@ -467,9 +516,19 @@ impl Params {
         self.faults.contains(&kind)
     }
 
-    /// Node ids, 1-based.
+    /// The ids of the initial cluster's voters, 1-based.
     pub fn node_ids(&self) -> impl Iterator<Item = u64> {
         1..=self.cluster_size
+    }
+
+    /// Every id a node of this run may have: the initial voters and the spares.
+    pub fn all_node_ids(&self) -> impl Iterator<Item = u64> {
+        1..=self.node_capacity()
+    }
+
+    /// How many nodes this run may have had, counting every identity.
+    pub fn node_capacity(&self) -> u64 {
+        self.cluster_size + self.spare_nodes
     }
 }
 
@@ -485,6 +544,22 @@ impl fmt::Display for Params {
             bugs.join(", ")
         )?;
         writeln!(f, "  faults: [{}]", faults.join(", "))?;
+        if self.spare_nodes > 0 {
+            writeln!(
+                f,
+                "  membership: spare ids n{}..n{}",
+                self.cluster_size + 1,
+                self.node_capacity()
+            )?;
+        }
+        match self.compact_every {
+            Some(every) => writeln!(
+                f,
+                "  compaction: every {every} applied entries, snapshot chunks of {} bytes",
+                self.snapshot_chunk_bytes
+            )?,
+            None => writeln!(f, "  compaction: off")?,
+        }
         let drift: Vec<String> = (1..)
             .zip(&self.clock_drift_ppt)
             .map(|(node, ppt)| format!("n{node} {ppt:+}"))

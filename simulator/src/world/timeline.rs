@@ -845,7 +845,7 @@ impl World {
     /// n3`), then any clogged link (`clog n1->n2 +200ms`) and clock past
     /// the drift bound (`n3 clock +300 ppt`); `none` when all is well.
     fn describe_network(&self) -> String {
-        let n = self.params.cluster_size;
+        let n = self.params.node_capacity();
         let mut parts = Vec::new();
         let cuts = self.network.describe_partition();
         if cuts != "none" {
@@ -876,7 +876,7 @@ impl World {
         if self.timeline.is_none() {
             return;
         }
-        let n = self.params.cluster_size;
+        let n = self.params.node_capacity();
         let cuts: Vec<(NodeId, NodeId)> = (1..=n)
             .flat_map(|from| (1..=n).map(move |to| (from, to)))
             .filter(|&(from, to)| from != to && self.network.is_cut(from, to))

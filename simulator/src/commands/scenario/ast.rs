@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::drivers::script::{MessagePattern, RuleAction};
-use crate::drivers::{DiskFate, Fault, Point, Scheduled};
+use crate::drivers::{DiskFate, Fault, MemberChange, Point, Scheduled};
 use crate::world::params::{Overrides, RaftFeatures, ReadPath};
 
 /// A node id (1-based) as scenario files write it: `n3`.
@@ -84,6 +84,21 @@ pub struct ClusterSpec {
     /// The clock drift bound the nodes assume, in parts per thousand.
     #[serde(default)]
     pub max_drift_ppt: i64,
+    /// Ids past the cluster that nodes may `join` with.
+    #[serde(default)]
+    pub spares: u64,
+    /// Nodes compact their log every this many applied entries (`None`:
+    /// only on `compact`).
+    #[serde(default)]
+    pub compact_every: Option<u64>,
+    /// Snapshots travel in chunks of at most this many bytes.
+    #[serde(default = "default_snapshot_chunk_bytes")]
+    pub snapshot_chunk_bytes: usize,
+}
+
+/// The chunk size of a snapshot when the file names none.
+fn default_snapshot_chunk_bytes() -> usize {
+    64 * 1024
 }
 
 impl ClusterSpec {
@@ -106,6 +121,9 @@ impl ClusterSpec {
             duplicate_percent: 0,
             features: RaftFeatures::default(),
             max_drift_ppt: 0,
+            spares: 0,
+            compact_every: None,
+            snapshot_chunk_bytes: default_snapshot_chunk_bytes(),
         }
     }
 }
@@ -163,6 +181,34 @@ pub enum Condition {
     Converged,
     /// `violation`: a property broke.
     Violation,
+    /// `config voters n1 n2 [learners n4]`: the configuration in force is
+    /// exactly this (not joint).
+    Config(ConfSpec),
+}
+
+/// A simple configuration as a file writes it: `voters n1 n2 n3 [learners n4]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfSpec {
+    /// The voters, ascending.
+    pub voters: Vec<Node>,
+    /// The learners, ascending.
+    pub learners: Vec<Node>,
+}
+
+impl fmt::Display for ConfSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "voters")?;
+        for voter in &self.voters {
+            write!(f, " n{voter}")?;
+        }
+        if !self.learners.is_empty() {
+            write!(f, " learners")?;
+            for learner in &self.learners {
+                write!(f, " n{learner}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What an `expect` checks.
@@ -221,6 +267,8 @@ pub enum Expectation {
     },
     /// `expect no-violation`: nothing broke so far.
     NoViolation,
+    /// `expect config voters n1 n2 [learners n4]`: the configuration in force.
+    Config(ConfSpec),
 }
 
 /// One command of the language.
@@ -363,6 +411,33 @@ pub enum Command {
         /// Receiver.
         to: Node,
     },
+    /// `join n4`: the spare n4 boots empty, waiting to be added.
+    Join {
+        /// The spare.
+        node: Node,
+    },
+    /// `replace n3 by n4`: n3's disk is gone for good; its identity is
+    /// retired and the spare n4 boots empty to take its place.
+    Replace {
+        /// The node whose disk is gone.
+        node: Node,
+        /// The spare replacing it.
+        by: Node,
+    },
+    /// `change n1 add-learner n4 [add-voter n5] [remove n2]`: asks n1 for a
+    /// configuration change (several voters at once: a joint change).
+    Change {
+        /// The node asked (the leader, if it is to be accepted).
+        at: Node,
+        /// The changes.
+        changes: Vec<MemberChange>,
+    },
+    /// `compact n1`: n1 snapshots its state machine at its applied index
+    /// and drops the log entries the snapshot covers.
+    Compact {
+        /// The node.
+        node: Node,
+    },
     /// `put n1 k v`, `get n1 k`, `append n1 k v`, `cas n1 k old new`
     Client {
         /// The node the operation goes through.
@@ -436,6 +511,15 @@ impl fmt::Display for ClusterSpec {
         if self.max_drift_ppt != 0 {
             write!(f, " max-drift={}", self.max_drift_ppt)?;
         }
+        if self.spares != 0 {
+            write!(f, " spares={}", self.spares)?;
+        }
+        if let Some(every) = self.compact_every {
+            write!(f, " compact-every={every}")?;
+        }
+        if self.snapshot_chunk_bytes != default.snapshot_chunk_bytes {
+            write!(f, " snapshot-chunk={}", self.snapshot_chunk_bytes)?;
+        }
         let numbers = [
             (
                 "max-entries-per-message",
@@ -502,6 +586,7 @@ impl fmt::Display for Condition {
             Condition::OpDone { op } => write!(f, "op{op} done"),
             Condition::Converged => write!(f, "converged"),
             Condition::Violation => write!(f, "violation"),
+            Condition::Config(conf) => write!(f, "config {conf}"),
         }
     }
 }
@@ -528,6 +613,7 @@ impl fmt::Display for Expectation {
             }
             Expectation::Violation { invariant } => write!(f, "violation {invariant}"),
             Expectation::NoViolation => write!(f, "no-violation"),
+            Expectation::Config(conf) => write!(f, "config {conf}"),
         }
     }
 }
@@ -636,6 +722,16 @@ fn write_fault(f: &mut fmt::Formatter<'_>, command: &Command) -> fmt::Result {
             )
         }
         Command::Unclog { from, to } => write!(f, "unclog n{from}->n{to}"),
+        Command::Join { node } => write!(f, "join n{node}"),
+        Command::Replace { node, by } => write!(f, "replace n{node} by n{by}"),
+        Command::Change { at, changes } => {
+            write!(f, "change n{at}")?;
+            for change in changes {
+                write!(f, " {} n{}", change.verb(), change.node())?;
+            }
+            Ok(())
+        }
+        Command::Compact { node } => write!(f, "compact n{node}"),
         Command::Transfer { from, to } => write!(f, "transfer n{from} n{to}"),
         _ => unreachable!("not a network or node command: {command:?}"),
     }
@@ -745,6 +841,16 @@ fn write_fault_of_run(f: &mut fmt::Formatter<'_>, fault: &Fault) -> fmt::Result 
         Fault::Skew { node, ppt } => write!(f, "skew n{node} ppt={ppt}"),
         Fault::Unskew { node } => write!(f, "unskew n{node}"),
         Fault::Transfer { from, to } => write!(f, "transfer n{from} n{to}"),
+        Fault::Join { node } => write!(f, "join n{node}"),
+        Fault::Replace { node, by } => write!(f, "replace n{node} by n{by}"),
+        Fault::ConfChange { at, changes } => {
+            write!(f, "change n{at}")?;
+            for change in changes {
+                write!(f, " {} n{}", change.verb(), change.node())?;
+            }
+            Ok(())
+        }
+        Fault::Compact { node } => write!(f, "compact n{node}"),
         Fault::Drop { message } => write!(f, "drop {message}"),
         Fault::Duplicate {
             message,

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use raft_core::{Bug, Bugs, NodeId, Role};
 
-use super::ast::{ClientOp, ClusterSpec, Command, Condition, Expectation, Scenario, Step};
+use super::ast::{
+    ClientOp, ClusterSpec, Command, Condition, ConfSpec, Expectation, Scenario, Step,
+};
 use crate::drivers::script::{ControlError, OpState, Scripted, ScriptedWorld, StepLimits};
 use crate::drivers::Fault;
 use crate::world::describe::{describe_body, describe_log, describe_op};
@@ -85,6 +87,9 @@ pub fn world_of(spec: &ClusterSpec) -> ScriptedWorld {
         manual_ticks: spec.manual_ticks,
         features: spec.features,
         max_drift_ppt: spec.max_drift_ppt,
+        spare_nodes: spec.spares,
+        compact_every: spec.compact_every,
+        snapshot_chunk_bytes: spec.snapshot_chunk_bytes,
     }
 }
 
@@ -325,6 +330,31 @@ impl Executor {
                 from: *from,
                 to: *to,
             }),
+            Command::Join { node } => {
+                self.world.join(*node)?;
+                out.push(format!("n{node} up: {}", self.node_line(*node, false)));
+            }
+            Command::Replace { node, by } => {
+                self.world.replace(*node, *by)?;
+                out.push(format!(
+                    "n{node} retired, its disk lost; n{by} up: {}",
+                    self.node_line(*by, false)
+                ));
+            }
+            Command::Change { at, changes } => {
+                let line = match self.world.change(*at, changes.clone())? {
+                    Ok(index) => format!("n{at} appends the change at index {index}"),
+                    Err(error) => format!("n{at} refuses: {error}"),
+                };
+                out.push(line);
+            }
+            Command::Compact { node } => {
+                let line = match self.world.compact(*node)? {
+                    Some(index) => format!("n{node} snapshots up to index {index}"),
+                    None => format!("n{node} has applied nothing past its last snapshot"),
+                };
+                out.push(line);
+            }
             _ => unreachable!("handled in step"),
         }
         self.refresh_views();
@@ -665,8 +695,22 @@ fn current_leader(world: &Scripted) -> Option<NodeId> {
         .map(|(id, _)| id)
 }
 
+/// Whether the configuration in force is exactly `conf` (and not joint).
+fn conf_matches(world: &Scripted, conf: &ConfSpec) -> Result<(), String> {
+    let seen = world.sim().configuration();
+    match !seen.is_joint() && seen.voters == conf.voters && seen.learners == conf.learners {
+        true => Ok(()),
+        false => Err(format!(
+            "the configuration in force is {}",
+            crate::world::membership::describe_conf(seen)
+        )),
+    }
+}
+
 fn condition_holds(world: &Scripted, condition: &Condition, violations_before: usize) -> bool {
+    // A removed node may never learn it was removed: only members count.
     let live: Vec<_> = (1..=world.node_count())
+        .filter(|&id| world.sim().is_member(id))
         .filter_map(|id| world.status(id))
         .collect();
     match condition {
@@ -690,6 +734,7 @@ fn condition_holds(world: &Scripted, condition: &Condition, violations_before: u
                 })
         }
         Condition::Violation => world.violations().len() > violations_before,
+        Condition::Config(conf) => conf_matches(world, conf).is_ok(),
     }
 }
 
@@ -741,6 +786,7 @@ impl Executor {
                 self.check_value(*node, key, value.as_deref())
             }
             Expectation::Violation { invariant } => self.claim(invariant),
+            Expectation::Config(conf) => conf_matches(world, conf),
             Expectation::NoViolation => {
                 let unclaimed: Vec<String> = world
                     .violations()

@@ -14,10 +14,10 @@ use raft_core::{Bug, Config, ConfigError, ReadOnlyOption};
 use crate::world::host::lease_drift_ticks;
 
 use super::ast::{
-    ClientOp, ClusterSpec, Command, Condition, Expectation, Node, Scenario, Step, WorldSpec,
+    ClientOp, ClusterSpec, Command, Condition, ConfSpec, Expectation, Node, Scenario, Step, WorldSpec,
 };
 use crate::drivers::script::{MessagePattern, RuleAction};
-use crate::drivers::{DiskFate, Fault, Point, Scheduled, RAFT_KINDS};
+use crate::drivers::{DiskFate, Fault, MemberChange, Point, Scheduled, RAFT_KINDS};
 use crate::world::params::{FaultKind, Overrides, Params, Profile, ReadPath, RunOptions};
 
 mod recorded;
@@ -49,6 +49,12 @@ pub const HEARTBEAT_TICKS_RANGE: RangeInclusive<u64> = 1..=9_999;
 pub const TICK_US_RANGE: RangeInclusive<u64> = 1..=DURATION_MAX_US;
 /// The largest clock drift bound a cluster may assume, in parts per thousand.
 pub const MAX_DRIFT_PPT: u64 = 500;
+/// `spares=N`: ids past the cluster that nodes may `join` with.
+pub const SPARES_MAX: u64 = 8;
+/// `compact-every=N`: entries applied between two snapshots.
+pub const COMPACT_EVERY_MAX: u64 = 1_000_000;
+/// `snapshot-chunk=N`: bytes per InstallSnapshot chunk.
+pub const SNAPSHOT_CHUNK_RANGE: RangeInclusive<u64> = 1..=(64 << 20);
 
 /// What is wrong with a scenario file, and where.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -185,13 +191,13 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
         match &command {
             Command::Cluster(spec) => {
                 header = Some(Header {
-                    size: spec.size,
+                    size: spec.size + spec.spares,
                     recorded: false,
                 });
             }
             Command::World(spec) => {
                 header = Some(Header {
-                    size: world_params(spec).cluster_size,
+                    size: world_params(spec).node_capacity(),
                     recorded: true,
                 });
             }
@@ -383,6 +389,20 @@ impl<'a> CommandParser<'a> {
                 let (from, to) = self.link()?;
                 Command::Unclog { from, to }
             }
+            "join" => Command::Join { node: self.node()? },
+            "replace" => {
+                let node = self.node()?;
+                self.keyword("by")?;
+                Command::Replace {
+                    node,
+                    by: self.node()?,
+                }
+            }
+            "change" => Command::Change {
+                at: self.node()?,
+                changes: self.member_changes()?,
+            },
+            "compact" => Command::Compact { node: self.node()? },
             "put" | "get" | "append" | "cas" => self.client(head.text)?,
             "status" => Command::Status,
             "held" => Command::Held,
@@ -426,7 +446,7 @@ impl<'a> CommandParser<'a> {
             return Err(self.words.error(
                 token.col,
                 format!(
-                    "unknown node `{}`: the cluster has n1..n{}",
+                    "unknown node `{}`: the cluster has n1..n{} (spares included)",
                     token.text, self.size
                 ),
             ));
@@ -546,6 +566,7 @@ impl<'a> CommandParser<'a> {
             }
             "converged" => Condition::Converged,
             "violation" => Condition::Violation,
+            "config" => Condition::Config(self.conf_spec()?),
             text if text.starts_with("op") => {
                 let op = parse_op_number(token, &self.words)?;
                 let done = self.words.next("`done`")?;
@@ -557,7 +578,7 @@ impl<'a> CommandParser<'a> {
             other => {
                 return Err(self.words.error(
                     token.col,
-                    format!("unknown condition `{other}`; conditions: leader-exists, leader nN, committed [nN] N, opN done, converged, violation"),
+                    format!("unknown condition `{other}`; conditions: leader-exists, leader nN, committed [nN] N, opN done, converged, violation, config voters nN... [learners nN...]"),
                 ))
             }
         })
@@ -646,6 +667,87 @@ impl<'a> CommandParser<'a> {
         Ok(MessagePattern { kind, from, to })
     }
 
+    /// `voters n1 n2 [learners n4 n5]`, each list ascending and disjoint.
+    fn conf_spec(&mut self) -> Result<ConfSpec, ParseError> {
+        self.keyword("voters")?;
+        let mut voters = Vec::new();
+        let mut learners = Vec::new();
+        let mut in_learners = false;
+        while let Some(token) = self.words.peek() {
+            if token.text == "learners" && !in_learners {
+                self.words.at += 1;
+                in_learners = true;
+                continue;
+            }
+            if !token.text.starts_with('n') {
+                break;
+            }
+            self.words.at += 1;
+            let node = self.node_token(token, false)?;
+            let list = if in_learners { &mut learners } else { &mut voters };
+            if list.last().is_some_and(|&last| last >= node) || (in_learners && voters.contains(&node)) {
+                return Err(self.words.error(
+                    token.col,
+                    "list each node once, in ascending order (voters, then learners)",
+                ));
+            }
+            list.push(node);
+        }
+        if voters.is_empty() {
+            let col = self.words.end_col;
+            return Err(self.words.error(col, "a configuration has at least one voter"));
+        }
+        Ok(ConfSpec { voters, learners })
+    }
+
+    /// The word `word`, as in `replace n2 by n6`.
+    fn keyword(&mut self, word: &str) -> Result<(), ParseError> {
+        let token = self.words.next(&format!("`{word}`"))?;
+        if token.text != word {
+            return Err(self.words.error(
+                token.col,
+                format!("expected `{word}`, found `{}`", token.text),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `add-voter n4 remove n2 ...`: one or more changes, to the end of the command.
+    fn member_changes(&mut self) -> Result<Vec<MemberChange>, ParseError> {
+        let mut changes: Vec<MemberChange> = Vec::new();
+        while let Some(token) = self.words.peek() {
+            self.words.at += 1;
+            let make: fn(u64) -> MemberChange = match token.text {
+                "add-voter" => MemberChange::AddVoter,
+                "add-learner" => MemberChange::AddLearner,
+                "remove" => MemberChange::Remove,
+                other => {
+                    return Err(self.words.error(
+                        token.col,
+                        format!("expected add-voter, add-learner or remove, found `{other}`"),
+                    ))
+                }
+            };
+            let node_token = self.words.next("node (such as `n4`)")?;
+            let node = self.node_token(node_token, false)?;
+            if changes.iter().any(|c| c.node() == node) {
+                return Err(self.words.error(
+                    node_token.col,
+                    format!("n{node} is changed twice: one change per node"),
+                ));
+            }
+            changes.push(make(node));
+        }
+        if changes.is_empty() {
+            let col = self.words.end_col;
+            return Err(self.words.error(
+                col,
+                "expected at least one change: add-voter nN, add-learner nN or remove nN",
+            ));
+        }
+        Ok(changes)
+    }
+
     fn word(&mut self, what: &str) -> Result<String, ParseError> {
         Ok(self.words.next(what)?.text.to_string())
     }
@@ -680,6 +782,7 @@ impl<'a> CommandParser<'a> {
         Ok(match token.text {
             "leader" => Expectation::Leader { node: self.node()? },
             "no-leader" => Expectation::NoLeader,
+            "config" => Expectation::Config(self.conf_spec()?),
             "role" => {
                 let node = self.node()?;
                 let role = self.words.next("role")?;
@@ -993,7 +1096,12 @@ fn set_cluster_option(spec: &mut ClusterSpec, key: &str, value: &str) -> Result<
         "max-drift" => {
             spec.max_drift_ppt = number_in(key, value, 0..=MAX_DRIFT_PPT)? as i64;
         }
-        _ => return Err(OptionError::UnknownKey(format!("unknown setting `{key}`; settings: seed, bug, ticks, max-entries-per-message, max-inflight, election-ticks, heartbeat-ticks, tick, delay, jitter, fsync, drop, duplicate, pre-vote, check-quorum, read, follower-reads, max-drift"))),
+        "spares" => spec.spares = number_in(key, value, 0..=SPARES_MAX)?,
+        "compact-every" => spec.compact_every = Some(number_in(key, value, 1..=COMPACT_EVERY_MAX)?),
+        "snapshot-chunk" => {
+            spec.snapshot_chunk_bytes = size(number_in(key, value, SNAPSHOT_CHUNK_RANGE)?)
+        }
+        _ => return Err(OptionError::UnknownKey(format!("unknown setting `{key}`; settings: seed, bug, ticks, max-entries-per-message, max-inflight, election-ticks, heartbeat-ticks, tick, delay, jitter, fsync, drop, duplicate, pre-vote, check-quorum, read, follower-reads, max-drift, spares, compact-every, snapshot-chunk"))),
     }
     Ok(())
 }

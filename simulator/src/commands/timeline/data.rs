@@ -293,7 +293,7 @@ impl Page {
     /// it did not ([`crate::world::WorldOptions::timeline`] was off).
     pub fn build(world: &World, source: Source) -> Option<Page> {
         let timeline = world.timeline()?;
-        let node_count = world.params().cluster_size;
+        let node_count = world.params().node_capacity();
         let messages: Vec<MessageRow> = timeline
             .messages()
             .items()

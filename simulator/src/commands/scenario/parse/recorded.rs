@@ -189,11 +189,25 @@ impl CommandParser<'_> {
                 from: self.node()?,
                 to: self.node()?,
             },
+            "join" => Fault::Join { node: self.node()? },
+            "replace" => {
+                let node = self.node()?;
+                self.keyword("by")?;
+                Fault::Replace {
+                    node,
+                    by: self.node()?,
+                }
+            }
+            "change" => Fault::ConfChange {
+                at: self.node()?,
+                changes: self.member_changes()?,
+            },
+            "compact" => Fault::Compact { node: self.node()? },
             "drop" | "duplicate" => self.message_fault(head)?,
             other => {
                 return Err(self.words.error(
                     head.col,
-                    format!("unknown fault `{other}`; faults: partition, cut, restore, heal, crash, fsync-crash, restart, pause, resume, clog, unclog, skew, unskew, transfer, drop, duplicate"),
+                    format!("unknown fault `{other}`; faults: partition, cut, restore, heal, crash, fsync-crash, restart, pause, resume, clog, unclog, skew, unskew, transfer, join, replace, change, compact, drop, duplicate"),
                 ))
             }
         })
