@@ -364,6 +364,79 @@ mod tests {
         }
     }
 
+    /// A log of `terms` compacted to `at` (clamped to the log; 0: not compacted).
+    fn compacted_log_of(terms: &[Term], at: Index) -> (RaftLog, Index) {
+        let mut log = log_of(terms);
+        let at = at.min(log.last_index());
+        if at > 0 {
+            log.compact_to(at);
+        }
+        (log, at)
+    }
+
+    proptest! {
+        #[test]
+        fn a_compacted_log_answers_term_and_slice_as_a_vec_model(log_terms in terms_strategy(), at in 0u64..14, from in 0u64..16, count in 1usize..5) {
+            let (log, at) = compacted_log_of(&log_terms, at);
+            prop_assert_eq!((log.first_index(), log.snapshot_index()), (at + 1, at));
+            prop_assert_eq!(log.last_index(), log_terms.len() as Index);
+            for index in 0..16u64 {
+                let model = match index {
+                    _ if index < at => None,
+                    0 => Some(0),
+                    _ => log_terms.get(index as usize - 1).copied(),
+                };
+                prop_assert_eq!(log.term(index), model, "term({})", index);
+            }
+            let slice = log.slice(from, from + 4, count);
+            let start = from.max(at + 1);
+            let model: Vec<(Index, Term)> = (start..=(from + 4).min(log.last_index()))
+                .take(count)
+                .map(|i| (i, log_terms[i as usize - 1]))
+                .collect();
+            let got: Vec<(Index, Term)> = slice.iter().map(|e| (e.index, e.term)).collect();
+            prop_assert_eq!(got, model, "never an entry below the first index");
+        }
+
+        #[test]
+        fn a_compacted_log_finds_conflicts_and_appends_as_a_vec_model(log_terms in terms_strategy(), compact in 0u64..14, msg_terms in terms_strategy(), at in 1u64..14) {
+            let (mut log, compacted) = compacted_log_of(&log_terms, compact);
+            let at = at.clamp(compacted + 1, log.last_index() + 1);
+            let entries: Vec<Entry> = msg_terms.iter().enumerate().map(|(k, &t)| entry(at + k as Index, t)).collect();
+            let naive = entries.iter().find(|e| log_terms.get(e.index as usize - 1) != Some(&e.term)).map(|e| e.index);
+            prop_assert_eq!(log.find_conflict(&entries), naive);
+            let mut model = log_terms.clone();
+            if !entries.is_empty() {
+                model.truncate(at as usize - 1);
+                model.extend(msg_terms.iter());
+            }
+            if entries.first().is_none_or(|e| e.term >= log.term(at - 1).unwrap()) {
+                log.truncate_and_append(&entries);
+                let got: Vec<Term> = log.entries_from(0).iter().map(|e| e.term).collect();
+                prop_assert_eq!(&got[..], &model[compacted as usize..]);
+                prop_assert_eq!(log.first_index(), compacted + 1, "the snapshot stays");
+            }
+        }
+    }
+
+    #[test]
+    fn restoring_a_snapshot_replaces_the_whole_log() {
+        let mut log = log_of(&[1, 1, 2]);
+        let _ = log.take_changes();
+        log.restore_snapshot(7, 3);
+        assert_eq!(
+            (log.first_index(), log.last_index(), log.last_term()),
+            (8, 7, 3)
+        );
+        assert_eq!(log.term(7), Some(3));
+        assert_eq!(log.term(3), None);
+        assert_eq!(log.persisted(), 7);
+        assert!(!log.has_unstable());
+        assert_eq!(log.take_changes(), Some(8));
+        log.append_one(entry(8, 3));
+        assert_eq!(log.take_unstable().0, vec![entry(8, 3)]);
+    }
+
     #[test]
     fn stable_to_ignores_an_entry_that_was_truncated_meanwhile() {
         let mut log = log_of(&[]);

@@ -249,3 +249,46 @@ impl Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_transfer_keeps_one_chunk_in_flight_and_resumes_from_the_answer() {
+        let mut peer = Progress::new(10, 4);
+        peer.become_snapshot(7);
+        assert!(!peer.is_paused());
+        peer.on_snapshot_chunk_sent();
+        assert!(peer.is_paused(), "one chunk in flight");
+        assert!(
+            peer.on_snapshot_chunk_ack(7, 4),
+            "the next chunk starts at 4"
+        );
+        assert_eq!(peer.snapshot_offset(), Some(4));
+        peer.on_snapshot_chunk_sent();
+        assert!(
+            !peer.on_snapshot_chunk_ack(7, 4),
+            "a duplicate answer: 4 is in flight"
+        );
+        assert!(
+            !peer.on_snapshot_chunk_ack(6, 8),
+            "an answer about another snapshot"
+        );
+        peer.on_heartbeat_response();
+        assert!(!peer.is_paused(), "a heartbeat response retries");
+        assert_eq!(peer.snapshot_offset(), Some(4), "from the confirmed offset");
+        assert!(
+            !peer.maybe_decrease_to(3, 2),
+            "rejections wait for the snapshot"
+        );
+        peer.maybe_update(7);
+        assert_eq!(
+            peer.pending_snapshot(),
+            Some(7),
+            "the leader decides when it ends"
+        );
+        peer.become_replicate();
+        assert_eq!((peer.next_index, peer.pending_snapshot()), (8, None));
+    }
+}
