@@ -20,6 +20,7 @@ mod quorum;
 mod raft;
 mod read_only;
 mod replication;
+mod snapshot;
 mod transfer;
 
 pub use config::{Bug, Bugs, Config, ConfigError, ReadOnlyOption};
@@ -27,7 +28,8 @@ pub use raw_node::{
     LogChanges, ProposeError, RawNode, ReadIndexError, ReadState, Ready, Role, Status,
     TransferLeaderError,
 };
+pub use snapshot::CompactError;
 pub use types::{
     ConfState, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia,
-    RestoredState, Term,
+    RestoredState, Snapshot, SnapshotMeta, Term,
 };

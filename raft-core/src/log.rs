@@ -3,8 +3,11 @@
 //! Owns the entries this node holds, which prefix of them the host has made
 //! durable (`persisted`), which prefix has already been handed to the host in a
 //! `Ready` (`handed_out`), and the lowest index changed since an observer last
-//! asked. Entries start at `first_index`, so compaction can later drop a prefix
-//! without changing the index arithmetic.
+//! asked. Entries start at `first_index`: everything before it is covered by
+//! the node's snapshot, whose last entry is `before_first` (compaction drops a
+//! prefix, installing a snapshot replaces the whole log). The log stays one
+//! flat vector of the entries after the snapshot, so its memory is bounded by
+//! them.
 
 use crate::types::{Entry, Index, Term};
 
@@ -14,7 +17,9 @@ pub(crate) struct RaftLog {
     /// Index of `entries[0]` (or of the next entry appended to an empty log).
     // Invariant: entries[k].index == first_index + k, and terms never decrease along the log.
     first_index: Index,
-    /// Index and term of the entry just before `first_index` (0, 0 without compaction).
+    /// Index and term of the entry just before `first_index`: the snapshot's
+    /// last entry (0, 0 without a snapshot).
+    // Invariant: before_first.0 + 1 == first_index.
     before_first: (Index, Term),
     /// The entries, contiguous.
     entries: Vec<Entry>,
@@ -29,27 +34,84 @@ pub(crate) struct RaftLog {
 
 impl RaftLog {
     /// A log holding `entries` (contiguous from index 1), all of them durable.
+    #[cfg(test)]
     pub(crate) fn restored(entries: Vec<Entry>) -> RaftLog {
+        RaftLog::restored_after((0, 0), entries)
+    }
+
+    /// A log whose snapshot ends at `snapshot` (`(0, 0)`: no snapshot) and that
+    /// holds `entries` after it (contiguous from `snapshot.0 + 1`), all durable.
+    pub(crate) fn restored_after(snapshot: (Index, Term), entries: Vec<Entry>) -> RaftLog {
+        let first_index = snapshot.0 + 1;
         for (k, entry) in entries.iter().enumerate() {
             assert_eq!(
                 entry.index,
-                k as Index + 1,
-                "restored log must be contiguous from index 1"
+                first_index + k as Index,
+                "restored log must be contiguous from the snapshot's next index"
             );
         }
         assert!(
-            entries.windows(2).all(|w| w[0].term <= w[1].term),
+            entries.first().is_none_or(|e| e.term >= snapshot.1)
+                && entries.windows(2).all(|w| w[0].term <= w[1].term),
             "restored log terms must not decrease"
         );
-        let last = entries.len() as Index;
+        let last = snapshot.0 + entries.len() as Index;
         RaftLog {
-            first_index: 1,
-            before_first: (0, 0),
+            first_index,
+            before_first: snapshot,
             entries,
             persisted: last,
             handed_out: last,
-            changed_from: if last > 0 { Some(1) } else { None },
+            changed_from: if last >= first_index {
+                Some(first_index)
+            } else {
+                None
+            },
         }
+    }
+
+    /// Index of the first entry held in memory (the snapshot's index + 1).
+    pub(crate) fn first_index(&self) -> Index {
+        self.first_index
+    }
+
+    /// Index of the last entry the snapshot covers (0 without a snapshot).
+    pub(crate) fn snapshot_index(&self) -> Index {
+        self.before_first.0
+    }
+
+    /// Drops every entry up to and including `index`, which must be durable:
+    /// the node's snapshot now covers them (compaction).
+    pub(crate) fn compact_to(&mut self, index: Index) {
+        assert!(
+            index >= self.first_index && index <= self.persisted,
+            "compact only durable entries the log holds"
+        );
+        let term = self.term(index).expect("held");
+        self.entries
+            .drain(..(index - self.first_index + 1) as usize);
+        // The memory follows the entries after the snapshot, not the log's past.
+        if self.entries.capacity() > 2 * self.entries.len() + 1024 {
+            self.entries.shrink_to(2 * self.entries.len());
+        }
+        self.first_index = index + 1;
+        self.before_first = (index, term);
+        assert_eq!(self.before_first.0 + 1, self.first_index);
+        assert!(self.persisted <= self.handed_out && self.handed_out <= self.last_index());
+    }
+
+    /// Replaces the whole log by a snapshot ending at `(index, term)`
+    /// (installing a leader's snapshot). The snapshot counts as durable: no
+    /// message depending on it leaves before the ready that carries it is
+    /// written. Observers see a change from `index + 1`.
+    pub(crate) fn restore_snapshot(&mut self, index: Index, term: Term) {
+        self.entries = Vec::new();
+        self.first_index = index + 1;
+        self.before_first = (index, term);
+        self.persisted = index;
+        self.handed_out = index;
+        self.note_change(index + 1);
+        assert_eq!(self.last_index(), index);
     }
 
     /// Index of the last entry (0 for an empty log).
@@ -168,7 +230,7 @@ impl RaftLog {
         );
     }
 
-    /// Drops every entry at or after `at`.
+    /// Drops every entry at or after `at` (never one the snapshot covers).
     pub(crate) fn truncate_from(&mut self, at: Index) {
         if at > self.last_index() {
             return;
@@ -300,6 +362,79 @@ mod tests {
             let naive_term = if naive == 0 { 0 } else { log_terms[naive as usize - 1] };
             prop_assert_eq!(log.find_conflict_by_term(index, term), (naive, naive_term));
         }
+    }
+
+    /// A log of `terms` compacted to `at` (clamped to the log; 0: not compacted).
+    fn compacted_log_of(terms: &[Term], at: Index) -> (RaftLog, Index) {
+        let mut log = log_of(terms);
+        let at = at.min(log.last_index());
+        if at > 0 {
+            log.compact_to(at);
+        }
+        (log, at)
+    }
+
+    proptest! {
+        #[test]
+        fn a_compacted_log_answers_term_and_slice_as_a_vec_model(log_terms in terms_strategy(), at in 0u64..14, from in 0u64..16, count in 1usize..5) {
+            let (log, at) = compacted_log_of(&log_terms, at);
+            prop_assert_eq!((log.first_index(), log.snapshot_index()), (at + 1, at));
+            prop_assert_eq!(log.last_index(), log_terms.len() as Index);
+            for index in 0..16u64 {
+                let model = match index {
+                    _ if index < at => None,
+                    0 => Some(0),
+                    _ => log_terms.get(index as usize - 1).copied(),
+                };
+                prop_assert_eq!(log.term(index), model, "term({})", index);
+            }
+            let slice = log.slice(from, from + 4, count);
+            let start = from.max(at + 1);
+            let model: Vec<(Index, Term)> = (start..=(from + 4).min(log.last_index()))
+                .take(count)
+                .map(|i| (i, log_terms[i as usize - 1]))
+                .collect();
+            let got: Vec<(Index, Term)> = slice.iter().map(|e| (e.index, e.term)).collect();
+            prop_assert_eq!(got, model, "never an entry below the first index");
+        }
+
+        #[test]
+        fn a_compacted_log_finds_conflicts_and_appends_as_a_vec_model(log_terms in terms_strategy(), compact in 0u64..14, msg_terms in terms_strategy(), at in 1u64..14) {
+            let (mut log, compacted) = compacted_log_of(&log_terms, compact);
+            let at = at.clamp(compacted + 1, log.last_index() + 1);
+            let entries: Vec<Entry> = msg_terms.iter().enumerate().map(|(k, &t)| entry(at + k as Index, t)).collect();
+            let naive = entries.iter().find(|e| log_terms.get(e.index as usize - 1) != Some(&e.term)).map(|e| e.index);
+            prop_assert_eq!(log.find_conflict(&entries), naive);
+            let mut model = log_terms.clone();
+            if !entries.is_empty() {
+                model.truncate(at as usize - 1);
+                model.extend(msg_terms.iter());
+            }
+            if entries.first().is_none_or(|e| e.term >= log.term(at - 1).unwrap()) {
+                log.truncate_and_append(&entries);
+                let got: Vec<Term> = log.entries_from(0).iter().map(|e| e.term).collect();
+                prop_assert_eq!(&got[..], &model[compacted as usize..]);
+                prop_assert_eq!(log.first_index(), compacted + 1, "the snapshot stays");
+            }
+        }
+    }
+
+    #[test]
+    fn restoring_a_snapshot_replaces_the_whole_log() {
+        let mut log = log_of(&[1, 1, 2]);
+        let _ = log.take_changes();
+        log.restore_snapshot(7, 3);
+        assert_eq!(
+            (log.first_index(), log.last_index(), log.last_term()),
+            (8, 7, 3)
+        );
+        assert_eq!(log.term(7), Some(3));
+        assert_eq!(log.term(3), None);
+        assert_eq!(log.persisted(), 7);
+        assert!(!log.has_unstable());
+        assert_eq!(log.take_changes(), Some(8));
+        log.append_one(entry(8, 3));
+        assert_eq!(log.take_unstable().0, vec![entry(8, 3)]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::membership::Membership;
 use crate::progress::Progress;
 use crate::raw_node::ReadState;
 use crate::read_only::ReadOnly;
+use crate::snapshot::Snapshots;
 use crate::transfer::LeaderTransfer;
 use crate::types::{
     Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState, Term,
@@ -119,6 +120,8 @@ pub(crate) struct Raft {
     pub(crate) match_scratch: Vec<Index>,
     /// Reads confirmed and not yet handed to the host (in the next `Ready`).
     pub(crate) read_states: Vec<ReadState>,
+    /// The node's snapshot, one being received, one for the host (see `snapshot`).
+    pub(crate) snapshots: Snapshots,
 }
 
 impl Raft {
@@ -132,7 +135,11 @@ impl Raft {
         let self_position = membership
             .position_of(config.id)
             .expect("validated: id is a voter or a learner");
-        let log = RaftLog::restored(restored.entries);
+        let snapshot_end = restored
+            .snapshot
+            .as_ref()
+            .map_or((0, 0), |s| (s.meta.index, s.meta.term));
+        let log = RaftLog::restored_after(snapshot_end, restored.entries);
         let mut hard_state = restored.hard_state;
         if log.last_term() > hard_state.term {
             // The disk kept entries of a term whose hard state it lost: adopt the term, no vote.
@@ -155,8 +162,9 @@ impl Raft {
             leader: None,
             role: RoleState::Follower,
             // The durable commit may run ahead of the durable log if the host wrote
-            // the hard state first; commit only what this node holds.
-            commit: hard_state.commit.min(log.last_index()),
+            // the hard state first; commit only what this node holds. The
+            // snapshot is committed (it may be newer than the hard state).
+            commit: hard_state.commit.max(snapshot_end.0).min(log.last_index()),
             leader_confirmed_index: 0,
             log,
             election_elapsed_ticks: 0,
@@ -167,8 +175,13 @@ impl Raft {
             persisted_messages: Vec::new(),
             match_scratch: Vec::with_capacity(config.voters.len() + config.learners.len()),
             read_states: Vec::new(),
+            snapshots: Snapshots::restored(restored.snapshot),
             config,
         };
+        if let Some(meta) = raft.snapshots.current_meta() {
+            let conf_state = meta.conf_state.clone();
+            raft.apply_conf_state(&conf_state);
+        }
         raft.reset_election_timer();
         raft
     }
@@ -231,6 +244,8 @@ impl Raft {
             // BUG(AckBeforeFsync): the acknowledgement leaves before the entries it
             // acknowledges are durable; a crash can then lose entries a leader counted.
             MessageBody::AppendEntriesResponse { .. } => !self.config.bugs.has(Bug::AckBeforeFsync),
+            // The end of a transfer vouches for the snapshot (or the entries) it leaves durable.
+            MessageBody::InstallSnapshotResponse { done, .. } => done,
             // A pre-vote changes no durable state on either side: nothing to wait for.
             MessageBody::AppendEntries { .. }
             | MessageBody::Heartbeat { .. }
@@ -239,7 +254,8 @@ impl Raft {
             | MessageBody::PreVoteResponse { .. }
             | MessageBody::ReadIndex { .. }
             | MessageBody::ReadIndexResponse { .. }
-            | MessageBody::TimeoutNow => false,
+            | MessageBody::TimeoutNow
+            | MessageBody::InstallSnapshot { .. } => false,
         };
         let message = Message {
             from: self.id(),
@@ -354,7 +370,9 @@ impl Raft {
                 _ => {
                     let from_leader = matches!(
                         body,
-                        MessageBody::AppendEntries { .. } | MessageBody::Heartbeat { .. }
+                        MessageBody::AppendEntries { .. }
+                            | MessageBody::Heartbeat { .. }
+                            | MessageBody::InstallSnapshot { .. }
                     );
                     self.become_follower(term, from_leader.then_some(from));
                 }
@@ -422,6 +440,21 @@ impl Raft {
                 via,
             } => self.handle_read_index_response(index, context, via),
             MessageBody::TimeoutNow => self.handle_timeout_now(),
+            MessageBody::InstallSnapshot {
+                meta,
+                offset,
+                data,
+                done,
+            } => {
+                if self.accept_leader(from) {
+                    self.handle_install_snapshot(from, meta, offset, data, done);
+                }
+            }
+            MessageBody::InstallSnapshotResponse {
+                index,
+                next_offset,
+                done,
+            } => self.handle_install_snapshot_response(from, index, next_offset, done),
         }
     }
 
@@ -467,6 +500,12 @@ impl Raft {
                 MessageBody::HeartbeatResponse { context: *context }
             }
             MessageBody::RequestVote { .. } => MessageBody::RequestVoteResponse { granted: false },
+            // As for AppendEntries: the answer only carries our term.
+            MessageBody::InstallSnapshot { .. } => MessageBody::InstallSnapshotResponse {
+                index: 0,
+                next_offset: 0,
+                done: false,
+            },
             // A pre-candidate behind our term learns it and catches up (etcd): dropping
             // its pre-votes could leave it asking at a stale term forever.
             MessageBody::PreVote { .. } => MessageBody::PreVoteResponse { granted: false },

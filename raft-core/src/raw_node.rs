@@ -3,10 +3,14 @@
 //! The contract with the host (etcd's): after any input, if [`RawNode::has_ready`],
 //! take [`RawNode::ready`], then
 //! 1. send `ready.messages` at once (they depend on nothing unsynced);
-//! 2. write `ready.hard_state` and `ready.entries` (truncating the stored log from
-//!    the first entry's index) and make them durable;
+//! 2. if `ready.snapshot` is set (a snapshot received from the leader): write
+//!    it durably, discard the whole stored log (the entries it covers are in
+//!    it, the others were replaced), and restore the state machine from its
+//!    data; then write `ready.hard_state` and `ready.entries` (truncating the
+//!    stored log from the first entry's index) and make them durable;
 //! 3. only then send `ready.persisted_messages`;
-//! 4. apply `ready.committed_entries` in order;
+//! 4. apply `ready.committed_entries` in order (after the snapshot, if any:
+//!    they start at its index + 1);
 //! 5. answer each of `ready.read_states` once the applied index reaches its
 //!    `index` (keep it until then);
 //! 6. call [`RawNode::advance`] with the ready's number.
@@ -33,15 +37,26 @@
 //!   only up to the truncation point. A leader then counts its own durable log
 //!   towards the commit index (so a leader commits nothing before its own fsync),
 //!   and sends AppendEntries carrying a new commit index if it moved.
+//! - `snapshot`: a snapshot installed from the leader since the last ready. After
+//!   `advance`, applied is at least its index.
 //! - A single-voter cluster wins its election as soon as it campaigns.
+//!
+//! Compaction (see the `snapshot` module): the host snapshots its state machine
+//! at the applied index, writes that snapshot durably, then calls
+//! [`RawNode::compact`]; afterwards it may drop its durable entries up to that
+//! index. On restart it passes its latest durable snapshot in
+//! [`RestoredState::snapshot`] (and restores its state machine from it) with
+//! the durable entries after it.
 
 use bytes::Bytes;
 use rand_core::RngCore;
 
 use crate::config::{Bug, Config, ConfigError};
 use crate::raft::{Raft, RoleState};
+use crate::snapshot::CompactError;
 use crate::types::{
-    ConfState, Entry, HardState, Index, Message, NodeId, ReadVia, RestoredState, Term,
+    ConfState, Entry, HardState, Index, Message, NodeId, ReadVia, RestoredState, Snapshot,
+    SnapshotMeta, Term,
 };
 
 /// What a node is, as seen from outside.
@@ -95,6 +110,11 @@ pub struct Status {
     /// The leader's transferee while a leadership transfer is under way (etcd's
     /// `LeadTransferee`); `None` otherwise, and on every node but the leader.
     pub lead_transferee: Option<NodeId>,
+    /// Index of the first entry held in memory (1 until the log is compacted
+    /// or a snapshot installed).
+    pub first_index: Index,
+    /// Index of the last entry the node's snapshot covers (0 without one).
+    pub snapshot_index: Index,
 }
 
 /// Why a proposal was not accepted.
@@ -170,6 +190,10 @@ fn describe_hint(leader_hint: Option<NodeId>) -> String {
 pub struct Ready {
     /// Identifies this ready; `advance` must be given the same number.
     pub number: u64,
+    /// A snapshot installed from the leader: persist it and restore the state
+    /// machine from it before writing `entries` (which follow it). It replaces
+    /// the whole stored log.
+    pub snapshot: Option<Snapshot>,
     /// The hard state to persist, if it changed.
     pub hard_state: Option<HardState>,
     /// Entries to persist. The stored log is truncated from `entries[0].index` first.
@@ -188,7 +212,7 @@ pub struct Ready {
 impl Ready {
     /// Whether the host has anything to write to disk for this ready.
     pub fn must_persist(&self) -> bool {
-        self.hard_state.is_some() || !self.entries.is_empty()
+        self.hard_state.is_some() || !self.entries.is_empty() || self.snapshot.is_some()
     }
 }
 
@@ -205,6 +229,8 @@ struct OutstandingReady {
     last_entry: Option<(Index, Term)>,
     /// The last index of its committed entries (the applied index once advanced).
     applied_to: Index,
+    /// The index of the snapshot it handed the host, if any.
+    snapshot_index: Option<Index>,
 }
 
 /// A Raft node driven by its host. See the module doc for the contract.
@@ -228,14 +254,18 @@ impl RawNode {
     /// from disk (empty for a new node). `rng` draws the election timeouts.
     ///
     /// Every restored entry counts as durable; the node starts as a follower with
-    /// nothing applied, so the first ready's committed entries start at index 1.
-    /// A restored commit index beyond the restored log is lowered to its last index.
+    /// nothing applied but the restored snapshot (the host restored its state
+    /// machine from it), so the first ready's committed entries start at the
+    /// snapshot's index + 1 (at 1 without one). Its membership is the
+    /// snapshot's configuration. A restored commit index beyond the restored log
+    /// is lowered to its last index.
     pub fn new(
         config: Config,
         restored: RestoredState,
         rng: Box<dyn RngCore + Send>,
     ) -> Result<RawNode, ConfigError> {
         config.validate()?;
+        let applied = restored.snapshot.as_ref().map_or(0, |s| s.meta.index);
         let raft = Raft::new(config, restored, rng);
         let last_ready_hard_state = raft.hard_state();
         Ok(RawNode {
@@ -243,7 +273,7 @@ impl RawNode {
             outstanding: None,
             last_ready_hard_state,
             next_ready_number: 1,
-            applied: 0,
+            applied,
         })
     }
 
@@ -313,6 +343,7 @@ impl RawNode {
             || raft.log.has_unstable()
             || self.applied < self.applicable_index()
             || !raft.read_states.is_empty()
+            || raft.snapshots.has_for_host()
     }
 
     /// The last index that may be applied once the next ready's writes are durable.
@@ -352,19 +383,36 @@ impl RawNode {
             }
         });
         let (entries, last_entry) = self.raft.log.take_unstable();
-        let applied_to = self.applicable_index();
+        let snapshot = self.raft.snapshots.take_for_host();
+        let snapshot_index = snapshot.as_ref().map(|s| s.meta.index);
+        // A snapshot restores the state machine to its index: apply from there.
+        let (applied_from, applied_to) = match snapshot_index {
+            Some(index) => (
+                index,
+                self.raft.commit.min(self.raft.log.last_index()).max(index),
+            ),
+            None => (self.applied, self.applicable_index()),
+        };
         let committed_entries = self
             .raft
             .log
-            .slice(self.applied + 1, applied_to, usize::MAX)
+            .slice(applied_from + 1, applied_to, usize::MAX)
             .to_vec();
+        assert!(
+            committed_entries
+                .first()
+                .is_none_or(|e| e.index == applied_from + 1),
+            "committed entries follow the applied index (never compacted away)"
+        );
         self.outstanding = Some(OutstandingReady {
             number,
             last_entry,
             applied_to,
+            snapshot_index,
         });
         Ready {
             number,
+            snapshot,
             hard_state: changed_hard_state,
             entries,
             messages: std::mem::take(&mut self.raft.messages),
@@ -392,10 +440,15 @@ impl RawNode {
         if let Some((index, term)) = outstanding.last_entry {
             self.raft.log.stable_to(index, term);
         }
-        assert!(
-            outstanding.applied_to >= self.applied,
-            "applied never goes backwards"
-        );
+        match outstanding.snapshot_index {
+            // A snapshot newer than the commit index only moves applied forward;
+            // a stale one (only a planted bug installs it) moves it back.
+            Some(index) => assert!(outstanding.applied_to >= index),
+            None => assert!(
+                outstanding.applied_to >= self.applied,
+                "applied never goes backwards"
+            ),
+        }
         self.applied = outstanding.applied_to;
         self.raft.on_persisted();
     }
@@ -420,6 +473,8 @@ impl RawNode {
             last_term: raft.log.last_term(),
             persisted_index: raft.log.persisted(),
             lead_transferee: raft.lead_transferee(),
+            first_index: raft.log.first_index(),
+            snapshot_index: raft.log.snapshot_index(),
         }
     }
 
@@ -430,13 +485,53 @@ impl RawNode {
 
     /// The lowest log index rewritten since the last call, for observers.
     ///
-    /// A restarted node reports `Some(1)` first if it restored any entry.
+    /// A restarted node reports its first index first (`Some(1)` without a
+    /// snapshot) if it restored any entry. Compaction rewrites nothing and is
+    /// not reported here: entries below [`RawNode::first_index`] are only
+    /// forgotten. An installed snapshot is reported as a change from its index
+    /// + 1 (the entries after it, if any, are new), and by
+    /// [`RawNode::take_installed_snapshot`], which says that everything up to
+    /// its index is now the snapshot's.
     pub fn take_log_changes(&mut self) -> LogChanges {
         self.raft.log.take_changes()
     }
 
-    /// The in-memory log entries from index `from` (1-based) to the last.
+    /// The in-memory log entries from `max(from, first_index)` to the last:
+    /// an observer asking below [`RawNode::first_index`] gets none of the
+    /// compacted entries.
     pub fn log_entries_from(&self, from: Index) -> &[Entry] {
         self.raft.log.entries_from(from)
+    }
+
+    /// Index of the first entry held in memory: the snapshot's index + 1 (1
+    /// for a log never compacted).
+    pub fn first_index(&self) -> Index {
+        self.raft.log.first_index()
+    }
+
+    /// The node's latest snapshot: the one it compacted to, installed from a
+    /// leader, or restored at start (`None` if none).
+    pub fn snapshot_meta(&self) -> Option<&SnapshotMeta> {
+        self.raft.snapshots.current_meta()
+    }
+
+    /// The snapshot that replaced this node's log and state machine since the
+    /// last call, taken: installed from a leader (also handed to the host in
+    /// [`Ready::snapshot`]), or restored at start. Compaction is not reported
+    /// here: it replaces nothing.
+    pub fn take_installed_snapshot(&mut self) -> Option<SnapshotMeta> {
+        self.raft.snapshots.take_for_observer()
+    }
+
+    /// The host snapshotted its state machine at `index`, its applied index,
+    /// as `data`, and made that snapshot durable: the node records it (with
+    /// the term of the entry at `index` and the current configuration, in
+    /// force at the applied index) and drops the entries up to `index` from
+    /// memory. It sends this snapshot to followers that need an entry it
+    /// dropped. The host may drop its durable entries up to `index` once this
+    /// returns `Ok`. Refused (and nothing changes) if `index` is not the
+    /// applied index or the log is already compacted that far.
+    pub fn compact(&mut self, index: Index, data: Bytes) -> Result<(), CompactError> {
+        self.raft.compact(index, self.applied, data)
     }
 }

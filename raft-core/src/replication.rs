@@ -43,15 +43,22 @@ impl Raft {
     }
 
     /// Sends one AppendEntries to the member at `position` if its flow control
-    /// allows. Returns whether a message was sent.
+    /// allows, or the next chunk of the snapshot if it needs entries this
+    /// leader compacted. Returns whether a message was sent.
     pub(crate) fn send_append(&mut self, position: usize, allow_empty: bool) -> bool {
         assert_ne!(position, self.self_position);
+        let snapshot_index = self.log.snapshot_index();
         let RoleState::Leader { progress, .. } = &mut self.role else {
             return false;
         };
         let peer = &mut progress[position];
         if peer.is_paused() {
             return false;
+        }
+        // Never an entry below the first index: what the follower needs next
+        // is in the snapshot.
+        if peer.pending_snapshot().is_some() || peer.next_index <= snapshot_index {
+            return self.send_snapshot_chunk(position);
         }
         let prev_log_index = peer.next_index - 1;
         let Some(prev_log_term) = self.log.term(prev_log_index) else {
@@ -127,6 +134,18 @@ impl Raft {
     ) {
         if !self.is_well_formed(prev_log_index, prev_log_term, &entries) {
             return; // No leader sends this: ignore rather than corrupt the log.
+        }
+        if prev_log_index < self.log.snapshot_index() {
+            // The snapshot covers the consistency point: everything up to the
+            // commit index is committed, so it matches any leader's log (etcd).
+            let body = MessageBody::AppendEntriesResponse {
+                reject: false,
+                index: self.commit,
+                reject_hint_index: 0,
+                reject_hint_term: 0,
+            };
+            self.send(from, body);
+            return;
         }
         let last_new_index = prev_log_index + entries.len() as Index;
         if !self.log.matches(prev_log_index, prev_log_term) {
@@ -284,16 +303,26 @@ impl Raft {
         }
     }
 
-    fn handle_append_ack(&mut self, position: usize, index: Index) {
+    /// Leader: the member at `position` holds our log up to `index` (an
+    /// AppendEntries or a snapshot transfer acknowledged).
+    pub(crate) fn handle_append_ack(&mut self, position: usize, index: Index) {
         if index > self.log.last_index() {
             return; // Acknowledges entries this leader never had: not ours, ignore.
         }
+        let snapshot_index = self.log.snapshot_index();
         let RoleState::Leader { progress, .. } = &mut self.role else {
             return;
         };
         let peer = &mut progress[position];
-        if peer.maybe_update(index) && matches!(peer.state, ProgressState::Probe { .. }) {
-            peer.become_replicate();
+        let updated = peer.maybe_update(index);
+        match peer.state {
+            ProgressState::Probe { .. } if updated => peer.become_replicate(),
+            // It holds what the snapshot covers (the snapshot was installed, or
+            // not needed after all): the match index is exact, pipeline.
+            ProgressState::Snapshot { .. } if peer.match_index >= snapshot_index => {
+                peer.become_replicate()
+            }
+            _ => {}
         }
         if self.maybe_commit() {
             self.broadcast_append(true);

@@ -65,12 +65,42 @@ pub struct HardState {
     pub commit: Index,
 }
 
+/// What a snapshot stands for: the log up to and including `index`, whose
+/// last entry has `term`, and the configuration in force at that index.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SnapshotMeta {
+    /// The index of the last entry the snapshot covers.
+    pub index: Index,
+    /// The term of that entry.
+    pub term: Term,
+    /// The configuration in force once the entry at `index` is applied.
+    pub conf_state: ConfState,
+}
+
+/// A snapshot: the host's state machine after applying every entry up to
+/// `meta.index`, as opaque bytes (raft-core never looks inside `data`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// What the snapshot covers.
+    pub meta: SnapshotMeta,
+    /// The host's serialized state machine.
+    pub data: Bytes,
+}
+
 /// What a host reads back from its disk to restart a node.
+/// `RestoredState::default()` is a fresh node: no snapshot, no entries.
 #[derive(Clone, Debug, Default)]
 pub struct RestoredState {
     /// The last durable hard state.
     pub hard_state: HardState,
-    /// The durable log, contiguous from index 1.
+    /// The durable snapshot, if the log was ever compacted or a snapshot
+    /// installed. The host restores its state machine from `data` itself; the
+    /// node keeps the snapshot to send it to followers that lag behind it, and
+    /// starts with applied and commit at least `meta.index` and the membership
+    /// of `meta.conf_state`.
+    pub snapshot: Option<Snapshot>,
+    /// The durable log: contiguous from `snapshot.meta.index + 1` (from index
+    /// 1 without a snapshot).
     pub entries: Vec<Entry>,
 }
 
@@ -182,6 +212,32 @@ pub enum MessageBody {
     /// Leadership transfer: the leader tells its up-to-date transferee to
     /// campaign at once, without waiting for its election timer or PreVote.
     TimeoutNow,
+    /// InstallSnapshot (§7 of the Raft paper): the leader sends a follower
+    /// whose next entry it no longer holds its snapshot, one chunk at a time.
+    InstallSnapshot {
+        /// What the snapshot covers; with the sender's term, it names the transfer.
+        meta: SnapshotMeta,
+        /// Where `data` starts in the snapshot's data.
+        offset: u64,
+        /// One chunk of the snapshot's data (at most `Config::snapshot_chunk_bytes`).
+        data: Bytes,
+        /// Whether this is the last chunk.
+        done: bool,
+    },
+    /// The answer to an InstallSnapshot chunk.
+    InstallSnapshotResponse {
+        /// While `done` is false: the index of the snapshot being received.
+        /// Once `done`: the index up to which the follower's log now matches
+        /// the leader's (the snapshot's index if it installed it; its commit
+        /// index if that was already as far, and the snapshot was not needed).
+        index: Index,
+        /// How many bytes of the snapshot's data the follower holds,
+        /// contiguous from 0: where the next chunk must start.
+        next_offset: u64,
+        /// The transfer is over: the follower installed the snapshot (and it
+        /// is durable), or did not need it.
+        done: bool,
+    },
 }
 
 /// How a leader confirmed that a read index is safe to serve.
@@ -224,6 +280,8 @@ impl MessageBody {
             MessageBody::ReadIndex { .. } => "read-index",
             MessageBody::ReadIndexResponse { .. } => "read-index-resp",
             MessageBody::TimeoutNow => "timeout-now",
+            MessageBody::InstallSnapshot { .. } => "install-snapshot",
+            MessageBody::InstallSnapshotResponse { .. } => "install-snapshot-resp",
         }
     }
 }

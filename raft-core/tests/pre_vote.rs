@@ -201,6 +201,7 @@ fn a_behind_node_can_complete_a_pre_vote() {
             vote: None,
             commit: 0,
         },
+        snapshot: None,
         entries,
     };
     let disks = vec![

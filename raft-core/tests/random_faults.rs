@@ -137,6 +137,7 @@ impl World {
         let host = &mut self.hosts[slot];
         let restored = RestoredState {
             hard_state: host.disk.hard_state,
+            snapshot: None,
             entries: host.disk.entries.clone(),
         };
         let id = slot as u64 + 1;

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use raft_core::{
     Bugs, Config, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RawNode,
-    ReadState, Ready, RestoredState, Role, Status, Term,
+    ReadState, Ready, RestoredState, Role, Snapshot, Status, Term,
 };
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -67,6 +67,7 @@ pub fn restored_node(
             vote,
             commit: 0,
         },
+        snapshot: None,
         entries,
     };
     let id = config.id;
@@ -119,21 +120,66 @@ pub fn tick_until_candidate(node: &mut RawNode) {
 pub struct Disk {
     /// The last hard state written.
     pub hard_state: HardState,
-    /// The log, contiguous from 1.
+    /// The latest snapshot written (compacted to or installed).
+    pub snapshot: Option<Snapshot>,
+    /// The log, contiguous from the snapshot's index + 1 (from 1 without one).
     pub entries: Vec<Entry>,
 }
 
 impl Disk {
-    /// Writes a ready's hard state and entries.
+    /// The index of the disk's snapshot (0 without one).
+    pub fn snapshot_index(&self) -> Index {
+        self.snapshot.as_ref().map_or(0, |s| s.meta.index)
+    }
+
+    /// Writes a ready's snapshot (replacing the log), hard state and entries.
     pub fn write(&mut self, ready: &Ready) {
+        if let Some(snapshot) = &ready.snapshot {
+            self.snapshot = Some(snapshot.clone());
+            self.entries.clear();
+        }
         if let Some(hard_state) = ready.hard_state {
             self.hard_state = hard_state;
         }
         if let Some(first) = ready.entries.first() {
-            self.entries.truncate(first.index as usize - 1);
+            let base = self.snapshot_index() + 1;
+            assert!(first.index >= base, "entries never go below the snapshot");
+            self.entries.truncate((first.index - base) as usize);
             self.entries.extend(ready.entries.iter().cloned());
         }
     }
+
+    /// Stores a snapshot the host took, dropping the entries it covers.
+    pub fn compact(&mut self, snapshot: Snapshot) {
+        let covered = (snapshot.meta.index - self.snapshot_index()) as usize;
+        self.entries.drain(..covered.min(self.entries.len()));
+        self.snapshot = Some(snapshot);
+    }
+
+    /// What a restarting node reads back.
+    pub fn restored(&self) -> RestoredState {
+        RestoredState {
+            hard_state: self.hard_state,
+            snapshot: self.snapshot.clone(),
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+/// The test state machine as snapshot data: the applied commands, comma-separated.
+pub fn encode_state(commands: &[String]) -> Bytes {
+    Bytes::from(commands.join(","))
+}
+
+/// The commands of test snapshot data.
+pub fn decode_state(data: &[u8]) -> Vec<String> {
+    if data.is_empty() {
+        return Vec::new();
+    }
+    String::from_utf8_lossy(data)
+        .split(',')
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A cluster of nodes 1..=n over a perfect network and instant disks.
@@ -142,8 +188,13 @@ pub struct Cluster {
     pub nodes: Vec<Option<RawNode>>,
     /// Each node's disk.
     pub disks: Vec<Disk>,
-    /// Each node's applied entries since its last start.
+    /// Each node's applied entries since its last start or snapshot.
     pub applied: Vec<Vec<Entry>>,
+    /// The snapshot each node's state machine was last restored from (its
+    /// own, at a restart or compaction, or one its ready installed).
+    pub machine_snapshot: Vec<Option<Snapshot>>,
+    /// The snapshots each node's readies handed to its host, in order.
+    pub installed: Vec<Vec<Snapshot>>,
     /// Messages sent and not yet delivered.
     pub in_flight: VecDeque<Message>,
     /// Nodes cut off from everyone.
@@ -176,6 +227,8 @@ impl Cluster {
             nodes,
             disks: vec![Disk::default(); n],
             applied: vec![Vec::new(); n],
+            machine_snapshot: vec![None; n],
+            installed: vec![Vec::new(); n],
             in_flight: VecDeque::new(),
             isolated: vec![false; n],
             read_states: vec![Vec::new(); n],
@@ -289,6 +342,11 @@ impl Cluster {
             let ready = node.ready();
             self.in_flight.extend(ready.messages.iter().cloned());
             self.disks[slot].write(&ready);
+            if let Some(snapshot) = &ready.snapshot {
+                self.machine_snapshot[slot] = Some(snapshot.clone());
+                self.installed[slot].push(snapshot.clone());
+                self.applied[slot].clear();
+            }
             self.in_flight
                 .extend(ready.persisted_messages.iter().cloned());
             self.applied[slot].extend(ready.committed_entries.iter().cloned());
@@ -361,11 +419,8 @@ impl Cluster {
     /// Restarts `id` from its disk.
     pub fn restart(&mut self, id: NodeId) {
         let slot = id as usize - 1;
-        let disk = &self.disks[slot];
-        let restored = RestoredState {
-            hard_state: disk.hard_state,
-            entries: disk.entries.clone(),
-        };
+        let restored = self.disks[slot].restored();
+        self.machine_snapshot[slot] = restored.snapshot.clone();
         self.restarts += 1;
         let node = RawNode::new(
             self.configs[slot].clone(),
@@ -377,12 +432,40 @@ impl Cluster {
         self.applied[slot].clear();
     }
 
-    /// The data of the entries node `id` applied, as strings (no-ops skipped).
+    /// Node `id`'s state machine: the commands it applied, as strings (no-ops
+    /// skipped), those of the snapshot it was restored from first.
     pub fn applied_data(&self, id: NodeId) -> Vec<String> {
-        self.applied[id as usize - 1]
-            .iter()
-            .filter(|e| !e.data.is_empty())
-            .map(|e| String::from_utf8_lossy(&e.data).into_owned())
-            .collect()
+        let slot = id as usize - 1;
+        let mut commands = self.machine_snapshot[slot]
+            .as_ref()
+            .map_or_else(Vec::new, |s| decode_state(&s.data));
+        commands.extend(
+            self.applied[slot]
+                .iter()
+                .filter(|e| !e.data.is_empty())
+                .map(|e| String::from_utf8_lossy(&e.data).into_owned()),
+        );
+        commands
+    }
+
+    /// Node `id`'s host snapshots its state machine at the applied index and
+    /// compacts the log there (the disk keeps the snapshot, drops the entries).
+    pub fn compact(&mut self, id: NodeId) -> Index {
+        self.process(id);
+        let slot = id as usize - 1;
+        let data = encode_state(&self.applied_data(id));
+        let node = self.node(id);
+        let index = node.status().applied;
+        node.compact(index, data)
+            .expect("compaction at the applied index");
+        let meta = node.snapshot_meta().expect("just compacted").clone();
+        let snapshot = Snapshot {
+            meta,
+            data: encode_state(&self.applied_data(id)),
+        };
+        self.disks[slot].compact(snapshot.clone());
+        self.machine_snapshot[slot] = Some(snapshot);
+        self.applied[slot].clear();
+        index
     }
 }

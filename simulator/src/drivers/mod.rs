@@ -269,7 +269,7 @@ pub enum About {
 /// The names of the Raft message kinds, as [`MessageBody::kind_name`] gives
 /// them: what scenario rules and message names say; [`About::Raft`] holds
 /// an index into it.
-pub const RAFT_KINDS: [&str; 11] = [
+pub const RAFT_KINDS: [&str; 13] = [
     "vote",
     "vote-resp",
     "app",
@@ -281,6 +281,8 @@ pub const RAFT_KINDS: [&str; 11] = [
     "read-index",
     "read-index-resp",
     "timeout-now",
+    "install-snapshot",
+    "install-snapshot-resp",
 ];
 
 /// The index a Raft message is about: a vote request's last log index, a
@@ -299,6 +301,8 @@ pub fn raft_index(body: &MessageBody) -> u64 {
         MessageBody::ReadIndex { context } => *context,
         MessageBody::ReadIndexResponse { index, .. } => *index,
         MessageBody::TimeoutNow => 0,
+        MessageBody::InstallSnapshot { meta, .. } => meta.index,
+        MessageBody::InstallSnapshotResponse { index, .. } => *index,
     }
 }
 
@@ -318,6 +322,8 @@ impl About {
             MessageBody::ReadIndex { .. } => 8,
             MessageBody::ReadIndexResponse { .. } => 9,
             MessageBody::TimeoutNow => 10,
+            MessageBody::InstallSnapshot { .. } => 11,
+            MessageBody::InstallSnapshotResponse { .. } => 12,
         };
         About::Raft {
             kind,
@@ -644,6 +650,21 @@ mod tests {
                 via: raft_core::ReadVia::Quorum,
             },
             MessageBody::TimeoutNow,
+            MessageBody::InstallSnapshot {
+                meta: raft_core::SnapshotMeta {
+                    index: 7,
+                    term: 2,
+                    conf_state: raft_core::ConfState::default(),
+                },
+                offset: 0,
+                data: bytes::Bytes::new(),
+                done: true,
+            },
+            MessageBody::InstallSnapshotResponse {
+                index: 7,
+                next_offset: 0,
+                done: true,
+            },
         ];
         for body in bodies {
             let name = body.kind_name();

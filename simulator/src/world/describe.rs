@@ -70,6 +70,20 @@ pub fn message_digest(body: &MessageBody) -> u64 {
             digest(via.name().as_bytes()),
         ),
         MessageBody::TimeoutNow => 12,
+        MessageBody::InstallSnapshot {
+            meta,
+            offset,
+            data,
+            done,
+        } => mix_into(
+            mix_into(mix_into(13 ^ meta.index << 8, meta.term), *offset),
+            mix_into(digest(data), u64::from(*done)),
+        ),
+        MessageBody::InstallSnapshotResponse {
+            index,
+            next_offset,
+            done,
+        } => mix_into(mix_into(14 ^ index << 8, *next_offset), u64::from(*done)),
     }
 }
 
@@ -153,6 +167,26 @@ pub fn describe_body(body: &MessageBody) -> String {
             via.name()
         ),
         MessageBody::TimeoutNow => "timeout-now".into(),
+        MessageBody::InstallSnapshot {
+            meta,
+            offset,
+            data,
+            done,
+        } => format!(
+            "install-snapshot(at {}/t{}, bytes {offset}..{}{})",
+            meta.index,
+            meta.term,
+            offset + data.len() as u64,
+            if *done { ", last" } else { "" }
+        ),
+        MessageBody::InstallSnapshotResponse {
+            index,
+            next_offset,
+            done: false,
+        } => format!("install-snapshot ok(at {index}, next byte {next_offset})"),
+        MessageBody::InstallSnapshotResponse { index, .. } => {
+            format!("install-snapshot done(match {index})")
+        }
     }
 }
 
@@ -342,6 +376,8 @@ mod tests {
             last_term: term,
             persisted_index: commit,
             lead_transferee: None,
+            first_index: 1,
+            snapshot_index: 0,
         }
     }
 
