@@ -8,7 +8,9 @@ pub struct Config {
     /// This node's id (non-zero, and one of `voters` or `learners`).
     pub id: NodeId,
     /// The ids of every voter (this node included, unless it is a learner).
-    /// Sorted, unique, non-zero, non-empty.
+    /// Sorted, unique, non-zero, non-empty (empty for a joining node). The
+    /// configuration a node starts from: conf entries it applies replace it,
+    /// and a restarted node re-applies them.
     pub voters: Vec<NodeId>,
     /// The ids of every learner: members that receive and apply the log like
     /// followers but never campaign, and whose acknowledgements, votes and
@@ -49,6 +51,12 @@ pub struct Config {
     pub max_clock_drift_ticks: u32,
     /// The planted bugs switched on (none by default).
     pub bugs: Bugs,
+    /// The node joins a running cluster: it starts with no configuration
+    /// (`voters` and `learners` empty), never campaigns, accepts
+    /// AppendEntries from a leader it does not know, and learns its
+    /// configuration from the conf entries it applies (the one that adds it
+    /// among them). See [`Config::joining`].
+    pub joining: bool,
 }
 
 /// How a leader confirms it still leads before it serves a read (etcd's
@@ -82,6 +90,17 @@ impl Config {
             read_only: ReadOnlyOption::Safe,
             max_clock_drift_ticks: 1,
             bugs: Bugs::none(),
+            joining: false,
+        }
+    }
+
+    /// A node `id` that joins a running cluster, with sensible defaults: it
+    /// waits, with an empty configuration, for a leader to add it (see
+    /// [`Config::joining`](Config#structfield.joining)).
+    pub fn joining(id: NodeId) -> Config {
+        Config {
+            joining: true,
+            ..Config::new(id, Vec::new())
         }
     }
 
@@ -93,7 +112,11 @@ impl Config {
         if self.voters.contains(&0) || self.learners.contains(&0) {
             return Err(ConfigError::ZeroId);
         }
-        if self.voters.is_empty() {
+        if self.joining {
+            if !self.voters.is_empty() || !self.learners.is_empty() {
+                return Err(ConfigError::JoiningWithMembers);
+            }
+        } else if self.voters.is_empty() {
             return Err(ConfigError::NoVoters);
         }
         if !self.voters.windows(2).all(|w| w[0] < w[1]) {
@@ -105,7 +128,8 @@ impl Config {
         if let Some(&both) = self.learners.iter().find(|l| self.voters.contains(l)) {
             return Err(ConfigError::LearnerIsAVoter(both));
         }
-        if !self.voters.contains(&self.id) && !self.learners.contains(&self.id) {
+        let member = self.voters.contains(&self.id) || self.learners.contains(&self.id);
+        if !member && !self.joining {
             return Err(ConfigError::NotAVoter(self.id));
         }
         if self.heartbeat_interval_ticks == 0 {
@@ -145,9 +169,12 @@ pub enum ConfigError {
     /// The node must be one of the voters or one of the learners.
     #[error("node {0} is neither a voter nor a learner")]
     NotAVoter(NodeId),
-    /// A configuration needs at least one voter.
+    /// A configuration needs at least one voter (unless the node is joining).
     #[error("there must be at least one voter")]
     NoVoters,
+    /// A joining node starts with no configuration: it learns it from the log.
+    #[error("a joining node starts with no voters and no learners")]
+    JoiningWithMembers,
     /// Learners must be listed in increasing order without repeats.
     #[error("learners must be sorted and unique")]
     LearnersNotSortedUnique,
@@ -226,6 +253,26 @@ pub enum Bug {
     /// that lags serves an old value. Raft itself is untouched: the host's
     /// read path consults this flag.
     ReadBeforeApply,
+    /// While joint, decisions (commit, elections, CheckQuorum, reads) count
+    /// only the incoming voters' majority: C_old's majority can decide alone
+    /// too, and the two may disagree.
+    JointSingleMajority,
+    /// The leader counts learners' acknowledgements toward the commit index:
+    /// an entry held by learners and a minority of voters commits, and a new
+    /// leader elected by the other voters lacks it.
+    LearnerInQuorum,
+    /// Learners are treated as voters in elections: their election timers
+    /// run, and a candidate asks them and counts their grants, so a
+    /// majority of voters is no longer needed to win.
+    LearnerVotes,
+    /// The leader accepts a configuration change while the previous one is
+    /// not applied: both are built on the same configuration, and nodes may
+    /// act on configurations two steps apart, whose majorities need not meet.
+    TwoChangesPending,
+    /// A new leader accepts a configuration change before an entry of its
+    /// own term has committed (the single-server change bug Ongaro posted in
+    /// 2015).
+    ConfChangeBeforeTermCommit,
 }
 
 impl Bug {
@@ -247,6 +294,17 @@ impl Bug {
         Bug::ReadBeforeApply,
     ];
 
+    /// The planted bugs in configuration changes. Not in [`Bug::ALL`]: the
+    /// simulator does not drive configuration changes yet, so no campaign
+    /// can find them; raft-core's tests show each one changes the behaviour.
+    pub const CONF_CHANGE: [Bug; 5] = [
+        Bug::JointSingleMajority,
+        Bug::LearnerInQuorum,
+        Bug::LearnerVotes,
+        Bug::TwoChangesPending,
+        Bug::ConfChangeBeforeTermCommit,
+    ];
+
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
         match self {
@@ -263,6 +321,11 @@ impl Bug {
             Bug::LeaseWithoutCheckQuorum => "lease-without-check-quorum",
             Bug::ReadIndexBeforeTermCommit => "read-index-before-term-commit",
             Bug::ReadBeforeApply => "read-before-apply",
+            Bug::JointSingleMajority => "joint-single-majority",
+            Bug::LearnerInQuorum => "learner-in-quorum",
+            Bug::LearnerVotes => "learner-votes",
+            Bug::TwoChangesPending => "two-changes-pending",
+            Bug::ConfChangeBeforeTermCommit => "conf-change-before-term-commit",
         }
     }
 
@@ -304,12 +367,26 @@ impl Bug {
             Bug::LeaseWithoutCheckQuorum => {
                 "the leader serves lease reads as long as it believes it leads, and does not step down without a quorum"
             }
+            Bug::JointSingleMajority => {
+                "while joint, commits and elections count only the incoming voters' majority"
+            }
+            Bug::LearnerInQuorum => "the leader counts learners' acknowledgements toward commit",
+            Bug::LearnerVotes => "learners campaign, and candidates count their votes",
+            Bug::TwoChangesPending => {
+                "the leader accepts a configuration change while another is not yet applied"
+            }
+            Bug::ConfChangeBeforeTermCommit => {
+                "a new leader accepts a configuration change before committing an entry of its term"
+            }
         }
     }
 
-    /// The bug with this name, if any.
+    /// The bug with this name, if any (of [`Bug::ALL`] or [`Bug::CONF_CHANGE`]).
     pub fn from_name(name: &str) -> Option<Bug> {
-        Bug::ALL.into_iter().find(|b| b.name() == name)
+        Bug::ALL
+            .into_iter()
+            .chain(Bug::CONF_CHANGE)
+            .find(|b| b.name() == name)
     }
 
     fn bit(self) -> u32 {
@@ -337,9 +414,12 @@ impl Bugs {
         Bugs(self.0 | bug.bit())
     }
 
-    /// The bugs switched on, in [`Bug::ALL`] order.
+    /// The bugs switched on, in [`Bug::ALL`] order, then [`Bug::CONF_CHANGE`]'s.
     pub fn iter(self) -> impl Iterator<Item = Bug> {
-        Bug::ALL.into_iter().filter(move |b| self.has(*b))
+        Bug::ALL
+            .into_iter()
+            .chain(Bug::CONF_CHANGE)
+            .filter(move |b| self.has(*b))
     }
 
     /// Whether no bug is switched on.
@@ -360,7 +440,7 @@ mod tests {
 
     #[test]
     fn every_bug_has_a_unique_name_that_from_name_finds() {
-        let every: Vec<Bug> = Bug::ALL.to_vec();
+        let every: Vec<Bug> = Bug::ALL.into_iter().chain(Bug::CONF_CHANGE).collect();
         assert!(every.len() <= 32, "a bug set is a u32 bitset");
         for bug in &every {
             assert_eq!(Bug::from_name(bug.name()), Some(*bug));

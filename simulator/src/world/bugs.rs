@@ -26,6 +26,15 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         Bug::LeaseWithoutCheckQuorum => &[Linearizability],
         Bug::ReadIndexBeforeTermCommit => &[Linearizability],
         Bug::ReadBeforeApply => &[Linearizability],
+        // Configuration changes (Bug::CONF_CHANGE): the simulator does not
+        // drive them yet; two leaders or a lost commit is what they break.
+        Bug::JointSingleMajority
+        | Bug::LearnerInQuorum
+        | Bug::LearnerVotes
+        | Bug::TwoChangesPending
+        | Bug::ConfChangeBeforeTermCommit => {
+            &[ElectionSafety, LeaderCompleteness, StateMachineSafety, CommittedEntryLost]
+        }
     }
 }
 
