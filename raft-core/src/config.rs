@@ -8,7 +8,9 @@ pub struct Config {
     /// This node's id (non-zero, and one of `voters` or `learners`).
     pub id: NodeId,
     /// The ids of every voter (this node included, unless it is a learner).
-    /// Sorted, unique, non-zero, non-empty.
+    /// Sorted, unique, non-zero, non-empty (empty for a joining node). The
+    /// configuration a node starts from: conf entries it applies replace it,
+    /// and a restarted node re-applies them.
     pub voters: Vec<NodeId>,
     /// The ids of every learner: members that receive and apply the log like
     /// followers but never campaign, and whose acknowledgements, votes and
@@ -53,6 +55,12 @@ pub struct Config {
     pub snapshot_chunk_bytes: usize,
     /// The planted bugs switched on (none by default).
     pub bugs: Bugs,
+    /// The node joins a running cluster: it starts with no configuration
+    /// (`voters` and `learners` empty), never campaigns, accepts
+    /// AppendEntries from a leader it does not know, and learns its
+    /// configuration from the conf entries it applies (the one that adds it
+    /// among them). See [`Config::joining`].
+    pub joining: bool,
 }
 
 /// How a leader confirms it still leads before it serves a read (etcd's
@@ -87,6 +95,17 @@ impl Config {
             max_clock_drift_ticks: 1,
             snapshot_chunk_bytes: 64 * 1024,
             bugs: Bugs::none(),
+            joining: false,
+        }
+    }
+
+    /// A node `id` that joins a running cluster, with sensible defaults: it
+    /// waits, with an empty configuration, for a leader to add it (see
+    /// [`Config::joining`](Config#structfield.joining)).
+    pub fn joining(id: NodeId) -> Config {
+        Config {
+            joining: true,
+            ..Config::new(id, Vec::new())
         }
     }
 
@@ -98,7 +117,11 @@ impl Config {
         if self.voters.contains(&0) || self.learners.contains(&0) {
             return Err(ConfigError::ZeroId);
         }
-        if self.voters.is_empty() {
+        if self.joining {
+            if !self.voters.is_empty() || !self.learners.is_empty() {
+                return Err(ConfigError::JoiningWithMembers);
+            }
+        } else if self.voters.is_empty() {
             return Err(ConfigError::NoVoters);
         }
         if !self.voters.windows(2).all(|w| w[0] < w[1]) {
@@ -110,7 +133,8 @@ impl Config {
         if let Some(&both) = self.learners.iter().find(|l| self.voters.contains(l)) {
             return Err(ConfigError::LearnerIsAVoter(both));
         }
-        if !self.voters.contains(&self.id) && !self.learners.contains(&self.id) {
+        let member = self.voters.contains(&self.id) || self.learners.contains(&self.id);
+        if !member && !self.joining {
             return Err(ConfigError::NotAVoter(self.id));
         }
         if self.heartbeat_interval_ticks == 0 {
@@ -153,9 +177,12 @@ pub enum ConfigError {
     /// The node must be one of the voters or one of the learners.
     #[error("node {0} is neither a voter nor a learner")]
     NotAVoter(NodeId),
-    /// A configuration needs at least one voter.
+    /// A configuration needs at least one voter (unless the node is joining).
     #[error("there must be at least one voter")]
     NoVoters,
+    /// A joining node starts with no configuration: it learns it from the log.
+    #[error("a joining node starts with no voters and no learners")]
+    JoiningWithMembers,
     /// Learners must be listed in increasing order without repeats.
     #[error("learners must be sorted and unique")]
     LearnersNotSortedUnique,
@@ -250,6 +277,26 @@ pub enum Bug {
     /// duplicated by the network, is written twice and the installed snapshot
     /// (the host's state machine) is corrupt.
     SnapshotChunkIgnoresOffset,
+    /// While joint, decisions (commit, elections, CheckQuorum, reads) count
+    /// only the incoming voters' majority: C_old's majority can decide alone
+    /// too, and the two may disagree.
+    JointSingleMajority,
+    /// The leader counts learners' acknowledgements toward the commit index:
+    /// an entry held by learners and a minority of voters commits, and a new
+    /// leader elected by the other voters lacks it.
+    LearnerInQuorum,
+    /// Learners are treated as voters in elections: their election timers
+    /// run, and a candidate asks them and counts their grants, so a
+    /// majority of voters is no longer needed to win.
+    LearnerVotes,
+    /// The leader accepts a configuration change while the previous one is
+    /// not applied: both are built on the same configuration, and nodes may
+    /// act on configurations two steps apart, whose majorities need not meet.
+    TwoChangesPending,
+    /// A new leader accepts a configuration change before an entry of its
+    /// own term has committed (the single-server change bug Ongaro posted in
+    /// 2015).
+    ConfChangeBeforeTermCommit,
 }
 
 impl Bug {
@@ -271,19 +318,22 @@ impl Bug {
         Bug::ReadBeforeApply,
     ];
 
-    /// The planted bugs of features the simulator does not drive yet
-    /// (snapshots and log compaction): raft-core's own tests catch each of
-    /// them; they stay out of [`Bug::ALL`], which the campaign must catch,
-    /// until the simulator compacts logs.
-    pub const RAFT_CORE_ONLY: [Bug; 3] = [
+    /// The planted bugs in configuration changes and snapshots (production
+    /// Raft, part 2). Each moves to [`Bug::ALL`] once the campaign finds it.
+    pub const PART2: [Bug; 8] = [
         Bug::SnapshotRegressesCommit,
         Bug::SnapshotDropsNewerEntries,
         Bug::SnapshotChunkIgnoresOffset,
+        Bug::JointSingleMajority,
+        Bug::LearnerInQuorum,
+        Bug::LearnerVotes,
+        Bug::TwoChangesPending,
+        Bug::ConfChangeBeforeTermCommit,
     ];
 
-    /// Every planted bug: [`Bug::ALL`], then [`Bug::RAFT_CORE_ONLY`].
+    /// Every planted bug: [`Bug::ALL`], then [`Bug::PART2`].
     pub fn every() -> impl Iterator<Item = Bug> {
-        Bug::ALL.into_iter().chain(Bug::RAFT_CORE_ONLY)
+        Bug::ALL.into_iter().chain(Bug::PART2)
     }
 
     /// The name used on the command line and in files.
@@ -305,6 +355,11 @@ impl Bug {
             Bug::SnapshotRegressesCommit => "snapshot-regresses-commit",
             Bug::SnapshotDropsNewerEntries => "snapshot-drops-newer-entries",
             Bug::SnapshotChunkIgnoresOffset => "snapshot-chunk-ignores-offset",
+            Bug::JointSingleMajority => "joint-single-majority",
+            Bug::LearnerInQuorum => "learner-in-quorum",
+            Bug::LearnerVotes => "learner-votes",
+            Bug::TwoChangesPending => "two-changes-pending",
+            Bug::ConfChangeBeforeTermCommit => "conf-change-before-term-commit",
         }
     }
 
@@ -354,6 +409,17 @@ impl Bug {
             }
             Bug::SnapshotChunkIgnoresOffset => {
                 "a follower appends every snapshot chunk it receives, so a re-sent chunk is written twice"
+            }
+            Bug::JointSingleMajority => {
+                "while joint, commits and elections count only the incoming voters' majority"
+            }
+            Bug::LearnerInQuorum => "the leader counts learners' acknowledgements toward commit",
+            Bug::LearnerVotes => "learners campaign, and candidates count their votes",
+            Bug::TwoChangesPending => {
+                "the leader accepts a configuration change while another is not yet applied"
+            }
+            Bug::ConfChangeBeforeTermCommit => {
+                "a new leader accepts a configuration change before committing an entry of its term"
             }
         }
     }

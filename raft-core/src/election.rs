@@ -60,7 +60,7 @@ impl Raft {
         let silent: Vec<NodeId> = (0..votes.len())
             .filter(|&position| position != self.self_position && votes[position].is_none())
             .map(|position| members[position])
-            .filter(|&id| self.membership.is_voter(id))
+            .filter(|&id| self.is_elector(id))
             .collect();
         let last_log_index = self.log.last_index();
         let last_log_term = self.log.last_term();
@@ -227,7 +227,7 @@ impl Raft {
     /// that is a voter obeys (etcd); a candidate is campaigning already, and a
     /// learner never campaigns.
     pub(crate) fn handle_timeout_now(&mut self) {
-        if matches!(self.role, RoleState::Follower) && self.is_promotable() {
+        if matches!(self.role, RoleState::Follower) && self.may_campaign() {
             self.campaign_election(true);
         }
     }
@@ -235,6 +235,12 @@ impl Raft {
     /// The outcome of the current election (only meaningful for a candidate).
     fn election_result(&self) -> VoteResult {
         match &self.role {
+            // BUG(LearnerVotes): every member's grant counts, learners' too.
+            RoleState::Candidate { votes, .. } | RoleState::PreCandidate { votes }
+                if self.config.bugs.has(Bug::LearnerVotes) =>
+            {
+                quorum::vote_result(votes)
+            }
             RoleState::Candidate { votes, .. } | RoleState::PreCandidate { votes } => {
                 quorum::joint_vote_result(&self.membership, votes)
             }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod conf_change;
 pub mod config;
 pub mod raw_node;
 pub mod types;
@@ -23,6 +24,10 @@ mod replication;
 mod snapshot;
 mod transfer;
 
+pub use conf_change::{
+    ConfChange, ConfChangeEntry, ConfChangeKind, ConfChangeSingle, DecodeError,
+    InvalidConfChange, ProposeConfChangeError,
+};
 pub use config::{Bug, Bugs, Config, ConfigError, ReadOnlyOption};
 pub use raw_node::{
     LogChanges, ProposeError, RawNode, ReadIndexError, ReadState, Ready, Role, Status,

@@ -9,14 +9,10 @@
 //! joint configuration the members are exactly the voters, in the same order,
 //! so every position, loop and count is what it was before this type existed.
 //!
-//! Where configuration changes will plug in (not implemented yet): a C_old,new
-//! entry replaces the membership with a [`Membership::joint`] whose outgoing
-//! set is the old voters, and a C_new entry drops the outgoing set again (when
-//! each takes effect, on append as in the thesis or on apply as in etcd, is
-//! that step's decision). A leader then rebuilds its per-member
-//! vectors from the new positions (keeping each surviving member's progress),
-//! and a node that is no longer a voter stops campaigning. Nothing here changes
-//! once a node is built until then.
+//! Configuration changes (`conf_change`) replace a node's membership when it
+//! applies a conf entry: a C_old,new entry with a [`Membership::joint`] whose
+//! outgoing set is the old voters, the entry leaving it with a simple one. A
+//! leader then rebuilds its per-member vectors from the new positions.
 
 use crate::types::{ConfState, NodeId};
 
@@ -91,6 +87,41 @@ impl Membership {
             voter_positions,
             outgoing_voter_positions,
         }
+    }
+
+    /// No member at all: the configuration of a node that joins a running
+    /// cluster, until it applies its first conf entry. It is no voter.
+    pub(crate) fn empty() -> Membership {
+        Membership {
+            voters: Vec::new(),
+            outgoing_voters: Vec::new(),
+            learners: Vec::new(),
+            members: Vec::new(),
+            voter_positions: Vec::new(),
+            outgoing_voter_positions: Vec::new(),
+        }
+    }
+
+    /// The membership of a configuration given as data (checked by the caller).
+    pub(crate) fn from_conf_state(conf_state: &ConfState) -> Membership {
+        Membership::joint(
+            conf_state.voters.clone(),
+            conf_state.outgoing_voters.clone(),
+            conf_state.learners.clone(),
+        )
+    }
+
+    /// The same members, with the outgoing voters counted in no quorum (they
+    /// still vote and are replicated to): only the planted bug
+    /// `JointSingleMajority` builds one.
+    pub(crate) fn without_outgoing_quorum(mut self) -> Membership {
+        self.outgoing_voter_positions.clear();
+        self
+    }
+
+    /// Whether this is a joint configuration C_old,new.
+    pub(crate) fn is_joint(&self) -> bool {
+        !self.outgoing_voters.is_empty()
     }
 
     /// Every member, sorted by id: voters of both sets and learners.

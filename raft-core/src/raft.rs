@@ -7,6 +7,7 @@
 
 use rand_core::RngCore;
 
+use crate::conf_change::{accepts_from_non_member, NOT_A_MEMBER};
 use crate::config::{Bug, Config, ReadOnlyOption};
 use crate::log::RaftLog;
 use crate::membership::Membership;
@@ -69,12 +70,22 @@ pub(crate) enum RoleState {
 pub(crate) struct Raft {
     /// The node's configuration.
     pub(crate) config: Config,
-    /// Who is in the cluster: initially `config.voters` and `config.learners`.
-    /// Fixed once built until configuration-change entries exist (see the
-    /// `membership` module doc for where they will plug in).
+    /// Who is in the cluster: initially `config.voters` and `config.learners`
+    /// (nobody, for a joining node); replaced when a conf entry is applied
+    /// (see `conf_change`).
     pub(crate) membership: Membership,
-    /// Position of `config.id` among `membership.members()`.
+    /// Position of `config.id` among `membership.members()`, or
+    /// `NOT_A_MEMBER` (a joining or removed node).
+    // Invariant: a member's position for a leader, candidate or
+    // pre-candidate (each is a voter), so their indexing by it is sound.
     pub(crate) self_position: usize,
+    /// Leader: the index of the last conf entry it appended, or its last
+    /// index when it took office (a predecessor's change may be there); no
+    /// change is accepted until the host applied it (etcd's `pendingConfIndex`).
+    pub(crate) pending_conf_index: Index,
+    /// The highest index the host applied (as `RawNode`'s, set at `advance`).
+    // Invariant: applied <= commit.
+    pub(crate) applied: Index,
     /// The current term.
     // Invariant: never decreases.
     pub(crate) term: Term,
@@ -131,10 +142,15 @@ impl Raft {
         restored: RestoredState,
         rng: Box<dyn RngCore + Send>,
     ) -> Raft {
-        let membership = Membership::new(config.voters.clone(), config.learners.clone());
-        let self_position = membership
-            .position_of(config.id)
-            .expect("validated: id is a voter or a learner");
+        let membership = match config.joining {
+            true => Membership::empty(),
+            false => Membership::new(config.voters.clone(), config.learners.clone()),
+        };
+        let self_position = membership.position_of(config.id).unwrap_or(NOT_A_MEMBER);
+        assert!(
+            config.joining || self_position != NOT_A_MEMBER,
+            "validated: id is a voter or a learner"
+        );
         let snapshot_end = restored
             .snapshot
             .as_ref()
@@ -157,6 +173,8 @@ impl Raft {
         let mut raft = Raft {
             membership,
             self_position,
+            pending_conf_index: 0,
+            applied: 0,
             term: hard_state.term,
             vote: hard_state.vote,
             leader: None,
@@ -218,7 +236,7 @@ impl Raft {
     /// Whether this node may campaign: it is a voter. A learner never
     /// campaigns (etcd's `promotable`): it is counted in no election.
     pub(crate) fn is_promotable(&self) -> bool {
-        self.membership.is_voter(self.id())
+        self.is_elector(self.id())
     }
 
     /// Queues a message to `to` in the current term, in the outbox its kind requires.
@@ -292,10 +310,11 @@ impl Raft {
             .leader_contact_elapsed_ticks
             .map(|elapsed| (elapsed + 1).min(min));
         if self.election_elapsed_ticks >= self.election_timeout_ticks {
-            if self.is_promotable() {
+            if self.may_campaign() {
                 self.campaign();
             } else {
-                // A learner never campaigns (etcd's `promotable`). Its timer
+                // A learner never campaigns (etcd's `promotable`), nor does a
+                // node with a committed conf entry to apply. Its timer
                 // restarts without a draw: no timeout of its is ever acted on.
                 self.election_elapsed_ticks = 0;
             }
@@ -354,8 +373,11 @@ impl Raft {
             term,
             body,
         } = message;
-        if to != self.id() || from == self.id() || self.position_of(from).is_none() {
-            return; // Not for us, or from a stranger: ignore.
+        if to != self.id() || from == self.id() || from == 0 {
+            return; // Not for us: ignore.
+        }
+        if self.position_of(from).is_none() && !accepts_from_non_member(&body) {
+            return; // From outside our configuration, and no leader's message: ignore.
         }
         if term > self.term {
             if self.ignores_disruptive_vote(&body) {
@@ -622,6 +644,8 @@ impl Raft {
         );
         assert_eq!(self.vote, Some(self.id()), "a leader voted for itself");
         let next_index = self.log.last_index() + 1;
+        // A predecessor's conf entry may be among them: no change until applied.
+        self.pending_conf_index = next_index - 1;
         let window = self.config.max_inflight_messages;
         let mut progress = vec![Progress::new(next_index, window); self.member_count()];
         progress[self.self_position].maybe_update(self.log.persisted());

@@ -51,6 +51,7 @@
 use bytes::Bytes;
 use rand_core::RngCore;
 
+use crate::conf_change::{self, ConfChange, ProposeConfChangeError};
 use crate::config::{Bug, Config, ConfigError};
 use crate::raft::{Raft, RoleState};
 use crate::snapshot::CompactError;
@@ -221,7 +222,7 @@ impl Ready {
 pub type LogChanges = Option<Index>;
 
 /// What the host still owes for the `Ready` it took: set by `ready`, cleared by `advance`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct OutstandingReady {
     /// The ready's number.
     number: u64,
@@ -231,6 +232,9 @@ struct OutstandingReady {
     applied_to: Index,
     /// The index of the snapshot it handed the host, if any.
     snapshot_index: Option<Index>,
+    /// The configurations its committed conf entries carry, in log order:
+    /// they take effect when it is advanced (empty: no conf entry).
+    conf_states: Vec<ConfState>,
 }
 
 /// A Raft node driven by its host. See the module doc for the contract.
@@ -297,6 +301,28 @@ impl RawNode {
     /// Proposes a command; returns the index it was appended at.
     pub fn propose(&mut self, data: Bytes) -> Result<Index, ProposeError> {
         self.raft.propose(data)
+    }
+
+    /// Proposes a configuration change; returns the index of its conf entry.
+    ///
+    /// Refused (and nothing appended) unless this node leads, no leadership
+    /// transfer is under way, an entry of its term has committed, no conf
+    /// entry it appended is unapplied and the configuration is not joint, and
+    /// the change is valid against its configuration. A change that alters
+    /// more than one voter enters the joint configuration C_old,new, which the
+    /// leader leaves by itself once it has applied it. The new configuration
+    /// takes effect on each node at the `advance` of the ready that applies
+    /// its entry. See the `conf_change` module doc.
+    pub fn propose_conf_change(&mut self, change: ConfChange) -> Result<Index, ProposeConfChangeError> {
+        self.raft.propose_conf_change(change)
+    }
+
+    /// Whether this node leads and would refuse a configuration change as
+    /// [`ProposeConfChangeError::ChangePending`]: a conf entry it appended is
+    /// not applied yet, or the configuration is joint (its leave is under
+    /// way). False on every node but the leader.
+    pub fn conf_change_pending(&self) -> bool {
+        self.raft.conf_change_pending()
     }
 
     /// Asks for a linearizable read without writing to the log (ReadIndex).
@@ -409,6 +435,7 @@ impl RawNode {
             last_entry,
             applied_to,
             snapshot_index,
+            conf_states: conf_change::conf_states_of(&committed_entries),
         });
         Ready {
             number,
@@ -450,6 +477,8 @@ impl RawNode {
             ),
         }
         self.applied = outstanding.applied_to;
+        // Conf entries take effect once applied; a leader may then leave a joint configuration.
+        self.raft.on_applied(self.applied, outstanding.conf_states);
         self.raft.on_persisted();
     }
 

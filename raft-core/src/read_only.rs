@@ -153,6 +153,12 @@ impl ReadOnly {
         }
     }
 
+    /// The configuration changed: `remap` moves each member's latest
+    /// acknowledged round to its new position.
+    pub(crate) fn rebuild_acked_rounds(&mut self, remap: impl FnOnce(Vec<u64>) -> Vec<u64>) {
+        self.acked_rounds = remap(std::mem::take(&mut self.acked_rounds));
+    }
+
     /// How many reads wait, for a commit or for a round.
     fn waiting(&self) -> usize {
         self.waiting_for_commit.len() + self.pending.len()

@@ -391,7 +391,13 @@ impl Raft {
         let mut matches = std::mem::take(&mut self.match_scratch);
         matches.clear();
         matches.extend(progress.iter().map(|p| p.match_index));
-        let index = quorum::joint_committed_index(&self.membership, &matches);
+        // BUG(LearnerInQuorum): the commit index is the majority of every
+        // member's match index, the learners' included (progress covers them).
+        let index = if self.config.bugs.has(Bug::LearnerInQuorum) {
+            quorum::committed_index(&matches)
+        } else {
+            quorum::joint_committed_index(&self.membership, &matches)
+        };
         self.match_scratch = matches;
         if index <= self.commit {
             return false;

@@ -46,9 +46,8 @@
 use bytes::Bytes;
 
 use crate::config::Bug;
-use crate::membership::Membership;
 use crate::raft::{Raft, RoleState};
-use crate::types::{ConfState, Index, MessageBody, NodeId, Snapshot, SnapshotMeta, Term};
+use crate::types::{Index, MessageBody, NodeId, Snapshot, SnapshotMeta, Term};
 
 /// Why [`crate::RawNode::compact`] refused to compact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -381,28 +380,5 @@ impl Raft {
         } else if progress[position].on_snapshot_chunk_ack(index, next_offset) {
             self.send_snapshot_chunk(position);
         }
-    }
-
-    /// Makes `conf` the membership and rebuilds what hangs on member positions.
-    ///
-    /// A placeholder until the configuration-change work provides its own
-    /// (theirs wins at merge). It rebuilds a follower's membership only (a
-    /// snapshot is installed, and a node restored, as a follower), and keeps
-    /// the current membership if `conf` does not name this node at all.
-    pub(crate) fn apply_conf_state(&mut self, conf: &ConfState) {
-        assert!(
-            matches!(self.role, RoleState::Follower),
-            "the placeholder rebuilds a follower's membership"
-        );
-        let membership = Membership::joint(
-            conf.voters.clone(),
-            conf.outgoing_voters.clone(),
-            conf.learners.clone(),
-        );
-        let Some(self_position) = membership.position_of(self.id()) else {
-            return;
-        };
-        self.membership = membership;
-        self.self_position = self_position;
     }
 }

@@ -14,6 +14,10 @@ pub type Index = u64;
 pub enum EntryKind {
     /// An application command, opaque to Raft. A leader's no-op is a `Normal` entry with empty data.
     Normal,
+    /// A configuration change: the data is a [`crate::ConfChangeEntry`]. Raft
+    /// switches configuration when the host has applied it; the host's state
+    /// machine does nothing with it.
+    ConfChange,
 }
 
 /// One log entry.

@@ -836,15 +836,15 @@ fn messages_from_strangers_or_past_the_log_are_handled_without_panic() {
         None,
         entries_with_terms(&[1]),
     );
-    node.step(message(
-        9,
-        1,
-        7,
-        MessageBody::Heartbeat {
-            commit: 5,
-            context: 0,
-        },
-    ));
+    // A stranger's vote request is ignored (its term too): it may be a node
+    // removed from the cluster. (A stranger's AppendEntries or heartbeat is
+    // a leader's, of a configuration this node has not applied yet: followed.)
+    let request = MessageBody::RequestVote {
+        last_log_index: 9,
+        last_log_term: 9,
+        leadership_transfer: false,
+    };
+    node.step(message(9, 1, 7, request));
     node.step(message(
         2,
         4,

@@ -31,6 +31,14 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         Bug::SnapshotRegressesCommit => &[MonotonicCommit, MonotonicApplied, CommittedEntryLost],
         Bug::SnapshotDropsNewerEntries => &[CommittedEntryLost, LeaderCompleteness],
         Bug::SnapshotChunkIgnoresOffset => &[StateMachineSafety, Linearizability],
+        // Configuration changes: two leaders or a lost commit is what they break.
+        Bug::JointSingleMajority
+        | Bug::LearnerInQuorum
+        | Bug::LearnerVotes
+        | Bug::TwoChangesPending
+        | Bug::ConfChangeBeforeTermCommit => {
+            &[ElectionSafety, LeaderCompleteness, StateMachineSafety, CommittedEntryLost]
+        }
     }
 }
 
