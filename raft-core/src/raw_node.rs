@@ -22,10 +22,13 @@
 //! What this implementation puts where:
 //! - `messages`: AppendEntries, Heartbeat, HeartbeatResponse, PreVote and
 //!   PreVoteResponse (a pre-vote changes no durable state), ReadIndex and
-//!   ReadIndexResponse, TimeoutNow. `persisted_messages`:
-//!   RequestVote (the candidate's term and self-vote are in this ready's hard state),
-//!   RequestVoteResponse, AppendEntriesResponse (acks, rejections, and the answer to
-//!   a stale leader). A message produced while a ready is outstanding goes into the
+//!   ReadIndexResponse, TimeoutNow, InstallSnapshot, and the answer to a
+//!   snapshot chunk while the transfer goes on (the chunks are held in memory).
+//!   `persisted_messages`: RequestVote (the candidate's term and self-vote are
+//!   in this ready's hard state), RequestVoteResponse, AppendEntriesResponse
+//!   (acks, rejections, and the answer to a stale leader), and the
+//!   InstallSnapshotResponse that ends a transfer (it vouches for the
+//!   installed snapshot, or for the entries up to the commit index). A message produced while a ready is outstanding goes into the
 //!   next ready, whose writes cover the state it depends on.
 //! - `entries`: every entry not yet handed out; after a truncation below what was
 //!   handed out, from the truncation point.
@@ -517,8 +520,8 @@ impl RawNode {
     /// A restarted node reports its first index first (`Some(1)` without a
     /// snapshot) if it restored any entry. Compaction rewrites nothing and is
     /// not reported here: entries below [`RawNode::first_index`] are only
-    /// forgotten. An installed snapshot is reported as a change from its index
-    /// + 1 (the entries after it, if any, are new), and by
+    /// forgotten. An installed snapshot is reported as a change from the index
+    /// just after it (the entries after it, if any, are new), and by
     /// [`RawNode::take_installed_snapshot`], which says that everything up to
     /// its index is now the snapshot's.
     pub fn take_log_changes(&mut self) -> LogChanges {
