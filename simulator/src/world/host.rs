@@ -231,7 +231,8 @@ impl World {
         }
         if let Some(checker) = &mut self.checker {
             let log = restored.entries.iter().map(|e| (e.term, digest(&e.data)));
-            let result = checker.on_restart(id, hard.term, hard.commit, log);
+            // The disk keeps no snapshot yet: the durable log starts at index 1.
+            let result = checker.on_restart(id, hard.term, hard.commit, None, log);
             self.check(result);
         }
         self.queue.push(
@@ -510,7 +511,10 @@ impl World {
     fn apply(&mut self, id: NodeId, entry: &Entry) {
         self.host(id).applied = entry.index;
         if let Some(checker) = &mut self.checker {
-            let result = checker.on_apply(id, entry.index, entry.term, digest(&entry.data));
+            // The store keeps no digest of its state: the neutral one (nothing compared).
+            let state = invariants::STATE_DIGEST_UNKNOWN;
+            let data = digest(&entry.data);
+            let result = checker.on_apply(id, entry.index, entry.term, data, state);
             self.check(result);
         }
         let Some(command) = Command::decode(&entry.data) else {
