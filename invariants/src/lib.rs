@@ -12,4 +12,7 @@
 pub mod linearizability;
 pub mod safety;
 
-pub use safety::{Index, Invariant, NodeId, SafetyChecker, Term, UnknownInvariant, Violation};
+pub use safety::{
+    Index, Invariant, NodeId, SafetyChecker, Term, UnknownInvariant, Violation,
+    STATE_DIGEST_UNKNOWN,
+};

@@ -1,7 +1,7 @@
 //! Each safety property: one observation sequence that breaks it, and the
 //! legal sequences closest to it that must pass.
 
-use invariants::{Invariant, SafetyChecker, Violation};
+use invariants::{Invariant, SafetyChecker, Violation, STATE_DIGEST_UNKNOWN as UNKNOWN};
 
 fn broken(result: Result<(), Violation>) -> Violation {
     result.expect_err("expected a violation")
@@ -162,8 +162,8 @@ fn followers_learning_the_commit_index_is_state_machine_safe() {
     checker.on_log_rewritten(3, 2, [(1, 11)]).unwrap();
     checker.on_commit(3, 1, 2).unwrap();
     for node in 1..=3 {
-        checker.on_apply(node, 1, 1, 10).unwrap();
-        checker.on_apply(node, 2, 1, 11).unwrap();
+        checker.on_apply(node, 1, 1, 10, UNKNOWN).unwrap();
+        checker.on_apply(node, 2, 1, 11, UNKNOWN).unwrap();
     }
 }
 
@@ -171,10 +171,10 @@ fn followers_learning_the_commit_index_is_state_machine_safe() {
 fn applying_different_entries_at_one_index_breaks_state_machine_safety() {
     let mut checker = SafetyChecker::new(&[1, 2, 3]);
     // No commits known to the checker: the applied table alone catches it.
-    checker.on_restart(1, 1, 1, [(1, 10)]).unwrap();
-    checker.on_restart(2, 1, 1, [(2, 10)]).unwrap();
-    checker.on_apply(1, 1, 1, 10).unwrap();
-    let violation = broken(checker.on_apply(2, 1, 2, 10));
+    checker.on_restart(1, 1, 1, None, [(1, 10)]).unwrap();
+    checker.on_restart(2, 1, 1, None, [(2, 10)]).unwrap();
+    checker.on_apply(1, 1, 1, 10, UNKNOWN).unwrap();
+    let violation = broken(checker.on_apply(2, 1, 2, 10, UNKNOWN));
     assert_eq!(violation.invariant, Invariant::StateMachineSafety);
     assert_eq!(violation.nodes, vec![1, 2]);
     assert_eq!(violation.index, Some(1));
@@ -183,7 +183,7 @@ fn applying_different_entries_at_one_index_breaks_state_machine_safety() {
 #[test]
 fn applying_an_entry_other_than_the_committed_one_breaks_state_machine_safety() {
     let mut checker = cluster_with_two_committed_entries();
-    let violation = broken(checker.on_apply(1, 1, 1, 99));
+    let violation = broken(checker.on_apply(1, 1, 1, 99, UNKNOWN));
     assert_eq!(violation.invariant, Invariant::StateMachineSafety);
     assert!(
         violation.expected.contains("committed entry of term 1"),
@@ -194,7 +194,7 @@ fn applying_an_entry_other_than_the_committed_one_breaks_state_machine_safety() 
 #[test]
 fn applying_past_the_commit_index_breaks_state_machine_safety() {
     let mut checker = cluster_with_two_committed_entries();
-    let violation = broken(checker.on_apply(2, 1, 1, 10));
+    let violation = broken(checker.on_apply(2, 1, 1, 10, UNKNOWN));
     assert_eq!(violation.invariant, Invariant::StateMachineSafety);
     assert!(
         violation
@@ -209,7 +209,7 @@ fn a_restart_that_leaves_a_committed_entry_on_a_minority_loses_it() {
     let mut checker = cluster_with_two_committed_entries();
     checker.on_crash(2);
     // Node 2 never synced index 2, yet it counted for the commit.
-    let violation = broken(checker.on_restart(2, 1, 0, [(1, 10)]));
+    let violation = broken(checker.on_restart(2, 1, 0, None, [(1, 10)]));
     assert_eq!(violation.invariant, Invariant::CommittedEntryLost);
     assert_eq!(violation.nodes, vec![2]);
     assert_eq!(violation.index, Some(2));
@@ -223,7 +223,7 @@ fn a_restart_that_leaves_a_committed_entry_on_a_minority_loses_it() {
 fn a_disk_loss_on_a_majority_loses_committed_entries() {
     let mut checker = cluster_with_two_committed_entries();
     checker.on_crash(1);
-    checker.on_restart(1, 0, 0, []).unwrap_err();
+    checker.on_restart(1, 0, 0, None, []).unwrap_err();
 }
 
 #[test]
@@ -251,12 +251,14 @@ fn crashes_and_restarts_that_keep_a_majority_lose_nothing() {
     // A crashed node's last known log still counts until it restarts.
     checker.on_crash(1);
     checker.on_crash(2);
-    checker.on_restart(2, 1, 2, [(1, 10), (1, 11)]).unwrap();
+    checker
+        .on_restart(2, 1, 2, None, [(1, 10), (1, 11)])
+        .unwrap();
     // Node 3 never held index 2: losing its disk loses nothing committed.
     checker.on_crash(3);
-    checker.on_restart(3, 0, 0, []).unwrap();
+    checker.on_restart(3, 0, 0, None, []).unwrap();
     checker
-        .on_restart(1, 1, 2, [(1, 10), (1, 11), (1, 12)])
+        .on_restart(1, 1, 2, None, [(1, 10), (1, 11), (1, 12)])
         .unwrap();
 }
 
@@ -288,7 +290,9 @@ fn a_restart_may_roll_back_an_unsynced_term_and_commit() {
     let mut checker = cluster_with_two_committed_entries();
     checker.on_term(1, 3).unwrap();
     checker.on_crash(1);
-    checker.on_restart(1, 2, 1, [(1, 10), (1, 11)]).unwrap();
+    checker
+        .on_restart(1, 2, 1, None, [(1, 10), (1, 11)])
+        .unwrap();
     checker.on_term(1, 2).unwrap();
     checker.on_commit(1, 2, 1).unwrap();
     checker.on_commit(1, 2, 2).unwrap();
@@ -305,22 +309,24 @@ fn a_commit_index_going_down_without_a_restart_breaks_monotonic_commit() {
 #[test]
 fn skipping_or_repeating_an_apply_breaks_monotonic_applied() {
     let mut checker = cluster_with_two_committed_entries();
-    let violation = broken(checker.on_apply(1, 2, 1, 11));
+    let violation = broken(checker.on_apply(1, 2, 1, 11, UNKNOWN));
     assert_eq!(violation.invariant, Invariant::MonotonicApplied);
-    checker.on_apply(1, 1, 1, 10).unwrap();
-    let violation = broken(checker.on_apply(1, 1, 1, 10));
+    checker.on_apply(1, 1, 1, 10, UNKNOWN).unwrap();
+    let violation = broken(checker.on_apply(1, 1, 1, 10, UNKNOWN));
     assert_eq!(violation.invariant, Invariant::MonotonicApplied);
 }
 
 #[test]
 fn a_restarted_node_applies_again_from_the_start() {
     let mut checker = cluster_with_two_committed_entries();
-    checker.on_apply(1, 1, 1, 10).unwrap();
-    checker.on_apply(1, 2, 1, 11).unwrap();
+    checker.on_apply(1, 1, 1, 10, UNKNOWN).unwrap();
+    checker.on_apply(1, 2, 1, 11, UNKNOWN).unwrap();
     checker.on_crash(1);
-    checker.on_restart(1, 1, 2, [(1, 10), (1, 11)]).unwrap();
-    checker.on_apply(1, 1, 1, 10).unwrap();
-    checker.on_apply(1, 2, 1, 11).unwrap();
+    checker
+        .on_restart(1, 1, 2, None, [(1, 10), (1, 11)])
+        .unwrap();
+    checker.on_apply(1, 1, 1, 10, UNKNOWN).unwrap();
+    checker.on_apply(1, 2, 1, 11, UNKNOWN).unwrap();
 }
 
 #[test]
@@ -343,37 +349,37 @@ fn a_lagging_follower_installing_a_snapshot_holds_the_committed_prefix() {
     let mut checker = cluster_with_two_committed_entries();
     // Node 3 holds a stale entry of term 2 at index 2; the snapshot replaces it.
     checker.on_log_rewritten(3, 2, [(2, 50)]).unwrap();
-    checker.on_snapshot(3, 2, 1).unwrap();
+    checker.on_snapshot(3, 2, 1, UNKNOWN).unwrap();
     checker.on_leader(3, 2).unwrap();
     checker.on_log_rewritten(3, 3, [(2, 60)]).unwrap();
-    checker.on_apply(3, 3, 2, 60).unwrap_err(); // index 3 is not committed yet
+    checker.on_apply(3, 3, 2, 60, UNKNOWN).unwrap_err(); // index 3 is not committed yet
 }
 
 #[test]
 fn a_follower_installing_a_snapshot_applies_from_the_next_index() {
     let mut checker = cluster_with_two_committed_entries();
-    checker.on_snapshot(3, 2, 1).unwrap();
+    checker.on_snapshot(3, 2, 1, UNKNOWN).unwrap();
     checker.on_log_rewritten(3, 3, [(1, 12)]).unwrap();
     checker.on_log_rewritten(1, 3, [(1, 12)]).unwrap();
     checker.on_commit(1, 1, 3).unwrap();
     checker.on_commit(3, 1, 3).unwrap();
-    checker.on_apply(3, 3, 1, 12).unwrap();
+    checker.on_apply(3, 3, 1, 12, UNKNOWN).unwrap();
     // Compacting its own applied log changes nothing.
-    checker.on_apply(1, 1, 1, 10).unwrap();
-    checker.on_apply(1, 2, 1, 11).unwrap();
-    checker.on_snapshot(1, 2, 1).unwrap();
-    checker.on_apply(1, 3, 1, 12).unwrap();
+    checker.on_apply(1, 1, 1, 10, UNKNOWN).unwrap();
+    checker.on_apply(1, 2, 1, 11, UNKNOWN).unwrap();
+    checker.on_compacted(1, 2).unwrap();
+    checker.on_apply(1, 3, 1, 12, UNKNOWN).unwrap();
 }
 
 #[test]
 fn a_snapshot_of_uncommitted_entries_breaks_state_machine_safety() {
     let mut checker = cluster_with_two_committed_entries();
-    let violation = broken(checker.on_snapshot(2, 3, 1));
+    let violation = broken(checker.on_snapshot(2, 3, 1, UNKNOWN));
     assert_eq!(violation.invariant, Invariant::StateMachineSafety);
     assert!(
         violation.seen.contains("only 2 entries are committed"),
         "{violation}"
     );
-    let violation = broken(checker.on_snapshot(2, 2, 3));
+    let violation = broken(checker.on_snapshot(2, 2, 3, UNKNOWN));
     assert!(violation.seen.contains("is of term 1"), "{violation}");
 }

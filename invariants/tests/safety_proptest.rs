@@ -213,7 +213,7 @@ fn play(
             naive.logs[node].truncate(kept);
             naive.commits[node] = 0;
             checker.on_crash(node as u64 + 1);
-            Some(checker.on_restart(node as u64 + 1, 0, 0, naive.logs[node].clone()))
+            Some(checker.on_restart(node as u64 + 1, 0, 0, None, naive.logs[node].clone()))
         }
     }
 }

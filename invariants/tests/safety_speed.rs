@@ -17,6 +17,7 @@ fn measure_the_common_observations() {
     let started = std::time::Instant::now(); // allow-nondeterminism: timing display only
     for index in 1..=entry_count {
         let digest = index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let state_digest = digest.rotate_left(17) | 1;
         for node in 1..=5 {
             checker
                 .on_log_rewritten(node, index, [(1, digest)])
@@ -26,7 +27,9 @@ fn measure_the_common_observations() {
             checker.on_commit(node, 1, index).unwrap();
         }
         for node in 1..=5 {
-            checker.on_apply(node, index, 1, digest).unwrap();
+            checker
+                .on_apply(node, index, 1, digest, state_digest)
+                .unwrap();
         }
     }
     let observation_count = entry_count * 15;

@@ -6,6 +6,12 @@
 //! prefix up to `i`: one chain value per `(i, t)`, across all nodes and all
 //! time. Recording an entry is O(1) (a term seldom has more than one or two
 //! rivals at an index).
+//!
+//! Indexes at or below the pruning floor (see [`IndexTable::prune_to`]) are
+//! dropped: they are committed and compacted on every log, so no log can
+//! hold a rival there any more.
+
+use std::collections::VecDeque;
 
 use super::{Index, NodeId, Term};
 
@@ -28,18 +34,23 @@ struct Slot {
     rivals: Vec<Sighting>,
 }
 
-/// The table, one slot per index; `slots[i - 1]` is index `i`.
+/// The table, one slot per index above the floor; `slots[k]` is index
+/// `floor + 1 + k`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IndexTable {
-    // Invariant: slots.len() is the longest log ever recorded.
-    slots: Vec<Slot>,
+    // Invariant: floor + slots.len() is the longest log ever recorded (or the floor).
+    floor: Index,
+    slots: VecDeque<Slot>,
+    // Invariant: sightings == sum over slots of 1 + rivals.len().
+    sightings: usize,
 }
 
 impl IndexTable {
     /// Records that `node` holds `(index, term)` with prefix chain `chain`.
     /// Returns the earlier sighting of `(index, term)` if its chain differs.
     /// Logs grow one entry at a time, so `index` is at most one past the
-    /// longest log recorded so far.
+    /// longest log recorded so far. An index at or below the floor is not
+    /// checked (nothing is kept there).
     pub(crate) fn record(
         &mut self,
         index: Index,
@@ -48,18 +59,22 @@ impl IndexTable {
         node: NodeId,
     ) -> Result<(), Sighting> {
         assert!(index >= 1, "log indexes start at 1");
+        if index <= self.floor {
+            return Ok(());
+        }
         let sighting = Sighting { term, chain, node };
-        let position = usize::try_from(index - 1).expect("index fits in memory");
+        let position = usize::try_from(index - self.floor - 1).expect("index fits in memory");
         assert!(
             position <= self.slots.len(),
             "index {index} recorded past the longest log ({})",
-            self.slots.len()
+            self.floor + self.slots.len() as Index
         );
         let Some(slot) = self.slots.get_mut(position) else {
-            self.slots.push(Slot {
+            self.slots.push_back(Slot {
                 first: sighting,
                 rivals: Vec::new(),
             });
+            self.sightings += 1;
             return Ok(());
         };
         let earlier = if slot.first.term == term {
@@ -68,6 +83,7 @@ impl IndexTable {
             *rival
         } else {
             slot.rivals.push(sighting);
+            self.sightings += 1;
             return Ok(());
         };
         if earlier.chain == chain {
@@ -75,6 +91,24 @@ impl IndexTable {
         } else {
             Err(earlier)
         }
+    }
+
+    /// Drops every index at or below `floor` (the floor never goes down).
+    /// O(1) per dropped index.
+    pub(crate) fn prune_to(&mut self, floor: Index) {
+        if floor <= self.floor {
+            return;
+        }
+        let dropped = usize::try_from(floor - self.floor).unwrap_or(usize::MAX);
+        for slot in self.slots.drain(..dropped.min(self.slots.len())) {
+            self.sightings -= 1 + slot.rivals.len();
+        }
+        self.floor = floor;
+    }
+
+    /// The number of sightings held, for memory accounting: O(1).
+    pub(crate) fn sighting_count(&self) -> usize {
+        self.sightings
     }
 }
 
@@ -92,5 +126,21 @@ mod tests {
         let earlier = table.record(1, 2, 99, 2).unwrap_err();
         assert_eq!(earlier.node, 3);
         assert_eq!(earlier.chain, 20);
+    }
+
+    #[test]
+    fn pruned_indexes_are_no_longer_checked_and_later_ones_still_are() {
+        let mut table = IndexTable::default();
+        for index in 1..=4 {
+            assert_eq!(table.record(index, 1, index * 10, 1), Ok(()));
+        }
+        table.prune_to(2);
+        assert_eq!(table.sighting_count(), 2);
+        assert_eq!(table.record(2, 1, 99, 2), Ok(()));
+        assert_eq!(table.record(3, 1, 99, 2).unwrap_err().chain, 30);
+        assert_eq!(table.record(5, 1, 50, 2), Ok(()));
+        table.prune_to(9);
+        assert_eq!(table.sighting_count(), 0);
+        assert_eq!(table.record(10, 1, 100, 1), Ok(()));
     }
 }

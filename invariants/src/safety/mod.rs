@@ -21,16 +21,17 @@
 //! checker.on_log_rewritten(1, 1, [(1, 0xA), (1, 0xB)])?;
 //! checker.on_log_rewritten(2, 1, [(1, 0xA), (1, 0xB)])?;
 //! checker.on_commit(1, 1, 2)?; // Report a commit before applying up to it.
-//! checker.on_apply(1, 1, 1, 0xA)?;
+//! checker.on_apply(1, 1, 1, 0xA, 0x5A)?; // the state digest after applying it
 //! assert_eq!(checker.committed_index(), 2);
 //!
 //! // Node 2 loses its disk: index 2 is now on node 1 alone.
 //! checker.on_crash(2);
-//! let violation = checker.on_restart(2, 0, 0, []).unwrap_err();
+//! let violation = checker.on_restart(2, 0, 0, None, []).unwrap_err();
 //! assert_eq!(violation.invariant, Invariant::CommittedEntryLost);
 //! # Ok::<(), invariants::Violation>(())
 //! ```
 
+mod applied_table;
 mod chain;
 mod checker;
 mod index_table;
@@ -38,7 +39,7 @@ mod invariant;
 mod log;
 mod violation;
 
-pub use checker::SafetyChecker;
+pub use checker::{SafetyChecker, STATE_DIGEST_UNKNOWN};
 pub use invariant::{Invariant, UnknownInvariant};
 pub use violation::Violation;
 
