@@ -97,7 +97,8 @@ impl World {
             self.trace.log_story(story);
         }
         if let Some(checker) = &mut self.checker {
-            checker.on_configuration(&conf.voters, &conf.outgoing_voters);
+            let result = checker.on_configuration(&conf.voters, &conf.outgoing_voters);
+            self.check(result);
         }
     }
 
@@ -185,10 +186,11 @@ impl World {
         if furthest.0 != index {
             *furthest = (index, 0);
         }
-        if offset > 0 && offset <= furthest.1 {
+        let resumed = offset > 0 && offset <= furthest.1;
+        furthest.1 = furthest.1.max(offset);
+        if resumed {
             self.reached(Sometimes::SnapshotResumed);
         }
-        furthest.1 = furthest.1.max(offset);
     }
 
     /// Whether `id` runs and its log reached what the leader committed.

@@ -531,8 +531,12 @@ impl Executor {
     fn disk_line(&self, id: NodeId) -> String {
         let disk = self.world.disk_state(id);
         let hard = disk.hard_state;
+        let snapshot = match &disk.snapshot {
+            Some(snapshot) => format!(" snapshot {}", snapshot.meta.index),
+            None => String::new(),
+        };
         format!(
-            "disk holds term {} vote {} commit {} log [{}]",
+            "disk holds term {} vote {} commit {}{snapshot} log [{}]",
             hard.term,
             hard.vote.map_or("-".into(), |v| format!("n{v}")),
             hard.commit,
@@ -542,14 +546,28 @@ impl Executor {
 
     /// A node's state in one line; `pad` aligns the role column (for `status`).
     fn node_line(&self, id: NodeId, pad: bool) -> String {
+        let host = &self.world.sim().hosts()[id as usize - 1];
+        if host.retired {
+            return "retired: its disk is gone, another node took its place".into();
+        }
+        if !host.started {
+            return "spare: idle until it joins".into();
+        }
         let Some(s) = self.world.status(id) else {
             return format!("down; {}", self.disk_line(id));
         };
-        let log = self.world.sim().hosts()[id as usize - 1]
+        let mut log = host
             .node
             .as_ref()
             .map(|n| describe_log(n.log_entries_from(1)))
             .unwrap_or_default();
+        if host.snapshot_index() > 0 {
+            // Entries up to the snapshot are gone from the log.
+            log = match log.as_str() {
+                "" | "empty" => format!("snapshot {}", host.snapshot_index()),
+                entries => format!("snapshot {} + {entries}", host.snapshot_index()),
+            };
+        }
         let width = if pad { 9 } else { 0 };
         format!(
             "{:<width$} term {} vote {} commit {} applied {} log [{}]",
@@ -570,6 +588,14 @@ impl Executor {
                 ""
             };
             out.push(format!("n{id}{paused} {}", self.node_line(id, true)));
+        }
+        let conf = self.world.sim().configuration();
+        let initial: Vec<NodeId> = self.world.sim().params().node_ids().collect();
+        if conf.voters != initial || conf.is_joint() || !conf.learners.is_empty() {
+            out.push(format!(
+                "configuration: {}",
+                crate::world::membership::describe_conf(conf)
+            ));
         }
         let cuts = self.world.describe_cuts();
         if cuts != "none" {

@@ -684,8 +684,9 @@ impl<'a> CommandParser<'a> {
             }
             self.words.at += 1;
             let node = self.node_token(token, false)?;
+            let repeated = in_learners && voters.contains(&node);
             let list = if in_learners { &mut learners } else { &mut voters };
-            if list.last().is_some_and(|&last| last >= node) || (in_learners && voters.contains(&node)) {
+            if repeated || list.last().is_some_and(|&last| last >= node) {
                 return Err(self.words.error(
                     token.col,
                     "list each node once, in ascending order (voters, then learners)",
