@@ -24,8 +24,8 @@ mod replication;
 mod transfer;
 
 pub use conf_change::{
-    ConfChange, ConfChangeEntry, ConfChangeKind, ConfChangeSingle, DecodeError,
-    InvalidConfChange, ProposeConfChangeError,
+    ConfChange, ConfChangeEntry, ConfChangeKind, ConfChangeSingle, DecodeError, InvalidConfChange,
+    ProposeConfChangeError,
 };
 pub use config::{Bug, Bugs, Config, ConfigError, ReadOnlyOption};
 pub use raw_node::{
@@ -33,5 +33,6 @@ pub use raw_node::{
     TransferLeaderError,
 };
 pub use types::{
-    ConfState, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia, RestoredState, Term,
+    ConfState, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia,
+    RestoredState, Term,
 };

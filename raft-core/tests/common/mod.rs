@@ -377,11 +377,12 @@ impl Cluster {
         self.applied[slot].clear();
     }
 
-    /// The data of the entries node `id` applied, as strings (no-ops skipped).
+    /// The data of the entries node `id` applied, as strings (no-ops and
+    /// conf entries skipped).
     pub fn applied_data(&self, id: NodeId) -> Vec<String> {
         self.applied[id as usize - 1]
             .iter()
-            .filter(|e| !e.data.is_empty())
+            .filter(|e| e.kind == EntryKind::Normal && !e.data.is_empty())
             .map(|e| String::from_utf8_lossy(&e.data).into_owned())
             .collect()
     }
