@@ -102,6 +102,21 @@
 //! winner needs anyway), and this node learns the new term from the next
 //! leader's AppendEntries, which is accepted from any node. A leader sends
 //! nothing to a node no longer in its configuration and ignores its answers.
+//! One exception: a node that knows no configuration yet (joining) answers
+//! votes as usual; a configuration that added it may need its vote before
+//! any leader has reached it.
+//!
+//! # Known liveness hole
+//!
+//! A leader removed while the no-op of its term is on no voter of the new
+//! configuration, and deposed before it could hand over, no longer
+//! campaigns; a remaining voter that never learned the removal committed
+//! still counts its vote, which it refuses to a shorter log. The cluster is
+//! then stuck (seed 19 of `tests/random_faults.rs`, with two voters). etcd's
+//! `StepDownOnRemoval` has the same shape. Ways out, not built: transfer the
+//! leadership before removing the leader (what operators do), or let a vote
+//! refusal carry the voter's commit index and term, so the candidate learns
+//! the removal committed and applies it.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
