@@ -71,10 +71,23 @@
 //!
 //! A leader that applies a configuration in which it is not a voter (removed,
 //! or demoted to learner) hands over and steps down (etcd's
-//! `StepDownOnRemoval`): it sends `TimeoutNow` to the voter of the new
-//! configuration that holds its whole log, if one does, and becomes a
-//! follower of its term knowing no leader. Not a voter, it never campaigns
-//! again unless a later configuration makes it one.
+//! `StepDownOnRemoval`): it sends `TimeoutNow` to a voter of the new
+//! configuration that holds its whole log, and becomes a follower of its term
+//! knowing no leader. If no such voter exists yet, it leads on, counted in no
+//! quorum (a learner of its own view if it was removed outright) and taking
+//! no proposal, and hands over at the first acknowledgement that makes one;
+//! losing its office otherwise (a higher term, CheckQuorum) ends it too. Not
+//! a voter, it never campaigns again unless a later configuration makes it one.
+//!
+//! From the moment its log holds the conf entry removing it, the leader takes
+//! no proposal (`ProposeError::NotLeader` with no hint), so that entry (or the
+//! leave of the joint configuration it entered) is its last. When it commits,
+//! a voter of the new configuration holds it (a majority of the old
+//! configuration, or of both in a joint one, did, and it meets the new
+//! voters), hence the whole log of the leader. Without this, the remaining
+//! voters could be stuck: one that has not learned the change committed
+//! still counts the old leader's vote, which the old leader refuses to a log
+//! shorter than its own, and the old leader no longer campaigns.
 //!
 //! # Votes from outside the configuration are ignored
 //!
@@ -89,6 +102,21 @@
 //! winner needs anyway), and this node learns the new term from the next
 //! leader's AppendEntries, which is accepted from any node. A leader sends
 //! nothing to a node no longer in its configuration and ignores its answers.
+//! One exception: a node that knows no configuration yet (joining) answers
+//! votes as usual; a configuration that added it may need its vote before
+//! any leader has reached it.
+//!
+//! # Known liveness hole
+//!
+//! A leader removed while the no-op of its term is on no voter of the new
+//! configuration, and deposed before it could hand over, no longer
+//! campaigns; a remaining voter that never learned the removal committed
+//! still counts its vote, which it refuses to a shorter log. The cluster is
+//! then stuck (seed 19 of `tests/random_faults.rs`, with two voters). etcd's
+//! `StepDownOnRemoval` has the same shape. Ways out, not built: transfer the
+//! leadership before removing the leader (what operators do), or let a vote
+//! refusal carry the voter's commit index and term, so the candidate learns
+//! the removal committed and applies it.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -476,7 +504,10 @@ pub fn next_conf_state(
             learners: current.learners.clone(),
         });
     }
-    assert!(!current.is_joint(), "a change starts from a simple configuration");
+    assert!(
+        !current.is_joint(),
+        "a change starts from a simple configuration"
+    );
     if change.changes.len() > MAX_CHANGES_PER_CONF_CHANGE {
         return Err(InvalidConfChange::TooManyChanges(change.changes.len()));
     }
@@ -552,20 +583,6 @@ fn voters_altered(before: &[NodeId], after: &[NodeId]) -> usize {
     removed + added
 }
 
-/// Whether a message from a node outside this node's configuration is
-/// handled: only what a leader sends (it may lead a configuration this node
-/// has not applied yet, or this node is joining). Votes are ignored (see the
-/// module doc); answers are of no use from a non-member.
-pub(crate) fn accepts_from_non_member(body: &MessageBody) -> bool {
-    matches!(
-        body,
-        MessageBody::AppendEntries { .. }
-            | MessageBody::Heartbeat { .. }
-            | MessageBody::TimeoutNow
-            | MessageBody::ReadIndexResponse { .. }
-    )
-}
-
 /// The configurations carried by the conf entries among `entries`, in order.
 /// An entry that does not decode (no leader of this crate writes one) changes
 /// nothing, on every node alike.
@@ -612,6 +629,9 @@ impl Raft {
         if let Some(to) = self.transfer_blocks_proposals() {
             return Err(ProposeConfChangeError::TransferInProgress { to });
         }
+        if self.removal_pending() {
+            return Err(ProposeConfChangeError::NotLeader { leader_hint: None });
+        }
         // BUG(ConfChangeBeforeTermCommit): no own-term commit check (Ongaro's
         // 2015 single-server bug): a new leader builds a change on a
         // configuration that may not be the latest one its log will commit.
@@ -623,8 +643,8 @@ impl Raft {
         // BUG(TwoChangesPending): a change is accepted while the previous one
         // is not applied: both are validated against the same configuration,
         // and nodes may then act on configurations two steps apart.
-        let unapplied = self.pending_conf_index > self.applied
-            && !self.config.bugs.has(Bug::TwoChangesPending);
+        let unapplied =
+            self.pending_conf_index > self.applied && !self.config.bugs.has(Bug::TwoChangesPending);
         if unapplied || self.membership.is_joint() {
             return Err(ProposeConfChangeError::ChangePending {
                 pending_index: self.pending_conf_index,
@@ -663,9 +683,7 @@ impl Raft {
         for conf_state in &conf_states {
             self.apply_conf_state(conf_state);
         }
-        if self.is_leader()
-            && self.membership.is_joint()
-            && self.pending_conf_index <= self.applied
+        if self.is_leader() && self.membership.is_joint() && self.pending_conf_index <= self.applied
         {
             let current = self.membership.conf_state();
             let conf_state = next_conf_state(&current, &ConfChange::leave_joint())
@@ -688,7 +706,10 @@ impl Raft {
     /// snapshot installed or restored) and rebuilds every per-member vector
     /// from the new positions, keeping what is known of surviving members.
     pub(crate) fn apply_conf_state(&mut self, conf_state: &ConfState) {
-        assert!(is_valid_conf_state(conf_state), "a configuration has a voter");
+        assert!(
+            is_valid_conf_state(conf_state),
+            "a configuration has a voter"
+        );
         let mut membership = Membership::from_conf_state(conf_state);
         if self.config.bugs.has(Bug::JointSingleMajority) {
             // BUG(JointSingleMajority): the quorum configuration is built from
@@ -697,8 +718,21 @@ impl Raft {
             membership = membership.without_outgoing_quorum();
         }
         if self.is_leader() && !membership.is_voter(self.id()) {
-            self.step_down_on_removal(membership);
-            return;
+            if let Some(successor) = self.up_to_date_voter(&membership) {
+                self.step_down_on_removal(membership, successor);
+                return;
+            }
+            // No voter of the new configuration holds its whole log yet: it
+            // leads on, counted nowhere, until one does (see the module doc).
+            self.leaving_conf_state = Some(conf_state.clone());
+            if membership.position_of(self.id()).is_none() {
+                let mut with_self = conf_state.clone();
+                with_self.learners.push(self.id());
+                with_self.learners.sort_unstable();
+                membership = Membership::from_conf_state(&with_self);
+            }
+        } else {
+            self.leaving_conf_state = None;
         }
         let old_membership = std::mem::replace(&mut self.membership, membership);
         let id = self.id();
@@ -754,33 +788,111 @@ impl Raft {
         self.on_persisted();
     }
 
-    /// Leader no longer a voter in `membership`: hands leadership to the voter
-    /// of the new configuration that holds its whole log (if any), then
-    /// steps down to follower of its term, knowing no leader.
-    fn step_down_on_removal(&mut self, membership: Membership) {
+    /// Leader: the first voter of `membership` (by id) that holds its whole
+    /// log, by its progress.
+    fn up_to_date_voter(&self, membership: &Membership) -> Option<NodeId> {
         let last_index = self.log.last_index();
         let RoleState::Leader { progress, .. } = &self.role else {
             unreachable!("called on a leader");
         };
-        let successor = self
-            .membership
+        self.membership
             .members()
             .iter()
             .zip(progress)
             .find(|(&id, p)| {
                 id != self.id() && membership.is_voter(id) && p.match_index == last_index
             })
-            .map(|(&id, _)| id);
+            .map(|(&id, _)| id)
+    }
+
+    /// Leader no longer a voter in `membership`: hands leadership to
+    /// `successor`, a voter of it that holds its whole log, and steps down
+    /// to follower of its term, knowing no leader.
+    fn step_down_on_removal(&mut self, membership: Membership, successor: NodeId) {
         self.membership = membership;
         self.self_position = self.position_of(self.id()).unwrap_or(NOT_A_MEMBER);
+        self.leaving_conf_state = None;
         self.role = RoleState::Follower;
         self.leader = None;
         self.leader_contact_elapsed_ticks = None;
         self.reset_election_timer();
-        if let Some(to) = successor {
-            self.send(to, MessageBody::TimeoutNow);
-        }
+        self.send(successor, MessageBody::TimeoutNow);
         assert!(!self.is_promotable() && !self.is_leader());
+    }
+
+    /// Leader leading on outside its configuration: once a voter holds its
+    /// whole log (an acknowledgement just came), hands over and steps down.
+    pub(crate) fn maybe_hand_over_on_removal(&mut self) {
+        let Some(conf_state) = &self.leaving_conf_state else {
+            return;
+        };
+        assert!(
+            self.is_leader(),
+            "only a leader leads on outside its configuration"
+        );
+        let membership = Membership::from_conf_state(conf_state);
+        if let Some(successor) = self.up_to_date_voter(&membership) {
+            self.step_down_on_removal(membership, successor);
+        }
+    }
+
+    /// A leader leading on outside its configuration lost its office (a
+    /// higher term, CheckQuorum): it takes its configuration as it is.
+    pub(crate) fn on_leaving_office(&mut self) {
+        if let Some(conf_state) = self.leaving_conf_state.take() {
+            self.membership = Membership::from_conf_state(&conf_state);
+            self.self_position = self.position_of(self.id()).unwrap_or(NOT_A_MEMBER);
+        }
+    }
+
+    /// The configuration this node applied (a leader leading on outside
+    /// its configuration counts itself as a learner of it meanwhile).
+    pub(crate) fn conf_state(&self) -> ConfState {
+        match &self.leaving_conf_state {
+            Some(conf_state) => conf_state.clone(),
+            None => self.membership.conf_state(),
+        }
+    }
+
+    /// Leader: whether its log holds a conf entry, not yet applied, in which
+    /// it is no voter. It then takes no proposal, so that its last entry is
+    /// that entry (or the leave of the joint configuration it entered) and
+    /// some voter of the new configuration holds its whole log once it
+    /// commits: cheap only while a conf entry may be unapplied.
+    pub(crate) fn removal_pending(&self) -> bool {
+        if self.leaving_conf_state.is_some() {
+            return true;
+        }
+        if self.pending_conf_index <= self.applied {
+            return false;
+        }
+        let unapplied = self.log.entries_from(self.applied + 1);
+        let latest = unapplied
+            .iter()
+            .rev()
+            .find(|e| e.kind == EntryKind::ConfChange)
+            .and_then(|e| ConfChangeEntry::decode(&e.data).ok());
+        latest.is_some_and(|entry| !entry.conf_state.is_voter(self.id()))
+    }
+
+    /// Whether a message from a node outside this node's configuration is
+    /// handled: what a leader sends (it may lead a configuration this node
+    /// has not applied yet, or this node is joining). Votes are ignored (see
+    /// the module doc), except by a node that knows no configuration yet: it
+    /// cannot tell a removed node from a new one, and a configuration that
+    /// added it may need its vote before any leader can reach it. Answers
+    /// are of no use from a non-member.
+    pub(crate) fn accepts_from_non_member(&self, body: &MessageBody) -> bool {
+        match body {
+            MessageBody::AppendEntries { .. }
+            | MessageBody::Heartbeat { .. }
+            | MessageBody::TimeoutNow
+            | MessageBody::ReadIndexResponse { .. } => true,
+            MessageBody::RequestVote { .. } | MessageBody::PreVote { .. } => {
+                self.membership.members().is_empty()
+            }
+            _ => false,
+        }
     }
 
     /// Whether the node may start a campaign now: it votes in its
@@ -842,7 +954,11 @@ mod tests {
             &simple(&[1, 2, 3], &[]),
             &change(&[(RemoveNode, 2), (AddLearner, 5), (AddLearner, 4)]),
         );
-        assert_eq!(next, Ok(simple(&[1, 3], &[4, 5])), "learners changed besides");
+        assert_eq!(
+            next,
+            Ok(simple(&[1, 3], &[4, 5])),
+            "learners changed besides"
+        );
     }
 
     #[test]
@@ -859,11 +975,26 @@ mod tests {
     fn invalid_changes_are_refused_with_their_reason() {
         let current = simple(&[1, 2, 3], &[4]);
         let refused = |c: ConfChange| next_conf_state(&current, &c).unwrap_err();
-        assert_eq!(refused(ConfChange::leave_joint()), InvalidConfChange::NothingToLeave);
-        assert_eq!(refused(change(&[(AddVoter, 0)])), InvalidConfChange::ZeroNode);
-        assert_eq!(refused(change(&[(AddVoter, 2)])), InvalidConfChange::AlreadyVoter(2));
-        assert_eq!(refused(change(&[(AddLearner, 4)])), InvalidConfChange::AlreadyLearner(4));
-        assert_eq!(refused(change(&[(RemoveNode, 9)])), InvalidConfChange::NotAMember(9));
+        assert_eq!(
+            refused(ConfChange::leave_joint()),
+            InvalidConfChange::NothingToLeave
+        );
+        assert_eq!(
+            refused(change(&[(AddVoter, 0)])),
+            InvalidConfChange::ZeroNode
+        );
+        assert_eq!(
+            refused(change(&[(AddVoter, 2)])),
+            InvalidConfChange::AlreadyVoter(2)
+        );
+        assert_eq!(
+            refused(change(&[(AddLearner, 4)])),
+            InvalidConfChange::AlreadyLearner(4)
+        );
+        assert_eq!(
+            refused(change(&[(RemoveNode, 9)])),
+            InvalidConfChange::NotAMember(9)
+        );
         assert_eq!(
             refused(change(&[(AddVoter, 5), (RemoveNode, 5)])),
             InvalidConfChange::NodeRepeated(5)
@@ -877,7 +1008,11 @@ mod tests {
             InvalidConfChange::DemotionInJointChange(1)
         );
         let demoted = next_conf_state(&current, &change(&[(AddLearner, 1)]));
-        assert_eq!(demoted, Ok(simple(&[2, 3], &[1, 4])), "a demotion on its own is simple");
+        assert_eq!(
+            demoted,
+            Ok(simple(&[2, 3], &[1, 4])),
+            "a demotion on its own is simple"
+        );
     }
 
     #[test]
@@ -899,9 +1034,15 @@ mod tests {
         );
         let mut trailing = data.to_vec();
         trailing.push(0);
-        assert_eq!(ConfChange::decode(&trailing), Err(DecodeError::TrailingBytes));
+        assert_eq!(
+            ConfChange::decode(&trailing),
+            Err(DecodeError::TrailingBytes)
+        );
         assert_eq!(ConfChange::decode(&[]), Err(DecodeError::Truncated));
-        assert_eq!(ConfChange::decode(&[2, 0, 0]), Err(DecodeError::UnknownVersion(2)));
+        assert_eq!(
+            ConfChange::decode(&[2, 0, 0]),
+            Err(DecodeError::UnknownVersion(2))
+        );
     }
 
     fn kinds() -> impl Strategy<Value = ConfChangeKind> {

@@ -25,8 +25,8 @@ mod snapshot;
 mod transfer;
 
 pub use conf_change::{
-    ConfChange, ConfChangeEntry, ConfChangeKind, ConfChangeSingle, DecodeError,
-    InvalidConfChange, ProposeConfChangeError,
+    ConfChange, ConfChangeEntry, ConfChangeKind, ConfChangeSingle, DecodeError, InvalidConfChange,
+    ProposeConfChangeError,
 };
 pub use config::{Bug, Bugs, Config, ConfigError, ReadOnlyOption};
 pub use raw_node::{

@@ -7,7 +7,7 @@
 
 use rand_core::RngCore;
 
-use crate::conf_change::{accepts_from_non_member, NOT_A_MEMBER};
+use crate::conf_change::NOT_A_MEMBER;
 use crate::config::{Bug, Config, ReadOnlyOption};
 use crate::log::RaftLog;
 use crate::membership::Membership;
@@ -17,7 +17,8 @@ use crate::read_only::ReadOnly;
 use crate::snapshot::Snapshots;
 use crate::transfer::LeaderTransfer;
 use crate::types::{
-    Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState, Term,
+    ConfState, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState,
+    Term,
 };
 
 /// A role and the data only that role has.
@@ -83,6 +84,11 @@ pub(crate) struct Raft {
     /// index when it took office (a predecessor's change may be there); no
     /// change is accepted until the host applied it (etcd's `pendingConfIndex`).
     pub(crate) pending_conf_index: Index,
+    /// Leader only: the configuration it applied, in which it is no voter,
+    /// while it leads on until a voter of it holds its whole log (see
+    /// `conf_change`); `membership` then lists it as a learner if needed.
+    // Invariant: None unless this node leads.
+    pub(crate) leaving_conf_state: Option<ConfState>,
     /// The highest index the host applied (as `RawNode`'s, set at `advance`).
     // Invariant: applied <= commit.
     pub(crate) applied: Index,
@@ -174,6 +180,7 @@ impl Raft {
             membership,
             self_position,
             pending_conf_index: 0,
+            leaving_conf_state: None,
             applied: 0,
             term: hard_state.term,
             vote: hard_state.vote,
@@ -376,7 +383,7 @@ impl Raft {
         if to != self.id() || from == self.id() || from == 0 {
             return; // Not for us: ignore.
         }
-        if self.position_of(from).is_none() && !accepts_from_non_member(&body) {
+        if self.position_of(from).is_none() && !self.accepts_from_non_member(&body) {
             return; // From outside our configuration, and no leader's message: ignore.
         }
         if term > self.term {
@@ -575,6 +582,7 @@ impl Raft {
         }
         self.role = RoleState::Follower;
         self.leader = leader;
+        self.on_leaving_office();
         self.reset_election_timer();
     }
 
@@ -591,6 +599,7 @@ impl Raft {
         self.leader_contact_elapsed_ticks = None;
         self.role = RoleState::Follower;
         self.leader = None;
+        self.on_leaving_office();
         self.reset_election_timer();
     }
 

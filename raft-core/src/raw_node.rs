@@ -10,7 +10,9 @@
 //!    stored log from the first entry's index) and make them durable;
 //! 3. only then send `ready.persisted_messages`;
 //! 4. apply `ready.committed_entries` in order (after the snapshot, if any:
-//!    they start at its index + 1);
+//!    they start at its index + 1; an entry of kind `EntryKind::ConfChange` is
+//!    a no-op for the state machine: the node switches to the configuration it
+//!    carries at step 6, see `conf_change`);
 //! 5. answer each of `ready.read_states` once the applied index reaches its
 //!    `index` (keep it until then);
 //! 6. call [`RawNode::advance`] with the ready's number.
@@ -39,7 +41,9 @@
 //!   log still holds it with the same term; if the log was truncated meanwhile,
 //!   only up to the truncation point. A leader then counts its own durable log
 //!   towards the commit index (so a leader commits nothing before its own fsync),
-//!   and sends AppendEntries carrying a new commit index if it moved.
+//!   and sends AppendEntries carrying a new commit index if it moved. The
+//!   configurations of the ready's committed conf entries take effect first,
+//!   in order (a leader may then append the entry leaving a joint configuration).
 //! - `snapshot`: a snapshot installed from the leader since the last ready. After
 //!   `advance`, applied is at least its index.
 //! - A single-voter cluster wins its election as soon as it campaigns.
@@ -124,7 +128,10 @@ pub struct Status {
 /// Why a proposal was not accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProposeError {
-    /// Only the leader accepts proposals; the hint is the leader this node believes in.
+    /// Only the leader accepts proposals; the hint is the leader this node
+    /// believes in. A leader whose log holds the unapplied configuration
+    /// change that removes it (or demotes it) refuses them too, with no hint:
+    /// it is leaving office.
     #[error("not the leader ({})", describe_hint(*.leader_hint))]
     NotLeader {
         /// The leader of the current term, if this node knows it.
@@ -316,7 +323,10 @@ impl RawNode {
     /// leader leaves by itself once it has applied it. The new configuration
     /// takes effect on each node at the `advance` of the ready that applies
     /// its entry. See the `conf_change` module doc.
-    pub fn propose_conf_change(&mut self, change: ConfChange) -> Result<Index, ProposeConfChangeError> {
+    pub fn propose_conf_change(
+        &mut self,
+        change: ConfChange,
+    ) -> Result<Index, ProposeConfChangeError> {
         self.raft.propose_conf_change(change)
     }
 
@@ -512,7 +522,7 @@ impl RawNode {
 
     /// The configuration this node currently acts on.
     pub fn conf_state(&self) -> ConfState {
-        self.raft.membership.conf_state()
+        self.raft.conf_state()
     }
 
     /// The lowest log index rewritten since the last call, for observers.

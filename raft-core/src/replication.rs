@@ -21,6 +21,10 @@ impl Raft {
         if let Some(to) = self.transfer_blocks_proposals() {
             return Err(ProposeError::TransferInProgress { to });
         }
+        if self.removal_pending() {
+            // Leaving office: see `conf_change` ("Removing the leader").
+            return Err(ProposeError::NotLeader { leader_hint: None });
+        }
         let index = self.log.last_index() + 1;
         self.log.append_one(Entry {
             term: self.term,
@@ -335,6 +339,7 @@ impl Raft {
             }
         }
         self.maybe_send_timeout_now(position);
+        self.maybe_hand_over_on_removal();
     }
 
     /// Leader: a follower answered a heartbeat; resume a paused probe and catch

@@ -433,7 +433,7 @@ impl Cluster {
     }
 
     /// Node `id`'s state machine: the commands it applied, as strings (no-ops
-    /// skipped), those of the snapshot it was restored from first.
+    /// and conf entries skipped), those of the snapshot it was restored from first.
     pub fn applied_data(&self, id: NodeId) -> Vec<String> {
         let slot = id as usize - 1;
         let mut commands = self.machine_snapshot[slot]
@@ -442,7 +442,7 @@ impl Cluster {
         commands.extend(
             self.applied[slot]
                 .iter()
-                .filter(|e| !e.data.is_empty())
+                .filter(|e| e.kind == EntryKind::Normal && !e.data.is_empty())
                 .map(|e| String::from_utf8_lossy(&e.data).into_owned()),
         );
         commands

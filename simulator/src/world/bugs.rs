@@ -36,9 +36,12 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         | Bug::LearnerInQuorum
         | Bug::LearnerVotes
         | Bug::TwoChangesPending
-        | Bug::ConfChangeBeforeTermCommit => {
-            &[ElectionSafety, LeaderCompleteness, StateMachineSafety, CommittedEntryLost]
-        }
+        | Bug::ConfChangeBeforeTermCommit => &[
+            ElectionSafety,
+            LeaderCompleteness,
+            StateMachineSafety,
+            CommittedEntryLost,
+        ],
     }
 }
 
