@@ -314,7 +314,9 @@ impl SafetyChecker {
     /// `node` installed a snapshot: its state machine is now the snapshot at
     /// `index`, whose entry is of `term`, with state `state_digest` (as in
     /// [`SafetyChecker::on_apply`]); its commit and applied indexes are now
-    /// `index`. Report it when the node's in-memory log takes the snapshot,
+    /// `index` (applied only if `state_digest` is known: otherwise the state
+    /// machine takes it later, [`SafetyChecker::on_state_restored`]). Report
+    /// it when the node's in-memory log takes the snapshot,
     /// and [`SafetyChecker::on_compacted`] once it is durable.
     ///
     /// Checks: a snapshot holds committed entries only; it moves neither
@@ -331,7 +333,8 @@ impl SafetyChecker {
         state_digest: u64,
     ) -> Result<(), Violation> {
         let slot = self.live_slot(node, "on_snapshot");
-        self.check_snapshot_moves_forward(slot, node, index, term)?;
+        let restored = state_digest != STATE_DIGEST_UNKNOWN;
+        self.check_snapshot_moves_forward(slot, node, index, term, restored)?;
         let base = self.check_snapshot_is_committed(node, index, term)?;
         self.check_snapshot_state(node, index, state_digest)?;
         let state = &mut self.nodes[slot];
@@ -340,9 +343,46 @@ impl SafetyChecker {
         } else {
             state.log.reset(index, base);
         }
-        state.applied = index;
+        if restored {
+            state.applied = index;
+        }
         state.commit = index;
         self.refresh_holding(slot, "it installed a snapshot")
+    }
+
+    /// `node`'s state machine was just restored from a snapshot at `index`
+    /// and its state is now `state_digest`: it must be the state every node
+    /// reached applying up to `index`. Report it when the host restores its
+    /// state machine (which may come after the log took the snapshot, see
+    /// [`SafetyChecker::on_snapshot`], and then gives that call
+    /// [`STATE_DIGEST_UNKNOWN`]), and when a node restarts from a snapshot.
+    ///
+    /// Checks besides the state: the applied index does not move back (the
+    /// node applied past `index` already: the snapshot-regresses-commit
+    /// class). The node's applied index is `index` afterwards.
+    pub fn on_state_restored(
+        &mut self,
+        node: NodeId,
+        index: Index,
+        state_digest: u64,
+    ) -> Result<(), Violation> {
+        let slot = self.live_slot(node, "on_state_restored");
+        let applied = self.nodes[slot].applied;
+        if index < applied {
+            return Err(Violation {
+                invariant: Invariant::MonotonicApplied,
+                nodes: vec![node],
+                index: Some(index),
+                term: None,
+                expected: format!(
+                    "the applied index of node {node} to stay at {applied} or above: a snapshot \
+                     at or above it"
+                ),
+                seen: format!("its state machine was restored from a snapshot at index {index}"),
+            });
+        }
+        self.nodes[slot].applied = index;
+        self.check_snapshot_state(node, index, state_digest)
     }
 
     /// `node` compacted its log, in memory and on disk, up to `index`: its

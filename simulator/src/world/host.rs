@@ -273,7 +273,12 @@ impl World {
         }
         if let Some(checker) = &mut self.checker {
             let log = restored.entries.iter().map(|e| (e.term, digest(&e.data)));
-            let result = checker.on_restart(id, hard.term, hard.commit, base, log);
+            let mut result = checker.on_restart(id, hard.term, hard.commit, base, log);
+            if let (Ok(()), Some((index, _))) = (&result, base) {
+                // The durable snapshot's data must be the state it stands for.
+                let state = self.hosts[id as usize - 1].store.state_digest();
+                result = checker.on_state_restored(id, index, state);
+            }
             self.check(result);
         }
         self.queue.push(
@@ -446,6 +451,7 @@ impl World {
                 committed_entries: std::mem::take(&mut ready.committed_entries),
                 installs_snapshot: ready.snapshot.as_ref().map(|s| s.meta.index),
             };
+            let mut restored = None;
             if let Some(snapshot) = &ready.snapshot {
                 // The state machine is replaced now; the snapshot is durable
                 // with this ready's other writes.
@@ -453,7 +459,13 @@ impl World {
                     .expect("a leader's snapshot holds a store a host encoded");
                 host.applied = snapshot.meta.index;
                 host.snapshot_index = snapshot.meta.index;
+                restored = Some((snapshot.meta.index, host.store.state_digest()));
             }
+            if let (Some((index, state)), Some(checker)) = (restored, &mut self.checker) {
+                let result = checker.on_state_restored(id, index, state);
+                self.check(result);
+            }
+            let host = self.host(id);
             let must_persist = ready.must_persist();
             if must_persist {
                 host.disk.write(
@@ -756,7 +768,9 @@ impl World {
         let mut result = Ok(());
         if let Some(meta) = node.take_installed_snapshot() {
             self.coverage = self.coverage.with(Sometimes::SnapshotInstalled);
-            let state = host.store.state_digest();
+            // The host restores its store when it takes the ready that
+            // carries the snapshot (maybe later): its state is checked then.
+            let state = invariants::STATE_DIGEST_UNKNOWN;
             result = checker.on_snapshot(id, meta.index, meta.term, state);
         }
         if let Some(from) = node.take_log_changes().filter(|_| result.is_ok()) {

@@ -362,9 +362,10 @@ impl SafetyChecker {
         node: NodeId,
         index: Index,
         term: Term,
+        check_applied: bool,
     ) -> Result<(), Violation> {
         let state = &self.nodes[slot];
-        let (invariant, what, previous) = if index < state.applied {
+        let (invariant, what, previous) = if check_applied && index < state.applied {
             (Invariant::MonotonicApplied, "applied", state.applied)
         } else if index < state.commit {
             (Invariant::MonotonicCommit, "commit", state.commit)

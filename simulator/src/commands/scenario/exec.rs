@@ -149,7 +149,7 @@ pub fn execute_recording(
         }
     };
     let mut executor = Executor {
-        views: vec![None; spec.size as usize],
+        views: vec![None; (spec.size + spec.spares) as usize],
         world,
         claimed: Vec::new(),
         causes: Vec::new(),
