@@ -219,7 +219,10 @@ fn play(
                 .leader_logs
                 .get(term_choice % naive.leader_logs.len().max(1))?;
             let target = leader_log[..length_choice % (leader_log.len() + 1)].to_vec();
-            let common = naive.logs[node].iter().zip(&target).take_while(|(a, b)| a == b);
+            let common = naive.logs[node]
+                .iter()
+                .zip(&target)
+                .take_while(|(a, b)| a == b);
             if common.count() < naive.bases[node] {
                 return None; // Nothing rewrites a compacted (committed) prefix.
             }
