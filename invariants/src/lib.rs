@@ -2,7 +2,8 @@
 //!
 //! - [`safety`]: the incremental safety checkers (election safety, log
 //!   matching, leader completeness, state machine safety, committed entries
-//!   never lost, monotonic term/commit/applied), re-exported here.
+//!   never lost under membership changes, monotonic term/commit/applied,
+//!   through log compaction and snapshots), re-exported here.
 //!
 //! This crate knows nothing of any Raft implementation or of the simulator:
 //! an adapter reports what it observes.

@@ -366,6 +366,24 @@ fn rewriting_a_compacted_entry_is_a_caller_bug() {
 // --- Memory ---------------------------------------------------------------
 
 #[test]
+fn a_retired_node_no_longer_holds_the_pruning_floor_down() {
+    let mut checker = five_committed_and_applied();
+    checker.on_commit(2, 1, 5).unwrap();
+    for index in 1..=5 {
+        checker
+            .on_apply(2, index, 1, 10 + index, state_after(index))
+            .unwrap();
+    }
+    checker.on_compacted(1, 5).unwrap();
+    checker.on_compacted(2, 5).unwrap();
+    // Node 3 never compacts: it could still restart from index 1.
+    assert_eq!(checker.pruned_index(), 0);
+    checker.on_configuration(&[1, 2], &[]).unwrap();
+    checker.on_retired(3);
+    assert_eq!(checker.pruned_index(), 5);
+}
+
+#[test]
 fn a_million_entries_compacted_every_thousand_keep_the_checker_memory_flat() {
     let entry_count: u64 = 1_000_000;
     let compaction_interval: u64 = 1_000;

@@ -5,7 +5,7 @@ mod pinned;
 
 use std::collections::BTreeMap;
 
-use invariants::{Invariant, SafetyChecker};
+use invariants::{Invariant, SafetyChecker, STATE_DIGEST_UNKNOWN};
 use pinned::pinned;
 use proptest::prelude::*;
 
@@ -119,9 +119,23 @@ enum Step {
     },
     /// `node` moves its commit index up by `advance` past what is committed.
     Commit { node: usize, advance: usize },
-    /// `node` crashes and restarts with a prefix of its log (unsynced writes lost).
+    /// `node` crashes and restarts with a prefix of its log (unsynced writes lost),
+    /// from its durable snapshot if it has one.
     Restart { node: usize, kept_choice: usize },
+    /// `node` installs a snapshot of the committed prefix and makes it durable.
+    Install { node: usize },
+    /// The configuration in force becomes `CONFIGURATIONS[choice]`.
+    Reconfigure { choice: usize },
 }
+
+/// Configurations over nodes 1..=4 (incoming, outgoing): odd, even, joint.
+const CONFIGURATIONS: [(&[u64], &[u64]); 5] = [
+    (&[1, 2, 3], &[]),
+    (&[1, 2, 3, 4], &[]),
+    (&[2, 3, 4], &[1, 2, 3]),
+    (&[2, 3, 4], &[]),
+    (&[1, 2], &[]),
+];
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
@@ -131,17 +145,22 @@ fn step() -> impl Strategy<Value = Step> {
         ),
         2 => (0..4usize, 0..3usize).prop_map(|(node, advance)| Step::Commit { node, advance }),
         1 => (0..4usize, any::<usize>()).prop_map(|(node, kept_choice)| Step::Restart { node, kept_choice }),
+        1 => (0..4usize).prop_map(|node| Step::Install { node }),
+        1 => (0..CONFIGURATIONS.len()).prop_map(|choice| Step::Reconfigure { choice }),
     ]
 }
 
-/// Whole logs and the committed prefix, counted by brute force. Nodes 0..3 are
-/// voters 1..=3, node 3 is learner 4.
+/// Whole logs and the committed prefix, counted by brute force. Nodes 0..4
+/// are ids 1..=4; the configuration starts as voters 1..=3 (4 a learner).
 #[derive(Default)]
 struct NaiveCluster {
     leader_logs: Vec<Vec<Entry>>,
     logs: [Vec<Entry>; 4],
     commits: [usize; 4],
+    /// The durable snapshot of each node (0: none); its log is whole from index 1 here.
+    bases: [usize; 4],
     committed: Vec<Entry>,
+    configuration: usize,
 }
 
 impl NaiveCluster {
@@ -149,9 +168,19 @@ impl NaiveCluster {
         self.logs[node].starts_with(&self.committed)
     }
 
+    /// Whether the voters lacking the committed prefix include a majority of
+    /// each half of the configuration in force.
     fn committed_entry_lost(&self) -> bool {
-        let holding = (0..3).filter(|&node| self.holds_committed(node)).count();
-        !self.committed.is_empty() && holding < 2
+        let (incoming, outgoing) = CONFIGURATIONS[self.configuration];
+        let lacking_majority = |voters: &[u64]| {
+            let lacking = voters
+                .iter()
+                .filter(|&&voter| !self.holds_committed(voter as usize - 1))
+                .count();
+            2 * lacking > voters.len()
+        };
+        let outgoing_lost = outgoing.is_empty() || lacking_majority(outgoing);
+        !self.committed.is_empty() && lacking_majority(incoming) && outgoing_lost
     }
 
     /// Sets a node's log to `target`; returns the checker's rewrite (from index, entries).
@@ -190,6 +219,13 @@ fn play(
                 .leader_logs
                 .get(term_choice % naive.leader_logs.len().max(1))?;
             let target = leader_log[..length_choice % (leader_log.len() + 1)].to_vec();
+            let common = naive.logs[node]
+                .iter()
+                .zip(&target)
+                .take_while(|(a, b)| a == b);
+            if common.count() < naive.bases[node] {
+                return None; // Nothing rewrites a compacted (committed) prefix.
+            }
             let (from, entries) = naive.rewrite(node, target);
             Some(checker.on_log_rewritten(node as u64 + 1, from, entries))
         }
@@ -209,11 +245,33 @@ fn play(
             Some(checker.on_commit(node as u64 + 1, term, commit as u64))
         }
         Step::Restart { node, kept_choice } => {
-            let kept = kept_choice % (naive.logs[node].len() + 1);
+            let base = naive.bases[node];
+            let kept = base + kept_choice % (naive.logs[node].len() - base + 1);
             naive.logs[node].truncate(kept);
-            naive.commits[node] = 0;
+            naive.commits[node] = base;
+            let snapshot = (base > 0).then(|| (base as u64, naive.logs[node][base - 1].0));
+            let durable_log = naive.logs[node][base..].to_vec();
             checker.on_crash(node as u64 + 1);
-            Some(checker.on_restart(node as u64 + 1, 0, 0, None, naive.logs[node].clone()))
+            Some(checker.on_restart(node as u64 + 1, 0, 0, snapshot, durable_log))
+        }
+        Step::Install { node } => {
+            let index = naive.committed.len();
+            if index == 0 || index < naive.commits[node] {
+                return None;
+            }
+            if !naive.holds_committed(node) {
+                naive.logs[node] = naive.committed.clone();
+            }
+            naive.commits[node] = index;
+            naive.bases[node] = index;
+            let (id, term) = (node as u64 + 1, naive.committed[index - 1].0);
+            let installed = checker.on_snapshot(id, index as u64, term, STATE_DIGEST_UNKNOWN);
+            Some(installed.and(checker.on_compacted(id, index as u64)))
+        }
+        Step::Reconfigure { choice } => {
+            naive.configuration = choice;
+            let (incoming, outgoing) = CONFIGURATIONS[choice];
+            Some(checker.on_configuration(incoming, outgoing))
         }
     }
 }

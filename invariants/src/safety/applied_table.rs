@@ -31,12 +31,29 @@ pub(crate) struct FirstState {
     pub(crate) node: NodeId,
 }
 
-/// What is known at one index; `None`: no node reported it yet (nodes that
-/// pass an index by a snapshot apply nothing there).
+/// What is known at one index, packed into 32 bytes (node ids are below
+/// 2^16, see `NODE_ID_LIMIT`): a slot is written on every apply.
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
-    entry: Option<FirstApplied>,
-    state: Option<FirstState>,
+    term: Term,
+    digest: u64,
+    state_digest: u64,
+    // Invariant: entry_node is meaningful only when has_entry, state_node when has_state.
+    entry_node: u16,
+    state_node: u16,
+    /// An entry was applied here (nodes that pass an index by a snapshot apply nothing).
+    has_entry: bool,
+    /// A state was reported here, by an apply or a snapshot.
+    has_state: bool,
+}
+
+/// What an observation at an index disagreed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Conflict {
+    /// Another entry was applied there first.
+    Entry(FirstApplied),
+    /// Another state was reached there first.
+    State(FirstState),
 }
 
 /// The table, one slot per index above the floor; `slots[k]` is index
@@ -60,24 +77,32 @@ impl AppliedTable {
     }
 
     /// Records that `node` applied the entry of `term` and `digest` at
-    /// `index`; returns the first application there if it was another entry.
-    pub(crate) fn record_entry(
+    /// `index`, its state then being `state_digest` (`None`: not known);
+    /// returns what was there first if it differs (the entry first).
+    pub(crate) fn record_apply(
         &mut self,
         index: Index,
         term: Term,
         digest: u64,
+        state_digest: Option<u64>,
         node: NodeId,
-    ) -> Result<(), FirstApplied> {
+    ) -> Result<(), Conflict> {
         let Some(slot) = self.slot_mut(index) else {
             return Ok(());
         };
-        match slot.entry {
-            None => {
-                slot.entry = Some(FirstApplied { term, digest, node });
-                Ok(())
-            }
-            Some(first) if first.term == term && first.digest == digest => Ok(()),
-            Some(first) => Err(first),
+        if !slot.has_entry {
+            slot.has_entry = true;
+            (slot.term, slot.digest, slot.entry_node) = (term, digest, node as u16);
+        } else if slot.term != term || slot.digest != digest {
+            return Err(Conflict::Entry(FirstApplied {
+                term: slot.term,
+                digest: slot.digest,
+                node: NodeId::from(slot.entry_node),
+            }));
+        }
+        match state_digest {
+            Some(state_digest) => record_state_in(slot, state_digest, node),
+            None => Ok(()),
         }
     }
 
@@ -88,17 +113,10 @@ impl AppliedTable {
         index: Index,
         state_digest: u64,
         node: NodeId,
-    ) -> Result<(), FirstState> {
-        let Some(slot) = self.slot_mut(index) else {
-            return Ok(());
-        };
-        match slot.state {
-            None => {
-                slot.state = Some(FirstState { state_digest, node });
-                Ok(())
-            }
-            Some(first) if first.state_digest == state_digest => Ok(()),
-            Some(first) => Err(first),
+    ) -> Result<(), Conflict> {
+        match self.slot_mut(index) {
+            Some(slot) => record_state_in(slot, state_digest, node),
+            None => Ok(()),
         }
     }
 
@@ -118,6 +136,21 @@ impl AppliedTable {
     }
 }
 
+fn record_state_in(slot: &mut Slot, state_digest: u64, node: NodeId) -> Result<(), Conflict> {
+    if !slot.has_state {
+        slot.has_state = true;
+        (slot.state_digest, slot.state_node) = (state_digest, node as u16);
+        return Ok(());
+    }
+    if slot.state_digest == state_digest {
+        return Ok(());
+    }
+    Err(Conflict::State(FirstState {
+        state_digest: slot.state_digest,
+        node: NodeId::from(slot.state_node),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,16 +158,41 @@ mod tests {
     #[test]
     fn the_first_entry_and_state_at_an_index_are_what_later_ones_are_held_to() {
         let mut table = AppliedTable::default();
-        assert_eq!(table.record_entry(1, 1, 10, 1), Ok(()));
-        assert_eq!(table.record_entry(1, 1, 10, 2), Ok(()));
-        assert_eq!(table.record_entry(1, 2, 10, 3).unwrap_err().node, 1);
+        assert_eq!(table.record_apply(1, 1, 10, Some(5), 1), Ok(()));
+        assert_eq!(table.record_apply(1, 1, 10, None, 2), Ok(()));
+        let first = FirstApplied {
+            term: 1,
+            digest: 10,
+            node: 1,
+        };
+        assert_eq!(
+            table.record_apply(1, 2, 10, None, 3),
+            Err(Conflict::Entry(first))
+        );
+        let first_state = FirstState {
+            state_digest: 5,
+            node: 1,
+        };
+        let conflict = Err(Conflict::State(first_state));
+        assert_eq!(table.record_apply(1, 1, 10, Some(6), 3), conflict);
         // A snapshot at 3 records a state where nothing was applied.
         assert_eq!(table.record_state(3, 77, 2), Ok(()));
         assert_eq!(table.len(), 3);
-        assert_eq!(table.record_state(3, 78, 1).unwrap_err().node, 2);
+        assert_eq!(table.record_apply(3, 1, 12, None, 1), Ok(()));
+        let first_state = FirstState {
+            state_digest: 77,
+            node: 2,
+        };
+        assert_eq!(
+            table.record_state(3, 78, 1),
+            Err(Conflict::State(first_state))
+        );
         table.prune_to(2);
         assert_eq!(table.len(), 1);
-        assert_eq!(table.record_entry(1, 9, 9, 9), Ok(()));
-        assert_eq!(table.record_state(3, 78, 1).unwrap_err().state_digest, 77);
+        assert_eq!(table.record_apply(1, 9, 9, None, 9), Ok(()));
+        assert_eq!(
+            table.record_state(3, 78, 1),
+            Err(Conflict::State(first_state))
+        );
     }
 }

@@ -21,8 +21,10 @@ pub enum Invariant {
     /// `state-machine-safety`: no two nodes commit or apply different entries at
     /// one index.
     StateMachineSafety,
-    /// `committed-entry-lost`: a committed entry stays on a majority of the
-    /// voters' logs.
+    /// `committed-entry-lost`: a committed entry stays on enough voters'
+    /// logs that the voters lacking it form no quorum of the configuration
+    /// in force (of both halves while joint): no election can lose it. For
+    /// an odd number of voters, a majority holds it.
     CommittedEntryLost,
     /// `monotonic-term`: a node's term never goes down (except what a crash forgets).
     MonotonicTerm,

@@ -3,13 +3,17 @@
 //! This module owns the named properties ([`Invariant`]), the report of one
 //! that broke ([`Violation`]) and the [`SafetyChecker`], which keeps just
 //! enough state to check every observation in time proportional to what
-//! changed: each log is kept as a hash chain (`chain.rs`), log matching is a
-//! table lookup per appended entry (`index_table.rs`), and the committed
-//! prefix is one shared chain that every commit, apply and election is held
-//! against (`checker.rs`).
+//! changed: each log is kept as a hash chain after a base where it was
+//! compacted (`chain.rs`, `log.rs`), log matching is a table lookup per
+//! appended entry (`index_table.rs`), state machine safety one per apply or
+//! snapshot (`applied_table.rs`), and the committed prefix is one shared
+//! chain that every commit, apply and election is held against
+//! (`checker.rs`). Per-index state below every node's durable snapshot is
+//! pruned, so memory stays flat on a long run that compacts.
 //!
 //! Nothing here knows a Raft implementation: an adapter reports terms, log
-//! rewrites, leaders, commits, applies, crashes and restarts.
+//! rewrites, leaders, commits, applies, snapshots, compactions,
+//! configurations, crashes and restarts.
 //!
 //! ```
 //! use invariants::{Invariant, SafetyChecker};

@@ -2,6 +2,7 @@
 //! its per-node, per-term and per-index state.
 
 use super::{NodeState, SafetyChecker, NODE_ID_LIMIT, STATE_DIGEST_UNKNOWN};
+use crate::safety::applied_table::{Conflict, FirstState};
 use crate::safety::chain::chain_step;
 use crate::safety::index_table::Sighting;
 use crate::safety::log::ChainedEntry;
@@ -276,8 +277,10 @@ impl SafetyChecker {
         digest: u64,
         state_digest: u64,
     ) -> Result<(), Violation> {
-        if let Err(first) = self.applied.record_entry(index, term, digest, node) {
-            return Err(Violation {
+        let state = (state_digest != STATE_DIGEST_UNKNOWN).then_some(state_digest);
+        match self.applied.record_apply(index, term, digest, state, node) {
+            Ok(()) => Ok(()),
+            Err(Conflict::Entry(first)) => Err(Violation {
                 invariant: Invariant::StateMachineSafety,
                 nodes: vec![first.node, node],
                 index: Some(index),
@@ -288,38 +291,15 @@ impl SafetyChecker {
                     first.node, first.term, first.digest
                 ),
                 seen: format!("the entry of term {term} with digest {digest:#x}"),
-            });
+            }),
+            Err(Conflict::State(first)) => Err(state_violation(
+                node,
+                index,
+                first,
+                state_digest,
+                "applying it",
+            )),
         }
-        self.record_state(node, index, state_digest, "applying it")
-    }
-
-    /// Records the state of `node` after `index` (reached by `how`); a
-    /// different state seen there before breaks state machine safety.
-    fn record_state(
-        &mut self,
-        node: NodeId,
-        index: Index,
-        state_digest: u64,
-        how: &str,
-    ) -> Result<(), Violation> {
-        if state_digest == STATE_DIGEST_UNKNOWN {
-            return Ok(());
-        }
-        let Err(first) = self.applied.record_state(index, state_digest, node) else {
-            return Ok(());
-        };
-        Err(Violation {
-            invariant: Invariant::StateMachineSafety,
-            nodes: vec![first.node, node],
-            index: Some(index),
-            term: None,
-            expected: format!(
-                "the state machine of node {node} after index {index} to be the state node {} \
-                 had there (digest {:#x})",
-                first.node, first.state_digest
-            ),
-            seen: format!("state digest {state_digest:#x} after {how}"),
-        })
     }
 
     /// The entry applied at `index` must be the committed entry there, when
@@ -442,7 +422,19 @@ impl SafetyChecker {
         index: Index,
         state_digest: u64,
     ) -> Result<(), Violation> {
-        self.record_state(node, index, state_digest, "installing a snapshot there")
+        if state_digest == STATE_DIGEST_UNKNOWN {
+            return Ok(());
+        }
+        match self.applied.record_state(index, state_digest, node) {
+            Err(Conflict::State(first)) => Err(state_violation(
+                node,
+                index,
+                first,
+                state_digest,
+                "installing a snapshot there",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// A node compacts only entries it applied (it could never apply the
@@ -550,6 +542,29 @@ pub(super) fn holders(voters: &[NodeId]) -> String {
         [] => "no voter holds it".to_owned(),
         [voter] => format!("only voter {voter} holds it"),
         voters => format!("only voters {} hold it", list_nodes(voters)),
+    }
+}
+
+/// The violation of a state machine that differs, after `index` (reached
+/// by `how`), from the state `first` reached there.
+fn state_violation(
+    node: NodeId,
+    index: Index,
+    first: FirstState,
+    state_digest: u64,
+    how: &str,
+) -> Violation {
+    Violation {
+        invariant: Invariant::StateMachineSafety,
+        nodes: vec![first.node, node],
+        index: Some(index),
+        term: None,
+        expected: format!(
+            "the state machine of node {node} after index {index} to be the state node {} had \
+             there (digest {:#x})",
+            first.node, first.state_digest
+        ),
+        seen: format!("state digest {state_digest:#x} after {how}"),
     }
 }
 
