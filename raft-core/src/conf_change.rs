@@ -886,6 +886,7 @@ impl Raft {
         match body {
             MessageBody::AppendEntries { .. }
             | MessageBody::Heartbeat { .. }
+            | MessageBody::InstallSnapshot { .. }
             | MessageBody::TimeoutNow
             | MessageBody::ReadIndexResponse { .. } => true,
             MessageBody::RequestVote { .. } | MessageBody::PreVote { .. } => {

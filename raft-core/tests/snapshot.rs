@@ -636,3 +636,28 @@ fn a_lost_final_answer_is_recovered_by_the_next_heartbeat() {
         Some("after")
     );
 }
+
+#[test]
+fn a_joining_node_restarts_from_a_snapshot_of_its_empty_configuration() {
+    // A new node compacted before any conf entry reached it: its snapshot
+    // holds the empty configuration it knew, and it still knows none.
+    let restored = RestoredState {
+        hard_state: HardState {
+            term: 1,
+            vote: None,
+            commit: 3,
+        },
+        snapshot: Some(Snapshot {
+            meta: SnapshotMeta {
+                index: 3,
+                term: 1,
+                conf_state: ConfState::default(),
+            },
+            data: Bytes::new(),
+        }),
+        entries: Vec::new(),
+    };
+    let node = RawNode::new(Config::joining(4), restored, rng(4)).unwrap();
+    assert_eq!(node.conf_state(), ConfState::default());
+    assert_eq!(node.status().applied, 3);
+}

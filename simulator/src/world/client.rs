@@ -109,6 +109,11 @@ pub struct Client {
     node_count: u64,
     next_seq: u64,
     leader_guess: NodeId,
+    /// Where the client's own round of the nodes stands: it moves on when a
+    /// node knows no leader, whatever hints led the client there, so that
+    /// stale hints (a removed node still naming an old leader) cannot send
+    /// it round in a circle.
+    rotation: NodeId,
     current: Option<InFlight>,
     // The last value this client saw or wrote per key, so its cas can succeed.
     last_seen: BTreeMap<String, Option<String>>,
@@ -121,6 +126,7 @@ impl Client {
             node_count,
             next_seq: 1,
             leader_guess: id % node_count + 1,
+            rotation: id % node_count + 1,
             current: None,
             last_seen: BTreeMap::new(),
         }
@@ -132,7 +138,8 @@ impl Client {
     }
 
     fn rotate_guess(&mut self) {
-        self.leader_guess = self.leader_guess % self.node_count + 1;
+        self.rotation = self.rotation % self.node_count + 1;
+        self.leader_guess = self.rotation;
     }
 }
 

@@ -264,7 +264,7 @@ impl World {
             network: Network::new(&params),
             workload_key: Rng::new(params.seed, Stream::Workload).next_u64(),
             clients: (0..params.client_count)
-                .map(|id| Client::new(id, params.cluster_size))
+                .map(|id| Client::new(id, params.node_capacity()))
                 .collect(),
             history: History::new(),
             checker: options.checks.then(|| SafetyChecker::new(&voters)),
