@@ -454,16 +454,33 @@ impl World {
             let mut restored = None;
             if let Some(snapshot) = &ready.snapshot {
                 // The state machine is replaced now; the snapshot is durable
-                // with this ready's other writes.
-                host.store = KvStore::decode(&snapshot.data)
-                    .expect("a leader's snapshot holds a store a host encoded");
+                // with this ready's other writes. Bytes that decode to no
+                // store are a corrupt snapshot: the store restarts empty and
+                // the check below reports it.
+                let decoded = KvStore::decode(&snapshot.data);
+                let corrupt = decoded.is_none();
+                host.store = decoded.unwrap_or_default();
                 host.applied = snapshot.meta.index;
                 host.snapshot_index = snapshot.meta.index;
-                restored = Some((snapshot.meta.index, host.store.state_digest()));
+                restored = Some((snapshot.meta.clone(), host.store.state_digest(), corrupt));
             }
-            if let (Some((index, state)), Some(checker)) = (restored, &mut self.checker) {
-                let result = checker.on_state_restored(id, index, state);
-                self.check(result);
+            if let Some((meta, state, corrupt)) = restored {
+                if corrupt && self.checker.is_some() {
+                    self.report(invariants::Violation {
+                        invariant: invariants::Invariant::StateMachineSafety,
+                        nodes: vec![id],
+                        index: Some(meta.index),
+                        term: Some(meta.term),
+                        expected: format!(
+                            "node {id} to restore the state machine the leader snapshotted at index {}",
+                            meta.index
+                        ),
+                        seen: "the snapshot it installed holds bytes that are no state machine (corrupt)".into(),
+                    });
+                } else if let Some(checker) = &mut self.checker {
+                    let result = checker.on_state_restored(id, meta.index, state);
+                    self.check(result);
+                }
             }
             let host = self.host(id);
             let must_persist = ready.must_persist();
