@@ -359,6 +359,8 @@ fn a_lagging_follower_installing_a_snapshot_holds_the_committed_prefix() {
 fn a_follower_installing_a_snapshot_applies_from_the_next_index() {
     let mut checker = cluster_with_two_committed_entries();
     checker.on_snapshot(3, 2, 1, UNKNOWN).unwrap();
+    // The host restores its state machine from the snapshot (with no digest).
+    checker.on_state_restored(3, 2, UNKNOWN).unwrap();
     checker.on_log_rewritten(3, 3, [(1, 12)]).unwrap();
     checker.on_log_rewritten(1, 3, [(1, 12)]).unwrap();
     checker.on_commit(1, 1, 3).unwrap();
@@ -382,4 +384,28 @@ fn a_snapshot_of_uncommitted_entries_breaks_state_machine_safety() {
     );
     let violation = broken(checker.on_snapshot(2, 2, 3, UNKNOWN));
     assert!(violation.seen.contains("is of term 1"), "{violation}");
+}
+
+#[test]
+fn a_state_machine_restored_below_what_it_applied_moves_applied_back() {
+    let mut checker = cluster_with_two_committed_entries();
+    checker.on_apply(1, 1, 1, 10, 0x51).unwrap();
+    checker.on_apply(1, 2, 1, 11, 0x52).unwrap();
+    let violation = checker.on_state_restored(1, 1, 0x51).unwrap_err();
+    assert_eq!(violation.invariant, Invariant::MonotonicApplied);
+}
+
+#[test]
+fn a_state_machine_restored_to_another_state_breaks_state_machine_safety() {
+    let mut checker = cluster_with_two_committed_entries();
+    checker.on_apply(1, 1, 1, 10, 0x51).unwrap();
+    checker.on_apply(1, 2, 1, 11, 0x52).unwrap();
+    checker.on_snapshot(3, 2, 1, UNKNOWN).unwrap();
+    let violation = checker.on_state_restored(3, 2, 0x99).unwrap_err();
+    assert_eq!(violation.invariant, Invariant::StateMachineSafety);
+    let mut checker = cluster_with_two_committed_entries();
+    checker.on_apply(1, 1, 1, 10, 0x51).unwrap();
+    checker.on_apply(1, 2, 1, 11, 0x52).unwrap();
+    checker.on_snapshot(3, 2, 1, UNKNOWN).unwrap();
+    checker.on_state_restored(3, 2, 0x52).unwrap();
 }

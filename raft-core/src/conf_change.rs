@@ -819,8 +819,7 @@ impl Raft {
         self.send(successor, MessageBody::TimeoutNow);
         // Under the planted learner-votes a demoted leader still campaigns.
         assert!(
-            !self.is_leader()
-                && (!self.is_promotable() || self.config.bugs.has(Bug::LearnerVotes))
+            !self.is_leader() && (!self.is_promotable() || self.config.bugs.has(Bug::LearnerVotes))
         );
     }
 

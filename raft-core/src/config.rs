@@ -302,7 +302,7 @@ pub enum Bug {
 impl Bug {
     /// The planted bugs the default fuzz campaign catches (within 2,000
     /// seeds, as the simulator's tests prove), in a stable order.
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 19] = [
         Bug::CommitOldTerm,
         Bug::VoteWithoutLogCheck,
         Bug::DoubleVote,
@@ -316,24 +316,24 @@ impl Bug {
         Bug::LeaseWithoutCheckQuorum,
         Bug::ReadIndexBeforeTermCommit,
         Bug::ReadBeforeApply,
-    ];
-
-    /// The planted bugs in configuration changes and snapshots (production
-    /// Raft, part 2). Each moves to [`Bug::ALL`] once the campaign finds it.
-    pub const PART2: [Bug; 8] = [
         Bug::SnapshotRegressesCommit,
         Bug::SnapshotDropsNewerEntries,
         Bug::SnapshotChunkIgnoresOffset,
         Bug::JointSingleMajority,
         Bug::LearnerInQuorum,
         Bug::LearnerVotes,
-        Bug::TwoChangesPending,
-        Bug::ConfChangeBeforeTermCommit,
     ];
 
-    /// Every planted bug: [`Bug::ALL`], then [`Bug::PART2`].
+    /// Planted bugs that raft-core's own tests show, but that the campaign
+    /// does not find in 2,000 seeds: they break safety only under an
+    /// interleaving of leader changes and configuration changes rarer than
+    /// the swarm draws (the README says which). Kept so they can be aimed
+    /// at by hand and by the mutation measure.
+    pub const RAFT_CORE_ONLY: [Bug; 2] = [Bug::TwoChangesPending, Bug::ConfChangeBeforeTermCommit];
+
+    /// Every planted bug: [`Bug::ALL`], then [`Bug::RAFT_CORE_ONLY`].
     pub fn every() -> impl Iterator<Item = Bug> {
-        Bug::ALL.into_iter().chain(Bug::PART2)
+        Bug::ALL.into_iter().chain(Bug::RAFT_CORE_ONLY)
     }
 
     /// The name used on the command line and in files.

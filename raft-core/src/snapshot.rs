@@ -52,6 +52,13 @@ use crate::types::{Index, MessageBody, NodeId, Snapshot, SnapshotMeta, Term};
 /// Why [`crate::RawNode::compact`] refused to compact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CompactError {
+    /// The log no longer holds `index` as committed and durable (only a
+    /// planted bug truncates entries the host applied).
+    #[error("the log no longer holds index {index} committed and durable")]
+    NotHeld {
+        /// The index asked for.
+        index: Index,
+    },
     /// The log is already compacted at or past `index`.
     #[error("the log is already compacted to {snapshot_index}, at or past {index}")]
     AlreadyCompacted {
@@ -180,14 +187,15 @@ impl Raft {
         if index < applied {
             return Err(CompactError::NotAtApplied { index, applied });
         }
-        assert!(
-            index <= self.commit && index <= self.log.persisted(),
-            "applied entries are committed and durable"
-        );
+        // Applied entries are committed and durable; only a planted bug
+        // (one that truncates what it applied) breaks that.
         let term = self
             .log
             .term(index)
-            .expect("above the snapshot and applied");
+            .filter(|_| index <= self.commit && index <= self.log.persisted());
+        let Some(term) = term else {
+            return Err(CompactError::NotHeld { index });
+        };
         self.log.compact_to(index);
         let meta = SnapshotMeta {
             index,

@@ -1,7 +1,7 @@
 //! Configuration changes: learners added and promoted, single-server changes,
 //! joint consensus with its automatic leave, removing the leader, and the
 //! rules that keep at most one change pending. Each planted bug of
-//! each configuration-change bug of `Bug::PART2` is shown to change what a test observes.
+//! each configuration-change planted bug is shown to change what a test observes.
 
 mod common;
 

@@ -415,7 +415,7 @@ fn safety_holds_and_a_healed_cluster_converges_under_random_configuration_change
 #[ignore = "a report, not a check: run with --ignored --nocapture"]
 fn report_which_configuration_change_bugs_random_faults_catch() {
     std::panic::set_hook(Box::new(|_| {}));
-    for bug in raft_core::Bug::PART2 {
+    for bug in raft_core::Bug::every() {
         let caught = (0..400u64).find(|&seed| {
             let run = std::panic::catch_unwind(|| {
                 let mut world = World::with_conf_changes(seed, 5, Bugs::none().with(bug), true);

@@ -407,6 +407,14 @@ impl Driver for NemesisDriver {
     /// A node just won an election: sometimes cut it off with a minority at
     /// once, dropping its first messages in flight.
     fn on_new_leader(&mut self, world: &mut World, leader: NodeId) {
+        // An operator's change that reaches a leader fresh in office, before
+        // an entry of its term committed: it must wait (refused).
+        if world.phase == Phase::Chaos
+            && self.params.has_fault(FaultKind::Membership)
+            && self.actions.chance(Ratio::new(1, 4))
+        {
+            self.operator.change_membership(&mut self.actions, world);
+        }
         if !self.partitions_on(world) {
             return;
         }
@@ -421,6 +429,26 @@ impl Driver for NemesisDriver {
     fn on_leader_commit(&mut self, world: &mut World, leader: NodeId) {
         if !self.partitions_on(world) {
             return;
+        }
+        if self.params.has_fault(FaultKind::Membership) {
+            // A joint configuration just committed, not applied yet: cut the
+            // leader and the voters only C_new has off from the rest, where
+            // the outgoing majority must still hold back every decision.
+            if let Some(pending) = world.pending_conf(leader).filter(|c| c.is_joint()) {
+                if self.actions.chance(Ratio::new(1, 3)) {
+                    let mut side: Vec<NodeId> = pending
+                        .voters
+                        .iter()
+                        .copied()
+                        .filter(|v| !pending.outgoing_voters.contains(v) || *v == leader)
+                        .collect();
+                    if !side.contains(&leader) {
+                        side.push(leader);
+                    }
+                    world.inject(Fault::Partition { groups: vec![side] });
+                    return;
+                }
+            }
         }
         if self.actions.chance(self.params.commit_isolation_ratio) {
             self.isolate_with_minority(world, leader);

@@ -93,8 +93,16 @@ impl Operator {
     }
 
     /// One change of the kinds an operator makes (after the replacement
-    /// under way, if any, which comes first).
+    /// under way, if any, which comes first); a quarter of the time an
+    /// impatient second one at once, which must wait for the first.
     pub fn change_membership(&mut self, rng: &mut Rng, world: &mut World) {
+        self.one_change(rng, world);
+        if rng.chance(Ratio::new(1, 4)) {
+            self.one_change(rng, world);
+        }
+    }
+
+    fn one_change(&mut self, rng: &mut Rng, world: &mut World) {
         if self.continue_replacement(rng, world) {
             return;
         }

@@ -957,6 +957,9 @@ mod tests {
             manual_ticks: true,
             features: RaftFeatures::default(),
             max_drift_ppt: 0,
+            spare_nodes: 0,
+            compact_every: None,
+            snapshot_chunk_bytes: 64 * 1024,
         };
         let limits = StepLimits {
             events_max: 5,

@@ -26,17 +26,38 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         Bug::LeaseWithoutCheckQuorum => &[Linearizability],
         Bug::ReadIndexBeforeTermCommit => &[Linearizability],
         Bug::ReadBeforeApply => &[Linearizability],
-        // Not driven by the simulator yet (it never compacts a log): what
-        // would catch each once it does.
-        Bug::SnapshotRegressesCommit => &[MonotonicCommit, MonotonicApplied, CommittedEntryLost],
-        Bug::SnapshotDropsNewerEntries => &[CommittedEntryLost, LeaderCompleteness],
+        // A snapshot older than the commit index takes the node back.
+        Bug::SnapshotRegressesCommit => &[
+            MonotonicApplied,
+            MonotonicCommit,
+            CommittedEntryLost,
+            LivenessConvergence,
+        ],
+        Bug::SnapshotDropsNewerEntries => {
+            &[CommittedEntryLost, LeaderCompleteness, StateMachineSafety]
+        }
+        // The installed bytes are no state machine, or the wrong one.
         Bug::SnapshotChunkIgnoresOffset => &[StateMachineSafety, Linearizability],
-        // Configuration changes: two leaders or a lost commit is what they break.
-        Bug::JointSingleMajority
-        | Bug::LearnerInQuorum
-        | Bug::LearnerVotes
-        | Bug::TwoChangesPending
-        | Bug::ConfChangeBeforeTermCommit => &[
+        Bug::JointSingleMajority => &[
+            LeaderCompleteness,
+            ElectionSafety,
+            StateMachineSafety,
+            CommittedEntryLost,
+        ],
+        Bug::LearnerInQuorum => &[CommittedEntryLost, LeaderCompleteness, StateMachineSafety],
+        // A learner that campaigns and wins is a leader the voters never
+        // chose: it deposes the real one or leads a cluster that cannot
+        // settle.
+        Bug::LearnerVotes => &[
+            LivenessConvergence,
+            LivenessStableLeader,
+            ElectionSafety,
+            LeaderCompleteness,
+            CommittedEntryLost,
+        ],
+        // Not found by the campaign (Bug::RAFT_CORE_ONLY): what would catch
+        // each, two leaders or a lost commit.
+        Bug::TwoChangesPending | Bug::ConfChangeBeforeTermCommit => &[
             ElectionSafety,
             LeaderCompleteness,
             StateMachineSafety,

@@ -338,6 +338,8 @@ impl World {
         self.hosts
             .iter()
             .map(|host| match &host.node {
+                None if host.retired => format!("n{}: retired (its disk was lost; replaced)", host.id()),
+                None if !host.started => format!("n{}: spare, never started", host.id()),
                 None => format!("n{}: down (disk holds {} entries)", host.id(), host.disk.durable_len()),
                 Some(node) => {
                     let s = node.status();

@@ -146,7 +146,9 @@ impl Disk {
         }
         let log = &mut self.durable.entries;
         let at = (index - base) as usize;
-        let holds_last = log.get(at - 1).is_some_and(|e| e.index == index && e.term == term);
+        let holds_last = log
+            .get(at - 1)
+            .is_some_and(|e| e.index == index && e.term == term);
         if keep_later && holds_last {
             log.drain(..at);
         } else {
@@ -232,7 +234,11 @@ mod tests {
     }
 
     fn durable_indexes(disk: &Disk) -> Vec<(u64, u64)> {
-        disk.restore().entries.iter().map(|e| (e.index, e.term)).collect()
+        disk.restore()
+            .entries
+            .iter()
+            .map(|e| (e.index, e.term))
+            .collect()
     }
 
     #[test]
@@ -261,6 +267,10 @@ mod tests {
         assert!(durable_indexes(&disk).is_empty());
         disk.write(Some(snapshot(3, 1)), None, Vec::new());
         disk.sync();
-        assert_eq!(disk.snapshot_index(), 4, "an older snapshot changes nothing");
+        assert_eq!(
+            disk.snapshot_index(),
+            4,
+            "an older snapshot changes nothing"
+        );
     }
 }

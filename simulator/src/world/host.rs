@@ -243,7 +243,10 @@ impl World {
         host.last_status = Some(node.status());
         host.shown_status = Some(node.status());
         host.node = Some(node);
-        let base = restored.snapshot.as_ref().map(|s| (s.meta.index, s.meta.term));
+        let base = restored
+            .snapshot
+            .as_ref()
+            .map(|s| (s.meta.index, s.meta.term));
         match &restored.snapshot {
             Some(snapshot) => {
                 host.store = KvStore::decode(&snapshot.data)
@@ -585,8 +588,9 @@ impl World {
         host.disk.compact(Snapshot { meta, data });
         host.snapshot_index = applied;
         if self.trace.is_logging() {
-            self.trace
-                .log_detail(&format!("n{id} snapshots its state and compacts its log up to {applied}"));
+            self.trace.log_detail(&format!(
+                "n{id} snapshots its state and compacts its log up to {applied}"
+            ));
         }
         if let Some(checker) = &mut self.checker {
             let result = checker.on_compacted(id, applied);

@@ -8,7 +8,9 @@
 //! produces). The crash budget, the liveness checks and the operator's
 //! choices all read it; the safety checker is told each time it changes.
 
-use raft_core::{ConfChange, ConfState, NodeId, ProposeConfChangeError, Role};
+use raft_core::{
+    ConfChange, ConfChangeEntry, ConfState, EntryKind, NodeId, ProposeConfChangeError, Role,
+};
 
 use crate::drivers::{DiskFate, MemberChange};
 use crate::world::coverage::Sometimes;
@@ -110,7 +112,10 @@ impl World {
             return;
         }
         if self.trace.is_logging() {
-            let story = format!("{} n{id} boots empty and waits to be added", self.now_label());
+            let story = format!(
+                "{} n{id} boots empty and waits to be added",
+                self.now_label()
+            );
             self.trace.log_story(story);
         }
         self.start_node(id);
@@ -181,7 +186,13 @@ impl World {
     /// A leader sends a chunk of its snapshot at `index` from `offset`: a
     /// chunk at or below the furthest one sent on this link, past the
     /// first, resumes a transfer after a lost chunk.
-    pub(crate) fn note_snapshot_chunk(&mut self, from: NodeId, to: NodeId, index: u64, offset: u64) {
+    pub(crate) fn note_snapshot_chunk(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        index: u64,
+        offset: u64,
+    ) {
         let furthest = self.snapshot_chunks.entry((from, to)).or_insert((index, 0));
         if furthest.0 != index {
             *furthest = (index, 0);
@@ -191,6 +202,19 @@ impl World {
         if resumed {
             self.reached(Sometimes::SnapshotResumed);
         }
+    }
+
+    /// The configuration of the last conf entry in `id`'s log that it has
+    /// not applied yet, if any (a change on its way).
+    pub fn pending_conf(&self, id: NodeId) -> Option<ConfState> {
+        let node = self.host_ref(id).node.as_ref()?;
+        let applied = node.status().applied;
+        node.log_entries_from(applied + 1)
+            .iter()
+            .rev()
+            .find(|e| e.kind == EntryKind::ConfChange)
+            .and_then(|e| ConfChangeEntry::decode(&e.data).ok())
+            .map(|entry| entry.conf_state)
     }
 
     /// Whether `id` runs and its log reached what the leader committed.

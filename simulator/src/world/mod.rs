@@ -260,7 +260,10 @@ impl World {
         // Spare ids get their hosts now, idle until a node joins under them.
         let node_count = params.node_capacity() as usize;
         let mut sim = World {
-            hosts: params.all_node_ids().map(|id| Host::new(id, &params)).collect(),
+            hosts: params
+                .all_node_ids()
+                .map(|id| Host::new(id, &params))
+                .collect(),
             network: Network::new(&params),
             workload_key: Rng::new(params.seed, Stream::Workload).next_u64(),
             clients: (0..params.client_count)

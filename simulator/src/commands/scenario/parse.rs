@@ -14,7 +14,8 @@ use raft_core::{Bug, Config, ConfigError, ReadOnlyOption};
 use crate::world::host::lease_drift_ticks;
 
 use super::ast::{
-    ClientOp, ClusterSpec, Command, Condition, ConfSpec, Expectation, Node, Scenario, Step, WorldSpec,
+    ClientOp, ClusterSpec, Command, Condition, ConfSpec, Expectation, Node, Scenario, Step,
+    WorldSpec,
 };
 use crate::drivers::script::{MessagePattern, RuleAction};
 use crate::drivers::{DiskFate, Fault, MemberChange, Point, Scheduled, RAFT_KINDS};
@@ -685,7 +686,11 @@ impl<'a> CommandParser<'a> {
             self.words.at += 1;
             let node = self.node_token(token, false)?;
             let repeated = in_learners && voters.contains(&node);
-            let list = if in_learners { &mut learners } else { &mut voters };
+            let list = if in_learners {
+                &mut learners
+            } else {
+                &mut voters
+            };
             if repeated || list.last().is_some_and(|&last| last >= node) {
                 return Err(self.words.error(
                     token.col,
@@ -696,7 +701,9 @@ impl<'a> CommandParser<'a> {
         }
         if voters.is_empty() {
             let col = self.words.end_col;
-            return Err(self.words.error(col, "a configuration has at least one voter"));
+            return Err(self
+                .words
+                .error(col, "a configuration has at least one voter"));
         }
         Ok(ConfSpec { voters, learners })
     }
