@@ -116,12 +116,15 @@ struct WorldArgs {
     #[arg(long = "bug", value_name = "NAME", value_parser = parse_bug)]
     bugs: Vec<Bug>,
     /// Force a fault kind on in every run (repeatable): drop, duplicate, reorder,
-    /// partition, crash, disk-loss, pause, clog, clock-skew. Disk loss is only
-    /// ever on when asked for; the swarm skews clocks only in runs without lease
-    /// reads (a clock past the drift bound breaks a lease by design).
+    /// partition, crash, disk-loss, disk-loss-amnesia, membership, pause, clog,
+    /// clock-skew. disk-loss replaces a wiped node under a new identity through
+    /// membership changes (drawn by the swarm); disk-loss-amnesia restarts it
+    /// under its old one, which Raft does not survive (only when asked for). The
+    /// swarm skews clocks only in runs without lease reads (a clock past the
+    /// drift bound breaks a lease by design).
     #[arg(long = "fault", value_name = "KIND", value_parser = parse_fault)]
     faults: Vec<FaultKind>,
-    /// swarm: each seed draws cluster size, fault kinds and Raft features (PreVote, CheckQuorum, read path, transfers); standard: 5 voters, the five classic faults (not pauses, clogs, skews or disk loss), features drawn.
+    /// swarm: each seed draws cluster size, fault kinds (membership changes and disk loss among them), compaction and Raft features (PreVote, CheckQuorum, read path, transfers); standard: 5 voters, the five classic faults (not pauses, clogs, skews, membership changes or disk loss), compaction every 64 entries, features drawn.
     #[arg(long, value_name = "PROFILE", default_value = "swarm", value_parser = parse_profile)]
     profile: Profile,
 }

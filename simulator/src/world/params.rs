@@ -240,6 +240,9 @@ pub struct Overrides {
     /// Length of the chaos phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chaos_us: Option<u64>,
+    /// Entries applied between two snapshots; 0: no compaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_every: Option<u64>,
 }
 
 /// Everything that shapes a run, drawn from the seed.
@@ -504,6 +507,9 @@ impl Params {
         }
         if let Some(operations) = overrides.operations {
             self.operations_max = Some(operations);
+        }
+        if let Some(every) = overrides.compact_every {
+            self.compact_every = (every > 0).then_some(every);
         }
         if let Some(chaos_us) = overrides.chaos_us {
             self.chaos_duration_us = chaos_us;

@@ -760,6 +760,11 @@ impl fmt::Display for WorldSpec {
                 write!(f, " {name}={value}")?;
             }
         }
+        match overrides.compact_every {
+            Some(0) => write!(f, " compaction=off")?,
+            Some(every) => write!(f, " compaction={every}")?,
+            None => {}
+        }
         if let Some(chaos_us) = overrides.chaos_us {
             write!(f, " chaos={}", format_instant(chaos_us))?;
         }

@@ -66,6 +66,12 @@ fn set_world_option(spec: &mut WorldSpec, key: &str, value: &str) -> Result<(), 
         "operations" => {
             spec.overrides.operations = Some(number_in(key, value, 0..=OPERATIONS_MAX)?);
         }
+        "compaction" => {
+            spec.overrides.compact_every = Some(match value {
+                "off" => 0,
+                _ => number_in(key, value, 1..=COMPACT_EVERY_MAX)?,
+            });
+        }
         "chaos" => {
             let us = bounded_duration_us(value, 0..=DURATION_MAX_US)
                 .map_err(|m| bad(format!("`chaos`: {m}")))?;
@@ -73,7 +79,7 @@ fn set_world_option(spec: &mut WorldSpec, key: &str, value: &str) -> Result<(), 
         }
         _ => {
             return Err(OptionError::UnknownKey(format!(
-                "unknown world setting `{key}`; settings: seed, profile, bug, fault, nodes, clients, operations, chaos"
+                "unknown world setting `{key}`; settings: seed, profile, bug, fault, nodes, clients, operations, compaction, chaos"
             )))
         }
     }
