@@ -889,7 +889,7 @@ impl Raft {
         match body {
             MessageBody::AppendEntries { .. }
             | MessageBody::Heartbeat { .. }
-            | MessageBody::InstallSnapshot { .. }
+            | MessageBody::InstallSnapshot(_)
             | MessageBody::TimeoutNow
             | MessageBody::ReadIndexResponse { .. } => true,
             MessageBody::RequestVote { .. } | MessageBody::PreVote { .. } => {

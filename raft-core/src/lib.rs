@@ -36,5 +36,5 @@ pub use raw_node::{
 pub use snapshot::CompactError;
 pub use types::{
     ConfState, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, ReadVia,
-    RestoredState, Snapshot, SnapshotMeta, Term,
+    RestoredState, Snapshot, SnapshotChunk, SnapshotMeta, Term,
 };

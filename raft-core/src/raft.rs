@@ -18,7 +18,7 @@ use crate::snapshot::Snapshots;
 use crate::transfer::LeaderTransfer;
 use crate::types::{
     ConfState, Entry, EntryKind, HardState, Index, Message, MessageBody, NodeId, RestoredState,
-    Term,
+    SnapshotChunk, Term,
 };
 
 /// A role and the data only that role has.
@@ -284,7 +284,7 @@ impl Raft {
             | MessageBody::ReadIndex { .. }
             | MessageBody::ReadIndexResponse { .. }
             | MessageBody::TimeoutNow
-            | MessageBody::InstallSnapshot { .. } => false,
+            | MessageBody::InstallSnapshot(_) => false,
         };
         let message = Message {
             from: self.id(),
@@ -405,7 +405,7 @@ impl Raft {
                         body,
                         MessageBody::AppendEntries { .. }
                             | MessageBody::Heartbeat { .. }
-                            | MessageBody::InstallSnapshot { .. }
+                            | MessageBody::InstallSnapshot(_)
                     );
                     self.become_follower(term, from_leader.then_some(from));
                 }
@@ -473,13 +473,14 @@ impl Raft {
                 via,
             } => self.handle_read_index_response(index, context, via),
             MessageBody::TimeoutNow => self.handle_timeout_now(),
-            MessageBody::InstallSnapshot {
-                meta,
-                offset,
-                data,
-                done,
-            } => {
+            MessageBody::InstallSnapshot(chunk) => {
                 if self.accept_leader(from) {
+                    let SnapshotChunk {
+                        meta,
+                        offset,
+                        data,
+                        done,
+                    } = *chunk;
                     self.handle_install_snapshot(from, meta, offset, data, done);
                 }
             }
@@ -534,7 +535,7 @@ impl Raft {
             }
             MessageBody::RequestVote { .. } => MessageBody::RequestVoteResponse { granted: false },
             // As for AppendEntries: the answer only carries our term.
-            MessageBody::InstallSnapshot { .. } => MessageBody::InstallSnapshotResponse {
+            MessageBody::InstallSnapshot(_) => MessageBody::InstallSnapshotResponse {
                 index: 0,
                 next_offset: 0,
                 done: false,

@@ -47,7 +47,7 @@ use bytes::Bytes;
 
 use crate::config::Bug;
 use crate::raft::{Raft, RoleState};
-use crate::types::{Index, MessageBody, NodeId, Snapshot, SnapshotMeta, Term};
+use crate::types::{Index, MessageBody, NodeId, Snapshot, SnapshotChunk, SnapshotMeta, Term};
 
 /// Why [`crate::RawNode::compact`] refused to compact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -235,12 +235,12 @@ impl Raft {
             .min(length);
         let end = start.saturating_add(chunk_bytes).min(length);
         peer.on_snapshot_chunk_sent();
-        let body = MessageBody::InstallSnapshot {
+        let body = MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
             meta: snapshot.meta.clone(),
             offset: start,
             data: snapshot.data.slice(start as usize..end as usize),
             done: end == length,
-        };
+        }));
         let to = self.membership.members()[position];
         self.send(to, body);
         true

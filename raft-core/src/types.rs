@@ -91,6 +91,19 @@ pub struct Snapshot {
     pub data: Bytes,
 }
 
+/// One chunk of a snapshot on its way to a follower.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotChunk {
+    /// What the snapshot covers; with the sender's term, it names the transfer.
+    pub meta: SnapshotMeta,
+    /// Where `data` starts in the snapshot's data.
+    pub offset: u64,
+    /// One chunk of the snapshot's data (at most `Config::snapshot_chunk_bytes`).
+    pub data: Bytes,
+    /// Whether this is the last chunk.
+    pub done: bool,
+}
+
 /// What a host reads back from its disk to restart a node.
 /// `RestoredState::default()` is a fresh node: no snapshot, no entries.
 #[derive(Clone, Debug, Default)]
@@ -218,16 +231,10 @@ pub enum MessageBody {
     TimeoutNow,
     /// InstallSnapshot (§7 of the Raft paper): the leader sends a follower
     /// whose next entry it no longer holds its snapshot, one chunk at a time.
-    InstallSnapshot {
-        /// What the snapshot covers; with the sender's term, it names the transfer.
-        meta: SnapshotMeta,
-        /// Where `data` starts in the snapshot's data.
-        offset: u64,
-        /// One chunk of the snapshot's data (at most `Config::snapshot_chunk_bytes`).
-        data: Bytes,
-        /// Whether this is the last chunk.
-        done: bool,
-    },
+    ///
+    /// Boxed: every message is as large as its largest kind, and the
+    /// simulator moves millions of them; a chunk is rare and large.
+    InstallSnapshot(Box<SnapshotChunk>),
     /// The answer to an InstallSnapshot chunk.
     InstallSnapshotResponse {
         /// While `done` is false: the index of the snapshot being received.
@@ -284,7 +291,7 @@ impl MessageBody {
             MessageBody::ReadIndex { .. } => "read-index",
             MessageBody::ReadIndexResponse { .. } => "read-index-resp",
             MessageBody::TimeoutNow => "timeout-now",
-            MessageBody::InstallSnapshot { .. } => "install-snapshot",
+            MessageBody::InstallSnapshot(_) => "install-snapshot",
             MessageBody::InstallSnapshotResponse { .. } => "install-snapshot-resp",
         }
     }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use common::*;
 use raft_core::{
     Bug, Bugs, CompactError, ConfState, Config, Entry, HardState, Index, Message, MessageBody,
-    NodeId, RawNode, RestoredState, Role, Snapshot, SnapshotMeta,
+    NodeId, RawNode, RestoredState, Role, Snapshot, SnapshotChunk, SnapshotMeta,
 };
 
 /// Delivers messages until the network is quiet, dropping those `drop`
@@ -43,7 +43,7 @@ fn chunk_offsets(messages: &[Message]) -> Vec<u64> {
     messages
         .iter()
         .filter_map(|m| match m.body {
-            MessageBody::InstallSnapshot { offset, .. } => Some(offset),
+            MessageBody::InstallSnapshot(ref chunk) => Some(chunk.offset),
             _ => None,
         })
         .collect()
@@ -196,7 +196,7 @@ fn transfer_with_a_loss(bugs: Bugs, drop_answer: bool) -> (Vec<u64>, Bytes, Byte
     let mut seen = 0;
     let mut sent = run_network(&mut cluster, |m| {
         let hit = match m.body {
-            MessageBody::InstallSnapshot { .. } => !drop_answer,
+            MessageBody::InstallSnapshot(_) => !drop_answer,
             MessageBody::InstallSnapshotResponse { done: false, .. } => drop_answer,
             _ => false,
         };
@@ -270,12 +270,12 @@ fn stale_snapshot(bugs: Bugs) -> (raft_core::Status, raft_core::Status, Vec<Mess
         term,
         conf_state: cluster.node(1).conf_state(),
     };
-    let body = MessageBody::InstallSnapshot {
+    let body = MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
         meta,
         offset: 0,
         data: encode_state(&["a".to_owned()]),
         done: true,
-    };
+    }));
     cluster.deliver(message(1, 2, term, body));
     let answers = cluster.take_in_flight();
     (
@@ -333,12 +333,12 @@ fn snapshot_of_a_held_entry(bugs: Bugs) -> (RawNode, raft_core::Ready, Vec<Messa
             ..ConfState::default()
         },
     };
-    let body = MessageBody::InstallSnapshot {
+    let body = MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
         meta,
         offset: 0,
         data: Bytes::from_static(b"e1,e2,e3"),
         done: true,
-    };
+    }));
     node.step(message(1, 2, 2, body));
     let ready = node.ready();
     node.advance(ready.number);
@@ -393,12 +393,12 @@ fn an_installed_snapshot_comes_before_the_entries_of_its_ready() {
             ..ConfState::default()
         },
     };
-    let install = MessageBody::InstallSnapshot {
+    let install = MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
         meta,
         offset: 0,
         data: Bytes::from_static(b"x"),
         done: true,
-    };
+    }));
     node.step(message(1, 2, 2, install));
     let append = MessageBody::AppendEntries {
         prev_log_index: 4,

@@ -301,7 +301,7 @@ pub fn raft_index(body: &MessageBody) -> u64 {
         MessageBody::ReadIndex { context } => *context,
         MessageBody::ReadIndexResponse { index, .. } => *index,
         MessageBody::TimeoutNow => 0,
-        MessageBody::InstallSnapshot { meta, .. } => meta.index,
+        MessageBody::InstallSnapshot(chunk) => chunk.meta.index,
         MessageBody::InstallSnapshotResponse { index, .. } => *index,
     }
 }
@@ -322,7 +322,7 @@ impl About {
             MessageBody::ReadIndex { .. } => 8,
             MessageBody::ReadIndexResponse { .. } => 9,
             MessageBody::TimeoutNow => 10,
-            MessageBody::InstallSnapshot { .. } => 11,
+            MessageBody::InstallSnapshot(_) => 11,
             MessageBody::InstallSnapshotResponse { .. } => 12,
         };
         About::Raft {
@@ -650,7 +650,7 @@ mod tests {
                 via: raft_core::ReadVia::Quorum,
             },
             MessageBody::TimeoutNow,
-            MessageBody::InstallSnapshot {
+            MessageBody::InstallSnapshot(Box::new(raft_core::SnapshotChunk {
                 meta: raft_core::SnapshotMeta {
                     index: 7,
                     term: 2,
@@ -659,7 +659,7 @@ mod tests {
                 offset: 0,
                 data: bytes::Bytes::new(),
                 done: true,
-            },
+            })),
             MessageBody::InstallSnapshotResponse {
                 index: 7,
                 next_offset: 0,

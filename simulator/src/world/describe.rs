@@ -70,14 +70,12 @@ pub fn message_digest(body: &MessageBody) -> u64 {
             digest(via.name().as_bytes()),
         ),
         MessageBody::TimeoutNow => 12,
-        MessageBody::InstallSnapshot {
-            meta,
-            offset,
-            data,
-            done,
-        } => mix_into(
-            mix_into(mix_into(13 ^ meta.index << 8, meta.term), *offset),
-            mix_into(digest(data), u64::from(*done)),
+        MessageBody::InstallSnapshot(chunk) => mix_into(
+            mix_into(
+                mix_into(13 ^ chunk.meta.index << 8, chunk.meta.term),
+                chunk.offset,
+            ),
+            mix_into(digest(&chunk.data), u64::from(chunk.done)),
         ),
         MessageBody::InstallSnapshotResponse {
             index,
@@ -167,17 +165,13 @@ pub fn describe_body(body: &MessageBody) -> String {
             via.name()
         ),
         MessageBody::TimeoutNow => "timeout-now".into(),
-        MessageBody::InstallSnapshot {
-            meta,
-            offset,
-            data,
-            done,
-        } => format!(
-            "install-snapshot(at {}/t{}, bytes {offset}..{}{})",
-            meta.index,
-            meta.term,
-            offset + data.len() as u64,
-            if *done { ", last" } else { "" }
+        MessageBody::InstallSnapshot(chunk) => format!(
+            "install-snapshot(at {}/t{}, bytes {}..{}{})",
+            chunk.meta.index,
+            chunk.meta.term,
+            chunk.offset,
+            chunk.offset + chunk.data.len() as u64,
+            if chunk.done { ", last" } else { "" }
         ),
         MessageBody::InstallSnapshotResponse {
             index,

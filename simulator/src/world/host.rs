@@ -725,8 +725,8 @@ impl World {
         {
             self.reached(Sometimes::PreVoteRefusedLeaderKnown);
         }
-        if let MessageBody::InstallSnapshot { meta, offset, .. } = &message.body {
-            self.note_snapshot_chunk(message.from, message.to, meta.index, *offset);
+        if let MessageBody::InstallSnapshot(chunk) = &message.body {
+            self.note_snapshot_chunk(message.from, message.to, chunk.meta.index, chunk.offset);
         }
         let (from, to) = (Endpoint::Node(message.from), Endpoint::Node(message.to));
         let about = About::of_raft(&message);

@@ -166,7 +166,7 @@ impl MessageKind {
             raft_core::MessageBody::ReadIndex { .. } => MessageKind::Heartbeat,
             raft_core::MessageBody::ReadIndexResponse { .. } => MessageKind::HeartbeatResponse,
             raft_core::MessageBody::TimeoutNow => MessageKind::Vote,
-            raft_core::MessageBody::InstallSnapshot { .. } => MessageKind::Append,
+            raft_core::MessageBody::InstallSnapshot(_) => MessageKind::Append,
             raft_core::MessageBody::InstallSnapshotResponse { .. } => MessageKind::AppendResponse,
         }
     }
