@@ -65,9 +65,18 @@ impl Operator {
 
     /// A voter's disk dies for good (the leader's half the time); a spare
     /// id replaces it. Nothing while a replacement is under way, when no
-    /// spare is left, or when one more voter down would leave no majority.
+    /// spare is left, when one more voter down would leave no majority, or
+    /// while a running member still acts on an older configuration: with
+    /// changes taking effect when applied, a node that has not applied the
+    /// last change still needs the old configuration's majority, and a
+    /// permanent loss there could leave it no way to learn the change
+    /// committed (etcd's advice: replace one member at a time, on a settled
+    /// cluster).
     pub fn replace_some_node(&mut self, rng: &mut Rng, world: &mut World) {
-        if self.replacing.is_some() || !world.may_crash_another() {
+        if self.replacing.is_some()
+            || !world.may_crash_another()
+            || !world.every_member_applied_the_configuration()
+        {
             return;
         }
         let Some(by) = world.unused_spare() else {

@@ -217,6 +217,17 @@ impl World {
             .map(|entry| entry.conf_state)
     }
 
+    /// Whether every running member acts on the configuration in force (it
+    /// applied the last conf entry that any node applied).
+    pub fn every_member_applied_the_configuration(&self) -> bool {
+        let conf = &self.configuration.conf;
+        self.hosts
+            .iter()
+            .filter(|h| self.is_member(h.id()))
+            .filter_map(|h| h.node.as_ref())
+            .all(|node| node.conf_state() == *conf)
+    }
+
     /// Whether `id` runs and its log reached what the leader committed.
     pub fn is_caught_up(&self, id: NodeId) -> bool {
         let Some(leader) = self.current_leader() else {
