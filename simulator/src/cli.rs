@@ -317,6 +317,11 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
                 let caught = simulator::world::bugs::caught_by_text(bug);
                 println!("{:<30} caught by: {caught}", "");
             }
+            println!();
+            println!("not found by the campaign in 2,000 seeds (raft-core's tests show each; --bug takes them):");
+            for bug in Bug::RAFT_CORE_ONLY {
+                println!("{:<30} {}", bug.name(), bug.description());
+            }
             Ok(0)
         }
         Command::Bench(args) => {
