@@ -244,7 +244,11 @@ impl World {
     fn check_stable_leader(&mut self, max_term: u64, leader: Option<(NodeId, u64)>) {
         let stable_us = 2 * u64::from(self.params.election_timeout_ticks_min) * self.params.tick_us;
         if let Some((id, term, since)) = self.heal_leader {
-            if max_term > term && self.now_us - since >= stable_us {
+            // A leader's TimeoutNow (a transfer the operator asked for before
+            // the heal, maybe arriving late through a link clogged then, or a
+            // removed leader's handover) deposes it by its own request.
+            let handed_over = leader.is_some_and(|(_, now)| Some(now) == self.transferred_term);
+            if max_term > term && self.now_us - since >= stable_us && !handed_over {
                 let seen = format!(
                     "n{id} led term {term} for {} after the heal; now a node is in term {max_term}",
                     crate::world::format_time(self.now_us - since)

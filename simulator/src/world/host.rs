@@ -725,6 +725,13 @@ impl World {
         {
             self.reached(Sometimes::PreVoteRefusedLeaderKnown);
         }
+        if let MessageBody::RequestVote {
+            leadership_transfer: true,
+            ..
+        } = message.body
+        {
+            self.transferred_term = Some(message.term);
+        }
         if let MessageBody::InstallSnapshot(chunk) = &message.body {
             self.note_snapshot_chunk(message.from, message.to, chunk.meta.index, chunk.offset);
         }

@@ -248,6 +248,10 @@ pub struct World {
     elections: u64,
     /// The configuration in force (see [`membership`]).
     configuration: membership::Configuration,
+    /// The term of the last campaign a leader asked for (TimeoutNow: a
+    /// transfer, or a removed leader's handover), even one whose TimeoutNow
+    /// arrived late: no disruption of a stable leader.
+    pub(crate) transferred_term: Option<u64>,
     /// Per link, the snapshot being sent and the furthest chunk offset sent.
     snapshot_chunks: std::collections::BTreeMap<(NodeId, NodeId), (u64, u64)>,
 }
@@ -303,6 +307,7 @@ impl World {
             elections: 0,
             configuration: membership::Configuration::initial(voters.clone()),
             snapshot_chunks: std::collections::BTreeMap::new(),
+            transferred_term: None,
             params,
             options,
         };
