@@ -3,9 +3,12 @@
 //! Message faults (drops, duplicates) strike single messages at the rates the
 //! seed drew; the nemesis adds discrete actions at random intervals:
 //! partitions (isolate a node, split in two, cut one direction of a link,
-//! heal), crashes with restarts, and (only when asked for) disk loss; and it
-//! strikes at chosen protocol points, as FoundationDB's BUGGIFY does: around
-//! fsyncs, right after an election, right after a commit. At most a minority
+//! heal), crashes with restarts, pauses, clogs, clock skews, transfers,
+//! membership changes and disk loss (a wiped node replaced under a new
+//! identity, by its [`Operator`]; restarted with amnesia only when asked
+//! for); and it strikes at chosen protocol points, as FoundationDB's BUGGIFY
+//! does: around fsyncs, right after an election, right after a commit (a
+//! joint configuration just committed among them). At most a minority
 //! is down at once, so the cluster can make progress between faults. It acts
 //! in the chaos phase only, except its [`Operator`], which finishes a
 //! replacement under way in the heal phase too (an operator's work, not a
