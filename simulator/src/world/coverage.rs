@@ -8,7 +8,7 @@
 //! records which of these situations it reached; a campaign counts the runs
 //! that reached each and flags the ones none did. Every later feature adds
 //! its situations here, to [`Sometimes::ALL`], and bumps them where they
-//! happen with [`crate::world::World::reached`].
+//! happen with `World::reached`.
 
 use std::fmt;
 
