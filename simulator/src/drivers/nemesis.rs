@@ -156,12 +156,7 @@ impl NemesisDriver {
         if !world.may_crash_another() {
             return;
         }
-        let up: Vec<NodeId> = world
-            .hosts()
-            .iter()
-            .filter(|h| h.is_up())
-            .map(|h| h.id())
-            .collect();
+        let up = running_nodes(world);
         // Half the time the leader: leader crashes mid-replication are where
         // commit rules are tested (Figure 8).
         let leader = world
@@ -281,12 +276,7 @@ impl NemesisDriver {
 
     /// Compacts a running node's log now, at whatever it applied.
     fn compact_some_node(&mut self, world: &mut World) {
-        let up: Vec<NodeId> = world
-            .hosts()
-            .iter()
-            .filter(|h| h.is_up())
-            .map(|h| h.id())
-            .collect();
+        let up = running_nodes(world);
         if !up.is_empty() {
             let node = up[self.actions.index(up.len())];
             world.inject(Fault::Compact { node });
@@ -327,6 +317,16 @@ impl NemesisDriver {
     fn partitions_on(&self, world: &World) -> bool {
         world.phase == Phase::Chaos && self.params.has_fault(FaultKind::Partition)
     }
+}
+
+/// The nodes that run now (not crashed, never-started spares left out).
+fn running_nodes(world: &World) -> Vec<NodeId> {
+    world
+        .hosts()
+        .iter()
+        .filter(|h| h.is_up())
+        .map(|h| h.id())
+        .collect()
 }
 
 impl Driver for NemesisDriver {

@@ -81,8 +81,6 @@ pub struct Host {
     /// Whether the identity is dead for good (its disk was lost and a new
     /// node replaced it): it never runs again.
     pub(crate) retired: bool,
-    /// The index of the last snapshot this node took or installed (0: none).
-    snapshot_index: Index,
 }
 
 /// The `max_clock_drift_ticks` a lease needs when every clock runs within
@@ -164,7 +162,6 @@ impl Host {
             config,
             started: false,
             retired: false,
-            snapshot_index: 0,
         }
     }
 
@@ -180,7 +177,8 @@ impl Host {
 
     /// The index of the last snapshot this node took or installed (0: none).
     pub fn snapshot_index(&self) -> Index {
-        self.snapshot_index
+        let meta = self.node.as_ref().and_then(|n| n.snapshot_meta());
+        meta.map_or(0, |meta| meta.index)
     }
 
     /// The node's status, if it runs.
@@ -252,12 +250,8 @@ impl World {
                 host.store = KvStore::decode(&snapshot.data)
                     .expect("a durable snapshot holds a store this host encoded");
                 host.applied = snapshot.meta.index;
-                host.snapshot_index = snapshot.meta.index;
             }
-            None => {
-                host.store = KvStore::default();
-                host.snapshot_index = 0;
-            }
+            None => host.store = KvStore::default(),
         }
         let (incarnation, tick) = (host.incarnation, host.next_tick_interval_us());
         host.tick_due_us = now_us + tick;
@@ -304,7 +298,6 @@ impl World {
         host.pending_reads.clear();
         host.confirmed_reads.clear();
         host.applied = 0;
-        host.snapshot_index = 0;
         host.incarnation += 1;
         host.awaiting_sync = None;
         host.waiting_clients.clear();
@@ -464,7 +457,6 @@ impl World {
                 let corrupt = decoded.is_none();
                 host.store = decoded.unwrap_or_default();
                 host.applied = snapshot.meta.index;
-                host.snapshot_index = snapshot.meta.index;
                 restored = Some((snapshot.meta.clone(), host.store.state_digest(), corrupt));
             }
             if let Some((meta, state, corrupt)) = restored {
@@ -559,22 +551,23 @@ impl World {
         node.advance(awaiting.number);
         if let Some(every) = self.params.compact_every {
             let host = self.host_ref(id);
-            if host.applied >= host.snapshot_index + every {
+            if host.applied >= host.snapshot_index() + every {
                 self.compact(id);
             }
         }
     }
 
     /// Node `id` snapshots its store at its applied index, makes the
-    /// snapshot durable and compacts its log (nothing if it applied nothing
-    /// past its last snapshot).
+    /// snapshot durable and compacts its log (nothing if it is down or
+    /// paused, or applied nothing past its last snapshot).
     pub(crate) fn compact(&mut self, id: NodeId) {
+        let (paused, snapshot_index) = (self.is_paused(id), self.host_ref(id).snapshot_index());
         let host = self.host(id);
         let applied = host.applied;
         let Some(node) = host.node.as_mut() else {
             return;
         };
-        if applied <= host.snapshot_index || node.status().applied != applied {
+        if paused || applied <= snapshot_index || node.status().applied != applied {
             return;
         }
         let data = host.store.encode();
@@ -586,7 +579,6 @@ impl World {
             .cloned()
             .expect("a node that compacted holds its snapshot");
         host.disk.compact(Snapshot { meta, data });
-        host.snapshot_index = applied;
         if self.trace.is_logging() {
             self.trace.log_detail(&format!(
                 "n{id} snapshots its state and compacts its log up to {applied}"

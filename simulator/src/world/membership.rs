@@ -175,14 +175,6 @@ impl World {
         Some(result)
     }
 
-    /// Node `id` snapshots its state machine now (if it runs and applied
-    /// something past its last snapshot).
-    pub(crate) fn compact_node(&mut self, id: NodeId) {
-        if self.host_ref(id).is_up() && !self.is_paused(id) {
-            self.compact(id);
-        }
-    }
-
     /// A leader sends a chunk of its snapshot at `index` from `offset`: a
     /// chunk at or below the furthest one sent on this link, past the
     /// first, resumes a transfer after a lost chunk.

@@ -532,7 +532,7 @@ impl World {
                 // The answer is the node's to log; a script asks for it itself.
                 let _ = self.change_membership(at, &changes);
             }
-            Fault::Compact { node } => self.compact_node(node),
+            Fault::Compact { node } => self.compact(node),
             Fault::Drop { .. } | Fault::Duplicate { .. } => {
                 unreachable!("message faults are a message's fate, not injected")
             }
