@@ -204,12 +204,8 @@ impl Raft {
             config,
         };
         if let Some(meta) = raft.snapshots.current_meta() {
-            // A joining node that compacted before any conf entry reached it
-            // snapshotted its empty configuration: it still knows none.
             let conf_state = meta.conf_state.clone();
-            if !conf_state.voters.is_empty() {
-                raft.apply_conf_state(&conf_state);
-            }
+            raft.apply_conf_state(&conf_state);
         }
         raft.reset_election_timer();
         raft

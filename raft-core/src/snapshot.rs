@@ -52,6 +52,13 @@ use crate::types::{Index, MessageBody, NodeId, Snapshot, SnapshotChunk, Snapshot
 /// Why [`crate::RawNode::compact`] refused to compact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CompactError {
+    /// This node knows no configuration yet (it joined and applied no conf
+    /// entry), so it cannot say which one is in force at `index`.
+    #[error("no configuration known yet to snapshot at index {index}")]
+    NoConfiguration {
+        /// The index asked for.
+        index: Index,
+    },
     /// The log no longer holds `index` as committed and durable (only a
     /// planted bug truncates entries the host applied).
     #[error("the log no longer holds index {index} committed and durable")]
@@ -187,6 +194,13 @@ impl Raft {
         if index < applied {
             return Err(CompactError::NotAtApplied { index, applied });
         }
+        let conf_state = self.membership.conf_state();
+        if conf_state.voters.is_empty() {
+            // A joining node that has not applied a conf entry yet does not
+            // know the configuration at `index`: a snapshot of its empty one
+            // would, sent on once it leads, be refused by every follower.
+            return Err(CompactError::NoConfiguration { index });
+        }
         // Applied entries are committed and durable; only a planted bug
         // (one that truncates what it applied) breaks that.
         let term = self
@@ -200,7 +214,7 @@ impl Raft {
         let meta = SnapshotMeta {
             index,
             term,
-            conf_state: self.membership.conf_state(),
+            conf_state,
         };
         self.snapshots.current = Some(Snapshot { meta, data });
         assert_eq!(self.log.snapshot_index(), index);

@@ -638,26 +638,33 @@ fn a_lost_final_answer_is_recovered_by_the_next_heartbeat() {
 }
 
 #[test]
-fn a_joining_node_restarts_from_a_snapshot_of_its_empty_configuration() {
-    // A new node compacted before any conf entry reached it: its snapshot
-    // holds the empty configuration it knew, and it still knows none.
+fn a_joining_node_takes_no_snapshot_before_it_knows_its_configuration() {
+    // A new node applied entries from the leader but no conf entry yet: the
+    // configuration at its applied index is unknown to it, so a snapshot
+    // would carry none (and every follower would refuse it once it leads).
+    let entry = |index| Entry {
+        term: 1,
+        index,
+        kind: raft_core::EntryKind::Normal,
+        data: Bytes::new(),
+    };
     let restored = RestoredState {
         hard_state: HardState {
             term: 1,
             vote: None,
-            commit: 3,
+            commit: 2,
         },
-        snapshot: Some(Snapshot {
-            meta: SnapshotMeta {
-                index: 3,
-                term: 1,
-                conf_state: ConfState::default(),
-            },
-            data: Bytes::new(),
-        }),
-        entries: Vec::new(),
+        snapshot: None,
+        entries: vec![entry(1), entry(2)],
     };
-    let node = RawNode::new(Config::joining(4), restored, rng(4)).unwrap();
-    assert_eq!(node.conf_state(), ConfState::default());
-    assert_eq!(node.status().applied, 3);
+    let mut node = RawNode::new(Config::joining(4), restored, rng(4)).unwrap();
+    let ready = node.ready();
+    assert_eq!(ready.committed_entries.len(), 2);
+    node.advance(ready.number);
+    assert_eq!(node.status().applied, 2);
+    assert_eq!(
+        node.compact(2, Bytes::from_static(b"state")),
+        Err(CompactError::NoConfiguration { index: 2 })
+    );
+    assert_eq!(node.first_index(), 1, "nothing was compacted");
 }
