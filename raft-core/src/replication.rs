@@ -320,7 +320,13 @@ impl Raft {
         let peer = &mut progress[position];
         let updated = peer.maybe_update(index);
         match peer.state {
-            ProgressState::Probe { .. } if updated => peer.become_replicate(),
+            // A probe answered at the match index already known confirms it
+            // too (etcd: `pr.Match == m.Index && pr.State == StateProbe`):
+            // without this, a follower probed after its last acknowledgement
+            // stays probed, and new entries reach it only on heartbeats.
+            ProgressState::Probe { .. } if updated || peer.match_index == index => {
+                peer.become_replicate()
+            }
             // It holds what the snapshot covers (the snapshot was installed, or
             // not needed after all): the match index is exact, pipeline.
             ProgressState::Snapshot { .. } if peer.match_index >= snapshot_index => {
