@@ -52,11 +52,25 @@ pub enum Invariant {
     /// `linearizability`: the client history is linearizable against the
     /// key-value model.
     Linearizability,
+    /// `durable-commit`: when a leader's commit index advances, the entry
+    /// there is on the disks (durable, not only in memory) of a quorum of
+    /// the leader's configuration (of both halves while joint) (reported by
+    /// the simulator, which reads the disks).
+    DurableCommit,
+    /// `progress-commit`: while the network between a leader and a quorum
+    /// of caught-up voters is calm, a proposal commits within a bound
+    /// counted in round trips and fsyncs (reported by the simulator).
+    ProgressCommit,
+    /// `progress-leader`: while a quorum of voters is up, connected and
+    /// calm, and cut off from every other node, one of them is elected
+    /// within a bound counted in election timeouts (reported by the
+    /// simulator).
+    ProgressLeader,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 13] = [
+    pub const ALL: [Invariant; 16] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -70,6 +84,9 @@ impl Invariant {
         Invariant::LivenessClients,
         Invariant::LivenessStableLeader,
         Invariant::Linearizability,
+        Invariant::DurableCommit,
+        Invariant::ProgressCommit,
+        Invariant::ProgressLeader,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -88,6 +105,9 @@ impl Invariant {
             Invariant::LivenessClients => "liveness-clients",
             Invariant::LivenessStableLeader => "liveness-stable-leader",
             Invariant::Linearizability => "linearizability",
+            Invariant::DurableCommit => "durable-commit",
+            Invariant::ProgressCommit => "progress-commit",
+            Invariant::ProgressLeader => "progress-leader",
         }
     }
 
@@ -107,7 +127,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, progress-commit, progress-leader")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

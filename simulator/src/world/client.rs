@@ -277,7 +277,10 @@ impl World {
         };
         let node = self.host(id).node.as_mut().expect("checked above");
         match node.propose(command.encode()) {
-            Ok(_) => self.await_apply(id, request.client, request.seq),
+            Ok(index) => {
+                self.note_proposal(id, index);
+                self.await_apply(id, request.client, request.seq)
+            }
             Err(ProposeError::NotLeader { leader_hint }) => self.reply(
                 id,
                 request.client,

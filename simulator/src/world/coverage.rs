@@ -58,11 +58,31 @@ pub enum Sometimes {
     SnapshotResumed,
     /// A node whose disk was gone was replaced under a new identity.
     NodeReplaced,
+    /// The commit oracle judged a proposal (a quorum caught up and calm)
+    /// and it committed within the bound.
+    CalmCommitJudged,
+    /// A calm, isolated quorum was without a leader and the election
+    /// oracle saw one elected within the bound.
+    CalmElectionJudged,
+    /// A crash struck around an fsync (BUGGIFY).
+    BuggifyFsyncCrash,
+    /// A crash struck around the fsync of a new term or vote (BUGGIFY).
+    BuggifyHardStateCrash,
+    /// A new leader was cut off with a minority at once (BUGGIFY).
+    BuggifyNewLeaderIsolation,
+    /// A leader was cut off the moment its commit advanced (BUGGIFY).
+    BuggifyCommitIsolation,
+    /// A node crashed right after it granted a vote (BUGGIFY).
+    BuggifyVoteGrantedCrash,
+    /// A crash struck right after a leader counted an acknowledgement (BUGGIFY).
+    BuggifyAckCountedCrash,
+    /// A fault struck right after a node took a snapshot (BUGGIFY).
+    BuggifySnapshotTakenCrash,
 }
 
 impl Sometimes {
     /// Every situation, in report order.
-    pub const ALL: [Sometimes; 21] = [
+    pub const ALL: [Sometimes; 30] = [
         Sometimes::LeaderCrashed,
         Sometimes::LeaderIsolated,
         Sometimes::LeaderPaused,
@@ -84,6 +104,15 @@ impl Sometimes {
         Sometimes::SnapshotInstalled,
         Sometimes::SnapshotResumed,
         Sometimes::NodeReplaced,
+        Sometimes::CalmCommitJudged,
+        Sometimes::CalmElectionJudged,
+        Sometimes::BuggifyFsyncCrash,
+        Sometimes::BuggifyHardStateCrash,
+        Sometimes::BuggifyNewLeaderIsolation,
+        Sometimes::BuggifyCommitIsolation,
+        Sometimes::BuggifyVoteGrantedCrash,
+        Sometimes::BuggifyAckCountedCrash,
+        Sometimes::BuggifySnapshotTakenCrash,
     ];
 
     /// The name in reports and JSON.
@@ -110,6 +139,15 @@ impl Sometimes {
             Sometimes::SnapshotInstalled => "snapshot-installed",
             Sometimes::SnapshotResumed => "snapshot-resumed",
             Sometimes::NodeReplaced => "node-replaced",
+            Sometimes::CalmCommitJudged => "calm-commit-judged",
+            Sometimes::CalmElectionJudged => "calm-election-judged",
+            Sometimes::BuggifyFsyncCrash => "buggify-fsync-crash",
+            Sometimes::BuggifyHardStateCrash => "buggify-hard-state-crash",
+            Sometimes::BuggifyNewLeaderIsolation => "buggify-new-leader-isolation",
+            Sometimes::BuggifyCommitIsolation => "buggify-commit-isolation",
+            Sometimes::BuggifyVoteGrantedCrash => "buggify-vote-granted-crash",
+            Sometimes::BuggifyAckCountedCrash => "buggify-ack-counted-crash",
+            Sometimes::BuggifySnapshotTakenCrash => "buggify-snapshot-taken-crash",
         }
     }
 

@@ -110,6 +110,20 @@ impl Disk {
         self.durable.snapshot.as_ref().map_or(0, |s| s.meta.index)
     }
 
+    /// Whether the entry at `index` of term `term` is durable here: in the
+    /// durable log, or covered by the durable snapshot (which holds only
+    /// committed entries, so one it covers is the committed one).
+    pub fn durably_holds(&self, index: Index, term: u64) -> bool {
+        let base = self.snapshot_index();
+        if index <= base {
+            return true;
+        }
+        self.durable
+            .entries
+            .get((index - base - 1) as usize)
+            .is_some_and(|e| e.index == index && e.term == term)
+    }
+
     fn make_durable(&mut self, write: Write) {
         match write {
             Write::HardState(hard_state) => self.durable.hard_state = hard_state,

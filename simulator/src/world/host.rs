@@ -9,7 +9,7 @@ use raft_core::{
     ReadOnlyOption, ReadVia, Role, Snapshot, Status,
 };
 
-use crate::drivers::{About, DiskFate};
+use crate::drivers::{About, DiskFate, Point};
 use crate::world::coverage::Sometimes;
 use crate::world::describe::{describe_body, describe_log, describe_node, describe_status_change};
 use crate::world::disk::Disk;
@@ -81,6 +81,9 @@ pub struct Host {
     /// Whether the identity is dead for good (its disk was lost and a new
     /// node replaced it): it never runs again.
     pub(crate) retired: bool,
+    /// Whether this node's disk was ever lost (what it acknowledged may be
+    /// gone from it).
+    pub(crate) disk_lost: bool,
 }
 
 /// The `max_clock_drift_ticks` a lease needs when every clock runs within
@@ -162,6 +165,7 @@ impl Host {
             config,
             started: false,
             retired: false,
+            disk_lost: false,
         }
     }
 
@@ -227,6 +231,7 @@ impl World {
     /// Starts (or restarts) node `id` from what its disk holds.
     pub(crate) fn start_node(&mut self, id: NodeId) {
         let (seed, now_us) = (self.params.seed, self.now_us);
+        self.oracles.disturb_node(id, now_us);
         let host = self.host(id);
         assert!(host.node.is_none(), "node {id} is already running");
         assert!(!host.retired, "node {id}'s identity was retired");
@@ -309,8 +314,12 @@ impl World {
             DiskFate::Prefix => {
                 host.disk.crash(&mut host.disk_rng);
             }
-            DiskFate::Lost => host.disk.wipe(),
+            DiskFate::Lost => {
+                host.disk.wipe();
+                host.disk_lost = true;
+            }
         }
+        self.oracles.disturb_node(id, self.now_us);
         if let Some(checker) = &mut self.checker {
             checker.on_crash(id);
         }
@@ -352,6 +361,8 @@ impl World {
         // A partition drops what is still in flight when it starts, as a
         // firewall rule at the receiver does (Jepsen's iptables partitions).
         if self.network.is_cut(message.from, message.to) {
+            self.oracles
+                .disturb_link(message.from, message.to, self.now_us);
             if self.trace.is_logging() {
                 let (from, to) = (message.from, message.to);
                 let line = format!("lost: the link n{from} -> n{to} was cut while it flew");
@@ -366,7 +377,16 @@ impl World {
             }
             return;
         };
+        let ack_from = match message.body {
+            MessageBody::AppendEntriesResponse { reject: false, .. } => Some(message.from),
+            _ => None,
+        };
         node.step(message);
+        let leads = node.status().role == Role::Leader;
+        if let (Some(follower), true) = (ack_from, leads) {
+            self.pending_points
+                .push((Point::AckCounted { node: id }, Some(follower)));
+        }
         self.after_input(id);
     }
 
@@ -415,6 +435,7 @@ impl World {
                 self.on_new_leader(id);
             } else if status.role == Role::Leader && status.commit > host.led_commit {
                 host.led_commit = status.commit;
+                self.check_durable_commit(id, status.commit);
                 self.on_leader_commit(id);
             }
         }
@@ -579,6 +600,8 @@ impl World {
             .cloned()
             .expect("a node that compacted holds its snapshot");
         host.disk.compact(Snapshot { meta, data });
+        self.pending_points
+            .push((Point::SnapshotTaken { node: id }, None));
         if self.trace.is_logging() {
             self.trace.log_detail(&format!(
                 "n{id} snapshots its state and compacts its log up to {applied}"
@@ -726,6 +749,10 @@ impl World {
         }
         if let MessageBody::InstallSnapshot(chunk) = &message.body {
             self.note_snapshot_chunk(message.from, message.to, chunk.meta.index, chunk.offset);
+        }
+        if let MessageBody::RequestVoteResponse { granted: true } = message.body {
+            let point = Point::VoteGranted { node: message.from };
+            self.pending_points.push((point, Some(message.to)));
         }
         let (from, to) = (Endpoint::Node(message.from), Endpoint::Node(message.to));
         let about = About::of_raft(&message);

@@ -35,6 +35,7 @@ pub mod host;
 pub mod kv;
 pub mod membership;
 pub mod network;
+pub mod oracles;
 pub mod params;
 pub mod rng;
 pub mod timeline;
@@ -254,6 +255,11 @@ pub struct World {
     pub(crate) transferred_term: Option<u64>,
     /// Per link, the snapshot being sent and the furthest chunk offset sent.
     snapshot_chunks: std::collections::BTreeMap<(NodeId, NodeId), (u64, u64)>,
+    /// Durability at commit and progress while calm (see [`oracles`]).
+    pub(crate) oracles: oracles::Oracles,
+    /// Protocol points this event reached, for the driver after it (see
+    /// [`crate::drivers::buggify`]): the point and the peer it concerns.
+    pub(crate) pending_points: Vec<(Point, Option<NodeId>)>,
 }
 
 impl World {
@@ -308,6 +314,8 @@ impl World {
             configuration: membership::Configuration::initial(voters.clone()),
             snapshot_chunks: std::collections::BTreeMap::new(),
             transferred_term: None,
+            oracles: oracles::Oracles::new(&params, !options.manual_ticks),
+            pending_points: Vec::new(),
             params,
             options,
         };
@@ -360,6 +368,7 @@ impl World {
             // A timer set in the past acts now: time never goes back.
             self.now_us = self.now_us.max(timer);
             self.ask_driver(Point::Timer, |driver, world| driver.on_timer(world));
+            self.ask_at_points();
             return true;
         }
         let Some((time_us, event)) = self.queue.pop() else {
@@ -367,7 +376,9 @@ impl World {
         };
         debug_assert!(time_us >= self.now_us, "time went backwards");
         self.now_us = time_us;
+        self.judge_progress();
         self.dispatch(event);
+        self.ask_at_points();
         true
     }
 
@@ -424,6 +435,20 @@ impl World {
         self.ask_driver(point, |driver, world| driver.on_new_leader(world, leader));
     }
 
+    /// The protocol points the last event reached: the driver may act at
+    /// each, in order, now that the event is done.
+    fn ask_at_points(&mut self) {
+        if self.pending_points.is_empty() {
+            return;
+        }
+        for (point, peer) in std::mem::take(&mut self.pending_points) {
+            if self.outcome.is_some() {
+                break;
+            }
+            self.ask_driver(point, |driver, world| driver.on_point(world, point, peer));
+        }
+    }
+
     /// Leader `leader` just saw its commit advance: the driver may act.
     pub(crate) fn on_leader_commit(&mut self, leader: NodeId) {
         let point = Point::LeaderCommit { node: leader };
@@ -455,6 +480,13 @@ impl World {
     /// Injects `fault` now, at the point the driver is asked at, and records it.
     pub fn inject(&mut self, fault: Fault) {
         self.record_fault(self.point, fault.clone());
+        match fault {
+            Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::Skew { node, .. }
+            | Fault::Unskew { node } => self.oracles.disturb_node(node, self.now_us),
+            _ => {}
+        }
         match fault {
             Fault::Partition { groups } => {
                 self.network.partition(&groups);
@@ -572,11 +604,15 @@ impl World {
         let mut clogged = false;
         if let (Endpoint::Node(a), Endpoint::Node(b)) = (from, to) {
             if self.network.is_cut(a, b) {
+                self.oracles.disturb_link(a, b, self.now_us);
                 return Delivery::Cut;
             }
             let clog_us = self.network.clog_us(a, b);
             delay += clog_us;
             clogged = clog_us > 0;
+            if clogged {
+                self.oracles.disturb_link(a, b, self.now_us);
+            }
         }
         let outgoing = Outgoing {
             id,
@@ -595,6 +631,11 @@ impl World {
             }
         };
         let point = Point::Send { message: id };
+        if let (Endpoint::Node(a), Endpoint::Node(b), false) =
+            (from, to, matches!(fate, Fate::Deliver))
+        {
+            self.oracles.disturb_link(a, b, self.now_us);
+        }
         match fate {
             Fate::Deliver => {
                 if clogged {

@@ -1,0 +1,489 @@
+//! Oracles that judge the run as it goes, beyond the safety checkers:
+//! durability at commit, and progress while the network is calm
+//! (TigerBeetle's liveness mode, stated as bounds).
+//!
+//! **Durability at commit.** When a leader's commit index advances, the
+//! entry there must be on the *disks* of a quorum of the leader's
+//! configuration (of both halves while joint): durable, not only in some
+//! node's memory. A follower that acknowledges before its fsync, or a
+//! leader that counts an acknowledgement it should not, breaks this at the
+//! very step it commits, long before a crash could show it.
+//!
+//! **Progress, judged only where Raft promises it.** A fault disturbs a
+//! link (a message on it dropped, duplicated, held, cut or clogged) or a
+//! node (crashed, restarted, paused, resumed, its clock pushed past the
+//! drift bound). The oracles judge only what no disturbance touched:
+//!
+//! - *Commit.* A leader takes a proposal at index `i` while a quorum of its
+//!   configuration (itself included) holds its log up to `i - 1` durably,
+//!   in its term, and neither those nodes nor their links to the leader
+//!   were disturbed for a settling time before. Unless one of them is
+//!   disturbed, the leader loses office or its configuration changes
+//!   before the deadline, `i` is committed within [`Bounds::commit_us`]:
+//!   the entry goes out at once (etcd's `bcastAppend`), each follower
+//!   writes and acknowledges it, the leader writes it too. A leader that
+//!   leaves new entries for its next heartbeat is caught here.
+//! - *Election.* The voters that run (not crashed, paused or skewed) and
+//!   reach one another form a group; when it holds a quorum of the
+//!   configuration in force, no other running node can send to it, and
+//!   nothing disturbed it, one of its members leads (in the highest term
+//!   among them) within [`Bounds::election_us`] of the calm's start, however
+//!   the nodes outside it campaign.
+//!
+//! Only the run's own faults disturb; the background delays (up to the
+//! drawn jitter) and fsync latencies are part of the bounds.
+
+use invariants::{Invariant, Violation};
+use raft_core::{ConfState, Index, NodeId, Role, Term};
+
+use crate::world::coverage::Sometimes;
+use crate::world::params::Params;
+use crate::world::World;
+
+/// The bounds of one run, derived from its parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// The longest round trip without faults: twice the largest delay.
+    pub round_trip_us: u64,
+    /// The longest heartbeat interval a clock within the drift bound gives.
+    pub heartbeat_us: u64,
+    /// How long a link and its ends stay undisturbed before a proposal is
+    /// judged: a heartbeat round repairs what a lost message left behind (a
+    /// follower's progress probing or paused), twice over.
+    pub settle_us: u64,
+    /// A judged proposal commits within this: the leader's ready waits for
+    /// at most one fsync before the entry goes out; the append's round
+    /// trip, the follower's wait and its own fsync; a second round trip
+    /// and its fsyncs for a follower whose last acknowledgement was still
+    /// in flight (its progress moves from probing to replicating on it).
+    pub commit_us: u64,
+    /// A calm quorum elects a leader within this: the longest election
+    /// timeout a drifting clock gives, for as many rounds as split votes
+    /// may take (each round a PreVote and a vote round trip).
+    pub election_us: u64,
+}
+
+/// Rounds of split votes the election bound allows.
+const ELECTION_ROUNDS: u64 = 12;
+
+impl Bounds {
+    /// The bounds of the run `params` describes.
+    pub fn of(params: &Params) -> Bounds {
+        let round_trip_us = 2 * (params.delay_us_min + params.delay_jitter_us);
+        let slow = |us: u64| us * (1000 + params.clock_drift_bound_ppt.max(0) as u64) / 1000 + 1;
+        let tick_us = slow(params.tick_us);
+        let heartbeat_us = u64::from(params.heartbeat_interval_ticks) * tick_us;
+        let fsync_us = params.fsync_us_max;
+        let settle_us = 2 * (heartbeat_us + round_trip_us + 2 * fsync_us);
+        let commit_us = 2 * round_trip_us + 6 * fsync_us + 1_000;
+        let election_timeout_us = 2 * u64::from(params.election_timeout_ticks_min) * tick_us;
+        let election_us =
+            ELECTION_ROUNDS * (election_timeout_us + 2 * round_trip_us + 4 * fsync_us) + settle_us;
+        Bounds {
+            round_trip_us,
+            heartbeat_us,
+            settle_us,
+            commit_us,
+            election_us,
+        }
+    }
+}
+
+/// A proposal the commit oracle judges.
+#[derive(Clone, Debug)]
+struct Obligation {
+    leader: NodeId,
+    term: Term,
+    index: Index,
+    proposed_us: u64,
+    deadline_us: u64,
+    /// The quorum that held the log up to `index - 1` (the leader too).
+    quorum: Vec<NodeId>,
+    conf: ConfState,
+}
+
+/// What the oracles keep between steps.
+#[derive(Clone, Debug)]
+pub(crate) struct Oracles {
+    on: bool,
+    bounds: Bounds,
+    nodes: usize,
+    // Invariant: link_disturbed_us[(a - 1) * nodes + (b - 1)] is the last
+    // time a fault touched a message from a to b.
+    link_disturbed_us: Vec<u64>,
+    // Invariant: node_disturbed_us[n - 1] is the last time a fault touched
+    // node n.
+    node_disturbed_us: Vec<u64>,
+    // Invariant: sorted by deadline (each one's deadline is its proposal
+    // time plus the same bound).
+    obligations: std::collections::VecDeque<Obligation>,
+    /// The group the election oracle last judged, and since when it was
+    /// that group.
+    group: Vec<NodeId>,
+    group_since_us: u64,
+    /// Since when the group has had no leader (`None`: it has one).
+    leaderless_since_us: Option<u64>,
+    next_election_check_us: u64,
+}
+
+impl Oracles {
+    /// The oracles of the run `params` describes; `on` false keeps them
+    /// quiet (a scenario that ticks its nodes by hand).
+    pub(crate) fn new(params: &Params, on: bool) -> Oracles {
+        let nodes = params.node_capacity() as usize;
+        Oracles {
+            on,
+            bounds: Bounds::of(params),
+            nodes,
+            link_disturbed_us: vec![0; nodes * nodes],
+            node_disturbed_us: vec![0; nodes],
+            obligations: std::collections::VecDeque::new(),
+            group: Vec::new(),
+            group_since_us: 0,
+            leaderless_since_us: None,
+            next_election_check_us: 0,
+        }
+    }
+
+    /// A fault touched a message from `from` to `to` now.
+    pub(crate) fn disturb_link(&mut self, from: NodeId, to: NodeId, now_us: u64) {
+        self.link_disturbed_us[(from as usize - 1) * self.nodes + (to as usize - 1)] = now_us;
+    }
+
+    /// A fault touched node `node` now.
+    pub(crate) fn disturb_node(&mut self, node: NodeId, now_us: u64) {
+        self.node_disturbed_us[node as usize - 1] = now_us;
+    }
+
+    /// The last time a fault touched `node` or its links with `peer`.
+    fn disturbed_us(&self, node: NodeId, peer: NodeId) -> u64 {
+        let (a, b) = (node as usize - 1, peer as usize - 1);
+        self.node_disturbed_us[a]
+            .max(self.node_disturbed_us[b])
+            .max(self.link_disturbed_us[a * self.nodes + b])
+            .max(self.link_disturbed_us[b * self.nodes + a])
+    }
+}
+
+/// Whether `holders` include a majority of `voters` (an empty half asks for none).
+fn majority_of(voters: &[NodeId], holders: &[NodeId]) -> bool {
+    let held = voters.iter().filter(|v| holders.contains(v)).count();
+    voters.is_empty() || 2 * held > voters.len()
+}
+
+/// Whether `holders` are a quorum of `conf` (of both halves while joint).
+fn quorum_of(conf: &ConfState, holders: &[NodeId]) -> bool {
+    !conf.voters.is_empty()
+        && majority_of(&conf.voters, holders)
+        && majority_of(&conf.outgoing_voters, holders)
+}
+
+impl World {
+    /// Leader `leader`'s commit index just advanced to `commit`: the entry
+    /// there must be on the disks of a quorum of its configuration.
+    pub(crate) fn check_durable_commit(&mut self, leader: NodeId, commit: Index) {
+        if self.checker.is_none() {
+            return;
+        }
+        let Some(node) = self.host_ref(leader).node.as_ref() else {
+            return;
+        };
+        let Some(term) = node
+            .log_entries_from(commit)
+            .first()
+            .filter(|e| e.index == commit)
+            .map(|e| e.term)
+        else {
+            return;
+        };
+        let conf = node.conf_state();
+        // A voter whose disk was lost holds nothing we can read; it may
+        // have acknowledged before it lost it (its acknowledgement in
+        // flight): it is given the benefit of the doubt.
+        let holders: Vec<NodeId> = conf
+            .voters
+            .iter()
+            .chain(&conf.outgoing_voters)
+            .copied()
+            .filter(|&v| {
+                let host = self.host_ref(v);
+                host.disk_lost || host.disk.durably_holds(commit, term)
+            })
+            .collect();
+        if quorum_of(&conf, &holders) {
+            return;
+        }
+        let missing: Vec<String> = conf
+            .voters
+            .iter()
+            .chain(&conf.outgoing_voters)
+            .filter(|v| !holders.contains(v))
+            .map(|v| format!("n{v}"))
+            .collect();
+        self.report(Violation {
+            invariant: Invariant::DurableCommit,
+            nodes: vec![leader],
+            index: Some(commit),
+            term: Some(term),
+            expected: format!(
+                "the entry at index {commit} (term {term}) durable on a quorum of {} when leader {leader} commits it",
+                crate::world::membership::describe_conf(&conf)
+            ),
+            seen: format!(
+                "durable only on [{}]; not on the disks of [{}]",
+                holders
+                    .iter()
+                    .map(|v| format!("n{v}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                missing.join(" ")
+            ),
+        });
+    }
+
+    /// Leader `leader` took a proposal at `index`: judged if a quorum was
+    /// caught up and calm.
+    pub(crate) fn note_proposal(&mut self, leader: NodeId, index: Index) {
+        if !self.oracles.on || self.checker.is_none() || index < 2 {
+            return;
+        }
+        let Some(node) = self.host_ref(leader).node.as_ref() else {
+            return;
+        };
+        let status = node.status();
+        let Some(previous_term) = node
+            .log_entries_from(index - 1)
+            .first()
+            .filter(|e| e.index == index - 1)
+            .map(|e| e.term)
+        else {
+            return;
+        };
+        let conf = node.conf_state();
+        let now = self.now_us;
+        let settled = |disturbed: u64| disturbed + self.oracles.bounds.settle_us <= now;
+        let quorum: Vec<NodeId> = conf
+            .voters
+            .iter()
+            .chain(&conf.outgoing_voters)
+            .copied()
+            .filter(|&v| {
+                let host = self.host_ref(v);
+                if v == leader {
+                    return settled(self.oracles.node_disturbed_us[v as usize - 1]);
+                }
+                let caught_up = host.status().is_some_and(|s| {
+                    s.term == status.term
+                        && s.leader == Some(leader)
+                        && s.last_index == index - 1
+                        && s.last_term == previous_term
+                });
+                caught_up
+                    && !self.is_paused(v)
+                    && host.disk.durably_holds(index - 1, previous_term)
+                    && settled(self.oracles.disturbed_us(leader, v))
+            })
+            .collect();
+        if !quorum.contains(&leader) || !quorum_of(&conf, &quorum) {
+            return;
+        }
+        let mut unique = quorum;
+        unique.sort_unstable();
+        unique.dedup();
+        let deadline_us = now + self.oracles.bounds.commit_us;
+        self.oracles.obligations.push_back(Obligation {
+            leader,
+            term: status.term,
+            index,
+            proposed_us: now,
+            deadline_us,
+            quorum: unique,
+            conf,
+        });
+    }
+
+    /// Judges what is due before the event at `now_us` happens.
+    pub(crate) fn judge_progress(&mut self) {
+        if !self.oracles.on || self.checker.is_none() || self.outcome.is_some() {
+            return;
+        }
+        while self
+            .oracles
+            .obligations
+            .front()
+            .is_some_and(|o| o.deadline_us < self.now_us)
+        {
+            let obligation = self.oracles.obligations.pop_front().expect("peeked");
+            self.judge_commit(obligation);
+        }
+        if self.now_us >= self.oracles.next_election_check_us {
+            self.oracles.next_election_check_us = self.now_us + self.params.tick_us;
+            self.judge_election();
+        }
+    }
+
+    fn judge_commit(&mut self, obligation: Obligation) {
+        let Some(node) = self.host_ref(obligation.leader).node.as_ref() else {
+            return;
+        };
+        let status = node.status();
+        if status.role != Role::Leader
+            || status.term != obligation.term
+            || node.conf_state() != obligation.conf
+        {
+            return;
+        }
+        let calm_since = obligation.proposed_us - self.oracles.bounds.settle_us;
+        let undisturbed = obligation.quorum.iter().all(|&v| {
+            v == obligation.leader || self.oracles.disturbed_us(obligation.leader, v) <= calm_since
+        }) && self.oracles.node_disturbed_us[obligation.leader as usize - 1]
+            <= calm_since;
+        if !undisturbed {
+            return;
+        }
+        if status.commit >= obligation.index {
+            self.reached(Sometimes::CalmCommitJudged);
+            return;
+        }
+        let quorum: Vec<String> = obligation.quorum.iter().map(|v| format!("n{v}")).collect();
+        let bounds = self.oracles.bounds;
+        self.report(Violation {
+            invariant: Invariant::ProgressCommit,
+            nodes: vec![obligation.leader],
+            index: Some(obligation.index),
+            term: Some(obligation.term),
+            expected: format!(
+                "the entry leader {} took at index {} at {} committed within {} (2 round trips of {} and 6 fsyncs of {}, plus 1 ms): [{}] held its log before it and no fault touched them or their links",
+                obligation.leader,
+                obligation.index,
+                crate::world::format_time(obligation.proposed_us),
+                crate::world::format_time(bounds.commit_us),
+                crate::world::format_time(bounds.round_trip_us),
+                crate::world::format_time(self.params.fsync_us_max),
+                quorum.join(" ")
+            ),
+            seen: format!(
+                "its commit index still {} at {}",
+                status.commit,
+                crate::world::format_time(self.now_us)
+            ),
+        });
+    }
+
+    /// The election oracle: see the module documentation.
+    fn judge_election(&mut self) {
+        let configuration = self.configuration().clone();
+        // A node with its clock pushed past the drift bound may send but is
+        // no member of a calm group: its timers are outside the bound.
+        let sends = |world: &World, id: NodeId| world.host_ref(id).is_up() && !world.is_paused(id);
+        let running =
+            |world: &World, id: NodeId| sends(world, id) && world.host_ref(id).skew_ppt.is_none();
+        let mut group: Vec<NodeId> = configuration
+            .voters
+            .iter()
+            .chain(&configuration.outgoing_voters)
+            .copied()
+            .filter(|&v| running(self, v))
+            .collect();
+        group.sort_unstable();
+        group.dedup();
+        // Drop the member with most cut links until every pair hears
+        // each other (the highest id first among equals: deterministic).
+        loop {
+            let cuts = |a: NodeId| {
+                group
+                    .iter()
+                    .filter(|&&b| {
+                        b != a && (self.network.is_cut(a, b) || self.network.is_cut(b, a))
+                    })
+                    .count()
+            };
+            let Some((worst, count)) = group
+                .iter()
+                .map(|&a| (a, cuts(a)))
+                .max_by_key(|&(a, count)| (count, a))
+            else {
+                break;
+            };
+            if count == 0 {
+                break;
+            }
+            group.retain(|&a| a != worst);
+        }
+        let isolated = self.hosts.iter().all(|host| {
+            let x = host.id();
+            group.contains(&x)
+                || !sends(self, x)
+                || group.iter().all(|&g| self.network.is_cut(x, g))
+        });
+        let now = self.now_us;
+        if group != self.oracles.group {
+            self.oracles.group = group.clone();
+            self.oracles.group_since_us = now;
+            self.oracles.leaderless_since_us = None;
+        }
+        if !isolated || !quorum_of(&configuration, &group) {
+            self.oracles.group_since_us = now;
+            self.oracles.leaderless_since_us = None;
+            return;
+        }
+        let statuses: Vec<_> = group
+            .iter()
+            .filter_map(|&g| self.host_ref(g).status())
+            .collect();
+        let top_term = statuses.iter().map(|s| s.term).max().unwrap_or(0);
+        let led = statuses
+            .iter()
+            .any(|s| s.role == Role::Leader && s.term == top_term);
+        let leaderless_since = match (led, self.oracles.leaderless_since_us) {
+            (true, None) => return,
+            (true, Some(since)) => since,
+            (false, since) => *self
+                .oracles
+                .leaderless_since_us
+                .get_or_insert(since.unwrap_or(now)),
+        };
+        let mut calm_since = self.oracles.group_since_us.max(leaderless_since);
+        for &a in &group {
+            for &b in &group {
+                calm_since = calm_since.max(self.oracles.disturbed_us(a, b));
+            }
+        }
+        if led {
+            // A calm leaderless stretch judged: a leader came within the bound.
+            self.oracles.leaderless_since_us = None;
+            if calm_since == leaderless_since {
+                self.reached(Sometimes::CalmElectionJudged);
+            }
+            return;
+        }
+        let bound = self.oracles.bounds.election_us;
+        if now.saturating_sub(calm_since) <= bound {
+            return;
+        }
+        let members: Vec<String> = group.iter().map(|v| format!("n{v}")).collect();
+        let roles: Vec<String> = statuses
+            .iter()
+            .map(|s| format!("n{} {:?} term {}", s.id, s.role, s.term))
+            .collect();
+        self.report(Violation {
+            invariant: Invariant::ProgressLeader,
+            nodes: group.clone(),
+            index: None,
+            term: Some(top_term),
+            expected: format!(
+                "a leader among [{}] (a quorum of {}, up, connected, cut off from every other node, no fault since {}) within {} ({} election timeouts with their vote rounds)",
+                members.join(" "),
+                crate::world::membership::describe_conf(&configuration),
+                crate::world::format_time(calm_since),
+                crate::world::format_time(bound),
+                ELECTION_ROUNDS
+            ),
+            seen: format!(
+                "none at {}: {}",
+                crate::world::format_time(now),
+                roles.join(", ")
+            ),
+        });
+    }
+}
