@@ -18,7 +18,7 @@
 
 use super::run::{execute, execute_params_schedule, RunReport};
 use super::scenario::ast::{Command, Expectation, Scenario, Step, WorldSpec};
-use crate::drivers::{Fault, Point, Scheduled};
+use crate::drivers::{Fault, Scheduled};
 use crate::world::params::{Overrides, Params, Profile, RunOptions};
 use crate::world::{World, WorldOptions};
 use invariants::Invariant;
@@ -424,12 +424,7 @@ fn split<T: Clone>(items: &[T], parts: usize) -> Vec<Vec<T>> {
 /// Whether `scheduled` names no node past `nodes`.
 fn names_only_nodes_up_to(scheduled: &Scheduled, nodes: u64) -> bool {
     let fits = |node: u64| node <= nodes;
-    let point_fits = match scheduled.point {
-        Point::NewLeader { node } | Point::LeaderCommit { node } | Point::Fsync { node } => {
-            fits(node)
-        }
-        Point::Timer | Point::Send { .. } => true,
-    };
+    let point_fits = scheduled.point.node().is_none_or(fits);
     let fault_fits = match &scheduled.fault {
         Fault::Partition { groups } => groups.iter().flatten().all(|&n| fits(n)),
         Fault::Cut { from, to }

@@ -11,6 +11,7 @@
 //! Every fault injected is recorded with the time and the point where it
 //! struck: a run's schedule is data, and `seed + schedule` reproduces it.
 
+pub mod buggify;
 pub mod nemesis;
 pub mod operator;
 pub mod schedule;
@@ -500,6 +501,36 @@ pub enum Point {
         /// Which message.
         message: MessageId,
     },
+    /// Right after `node` granted a vote (its answer left).
+    VoteGranted {
+        /// The voter.
+        node: NodeId,
+    },
+    /// Right after leader `node` counted a follower's acknowledgement.
+    AckCounted {
+        /// The leader.
+        node: NodeId,
+    },
+    /// Right after `node` snapshotted its state and compacted its log.
+    SnapshotTaken {
+        /// The node.
+        node: NodeId,
+    },
+}
+
+impl Point {
+    /// The node a protocol point belongs to (`None` for a timer or a message).
+    pub fn node(self) -> Option<NodeId> {
+        match self {
+            Point::NewLeader { node }
+            | Point::LeaderCommit { node }
+            | Point::Fsync { node }
+            | Point::VoteGranted { node }
+            | Point::AckCounted { node }
+            | Point::SnapshotTaken { node } => Some(node),
+            Point::Timer | Point::Send { .. } => None,
+        }
+    }
 }
 
 /// One fault of a schedule: when, where, what.
@@ -579,6 +610,15 @@ pub trait Driver: Any {
     /// with [`Fault::FsyncCrash`].
     fn on_fsync(&mut self, world: &mut World, node: NodeId, hard_state_written: bool) {
         let _ = (world, node, hard_state_written);
+    }
+
+    /// A protocol point where a fault may strike right after (FoundationDB's
+    /// BUGGIFY; see [`buggify`]): [`Point::VoteGranted`] (`peer`: the
+    /// candidate), [`Point::AckCounted`] (`peer`: the follower) or
+    /// [`Point::SnapshotTaken`] (`peer`: none). The world asks between
+    /// events, so anything may be injected.
+    fn on_point(&mut self, world: &mut World, point: Point, peer: Option<NodeId>) {
+        let _ = (world, point, peer);
     }
 
     /// The fate of a message about to leave. A fate other than

@@ -19,8 +19,9 @@ use std::any::Any;
 
 use raft_core::NodeId;
 
+use crate::drivers::buggify::BuggifyPoint;
 use crate::drivers::operator::Operator;
-use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing};
+use crate::drivers::{DiskFate, Driver, Fate, Fault, Outgoing, Point};
 use crate::world::network::keyed;
 use crate::world::params::{FaultKind, Params};
 use crate::world::rng::{Ratio, Rng, Stream};
@@ -313,6 +314,17 @@ impl NemesisDriver {
         self.end_later(world, slow_for_us, Fault::Unclog { from: leader, to });
     }
 
+    /// Whether the protocol point `point` strikes now (at the seed's
+    /// chance; counted in the run's coverage when it does).
+    fn buggify(&mut self, world: &mut World, point: BuggifyPoint) -> bool {
+        let ratio = self.params.buggify.ratio(point);
+        if ratio == Ratio::ZERO || !self.actions.chance(ratio) {
+            return false;
+        }
+        world.reached(point.fired());
+        true
+    }
+
     /// Whether partitions may strike now.
     fn partitions_on(&self, world: &World) -> bool {
         world.phase == Phase::Chaos && self.params.has_fault(FaultKind::Partition)
@@ -421,7 +433,7 @@ impl Driver for NemesisDriver {
         if !self.partitions_on(world) {
             return;
         }
-        if self.actions.chance(self.params.new_leader_isolation_ratio) {
+        if self.buggify(world, BuggifyPoint::NewLeaderIsolation) {
             self.isolate_with_minority(world, leader);
         }
     }
@@ -453,7 +465,7 @@ impl Driver for NemesisDriver {
                 }
             }
         }
-        if self.actions.chance(self.params.commit_isolation_ratio) {
+        if self.buggify(world, BuggifyPoint::CommitIsolation) {
             self.isolate_with_minority(world, leader);
         }
     }
@@ -468,12 +480,11 @@ impl Driver for NemesisDriver {
         {
             return;
         }
-        let ratio = if hard_state_written {
-            self.params.hard_state_crash_ratio
-        } else {
-            self.params.fsync_crash_ratio
+        let point = match hard_state_written {
+            true => BuggifyPoint::HardStateCrash,
+            false => BuggifyPoint::FsyncCrash,
         };
-        if !self.actions.chance(ratio) {
+        if !self.buggify(world, point) {
             return;
         }
         let before = self.actions.chance(Ratio::new(1, 2));
@@ -481,6 +492,46 @@ impl Driver for NemesisDriver {
         world.inject(Fault::FsyncCrash {
             node,
             before,
+            restart_after_us,
+        });
+    }
+
+    /// Right after a vote granted, an acknowledgement counted or a snapshot
+    /// taken: a crash with a quick restart, at the seed's chance of the
+    /// point (see [`crate::drivers::buggify`]).
+    fn on_point(&mut self, world: &mut World, point: Point, peer: Option<NodeId>) {
+        let (buggify, node) = match point {
+            Point::VoteGranted { node } => (BuggifyPoint::VoteGrantedCrash, node),
+            Point::AckCounted { node } => (BuggifyPoint::AckCountedCrash, node),
+            Point::SnapshotTaken { node } => (BuggifyPoint::SnapshotTakenCrash, node),
+            _ => return,
+        };
+        // Asked at every acknowledgement: the cheap tests first.
+        if self.params.buggify.ratio(buggify) == Ratio::ZERO
+            || world.phase != Phase::Chaos
+            || !self.params.has_fault(FaultKind::Crash)
+            || !world.may_crash_another()
+            || !self.buggify(world, buggify)
+        {
+            return;
+        }
+        // After an acknowledgement, the follower that sent it, or (a third
+        // of the time) the leader that counted it.
+        let victim = match (point, peer) {
+            (Point::AckCounted { .. }, Some(follower))
+                if !self.actions.chance(Ratio::new(1, 3)) =>
+            {
+                follower
+            }
+            _ => node,
+        };
+        if !world.hosts()[victim as usize - 1].is_up() {
+            return;
+        }
+        let restart_after_us = Some(self.actions.range_inclusive(1, BOUNCE_US_MAX));
+        world.inject(Fault::Crash {
+            node: victim,
+            disk: DiskFate::Prefix,
             restart_after_us,
         });
     }

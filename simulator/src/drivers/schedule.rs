@@ -107,6 +107,10 @@ impl Driver for ScheduleDriver {
         self.replay_point(world, Point::Fsync { node });
     }
 
+    fn on_point(&mut self, world: &mut World, point: Point, _peer: Option<NodeId>) {
+        self.replay_point(world, point);
+    }
+
     fn message_fate(&mut self, _world: &World, outgoing: Outgoing<'_>) -> Fate {
         self.messages.remove(&outgoing.id).unwrap_or(Fate::Deliver)
     }

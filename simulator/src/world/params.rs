@@ -9,6 +9,7 @@ use std::fmt;
 
 use raft_core::Bugs;
 
+use crate::drivers::buggify::{Buggify, BuggifyPoint};
 use crate::world::rng::{Ratio, Rng, Stream};
 
 /// The most a node's clock runs off true time at a constant rate, in parts
@@ -277,20 +278,9 @@ pub struct Params {
     pub max_entries_per_message: usize,
     /// At most this many unacknowledged AppendEntries per follower.
     pub max_inflight_messages: usize,
-    /// Probability that a node crashes right around an fsync (before it
-    /// completes, or just after the messages waiting for it left), when crashes
-    /// are on: the moments where persistence bugs show.
-    pub fsync_crash_ratio: Ratio,
-    /// Probability of such a crash when the fsync makes a new term or vote
-    /// durable: the metadata writes whose loss or survival decides elections.
-    pub hard_state_crash_ratio: Ratio,
-    /// Probability that a node is cut off with a minority the moment it wins an
-    /// election (when partitions are on), before its first entries arrive: the
-    /// in-flight messages of a fresh leader are what Figure 8 is about.
-    pub new_leader_isolation_ratio: Ratio,
-    /// Probability that a leader is cut off with a minority the moment its
-    /// commit index advances, before anyone hears of it (when partitions are on).
-    pub commit_isolation_ratio: Ratio,
+    /// The chance of a fault at each protocol point (see
+    /// [`crate::drivers::buggify`]).
+    pub buggify: Buggify,
     /// Smallest one-way message delay.
     pub delay_us_min: u64,
     /// Extra delay drawn uniformly in `[0, delay_jitter_us]`; large values reorder.
@@ -401,10 +391,14 @@ impl Params {
             heartbeat_interval_ticks: 2,
             max_entries_per_message: [1, 2, 3, 8, 64][rng.index(5)],
             max_inflight_messages: [1, 4, 16][rng.index(3)],
-            fsync_crash_ratio: Ratio::new(rng.range_inclusive(0, 20), 1000),
-            hard_state_crash_ratio: Ratio::new(rng.range_inclusive(0, 250), 1000),
-            new_leader_isolation_ratio: Ratio::ZERO,
-            commit_isolation_ratio: Ratio::ZERO,
+            buggify: {
+                let mut buggify = Buggify::default();
+                let fsync = Ratio::new(rng.range_inclusive(0, 20), 1000);
+                buggify.set(BuggifyPoint::FsyncCrash, fsync);
+                let hard_state = Ratio::new(rng.range_inclusive(0, 250), 1000);
+                buggify.set(BuggifyPoint::HardStateCrash, hard_state);
+                buggify
+            },
             delay_us_min: rng.range_inclusive(100, 2_000),
             delay_jitter_us: if reorder {
                 rng.range_inclusive(5_000, 60_000)
@@ -440,8 +434,12 @@ impl Params {
             params.election_timeout_ticks_min = [3, 4, 6][rng.index(3)];
             params.heartbeat_interval_ticks = 1;
         }
-        params.new_leader_isolation_ratio = Ratio::new(rng.range_inclusive(0, 300), 1000);
-        params.commit_isolation_ratio = Ratio::new(rng.range_inclusive(0, 50), 1000);
+        let new_leader = Ratio::new(rng.range_inclusive(0, 300), 1000);
+        params
+            .buggify
+            .set(BuggifyPoint::NewLeaderIsolation, new_leader);
+        let commit = Ratio::new(rng.range_inclusive(0, 50), 1000);
+        params.buggify.set(BuggifyPoint::CommitIsolation, commit);
         params.clock_wander_ppt = [0, 5, 40, 150][rng.index(4)];
         params.clock_drift_bound_ppt = CONSTANT_DRIFT_PPT_MAX + params.clock_wander_ppt;
         for kind in [FaultKind::Pause, FaultKind::Clog] {
@@ -490,6 +488,7 @@ impl Params {
             Profile::Standard => Some(64),
         };
         params.snapshot_chunk_bytes = [64, 512, 64 * 1024][rng.index(3)];
+        params.buggify.draw_protocol_points(&mut rng);
         params
     }
 
@@ -599,10 +598,9 @@ impl fmt::Display for Params {
         )?;
         writeln!(
             f,
-            "  disk: fsync {}..{} us, crash at fsync {}; nemesis every ~{} us, downtime <= {} us, pause <= {} us, clog <= {} us",
+            "  disk: fsync {}..{} us; nemesis every ~{} us, downtime <= {} us, pause <= {} us, clog <= {} us",
             self.fsync_us_min,
             self.fsync_us_max,
-            self.fsync_crash_ratio,
             self.nemesis_interval_us_mean,
             self.crash_downtime_us_max,
             self.pause_us_max,
@@ -617,6 +615,7 @@ impl fmt::Display for Params {
             self.client_attempts_max,
             self.client_think_us_max
         )?;
+        writeln!(f, "  buggify: {}", self.buggify)?;
         if let Some(operations) = self.operations_max {
             writeln!(f, "  operations: at most {operations}")?;
         }

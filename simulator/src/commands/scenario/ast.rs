@@ -791,6 +791,9 @@ fn write_at(f: &mut fmt::Formatter<'_>, scheduled: &Scheduled) -> fmt::Result {
         Point::NewLeader { node } => write!(f, " when n{node} leads:")?,
         Point::LeaderCommit { node } => write!(f, " when n{node} commits:")?,
         Point::Fsync { node } => write!(f, " when n{node} syncs:")?,
+        Point::VoteGranted { node } => write!(f, " when n{node} votes:")?,
+        Point::AckCounted { node } => write!(f, " when n{node} counts-ack:")?,
+        Point::SnapshotTaken { node } => write!(f, " when n{node} snapshots:")?,
     }
     write!(f, " ")?;
     write_fault_of_run(f, &scheduled.fault)

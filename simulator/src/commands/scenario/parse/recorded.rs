@@ -114,22 +114,26 @@ impl CommandParser<'_> {
         })
     }
 
-    /// `at TIME [when nN leads:|commits:|syncs:] FAULT`
+    /// `at TIME [when nN leads:|commits:|syncs:|votes:|counts-ack:|snapshots:] FAULT`
     fn at(&mut self) -> Result<Scheduled, ParseError> {
         let time_us = parse_duration(self.words.next("time")?, &self.words)?;
         let mut point = Point::Timer;
         if self.words.accept("when") {
             let node = self.node()?;
-            let what = self.words.next("`leads:`, `commits:` or `syncs:`")?;
+            const POINTS: &str =
+                "`leads:`, `commits:`, `syncs:`, `votes:`, `counts-ack:` or `snapshots:`";
+            let what = self.words.next(POINTS)?;
             point = match what.text {
                 "leads:" => Point::NewLeader { node },
                 "commits:" => Point::LeaderCommit { node },
                 "syncs:" => Point::Fsync { node },
+                "votes:" => Point::VoteGranted { node },
+                "counts-ack:" => Point::AckCounted { node },
+                "snapshots:" => Point::SnapshotTaken { node },
                 other => {
-                    return Err(self.words.error(
-                        what.col,
-                        format!("expected `leads:`, `commits:` or `syncs:`, found `{other}`"),
-                    ))
+                    return Err(self
+                        .words
+                        .error(what.col, format!("expected {POINTS}, found `{other}`")))
                 }
             };
         }
