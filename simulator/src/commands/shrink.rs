@@ -177,7 +177,10 @@ pub fn rerun(
 }
 
 fn is_message_fault(fault: &Fault) -> bool {
-    matches!(fault, Fault::Drop { .. } | Fault::Duplicate { .. })
+    matches!(
+        fault,
+        Fault::Drop { .. } | Fault::Duplicate { .. } | Fault::Delay { .. }
+    )
 }
 
 /// The `world` line of the run `raftsim run --seed SEED` with `options` ran.
@@ -443,7 +446,7 @@ fn names_only_nodes_up_to(scheduled: &Scheduled, nodes: u64) -> bool {
         | Fault::Resume { node } => fits(*node),
         Fault::Replace { node, by } => fits(*node) && fits(*by),
         Fault::ConfChange { at, changes } => fits(*at) && changes.iter().all(|c| fits(c.node())),
-        Fault::Heal | Fault::Drop { .. } | Fault::Duplicate { .. } => true,
+        Fault::Heal | Fault::Drop { .. } | Fault::Duplicate { .. } | Fault::Delay { .. } => true,
     };
     point_fits && fault_fits
 }

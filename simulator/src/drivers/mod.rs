@@ -176,6 +176,14 @@ pub enum Fault {
         /// The second copy's delay.
         second_delay_us: u64,
     },
+    /// The message arrives `extra_delay_us` later than the network's delay
+    /// (the long tail: past an election timeout, from an earlier term).
+    Delay {
+        /// Which message.
+        message: MessageId,
+        /// The delay added.
+        extra_delay_us: u64,
+    },
 }
 
 /// One change to one node, as the operator asks for it.
@@ -470,6 +478,10 @@ impl Fault {
                 message,
                 second_delay_us,
             } => [8, message.digest(), *second_delay_us, 0],
+            Fault::Delay {
+                message,
+                extra_delay_us,
+            } => [21, message.digest(), *extra_delay_us, 0],
         };
         words.into_iter().fold(0xfa17, mix_into)
     }
@@ -568,6 +580,11 @@ pub enum Fate {
     Duplicate {
         /// The copy's delay.
         second_delay_us: u64,
+    },
+    /// It arrives `extra_delay_us` later than the network's delay.
+    Delay {
+        /// The delay added.
+        extra_delay_us: u64,
     },
     /// The driver keeps it (a scenario holds it until released).
     Hold,

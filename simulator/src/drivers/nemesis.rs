@@ -554,6 +554,14 @@ impl Driver for NemesisDriver {
                 second_delay_us: self.params.delay_us_min + jitter,
             };
         }
+        // The long tail: past an election timeout, up to three of them.
+        if outgoing.message.is_some() && chance(4, self.params.long_delay_ratio) {
+            let shortest = u64::from(self.params.election_timeout_ticks_min) * self.params.tick_us;
+            let longest = self.params.long_delay_us_max();
+            return Fate::Delay {
+                extra_delay_us: shortest + draw(5) % (longest - shortest + 1),
+            };
+        }
         Fate::Deliver
     }
 

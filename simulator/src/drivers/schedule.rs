@@ -50,6 +50,18 @@ impl ScheduleDriver {
                     };
                     driver.messages.insert(*message, fate);
                 }
+                (
+                    _,
+                    Fault::Delay {
+                        message,
+                        extra_delay_us,
+                    },
+                ) => {
+                    let fate = Fate::Delay {
+                        extra_delay_us: *extra_delay_us,
+                    };
+                    driver.messages.insert(*message, fate);
+                }
                 (Point::Timer, _) => driver.timers.entry(entry.time_us).or_default().push(fault),
                 (point, _) => driver
                     .at_points

@@ -124,6 +124,7 @@ impl ScriptedWorld {
             delay_jitter_us: self.jitter_us,
             drop_ratio: self.drop_ratio,
             duplicate_ratio: self.duplicate_ratio,
+            long_delay_ratio: Ratio::ZERO,
             fsync_us_min: self.fsync_us,
             fsync_us_max: self.fsync_us,
             nemesis_interval_us_mean: u64::MAX / 4,

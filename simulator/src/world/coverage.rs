@@ -64,6 +64,8 @@ pub enum Sometimes {
     /// A calm, isolated quorum was without a leader and the election
     /// oracle saw one elected within the bound.
     CalmElectionJudged,
+    /// A message arrived past an election timeout (the long tail of delays).
+    LongDelayDelivered,
     /// A crash struck around an fsync (BUGGIFY).
     BuggifyFsyncCrash,
     /// A crash struck around the fsync of a new term or vote (BUGGIFY).
@@ -82,7 +84,7 @@ pub enum Sometimes {
 
 impl Sometimes {
     /// Every situation, in report order.
-    pub const ALL: [Sometimes; 30] = [
+    pub const ALL: [Sometimes; 31] = [
         Sometimes::LeaderCrashed,
         Sometimes::LeaderIsolated,
         Sometimes::LeaderPaused,
@@ -106,6 +108,7 @@ impl Sometimes {
         Sometimes::NodeReplaced,
         Sometimes::CalmCommitJudged,
         Sometimes::CalmElectionJudged,
+        Sometimes::LongDelayDelivered,
         Sometimes::BuggifyFsyncCrash,
         Sometimes::BuggifyHardStateCrash,
         Sometimes::BuggifyNewLeaderIsolation,
@@ -141,6 +144,7 @@ impl Sometimes {
             Sometimes::NodeReplaced => "node-replaced",
             Sometimes::CalmCommitJudged => "calm-commit-judged",
             Sometimes::CalmElectionJudged => "calm-election-judged",
+            Sometimes::LongDelayDelivered => "long-delay-delivered",
             Sometimes::BuggifyFsyncCrash => "buggify-fsync-crash",
             Sometimes::BuggifyHardStateCrash => "buggify-hard-state-crash",
             Sometimes::BuggifyNewLeaderIsolation => "buggify-new-leader-isolation",

@@ -565,7 +565,7 @@ impl World {
                 let _ = self.change_membership(at, &changes);
             }
             Fault::Compact { node } => self.compact(node),
-            Fault::Drop { .. } | Fault::Duplicate { .. } => {
+            Fault::Drop { .. } | Fault::Duplicate { .. } | Fault::Delay { .. } => {
                 unreachable!("message faults are a message's fate, not injected")
             }
         }
@@ -634,7 +634,13 @@ impl World {
         if let (Endpoint::Node(a), Endpoint::Node(b), false) =
             (from, to, matches!(fate, Fate::Deliver))
         {
-            self.oracles.disturb_link(a, b, self.now_us);
+            // A late message disturbs the link until it lands.
+            let lands_us = match fate {
+                Fate::Delay { extra_delay_us } => self.now_us + delay + extra_delay_us,
+                Fate::Duplicate { second_delay_us } => self.now_us + delay.max(second_delay_us),
+                _ => self.now_us + delay,
+            };
+            self.oracles.disturb_link(a, b, lands_us);
         }
         match fate {
             Fate::Deliver => {
@@ -646,6 +652,15 @@ impl World {
             Fate::Drop => {
                 self.record_fault(point, Fault::Drop { message: id });
                 Delivery::Dropped
+            }
+            Fate::Delay { extra_delay_us } => {
+                let fault = Fault::Delay {
+                    message: id,
+                    extra_delay_us,
+                };
+                self.record_fault(point, fault);
+                self.reached(Sometimes::LongDelayDelivered);
+                Delivery::Once(delay + extra_delay_us)
             }
             Fate::Duplicate { second_delay_us } => {
                 let fault = Fault::Duplicate {

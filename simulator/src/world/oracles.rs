@@ -145,9 +145,12 @@ impl Oracles {
         }
     }
 
-    /// A fault touched a message from `from` to `to` now.
-    pub(crate) fn disturb_link(&mut self, from: NodeId, to: NodeId, now_us: u64) {
-        self.link_disturbed_us[(from as usize - 1) * self.nodes + (to as usize - 1)] = now_us;
+    /// A fault touched a message from `from` to `to` that arrives (or
+    /// would have) at `until_us`.
+    pub(crate) fn disturb_link(&mut self, from: NodeId, to: NodeId, until_us: u64) {
+        let slot =
+            &mut self.link_disturbed_us[(from as usize - 1) * self.nodes + (to as usize - 1)];
+        *slot = (*slot).max(until_us);
     }
 
     /// A fault touched node `node` now.

@@ -289,6 +289,10 @@ pub struct Params {
     pub drop_ratio: Ratio,
     /// Probability a message is delivered twice (when duplicates are on).
     pub duplicate_ratio: Ratio,
+    /// Probability a message arrives past an election timeout (the long
+    /// tail of delays: answers from an earlier term arriving late); zero in
+    /// the seeds that draw no long tail.
+    pub long_delay_ratio: Ratio,
     /// Fsync latency range.
     pub fsync_us_min: u64,
     /// Fsync latency range (upper bound, inclusive).
@@ -407,6 +411,7 @@ impl Params {
             },
             drop_ratio: Ratio::new(rng.range_inclusive(1, 15), 100),
             duplicate_ratio: Ratio::new(rng.range_inclusive(1, 10), 100),
+            long_delay_ratio: Ratio::ZERO,
             fsync_us_min: 100,
             fsync_us_max: rng.range_inclusive(200, 5_000),
             nemesis_interval_us_mean: rng.range_inclusive(100_000, 2_000_000),
@@ -489,7 +494,18 @@ impl Params {
         };
         params.snapshot_chunk_bytes = [64, 512, 64 * 1024][rng.index(3)];
         params.buggify.draw_protocol_points(&mut rng);
+        let long_tail = rng.chance(Ratio::new(1, 2)) && options.profile == Profile::Swarm;
+        let per_mille = rng.range_inclusive(1, 20);
+        if long_tail {
+            params.long_delay_ratio = Ratio::new(per_mille, 1000);
+        }
         params
+    }
+
+    /// The extra delay of a message in the long tail, at most: three of
+    /// the longest election timeouts.
+    pub fn long_delay_us_max(&self) -> u64 {
+        6 * u64::from(self.election_timeout_ticks_min) * self.tick_us
     }
 
     /// These parameters with `overrides` applied: a smaller cluster (the
@@ -581,8 +597,12 @@ impl fmt::Display for Params {
         )?;
         writeln!(
             f,
-            "  network: delay {}+[0,{}] us, drop {}, duplicate {}",
-            self.delay_us_min, self.delay_jitter_us, self.drop_ratio, self.duplicate_ratio
+            "  network: delay {}+[0,{}] us, drop {}, duplicate {}, long delay {}",
+            self.delay_us_min,
+            self.delay_jitter_us,
+            self.drop_ratio,
+            self.duplicate_ratio,
+            self.long_delay_ratio
         )?;
         writeln!(
             f,

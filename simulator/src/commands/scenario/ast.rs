@@ -868,6 +868,10 @@ fn write_fault_of_run(f: &mut fmt::Formatter<'_>, fault: &Fault) -> fmt::Result 
             "duplicate {message} second-delay={}",
             format_instant(*second_delay_us)
         ),
+        Fault::Delay {
+            message,
+            extra_delay_us,
+        } => write!(f, "delay {message} by={}", format_instant(*extra_delay_us)),
     }
 }
 

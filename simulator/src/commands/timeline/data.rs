@@ -457,7 +457,12 @@ fn faults(world: &World) -> Vec<FaultRow> {
     world
         .schedule()
         .iter()
-        .filter(|s| !matches!(s.fault, Fault::Drop { .. } | Fault::Duplicate { .. }))
+        .filter(|s| {
+            !matches!(
+                s.fault,
+                Fault::Drop { .. } | Fault::Duplicate { .. } | Fault::Delay { .. }
+            )
+        })
         .map(|s| FaultRow {
             at_us: s.time_us,
             text: Command::At(s.clone()).to_string(),

@@ -139,7 +139,10 @@ impl CommandParser<'_> {
         }
         let head = self.words.next("fault")?;
         let fault = self.fault_of_run(head, point)?;
-        if let Fault::Drop { message } | Fault::Duplicate { message, .. } = fault {
+        if let Fault::Drop { message }
+        | Fault::Duplicate { message, .. }
+        | Fault::Delay { message, .. } = fault
+        {
             point = Point::Send { message };
         }
         Ok(Scheduled {
@@ -213,7 +216,7 @@ impl CommandParser<'_> {
                 changes: self.member_changes()?,
             },
             "compact" => Fault::Compact { node: self.node()? },
-            "drop" | "duplicate" => self.message_fault(head)?,
+            "drop" | "duplicate" | "delay" => self.message_fault(head)?,
             other => {
                 return Err(self.words.error(
                     head.col,
@@ -290,7 +293,8 @@ impl CommandParser<'_> {
     }
 
     /// `drop n1->n2 app term=3 index=5 nth=0`,
-    /// `duplicate c0->n3 request op=4 attempt=0 nth=0 second-delay=DURATION`
+    /// `duplicate c0->n3 request op=4 attempt=0 nth=0 second-delay=DURATION`,
+    /// `delay n1->n2 app term=3 index=5 nth=0 by=DURATION`
     fn message_fault(&mut self, head: Token<'_>) -> Result<Fault, ParseError> {
         let link = self.words.next("a link such as `n1->n2` or `c0->n3`")?;
         let Some((from, to)) = link.text.split_once("->") else {
@@ -311,6 +315,13 @@ impl CommandParser<'_> {
         };
         if head.text == "drop" {
             return Ok(Fault::Drop { message });
+        }
+        if head.text == "delay" {
+            let extra_delay_us = self.keyed_duration("by")?;
+            return Ok(Fault::Delay {
+                message,
+                extra_delay_us,
+            });
         }
         let second_delay_us = self.keyed_duration("second-delay")?;
         Ok(Fault::Duplicate {
