@@ -11,12 +11,29 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
     match bug {
         Bug::CommitOldTerm => &[LeaderCompleteness, StateMachineSafety, CommittedEntryLost],
         Bug::VoteWithoutLogCheck => &[LeaderCompleteness, StateMachineSafety, CommittedEntryLost],
-        Bug::DoubleVote => &[ElectionSafety],
+        Bug::DoubleVote => &[ElectionSafety, LogMatching],
         Bug::ForgetVote => &[ElectionSafety],
-        Bug::AckBeforeFsync => &[CommittedEntryLost, StateMachineSafety, LeaderCompleteness],
-        Bug::TruncateWithoutConflict => {
-            &[CommittedEntryLost, StateMachineSafety, LeaderCompleteness]
-        }
+        // Caught at the commit that counted the unsynced acknowledgement
+        // (durable-commit), or when a crash loses it.
+        Bug::AckBeforeFsync => &[
+            DurableCommit,
+            CommittedEntryLost,
+            StateMachineSafety,
+            LeaderCompleteness,
+            LivenessConvergence,
+        ],
+        // A follower that drops matching entries loses what it
+        // acknowledged: a commit counted on it is not on its disk, or the
+        // log it re-fetches never settles.
+        Bug::TruncateWithoutConflict => &[
+            CommittedEntryLost,
+            StateMachineSafety,
+            LeaderCompleteness,
+            DurableCommit,
+            MonotonicCommit,
+            LivenessConvergence,
+            LivenessClients,
+        ],
         Bug::CommitPastLastNewEntry => &[StateMachineSafety, CommittedEntryLost],
         Bug::StaleRead => &[Linearizability],
         // A liveness property: the term an isolated node inflates deposes
@@ -32,19 +49,35 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
             MonotonicCommit,
             CommittedEntryLost,
             LivenessConvergence,
+            DurableCommit,
         ],
-        Bug::SnapshotDropsNewerEntries => {
-            &[CommittedEntryLost, LeaderCompleteness, StateMachineSafety]
-        }
+        Bug::SnapshotDropsNewerEntries => &[
+            CommittedEntryLost,
+            LeaderCompleteness,
+            StateMachineSafety,
+            DurableCommit,
+        ],
         // The installed bytes are no state machine, or the wrong one.
         Bug::SnapshotChunkIgnoresOffset => &[StateMachineSafety, Linearizability],
+        // A commit counted on one half of a joint configuration is not on
+        // a quorum of the other's disks.
         Bug::JointSingleMajority => &[
+            DurableCommit,
             LeaderCompleteness,
             ElectionSafety,
             StateMachineSafety,
             CommittedEntryLost,
         ],
-        Bug::LearnerInQuorum => &[CommittedEntryLost, LeaderCompleteness, StateMachineSafety],
+        // A learner's acknowledgement counted toward a commit (not on a
+        // quorum of voters' disks), or a quorum of voters that cannot
+        // commit without the learners (progress-commit).
+        Bug::LearnerInQuorum => &[
+            DurableCommit,
+            ProgressCommit,
+            CommittedEntryLost,
+            LeaderCompleteness,
+            StateMachineSafety,
+        ],
         // A learner that campaigns and wins is a leader the voters never
         // chose: it deposes the real one or leads a cluster that cannot
         // settle.
