@@ -35,7 +35,12 @@ fn campaign_passes() {
     }
     // The flags say what runs; a share or seed range left in the caller's
     // environment must not quietly narrow it.
-    for name in ["RAFTSIM_SEED", "RAFTSIM_SEEDS", "RAFTSIM_JOBS", "RAFTSIM_PARTITION"] {
+    for name in [
+        "RAFTSIM_SEED",
+        "RAFTSIM_SEEDS",
+        "RAFTSIM_JOBS",
+        "RAFTSIM_PARTITION",
+    ] {
         command.env_remove(name);
     }
     let output = command.output().expect("raftsim runs");
@@ -44,7 +49,9 @@ fn campaign_passes() {
         .lines()
         .find(|line| {
             line.starts_with("seed ")
-                && (line.contains(" FAILED ") || line.contains(" ERROR ") || line.contains(" UNKNOWN "))
+                && (line.contains(" FAILED ")
+                    || line.contains(" ERROR ")
+                    || line.contains(" UNKNOWN "))
         })
         .unwrap_or("(no failing seed printed)");
     let last_line = stdout.lines().last().unwrap_or("(no output)");
