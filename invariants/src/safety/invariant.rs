@@ -57,6 +57,25 @@ pub enum Invariant {
     /// the leader's configuration (of both halves while joint) (reported by
     /// the simulator, which reads the disks).
     DurableCommit,
+    /// `commit-current-term`: a leader moves its commit index only onto an
+    /// entry of its own term; entries of earlier terms commit with it,
+    /// never by counting their replicas (§5.4.2, Figure 8) (reported by the
+    /// simulator).
+    CommitCurrentTerm,
+    /// `read-index-current-term`: a leader hands out a read index only once
+    /// an entry of its own term has committed (§6.4 of Ongaro's thesis: its
+    /// commit index is then the latest) (reported by the simulator).
+    ReadIndexCurrentTerm,
+    /// `election-quorum`: a node becomes leader only with the votes of a
+    /// quorum of its configuration (of both halves while joint; a
+    /// learner's vote counts for nothing), itself a voter among them
+    /// (reported by the simulator, which sees every vote granted).
+    ElectionQuorum,
+    /// `durable-answer`: a node grants a vote or acknowledges entries only
+    /// once what it promises is on its disk (Figure 2: persistent state is
+    /// "updated on stable storage before responding to RPCs") (reported by
+    /// the simulator, which reads the disks as each answer leaves).
+    DurableAnswer,
     /// `progress-commit`: while the network between a leader and a quorum
     /// of caught-up voters is calm, a proposal commits within a bound
     /// counted in round trips and fsyncs (reported by the simulator).
@@ -70,7 +89,7 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 16] = [
+    pub const ALL: [Invariant; 20] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -85,6 +104,10 @@ impl Invariant {
         Invariant::LivenessStableLeader,
         Invariant::Linearizability,
         Invariant::DurableCommit,
+        Invariant::DurableAnswer,
+        Invariant::ElectionQuorum,
+        Invariant::CommitCurrentTerm,
+        Invariant::ReadIndexCurrentTerm,
         Invariant::ProgressCommit,
         Invariant::ProgressLeader,
     ];
@@ -106,6 +129,10 @@ impl Invariant {
             Invariant::LivenessStableLeader => "liveness-stable-leader",
             Invariant::Linearizability => "linearizability",
             Invariant::DurableCommit => "durable-commit",
+            Invariant::DurableAnswer => "durable-answer",
+            Invariant::ElectionQuorum => "election-quorum",
+            Invariant::CommitCurrentTerm => "commit-current-term",
+            Invariant::ReadIndexCurrentTerm => "read-index-current-term",
             Invariant::ProgressCommit => "progress-commit",
             Invariant::ProgressLeader => "progress-leader",
         }
@@ -127,7 +154,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, progress-commit, progress-leader")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

@@ -9,13 +9,22 @@ use raft_core::Bug;
 pub fn caught_by(bug: Bug) -> &'static [Invariant] {
     use Invariant::*;
     match bug {
-        Bug::CommitOldTerm => &[LeaderCompleteness, StateMachineSafety, CommittedEntryLost],
+        // Caught at the commit that counted replicas of an old-term entry.
+        Bug::CommitOldTerm => &[
+            CommitCurrentTerm,
+            LeaderCompleteness,
+            StateMachineSafety,
+            CommittedEntryLost,
+        ],
         Bug::VoteWithoutLogCheck => &[LeaderCompleteness, StateMachineSafety, CommittedEntryLost],
-        Bug::DoubleVote => &[ElectionSafety, LogMatching],
-        Bug::ForgetVote => &[ElectionSafety],
+        // The second vote leaves while the disk holds the first.
+        Bug::DoubleVote => &[DurableAnswer, ElectionSafety, LogMatching],
+        // The vote leaves while the disk holds none.
+        Bug::ForgetVote => &[DurableAnswer, ElectionSafety],
         // Caught at the commit that counted the unsynced acknowledgement
         // (durable-commit), or when a crash loses it.
         Bug::AckBeforeFsync => &[
+            DurableAnswer,
             DurableCommit,
             CommittedEntryLost,
             StateMachineSafety,
@@ -33,6 +42,7 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
             MonotonicCommit,
             LivenessConvergence,
             LivenessClients,
+            DurableAnswer,
         ],
         Bug::CommitPastLastNewEntry => &[StateMachineSafety, CommittedEntryLost],
         Bug::StaleRead => &[Linearizability],
@@ -41,7 +51,7 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         Bug::PreVoteBumpsTerm => &[LivenessStableLeader],
         Bug::ReadIndexNoHeartbeat => &[Linearizability],
         Bug::LeaseWithoutCheckQuorum => &[Linearizability],
-        Bug::ReadIndexBeforeTermCommit => &[Linearizability],
+        Bug::ReadIndexBeforeTermCommit => &[ReadIndexCurrentTerm, Linearizability],
         Bug::ReadBeforeApply => &[Linearizability],
         // A snapshot older than the commit index takes the node back.
         Bug::SnapshotRegressesCommit => &[
@@ -50,18 +60,21 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
             CommittedEntryLost,
             LivenessConvergence,
             DurableCommit,
+            DurableAnswer,
         ],
         Bug::SnapshotDropsNewerEntries => &[
             CommittedEntryLost,
             LeaderCompleteness,
             StateMachineSafety,
             DurableCommit,
+            DurableAnswer,
         ],
         // The installed bytes are no state machine, or the wrong one.
         Bug::SnapshotChunkIgnoresOffset => &[StateMachineSafety, Linearizability],
         // A commit counted on one half of a joint configuration is not on
         // a quorum of the other's disks.
         Bug::JointSingleMajority => &[
+            ElectionQuorum,
             DurableCommit,
             LeaderCompleteness,
             ElectionSafety,
@@ -82,6 +95,7 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         // chose: it deposes the real one or leads a cluster that cannot
         // settle.
         Bug::LearnerVotes => &[
+            ElectionQuorum,
             LivenessConvergence,
             LivenessStableLeader,
             ElectionSafety,

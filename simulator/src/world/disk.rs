@@ -110,6 +110,17 @@ impl Disk {
         self.durable.snapshot.as_ref().map_or(0, |s| s.meta.index)
     }
 
+    /// The durable hard state (term, vote, commit).
+    pub fn durable_hard_state(&self) -> HardState {
+        self.durable.hard_state
+    }
+
+    /// The index of the last durable entry (the snapshot's without entries
+    /// after it; 0 for an empty disk).
+    pub fn durable_last_index(&self) -> Index {
+        self.snapshot_index() + self.durable.entries.len() as u64
+    }
+
     /// Whether the entry at `index` of term `term` is durable here: in the
     /// durable log, or covered by the durable snapshot (which holds only
     /// committed entries, so one it covers is the committed one).

@@ -455,11 +455,17 @@ impl World {
                 return;
             }
             let mut ready = node.ready();
+            let mut read_indexes = Vec::new();
             for read in std::mem::take(&mut ready.read_states) {
+                read_indexes.push(read.index);
                 if let Some(pending) = host.pending_reads.remove(&read.context) {
                     host.confirmed_reads.push((read.index, read.via, pending));
                 }
             }
+            for index in read_indexes {
+                self.check_read_index(id, index);
+            }
+            let host = self.host(id);
             let immediate = std::mem::take(&mut ready.messages);
             let awaiting = AwaitingSync {
                 number: ready.number,
@@ -749,6 +755,10 @@ impl World {
         }
         if let MessageBody::InstallSnapshot(chunk) = &message.body {
             self.note_snapshot_chunk(message.from, message.to, chunk.meta.index, chunk.offset);
+        }
+        self.check_durable_answer(&message);
+        if let MessageBody::ReadIndexResponse { index, .. } = message.body {
+            self.check_read_index(message.from, index);
         }
         if let MessageBody::RequestVoteResponse { granted: true } = message.body {
             let point = Point::VoteGranted { node: message.from };

@@ -34,7 +34,7 @@
 //! drawn jitter) and fsync latencies are part of the bounds.
 
 use invariants::{Invariant, Violation};
-use raft_core::{ConfState, Index, NodeId, Role, Term};
+use raft_core::{ConfState, Index, Message, MessageBody, NodeId, Role, Term};
 
 use crate::world::coverage::Sometimes;
 use crate::world::params::Params;
@@ -124,6 +124,10 @@ pub(crate) struct Oracles {
     /// Since when the group has had no leader (`None`: it has one).
     leaderless_since_us: Option<u64>,
     next_election_check_us: u64,
+    /// The votes granted so far, by term and candidate (never pruned: a
+    /// candidate of an old term may still win on a late vote; a run holds
+    /// a few hundred elections at most).
+    votes: std::collections::BTreeMap<(Term, NodeId), Vec<NodeId>>,
 }
 
 impl Oracles {
@@ -142,6 +146,7 @@ impl Oracles {
             group_since_us: 0,
             leaderless_since_us: None,
             next_election_check_us: 0,
+            votes: std::collections::BTreeMap::new(),
         }
     }
 
@@ -199,6 +204,20 @@ impl World {
         else {
             return;
         };
+        let leader_term = node.status().term;
+        if term != leader_term {
+            self.report(Violation {
+                invariant: Invariant::CommitCurrentTerm,
+                nodes: vec![leader],
+                index: Some(commit),
+                term: Some(leader_term),
+                expected: format!(
+                    "leader {leader} of term {leader_term} to move its commit index only onto an entry of term {leader_term}"
+                ),
+                seen: format!("it committed up to index {commit}, an entry of term {term}"),
+            });
+            return;
+        }
         let conf = node.conf_state();
         // A voter whose disk was lost holds nothing we can read; it may
         // have acknowledged before it lost it (its acknowledgement in
@@ -241,6 +260,152 @@ impl World {
                     .join(" "),
                 missing.join(" ")
             ),
+        });
+    }
+
+    /// Node `leader` just became leader: the votes granted to it in its
+    /// term must make a quorum of its configuration, itself a voter.
+    pub(crate) fn check_election_quorum(&mut self, leader: NodeId) {
+        if self.checker.is_none() {
+            return;
+        }
+        let Some(node) = self.host_ref(leader).node.as_ref() else {
+            return;
+        };
+        let (term, conf) = (node.status().term, node.conf_state());
+        let mut granted = self
+            .oracles
+            .votes
+            .get(&(term, leader))
+            .cloned()
+            .unwrap_or_default();
+        granted.push(leader);
+        if conf.is_voter(leader) && quorum_of(&conf, &granted) {
+            return;
+        }
+        granted.sort_unstable();
+        let names: Vec<String> = granted.iter().map(|v| format!("n{v}")).collect();
+        self.report(Violation {
+            invariant: Invariant::ElectionQuorum,
+            nodes: vec![leader],
+            index: None,
+            term: Some(term),
+            expected: format!(
+                "n{leader} to lead term {term} only with the votes of a quorum of {}, itself a voter",
+                crate::world::membership::describe_conf(&conf)
+            ),
+            seen: format!(
+                "it leads with the votes of [{}] (itself counted){}",
+                names.join(" "),
+                if conf.is_voter(leader) { "" } else { ", and is no voter" }
+            ),
+        });
+    }
+
+    /// Leader `leader` hands out read index `index` now: an entry of its
+    /// term must have committed.
+    pub(crate) fn check_read_index(&mut self, leader: NodeId, index: Index) {
+        if self.checker.is_none() {
+            return;
+        }
+        let Some(node) = self.host_ref(leader).node.as_ref() else {
+            return;
+        };
+        let status = node.status();
+        if status.role != Role::Leader {
+            return;
+        }
+        // Below the first index held the term is the snapshot's: unknown
+        // here, and never the leader's own (its first entry is after it).
+        let term = node
+            .log_entries_from(index)
+            .first()
+            .filter(|e| e.index == index)
+            .map(|e| e.term);
+        let Some(term) = term.filter(|&t| t != status.term) else {
+            return;
+        };
+        self.report(Violation {
+            invariant: Invariant::ReadIndexCurrentTerm,
+            nodes: vec![leader],
+            index: Some(index),
+            term: Some(status.term),
+            expected: format!(
+                "leader {leader} of term {} to hand out a read index only once an entry of its term has committed",
+                status.term
+            ),
+            seen: format!(
+                "read index {index}, an entry of term {term} (its commit index {})",
+                status.commit
+            ),
+        });
+    }
+
+    /// A vote granted or entries acknowledged leave now: what the answer
+    /// promises must be on the sender's disk already.
+    pub(crate) fn check_durable_answer(&mut self, message: &Message) {
+        if self.checker.is_none() {
+            return;
+        }
+        if let MessageBody::RequestVoteResponse { granted: true } = message.body {
+            let voters = self
+                .oracles
+                .votes
+                .entry((message.term, message.to))
+                .or_default();
+            if !voters.contains(&message.from) {
+                voters.push(message.from);
+            }
+        }
+        let disk = &self.host_ref(message.from).disk;
+        let (promised, durable) = match message.body {
+            MessageBody::RequestVoteResponse { granted: true } => {
+                let hard = disk.durable_hard_state();
+                let kept = hard.term > message.term
+                    || (hard.term == message.term && hard.vote == Some(message.to));
+                (
+                    format!("its vote for n{} in term {}", message.to, message.term),
+                    kept.then_some(()).ok_or_else(|| {
+                        format!(
+                            "its disk holds term {} vote {}",
+                            hard.term,
+                            hard.vote.map_or("none".to_string(), |v| format!("n{v}"))
+                        )
+                    }),
+                )
+            }
+            MessageBody::AppendEntriesResponse {
+                reject: false,
+                index,
+                ..
+            } if disk.durable_hard_state().term <= message.term => {
+                // An acknowledgement that leaves after its sender moved to a
+                // newer term (one ready carries both) may name entries that
+                // term's leader overwrote: harmless, as that leader's
+                // election shows no quorum held them.
+                let last = disk.durable_last_index();
+                (
+                    format!("its log up to index {index}"),
+                    (last >= index)
+                        .then_some(())
+                        .ok_or_else(|| format!("its disk holds the log up to index {last}")),
+                )
+            }
+            _ => return,
+        };
+        let Err(seen) = durable else {
+            return;
+        };
+        self.report(Violation {
+            invariant: Invariant::DurableAnswer,
+            nodes: vec![message.from],
+            index: None,
+            term: Some(message.term),
+            expected: format!(
+                "n{} to answer n{} only once {promised} is on its disk",
+                message.from, message.to
+            ),
+            seen: format!("the answer left while {seen}"),
         });
     }
 
