@@ -50,7 +50,7 @@ fn violating_runs_replay_too() {
 #[test]
 fn every_kind_of_point_and_fault_is_recorded() {
     let options = RunOptions::default();
-    let mut points = [false; 5];
+    let mut points = [false; 8];
     let mut kinds = Vec::new();
     for seed in 0..200 {
         let (sim, _) = execute(seed, &options, WorldOptions::default());
@@ -61,6 +61,9 @@ fn every_kind_of_point_and_fault_is_recorded() {
                 Point::LeaderCommit { .. } => 2,
                 Point::Fsync { .. } => 3,
                 Point::Send { .. } => 4,
+                Point::VoteGranted { .. } => 5,
+                Point::AckCounted { .. } => 6,
+                Point::SnapshotTaken { .. } => 7,
             };
             points[at] = true;
             let kind = std::mem::discriminant(&entry.fault);
@@ -70,8 +73,8 @@ fn every_kind_of_point_and_fault_is_recorded() {
         }
     }
     assert_eq!(
-        points, [true; 5],
-        "timers, elections, commits, fsyncs, messages"
+        points, [true; 8],
+        "timers, elections, commits, fsyncs, messages, votes, acks, snapshots"
     );
     let message = simulator::drivers::MessageId {
         from: Endpoint::Node(1),
@@ -97,6 +100,10 @@ fn every_kind_of_point_and_fault_is_recorded() {
         Fault::Duplicate {
             message,
             second_delay_us: 0,
+        },
+        Fault::Delay {
+            message,
+            extra_delay_us: 0,
         },
     ];
     for fault in expected {
