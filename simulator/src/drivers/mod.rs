@@ -517,16 +517,26 @@ pub enum Point {
     VoteGranted {
         /// The voter.
         node: NodeId,
+        /// How many times this point came before at the same instant
+        /// (events of one instant can reach it several times).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        nth: u32,
     },
     /// Right after leader `node` counted a follower's acknowledgement.
     AckCounted {
         /// The leader.
         node: NodeId,
+        /// As for [`Point::VoteGranted`].
+        #[serde(default, skip_serializing_if = "is_zero")]
+        nth: u32,
     },
     /// Right after `node` snapshotted its state and compacted its log.
     SnapshotTaken {
         /// The node.
         node: NodeId,
+        /// As for [`Point::VoteGranted`].
+        #[serde(default, skip_serializing_if = "is_zero")]
+        nth: u32,
     },
 }
 
@@ -537,12 +547,38 @@ impl Point {
             Point::NewLeader { node }
             | Point::LeaderCommit { node }
             | Point::Fsync { node }
-            | Point::VoteGranted { node }
-            | Point::AckCounted { node }
-            | Point::SnapshotTaken { node } => Some(node),
+            | Point::VoteGranted { node, .. }
+            | Point::AckCounted { node, .. }
+            | Point::SnapshotTaken { node, .. } => Some(node),
             Point::Timer | Point::Send { .. } => None,
         }
     }
+
+    /// This point as its `nth` occurrence at one instant (points with no
+    /// count stay as they are).
+    pub fn with_nth(self, count: u32) -> Point {
+        match self {
+            Point::VoteGranted { node, .. } => Point::VoteGranted { node, nth: count },
+            Point::AckCounted { node, .. } => Point::AckCounted { node, nth: count },
+            Point::SnapshotTaken { node, .. } => Point::SnapshotTaken { node, nth: count },
+            other => other,
+        }
+    }
+
+    /// How many times this point came before at its instant (0 for points
+    /// with no count).
+    pub fn nth(self) -> u32 {
+        match self {
+            Point::VoteGranted { nth, .. }
+            | Point::AckCounted { nth, .. }
+            | Point::SnapshotTaken { nth, .. } => nth,
+            _ => 0,
+        }
+    }
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// One fault of a schedule: when, where, what.

@@ -501,9 +501,9 @@ impl Driver for NemesisDriver {
     /// point (see [`crate::drivers::buggify`]).
     fn on_point(&mut self, world: &mut World, point: Point, peer: Option<NodeId>) {
         let (buggify, node) = match point {
-            Point::VoteGranted { node } => (BuggifyPoint::VoteGrantedCrash, node),
-            Point::AckCounted { node } => (BuggifyPoint::AckCountedCrash, node),
-            Point::SnapshotTaken { node } => (BuggifyPoint::SnapshotTakenCrash, node),
+            Point::VoteGranted { node, .. } => (BuggifyPoint::VoteGrantedCrash, node),
+            Point::AckCounted { node, .. } => (BuggifyPoint::AckCountedCrash, node),
+            Point::SnapshotTaken { node, .. } => (BuggifyPoint::SnapshotTakenCrash, node),
             _ => return,
         };
         // Asked at every acknowledgement: the cheap tests first.

@@ -385,7 +385,7 @@ impl World {
         let leads = node.status().role == Role::Leader;
         if let (Some(follower), true) = (ack_from, leads) {
             self.pending_points
-                .push((Point::AckCounted { node: id }, Some(follower)));
+                .push((Point::AckCounted { node: id, nth: 0 }, Some(follower)));
         }
         self.after_input(id);
     }
@@ -607,7 +607,7 @@ impl World {
             .expect("a node that compacted holds its snapshot");
         host.disk.compact(Snapshot { meta, data });
         self.pending_points
-            .push((Point::SnapshotTaken { node: id }, None));
+            .push((Point::SnapshotTaken { node: id, nth: 0 }, None));
         if self.trace.is_logging() {
             self.trace.log_detail(&format!(
                 "n{id} snapshots its state and compacts its log up to {applied}"
@@ -761,7 +761,10 @@ impl World {
             self.check_read_index(message.from, index);
         }
         if let MessageBody::RequestVoteResponse { granted: true } = message.body {
-            let point = Point::VoteGranted { node: message.from };
+            let point = Point::VoteGranted {
+                node: message.from,
+                nth: 0,
+            };
             self.pending_points.push((point, Some(message.to)));
         }
         let (from, to) = (Endpoint::Node(message.from), Endpoint::Node(message.to));

@@ -260,6 +260,8 @@ pub struct World {
     /// Protocol points this event reached, for the driver after it (see
     /// [`crate::drivers::buggify`]): the point and the peer it concerns.
     pub(crate) pending_points: Vec<(Point, Option<NodeId>)>,
+    /// How often each protocol point came at the instant named.
+    point_counts: (u64, std::collections::BTreeMap<Point, u32>),
 }
 
 impl World {
@@ -316,6 +318,7 @@ impl World {
             transferred_term: None,
             oracles: oracles::Oracles::new(&params, !options.manual_ticks),
             pending_points: Vec::new(),
+            point_counts: (0, std::collections::BTreeMap::new()),
             params,
             options,
         };
@@ -446,6 +449,14 @@ impl World {
             if self.outcome.is_some() {
                 break;
             }
+            // Named by its count at this instant, so that a recorded fault
+            // strikes the same occurrence when replayed.
+            if self.point_counts.0 != self.now_us {
+                self.point_counts = (self.now_us, std::collections::BTreeMap::new());
+            }
+            let count = self.point_counts.1.entry(point).or_insert(0);
+            let point = point.with_nth(*count);
+            *count += 1;
             self.ask_driver(point, |driver, world| driver.on_point(world, point, peer));
         }
     }

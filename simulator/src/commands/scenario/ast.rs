@@ -791,9 +791,13 @@ fn write_at(f: &mut fmt::Formatter<'_>, scheduled: &Scheduled) -> fmt::Result {
         Point::NewLeader { node } => write!(f, " when n{node} leads:")?,
         Point::LeaderCommit { node } => write!(f, " when n{node} commits:")?,
         Point::Fsync { node } => write!(f, " when n{node} syncs:")?,
-        Point::VoteGranted { node } => write!(f, " when n{node} votes:")?,
-        Point::AckCounted { node } => write!(f, " when n{node} counts-ack:")?,
-        Point::SnapshotTaken { node } => write!(f, " when n{node} snapshots:")?,
+        Point::VoteGranted { node, nth } => write!(f, " when n{node} votes{}:", nth_suffix(nth))?,
+        Point::AckCounted { node, nth } => {
+            write!(f, " when n{node} counts-ack{}:", nth_suffix(nth))?
+        }
+        Point::SnapshotTaken { node, nth } => {
+            write!(f, " when n{node} snapshots{}:", nth_suffix(nth))?
+        }
     }
     write!(f, " ")?;
     write_fault_of_run(f, &scheduled.fault)
@@ -872,6 +876,15 @@ fn write_fault_of_run(f: &mut fmt::Formatter<'_>, fault: &Fault) -> fmt::Result 
             message,
             extra_delay_us,
         } => write!(f, "delay {message} by={}", format_instant(*extra_delay_us)),
+    }
+}
+
+/// `(2)` after a point that came twice before at its instant; nothing for
+/// the first.
+fn nth_suffix(nth: u32) -> String {
+    match nth {
+        0 => String::new(),
+        n => format!("({n})"),
     }
 }
 

@@ -120,16 +120,28 @@ impl CommandParser<'_> {
         let mut point = Point::Timer;
         if self.words.accept("when") {
             let node = self.node()?;
-            const POINTS: &str =
-                "`leads:`, `commits:`, `syncs:`, `votes:`, `counts-ack:` or `snapshots:`";
+            const POINTS: &str = "`leads:`, `commits:`, `syncs:`, `votes:`, `counts-ack:` or `snapshots:` (the last three may carry a count: `votes(2):`)";
             let what = self.words.next(POINTS)?;
-            point = match what.text {
-                "leads:" => Point::NewLeader { node },
-                "commits:" => Point::LeaderCommit { node },
-                "syncs:" => Point::Fsync { node },
-                "votes:" => Point::VoteGranted { node },
-                "counts-ack:" => Point::AckCounted { node },
-                "snapshots:" => Point::SnapshotTaken { node },
+            // `votes(2):`: the third time the point came at this instant.
+            let (name, nth) = match what.text.strip_suffix("):").and_then(|t| t.split_once('(')) {
+                Some((name, count)) => match count.parse::<u32>() {
+                    Ok(nth) => (format!("{name}:"), nth),
+                    Err(_) => {
+                        return Err(self.words.error(
+                            what.col,
+                            format!("expected a count such as `votes(2):`, found `{}`", what.text),
+                        ))
+                    }
+                },
+                None => (what.text.to_string(), 0),
+            };
+            point = match name.as_str() {
+                "leads:" if nth == 0 => Point::NewLeader { node },
+                "commits:" if nth == 0 => Point::LeaderCommit { node },
+                "syncs:" if nth == 0 => Point::Fsync { node },
+                "votes:" => Point::VoteGranted { node, nth },
+                "counts-ack:" => Point::AckCounted { node, nth },
+                "snapshots:" => Point::SnapshotTaken { node, nth },
                 other => {
                     return Err(self
                         .words
