@@ -18,6 +18,7 @@
 
 use super::run::{execute, execute_params_schedule, RunReport};
 use super::scenario::ast::{Command, Expectation, Scenario, Step, WorldSpec};
+use super::scenario::parse::world_params;
 use crate::drivers::{Fault, Scheduled};
 use crate::world::params::{Overrides, Params, Profile, RunOptions};
 use crate::world::{World, WorldOptions};
@@ -172,8 +173,13 @@ pub fn rerun(
     options: &RunOptions,
     world_options: WorldOptions,
 ) -> (World, RunReport) {
-    let params = Params::draw(shrunk.world.seed, options).overridden(&shrunk.world.overrides);
-    execute_params_schedule(params, options, world_options, &shrunk.schedule)
+    let params = world_params(&shrunk.world);
+    let (world, mut report) =
+        execute_params_schedule(params, options, world_options, &shrunk.schedule);
+    // The report names the seed the run was shrunk from (a timeline's title
+    // says "shrunk from seed N"), not the seed of its background randomness.
+    report.params.seed = shrunk.world.seed;
+    (world, report)
 }
 
 fn is_message_fault(fault: &Fault) -> bool {
@@ -187,6 +193,7 @@ fn is_message_fault(fault: &Fault) -> bool {
 fn world_spec(seed: u64, options: &RunOptions) -> WorldSpec {
     WorldSpec {
         seed,
+        background: None,
         standard: options.profile == Profile::Standard,
         bugs: options.bugs.iter().map(|b| b.name().to_string()).collect(),
         faults: options
@@ -201,7 +208,7 @@ fn world_spec(seed: u64, options: &RunOptions) -> WorldSpec {
 impl Search<'_> {
     /// Runs `world` with `faults`, whatever the time.
     fn execute(&self, world: &WorldSpec, faults: &[(usize, Scheduled)]) -> (World, RunReport) {
-        let params = Params::draw(self.seed, &self.options).overridden(&world.overrides);
+        let params = world_params(world);
         let schedule: Vec<Scheduled> = faults.iter().map(|(_, s)| s.clone()).collect();
         execute_params_schedule(params, &self.options, WorldOptions::default(), &schedule)
     }
