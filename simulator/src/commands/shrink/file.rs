@@ -14,16 +14,26 @@ pub fn scenario_of(shrunk: &Shrunk, command: &str) -> Scenario {
         true => "1-minimal: without any one of its faults the violation disappears.",
         false => "Stopped by the time limit: it fails, but may not be minimal.",
     };
-    let header = [
+    let mut header = vec![
         format!("# Shrunk by `{command}`."),
         format!(
             "# The original run: {before_faults} faults, {before_events} events. This one: {after_faults} faults, {after_events} events, the same violation ({}).",
             shrunk.invariant.name()
         ),
         format!("# {minimal}"),
-        "# Delays, timeouts and the clients' operations come from the seed; the".into(),
-        "# nemesis is off: the faults are the `at` lines, each where it struck.".into(),
     ];
+    match shrunk.world.background {
+        None => header
+            .push("# Delays, timeouts and the clients' operations come from the seed; the".into()),
+        Some(background) => header.extend([
+            format!(
+                "# Its parameters come from seed {}; delays, timeouts and the",
+                shrunk.world.seed
+            ),
+            format!("# clients' operations from seed {background} (`background=`); the"),
+        ]),
+    }
+    header.push("# nemesis is off: the faults are the `at` lines, each where it struck.".into());
     let step = |command: Command, leading: Vec<String>| Step {
         leading,
         command,
@@ -32,7 +42,7 @@ pub fn scenario_of(shrunk: &Shrunk, command: &str) -> Scenario {
         line: 0,
         source: None,
     };
-    let mut steps = vec![step(Command::World(shrunk.world.clone()), header.to_vec())];
+    let mut steps = vec![step(Command::World(shrunk.world.clone()), header)];
     steps.extend(
         shrunk
             .schedule

@@ -10,6 +10,7 @@ use crate::drivers::{Fault, Scheduled};
 use crate::world::params::{Overrides, Params, RunOptions};
 use crate::world::{World, WorldOptions};
 use invariants::Invariant;
+use raft_core::NodeId;
 
 /// Faults of a run, each with its place in the original schedule.
 pub(super) type Faults = Vec<(usize, Scheduled)>;
@@ -265,17 +266,24 @@ fn split<T: Clone>(items: &[T], parts: usize) -> Vec<Vec<T>> {
     chunks
 }
 
-/// Whether `scheduled` names no node past `nodes`.
+/// Whether `scheduled` names no node past `nodes` (a message's endpoints
+/// do not count: a message of a node that is gone is never sent).
 fn names_only_nodes_up_to(scheduled: &Scheduled, nodes: u64) -> bool {
-    let fits = |node: u64| node <= nodes;
-    let point_fits = scheduled.point.node().is_none_or(fits);
-    let fault_fits = match &scheduled.fault {
-        Fault::Partition { groups } => groups.iter().flatten().all(|&n| fits(n)),
+    nodes_named(scheduled).iter().all(|&node| node <= nodes)
+}
+
+/// The nodes `scheduled` names, where it strikes and what it does to,
+/// in order, without repeats (a message's endpoints not among them).
+pub(super) fn nodes_named(scheduled: &Scheduled) -> Vec<NodeId> {
+    let mut named: Vec<NodeId> = scheduled.point.node().into_iter().collect();
+    match &scheduled.fault {
+        Fault::Partition { groups } => named.extend(groups.iter().flatten()),
         Fault::Cut { from, to }
         | Fault::Restore { from, to }
         | Fault::Clog { from, to, .. }
         | Fault::Transfer { from, to }
-        | Fault::Unclog { from, to } => fits(*from) && fits(*to),
+        | Fault::Unclog { from, to }
+        | Fault::Replace { node: from, by: to } => named.extend([*from, *to]),
         Fault::Crash { node, .. }
         | Fault::Skew { node, .. }
         | Fault::Unskew { node }
@@ -284,12 +292,16 @@ fn names_only_nodes_up_to(scheduled: &Scheduled, nodes: u64) -> bool {
         | Fault::Pause { node }
         | Fault::Join { node }
         | Fault::Compact { node }
-        | Fault::Resume { node } => fits(*node),
-        Fault::Replace { node, by } => fits(*node) && fits(*by),
-        Fault::ConfChange { at, changes } => fits(*at) && changes.iter().all(|c| fits(c.node())),
-        Fault::Heal | Fault::Drop { .. } | Fault::Duplicate { .. } | Fault::Delay { .. } => true,
-    };
-    point_fits && fault_fits
+        | Fault::Resume { node } => named.push(*node),
+        Fault::ConfChange { at, changes } => {
+            named.push(*at);
+            named.extend(changes.iter().map(|change| change.node()));
+        }
+        Fault::Heal | Fault::Drop { .. } | Fault::Duplicate { .. } | Fault::Delay { .. } => {}
+    }
+    named.sort_unstable();
+    named.dedup();
+    named
 }
 
 #[cfg(test)]
