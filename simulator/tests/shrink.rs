@@ -377,3 +377,35 @@ fn a_file_or_folder_that_cannot_be_written_is_refused_before_any_work() {
         assert!(output.stdout.is_empty(), "{args:?}: the campaign ran");
     }
 }
+
+#[test]
+fn a_background_seed_keeps_the_parameters_and_changes_the_randomness() {
+    use simulator::commands::scenario::ast::WorldSpec;
+    use simulator::commands::scenario::parse::world_params;
+    let text = "world seed=1 background=2 nodes=3\nrun-to-end\nexpect no-violation\n";
+    let scenario = parse(text).expect("parses");
+    let Command::World(spec) = &scenario.steps[0].command else {
+        panic!("a world first: {scenario:?}");
+    };
+    assert_eq!(spec.background, Some(2));
+    assert_eq!(spec.to_string(), "world seed=1 background=2 nodes=3");
+    let plain = WorldSpec {
+        background: None,
+        ..spec.clone()
+    };
+    let parameters = |spec: &WorldSpec| {
+        let mut value = serde_json::to_value(world_params(spec)).expect("JSON");
+        value["seed"].take().as_u64().map(|seed| (seed, value))
+    };
+    let (with, without) = (parameters(spec).unwrap(), parameters(&plain).unwrap());
+    assert_eq!((with.0, without.0), (2, 1), "the randomness's seed");
+    assert_eq!(with.1, without.1, "the parameters are seed 1's");
+    let hash = |text: &str| {
+        let filled = check_text("r.scen", text, true).expect("parses");
+        let text = filled.rewritten.expect("the output filled in");
+        let line = text.lines().find(|l| l.contains("trace hash"));
+        line.expect("a trace hash line").to_string()
+    };
+    let plain_text = text.replace(" background=2", "");
+    assert_ne!(hash(text), hash(&plain_text), "other delays and timeouts");
+}

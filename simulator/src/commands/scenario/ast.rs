@@ -134,8 +134,13 @@ impl ClusterSpec {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorldSpec {
     /// The seed: its parameters, and all background randomness (delays,
-    /// timeouts, the clients' operations).
+    /// timeouts, the clients' operations) unless `background` names another.
     pub seed: u64,
+    /// The seed the background randomness comes from instead, the
+    /// parameters staying those of `seed` (a shrunk run that needs fewer
+    /// faults under other delays and timeouts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<u64>,
     /// `standard` for the benchmark profile; the swarm's otherwise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub standard: bool,
@@ -452,7 +457,7 @@ pub enum Command {
     Held,
     /// `expect ...`
     Expect(Expectation),
-    /// `world seed=N [bug=..] [nodes=N] [clients=N] [operations=N] [chaos=5s]`
+    /// `world seed=N [background=N] [bug=..] [nodes=N] [clients=N] [operations=N] [chaos=5s]`
     World(WorldSpec),
     /// `at 1.5s [when n2 leads:] partition n1,n2 | n3`: a fault of a recorded run.
     At(Scheduled),
@@ -740,6 +745,9 @@ fn write_fault(f: &mut fmt::Formatter<'_>, command: &Command) -> fmt::Result {
 impl fmt::Display for WorldSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "world seed={}", self.seed)?;
+        if let Some(background) = self.background {
+            write!(f, " background={background}")?;
+        }
         if self.standard {
             write!(f, " profile=standard")?;
         }

@@ -250,9 +250,16 @@ struct Header {
     recorded: bool,
 }
 
-/// The parameters of the world a `world` command describes.
+/// The parameters of the world a `world` command describes: drawn from its
+/// seed, with its overrides; with `background=N`, every stream of background
+/// randomness (delays, timeouts, clocks, disks, the clients' operations),
+/// which the world keys from `Params::seed`, comes from seed N instead.
 pub fn world_params(spec: &WorldSpec) -> Params {
-    Params::draw(spec.seed, &world_options(spec)).overridden(&spec.overrides)
+    let mut params = Params::draw(spec.seed, &world_options(spec)).overridden(&spec.overrides);
+    if let Some(background) = spec.background {
+        params.seed = background;
+    }
+    params
 }
 
 /// The run options a `world` command describes (its names were checked).

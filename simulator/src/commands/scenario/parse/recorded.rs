@@ -10,11 +10,12 @@ const CLIENTS_MAX: u64 = 100;
 /// The most operations a `world` may bound its clients to.
 const OPERATIONS_MAX: u64 = 1_000_000;
 
-/// Parses `world seed=N [profile=standard] [bug=..] [fault=..] [nodes=N]
+/// Parses `world seed=N [background=N] [profile=standard] [bug=..] [fault=..] [nodes=N]
 /// [clients=N] [operations=N] [chaos=5s]`.
 pub(super) fn parse_world(words: &mut Words<'_>) -> Result<WorldSpec, ParseError> {
     let mut spec = WorldSpec {
         seed: 0,
+        background: None,
         standard: false,
         bugs: Vec::new(),
         faults: Vec::new(),
@@ -41,6 +42,11 @@ fn set_world_option(spec: &mut WorldSpec, key: &str, value: &str) -> Result<(), 
             spec.seed = value
                 .parse()
                 .map_err(|_| bad(format!("`seed` takes an unsigned 64-bit number, found `{value}`")))?;
+        }
+        "background" => {
+            spec.background = Some(value.parse().map_err(|_| {
+                bad(format!("`background` takes an unsigned 64-bit number, found `{value}`"))
+            })?);
         }
         "profile" => match value {
             "standard" => spec.standard = true,
@@ -79,7 +85,7 @@ fn set_world_option(spec: &mut WorldSpec, key: &str, value: &str) -> Result<(), 
         }
         _ => {
             return Err(OptionError::UnknownKey(format!(
-                "unknown world setting `{key}`; settings: seed, profile, bug, fault, nodes, clients, operations, compaction, chaos"
+                "unknown world setting `{key}`; settings: seed, background, profile, bug, fault, nodes, clients, operations, compaction, chaos"
             )))
         }
     }
