@@ -156,7 +156,7 @@ fn replay_of_a_double_vote_tells_who_led_and_the_second_vote() {
     );
     // The story names the leaders; the violation is the second vote of a
     // term leaving while the disk holds the first (the node's own).
-    assert!(text.contains("n3 becomes LEADER of term 1 "), "{text}");
+    assert!(text.contains("n2 becomes LEADER of term 1 "), "{text}");
     assert!(
         text.contains("durable-answer: node 5, term 2; expected n5 to answer n1 only once its vote for n1 in term 2 is on its disk, seen the answer left while its disk holds term 2 vote n5"),
         "{text}"

@@ -64,7 +64,7 @@ fn assert_every_message_is_accounted_for(world: &World, what: &str) {
 fn recording_a_timeline_changes_nothing_of_the_run() {
     let cases = [
         (0..12).map(|seed| (seed, None)).collect::<Vec<_>>(),
-        vec![(6, Some(Bug::DoubleVote)), (23, Some(Bug::StaleRead))],
+        vec![(1, Some(Bug::DoubleVote)), (23, Some(Bug::StaleRead))],
     ];
     for (seed, bug) in cases.concat() {
         let options = options(bug);
@@ -103,22 +103,16 @@ fn leaders_of(timeline: &Timeline, term: u64) -> Vec<u64> {
 }
 
 #[test]
-fn the_double_vote_seed_shows_two_leaders_of_term_one() {
+fn the_double_vote_seed_shows_its_leader_and_ends_at_the_second_vote() {
     let options = options(Some(Bug::DoubleVote));
-    let (world, report) = execute(6, &options, recorded(TimelineLimits::default()));
+    let (world, report) = execute(1, &options, recorded(TimelineLimits::default()));
     let timeline = world.timeline().expect("recorded");
-    // `raftsim replay --seed 6 --bug double-vote`: n6 leads term 1, then n7
-    // at 0.105029s, the step that breaks election safety.
-    assert_eq!(leaders_of(timeline, 1), [6, 7]);
-    let n7 = timeline
-        .statuses()
-        .items()
-        .iter()
-        .rev()
-        .find(|c| c.node == 7);
-    assert_eq!(n7.map(|c| c.at_us), Some(105_029));
-    assert_eq!(report.virtual_time_us, 105_029);
-    assert_every_message_is_accounted_for(&world, "seed 6 double-vote");
+    // `raftsim replay --seed 1 --bug double-vote`: n2 leads term 1; at
+    // 0.601054s n5, a candidate of term 2, grants n1 its vote too (the
+    // step durable-answer stops).
+    assert_eq!(leaders_of(timeline, 1), [2]);
+    assert_eq!(report.virtual_time_us, 601_054);
+    assert_every_message_is_accounted_for(&world, "seed 1 double-vote");
 }
 
 #[test]
@@ -167,30 +161,30 @@ fn assert_page_counts_add_up(page: &Page) {
 }
 
 #[test]
-fn the_page_of_the_double_vote_seed_marks_two_leaders_and_the_violation() {
-    let (world, page) = page_of(6, Some(Bug::DoubleVote));
+fn the_page_of_the_double_vote_seed_marks_the_leader_and_the_violation() {
+    let (world, page) = page_of(1, Some(Bug::DoubleVote));
     let leaders: Vec<(u64, u64)> = page
         .statuses
         .iter()
         .filter(|s| s.role == "leader")
         .map(|s| (s.node, s.term.expect("a leader has a term")))
         .collect();
-    assert_eq!(leaders, [(6, 1), (7, 1)]);
+    assert_eq!(leaders.first(), Some(&(2, 1)));
     let [violation] = page.violations.as_slice() else {
         panic!("one violation, not {:?}", page.violations);
     };
-    assert_eq!(violation.invariant, "election-safety");
-    assert_eq!((violation.at_us, violation.step), (105_029, 131));
-    assert_eq!(violation.nodes, [6, 7]);
-    assert!(violation.text.contains("seen node 7 also leader of term 1"));
+    assert_eq!(violation.invariant, "durable-answer");
+    assert_eq!((violation.at_us, violation.step), (601_054, 242));
+    assert_eq!(violation.nodes, [5]);
+    assert!(violation.text.contains("its disk holds term 2 vote n5"));
     assert_eq!(page.outcome.kind, "violation");
     assert_eq!(
         page.outcome.replay.as_deref(),
-        Some("raftsim replay --seed 6 --bug double-vote")
+        Some("raftsim replay --seed 1 --bug double-vote")
     );
-    // Seven voters and four spare ids (the run may replace nodes).
-    assert_eq!(page.node_count, 11);
-    assert_eq!(page.end_us, 105_029);
+    // Five voters and four spare ids (the run may replace nodes).
+    assert_eq!(page.node_count, 9);
+    assert_eq!(page.end_us, 601_054);
     assert!(page.linearizability.is_none());
     // A short run: every message is kept, and the notes say nothing is left out.
     assert_eq!(page.messages.len() as u64, world.messages_sent());
@@ -204,18 +198,18 @@ fn the_page_of_the_double_vote_seed_marks_two_leaders_and_the_violation() {
 
 #[test]
 fn the_page_of_the_stale_read_seed_draws_the_failing_key_with_its_stuck_operations() {
-    let (world, page) = page_of(56, Some(Bug::StaleRead));
+    let (world, page) = page_of(7, Some(Bug::StaleRead));
     assert_eq!(page.violations[0].invariant, "linearizability");
     let panel = page
         .linearizability
         .as_ref()
         .expect("a linearizability panel");
-    // `raftsim run --seed 56 --bug stale-read`: on key "k0", after a
-    // 22-operation prefix, client 1 reads "c1.6c1.7;c1.8;c1.9;c1.11;", a
-    // value that appends acknowledged before the read had already grown.
+    // `raftsim run --seed 7 --bug stale-read`: on key "k0", after a
+    // 5-operation prefix, client 2 reads nil from the old leader n3, cut
+    // off with its stale state, after appends were acknowledged.
     assert_eq!(panel.key.as_deref(), Some("k0"));
     assert_eq!(panel.state, "a value no read saw");
-    assert_eq!(panel.prefix.len(), 22);
+    assert_eq!(panel.prefix.len(), 5);
     assert!(panel.operations.iter().all(|op| op.key == "k0"));
     let stuck: Vec<_> = panel
         .operations
@@ -228,9 +222,9 @@ fn the_page_of_the_stale_read_seed_draws_the_failing_key_with_its_stuck_operatio
         "every stuck operation is drawn"
     );
     assert!(
-        stuck.iter().any(|op| op.op == "get \"k0\""
-            && op.result == "\"c1.6c1.7;c1.8;c1.9;c1.11;\""
-            && op.client == 1),
+        stuck
+            .iter()
+            .any(|op| op.op == "get \"k0\"" && op.result == "nil" && op.client == 2),
         "{stuck:?}"
     );
     let drawn: Vec<u64> = panel.operations.iter().map(|op| op.id).collect();
@@ -275,7 +269,7 @@ fn a_page_says_what_its_window_left_out() {
 
 #[test]
 fn the_page_is_one_file_that_fetches_nothing() {
-    let (_, page) = page_of(56, Some(Bug::StaleRead));
+    let (_, page) = page_of(7, Some(Bug::StaleRead));
     let html = timeline::html::render(&page);
     let lower = html.to_lowercase();
     for outside in [
@@ -320,7 +314,7 @@ fn events<'a>(trace: &'a serde_json::Value, ph: &str) -> Vec<&'a serde_json::Val
 
 #[test]
 fn the_perfetto_trace_holds_roles_flows_and_the_violation() {
-    let (_, page) = page_of(6, Some(Bug::DoubleVote));
+    let (_, page) = page_of(1, Some(Bug::DoubleVote));
     let trace: serde_json::Value =
         serde_json::from_str(&timeline::perfetto_json(&page)).expect("the trace is JSON");
     let names: Vec<&str> = events(&trace, "M")
@@ -328,7 +322,7 @@ fn the_perfetto_trace_holds_roles_flows_and_the_violation() {
         .filter(|e| e["name"] == "process_name")
         .filter_map(|e| e["args"]["name"].as_str())
         .collect();
-    for node in 1..=7 {
+    for node in 1..=5 {
         assert!(
             names.contains(&format!("node n{node}").as_str()),
             "{names:?}"
@@ -339,13 +333,13 @@ fn the_perfetto_trace_holds_roles_flows_and_the_violation() {
         .filter(|e| e["name"] == "leader t1")
         .filter_map(|e| e["pid"].as_u64())
         .collect();
-    assert_eq!(leaders, [6, 7]);
+    assert_eq!(leaders, [2]);
     let violations: Vec<_> = events(&trace, "i")
         .into_iter()
-        .filter(|e| e["s"] == "g" && e["name"] == "VIOLATION election-safety")
+        .filter(|e| e["s"] == "g" && e["name"] == "VIOLATION durable-answer")
         .collect();
     assert_eq!(violations.len(), 1);
-    assert_eq!(violations[0]["ts"], 105_029);
+    assert_eq!(violations[0]["ts"], 601_054);
     assert_flows_bind_to_slices(&trace, &page);
 }
 
@@ -447,15 +441,15 @@ fn a_scenario_page_accounts_for_held_paused_and_crashed_while_paused_messages() 
 
 #[test]
 fn a_recorded_run_scenario_draws_its_seed_run() {
-    // What `raftsim shrink --seed 6 --bug double-vote` writes: no fault is
-    // needed, only a smaller world.
-    let text = "world seed=6 bug=double-vote clients=0 chaos=0.106s\nrun-to-end\nexpect violation election-safety\n";
+    // What `raftsim shrink --seed 1 --bug double-vote` writes: no fault is
+    // needed, only a smaller world under another seed's timeouts.
+    let text = "world seed=1 background=3 bug=double-vote nodes=3 clients=1 operations=0 chaos=0.255s\nrun-to-end\nexpect violation durable-answer\n";
     let scenario = simulator::commands::scenario::parse(text).expect("parses");
     let page = timeline::scenario::page_of_scenario("dv.scen", &scenario).expect("a page");
-    assert_eq!(page.violations[0].invariant, "election-safety");
-    assert_eq!(page.violations[0].at_us, 105_029);
+    assert_eq!(page.violations[0].invariant, "durable-answer");
+    assert_eq!(page.violations[0].at_us, 254_014);
     assert!(
-        page.title.starts_with("dv.scen (world seed=6"),
+        page.title.starts_with("dv.scen (world seed=1"),
         "{}",
         page.title
     );
@@ -480,7 +474,7 @@ fn replay_writes_both_files_and_a_file_that_cannot_be_written_is_exit_2() {
     let args = [
         "replay",
         "--seed",
-        "6",
+        "1",
         "--bug",
         "double-vote",
         "--events",
@@ -502,7 +496,7 @@ fn replay_writes_both_files_and_a_file_that_cannot_be_written_is_exit_2() {
     let stdout = String::from_utf8_lossy(&ran.stdout);
     assert!(stdout
         .trim_end()
-        .ends_with("replay: raftsim replay --seed 6 --bug double-vote"));
+        .ends_with("replay: raftsim replay --seed 1 --bug double-vote"));
     let nowhere = dir.join("missing-folder/x.html");
     let refused = raftsim(&[&args[..], &["--html", nowhere.to_str().unwrap()]].concat());
     assert_eq!(refused.status.code(), Some(2));
