@@ -5,6 +5,9 @@
 //! - [`check`] / [`check_kv`]: the whole-history search (Wing & Gong with
 //!   Lowe's memoization), split per key (P-compositionality), under a
 //!   [`Budget`]: out of budget is [`CheckOutcome::Unknown`], never a pass.
+//! - the fast path for unique values (`unique`): a key whose written
+//!   values are all distinct is decided in O(n log n), without a search;
+//!   the other keys are searched.
 //! - [`OnlineKvChecker`]: the same question asked after every completion, so a
 //!   violation is reported at the very response that caused it.
 //! - [`parse`]: Jepsen's etcd logs and Porcupine's kv histories.
@@ -20,6 +23,7 @@ mod model;
 mod online;
 pub mod parse;
 mod search;
+mod unique;
 mod unread;
 mod witness;
 
@@ -30,6 +34,7 @@ pub use history::{
 };
 pub use model::{CasRegisterModel, HistoryOf, KvModel, Model};
 pub use online::{OnlineChecker, OnlineKvChecker};
+pub use unique::{Access, Value};
 
 use std::hash::BuildHasher;
 
@@ -116,19 +121,125 @@ pub fn check<M: Model>(
 }
 
 /// Checks `history` against `model` with the given partitioning.
+///
+/// Per key, the keys whose written values are unique are decided by the
+/// fast path (see `unique`), and only the others are searched.
 pub fn check_with<M: Model>(
     model: &M,
     history: &OpHistory<M::Input, M::Output>,
     budget: Budget,
     partitioning: Partitioning,
 ) -> CheckOutcome {
+    if partitioning == Partitioning::Whole {
+        return check_by_search(model, history, budget, partitioning, None);
+    }
+    let keys = unique::check_keys(model, history);
+    let mut dropped = vec![true; history.len()];
+    let mut searched = false;
+    for (key, calls, verdict) in keys {
+        match verdict {
+            unique::KeyVerdict::Linearizable => {}
+            unique::KeyVerdict::Violation(violation) => {
+                return explain_violation(model, history, budget, key, &calls, violation);
+            }
+            unique::KeyVerdict::Search => {
+                searched = true;
+                for &call in &calls {
+                    dropped[call as usize] = false;
+                }
+            }
+        }
+    }
+    match searched {
+        false => CheckOutcome::Linearizable,
+        true => check_by_search(model, history, budget, partitioning, Some(&dropped)),
+    }
+}
+
+/// Checks `history` by the general search alone, without the fast path for
+/// unique values (to compare the two; a caller wants [`check`]).
+pub fn check_searching<M: Model>(
+    model: &M,
+    history: &OpHistory<M::Input, M::Output>,
+    budget: Budget,
+) -> CheckOutcome {
+    check_by_search(model, history, budget, Partitioning::PerKey, None)
+}
+
+/// The fast path's verdict if every key of `history` qualifies for it,
+/// else `None` (to compare the two; a caller wants [`check`]).
+pub fn check_unique_values<M: Model>(
+    model: &M,
+    history: &OpHistory<M::Input, M::Output>,
+) -> Option<CheckOutcome> {
+    for (key, _, verdict) in unique::check_keys(model, history) {
+        match verdict {
+            unique::KeyVerdict::Linearizable => {}
+            unique::KeyVerdict::Violation(violation) => {
+                let explanation = unique::explain(history, key, violation);
+                return Some(CheckOutcome::NotLinearizable(explanation));
+            }
+            unique::KeyVerdict::Search => return None,
+        }
+    }
+    Some(CheckOutcome::Linearizable)
+}
+
+/// Steps the search may take to explain a violation the fast path found:
+/// its explanation (a longest linearizable prefix) reads better, and on the
+/// small keys of simulated runs it is found at once.
+const EXPLAIN_STEPS_MAX: u64 = 100_000;
+
+/// The outcome for a violation the fast path found on `key` (its calls
+/// `calls`): explained by the search if it finds one within
+/// [`EXPLAIN_STEPS_MAX`] steps, else by the fast path.
+fn explain_violation<M: Model>(
+    model: &M,
+    history: &OpHistory<M::Input, M::Output>,
+    budget: Budget,
+    key: Option<&str>,
+    calls: &[u32],
+    violation: unique::Violation,
+) -> CheckOutcome {
+    let mut dropped = vec![true; history.len()];
+    for &call in calls {
+        dropped[call as usize] = false;
+    }
+    let small = Budget {
+        max_steps: budget.max_steps.min(EXPLAIN_STEPS_MAX),
+        ..budget
+    };
+    match check_by_search(model, history, small, Partitioning::PerKey, Some(&dropped)) {
+        CheckOutcome::NotLinearizable(explanation) => CheckOutcome::NotLinearizable(explanation),
+        CheckOutcome::Linearizable => {
+            unreachable!("the fast path and the search disagree on key {key:?}")
+        }
+        CheckOutcome::Unknown { .. } => {
+            CheckOutcome::NotLinearizable(unique::explain(history, key, violation))
+        }
+    }
+}
+
+/// The search over the calls not `dropped` (by history index; `None`: all).
+fn check_by_search<M: Model>(
+    model: &M,
+    history: &OpHistory<M::Input, M::Output>,
+    budget: Budget,
+    partitioning: Partitioning,
+    dropped: Option<&[bool]>,
+) -> CheckOutcome {
     // The model's rewrite, if it has one, is searched instead; an
     // explanation still names the operations as the history has them.
     match model.reduce(history) {
-        Some((reduced_model, reduced)) => {
-            search_groups(&reduced_model, &reduced, history, budget, partitioning)
-        }
-        None => search_groups(model, history, history, budget, partitioning),
+        Some((reduced_model, reduced)) => search_groups(
+            &reduced_model,
+            &reduced,
+            history,
+            budget,
+            partitioning,
+            dropped,
+        ),
+        None => search_groups(model, history, history, budget, partitioning, dropped),
     }
 }
 
@@ -140,8 +251,9 @@ fn search_groups<M: Model>(
     shown: &OpHistory<M::Input, M::Output>,
     budget: Budget,
     partitioning: Partitioning,
+    dropped: Option<&[bool]>,
 ) -> CheckOutcome {
-    let groups = Groups::of(model, history, partitioning);
+    let groups = Groups::of(model, history, partitioning, dropped);
     let mut searcher = search::Searcher::new(model, groups.largest());
     // Partitions are searched in rounds, each with a step allowance that
     // grows fourfold per round, until each is decided: one hard partition
@@ -256,11 +368,14 @@ struct Span {
 }
 
 impl<'h, M: Model> Groups<'h, M> {
-    /// Failed calls and reads of unknown outcome constrain nothing: dropped.
+    /// Failed calls and reads of unknown outcome constrain nothing: dropped,
+    /// as are the calls `dropped` says (by history index), whose keys were
+    /// decided without a search.
     fn of(
         model: &M,
         history: &'h OpHistory<M::Input, M::Output>,
         partitioning: Partitioning,
+        dropped: Option<&[bool]>,
     ) -> Self {
         let operations = history.operations();
         let per_key = partitioning == Partitioning::PerKey;
@@ -273,7 +388,11 @@ impl<'h, M: Model> Groups<'h, M> {
         let mut place: Vec<(u32, u32)> = Vec::with_capacity(operations.len());
         // Per group: its calls, and its invocations and returns.
         let mut counts: Vec<(u32, u32)> = Vec::new();
-        for op in operations {
+        for (index, op) in operations.iter().enumerate() {
+            if dropped.is_some_and(|dropped| dropped[index]) {
+                place.push((search::NONE, 0));
+                continue;
+            }
             let returned = match &op.outcome {
                 Some(Outcome::Ok(_)) => Some(true),
                 Some(Outcome::Fail) => None,
