@@ -448,11 +448,7 @@ impl Model for CasRegisterModel {
         }
     }
 
-    fn access<'a>(
-        &self,
-        input: &'a RegisterOp,
-        output: Option<&'a RegisterResult>,
-    ) -> Access<'a> {
+    fn access<'a>(&self, input: &'a RegisterOp, output: Option<&'a RegisterResult>) -> Access<'a> {
         match (input, output) {
             (RegisterOp::Read, Some(RegisterResult::Value(read))) => {
                 Access::Read(Some(read.map_or(Value::Absent, Value::Integer)))

@@ -443,7 +443,9 @@ impl<'h> Key<'h> {
                 .word_starting(rest)
                 .ok_or_else(|| impossible("no order of the appends makes the value read"))?;
             if !matches!(self.calls_access(writer), Access::Append(_)) {
-                return Err(impossible("the value read has a put's value after its start"));
+                return Err(impossible(
+                    "the value read has a put's value after its start",
+                ));
             }
             if self.kind_of(writer) == Kind::Failed {
                 return Err(Violation {
@@ -625,7 +627,9 @@ pub(crate) fn check_keys<'h, M: Model>(
             Some(&number) => number,
             None => {
                 let number = keys.len() as u32;
-                numbers.insert_unique(hash, number, |&n| FxBuildHasher.hash_one(keys[n as usize].0));
+                numbers.insert_unique(hash, number, |&n| {
+                    FxBuildHasher.hash_one(keys[n as usize].0)
+                });
                 keys.push((key, Vec::new()));
                 number
             }

@@ -192,7 +192,8 @@ fn simulate(args: &GenHistoryArgs, rng: &mut ChaCha8Rng) -> (Vec<Op>, Vec<(u32, 
                 };
                 next_value += u64::from(!matches!(call, Call::Read));
                 let long = below(rng, LONG_CALL_ONE_IN) == 0;
-                let duration = 2 + below(rng, CALL_TIME_MAX * if long { LONG_CALL_FACTOR } else { 1 });
+                let duration =
+                    2 + below(rng, CALL_TIME_MAX * if long { LONG_CALL_FACTOR } else { 1 });
                 let unknown_one_in = match call {
                     Call::Read => UNKNOWN_READ_ONE_IN,
                     _ => UNKNOWN_WRITE_ONE_IN,
@@ -363,5 +364,9 @@ fn write_jepsen(out: &mut String, op: &Op, is_return: bool) {
         }
         Call::Put(value) | Call::Append(value) => (":write", value.to_string()),
     };
-    let _ = writeln!(out, "INFO  jepsen.util - {}\t{kind}\t{f}\t{value}", op.client);
+    let _ = writeln!(
+        out,
+        "INFO  jepsen.util - {}\t{kind}\t{f}\t{value}",
+        op.client
+    );
 }
