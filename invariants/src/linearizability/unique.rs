@@ -125,6 +125,16 @@ pub(crate) struct Violation {
     reason: String,
 }
 
+impl Violation {
+    /// A violation that calls `calls` (history indices) show.
+    pub(crate) fn new(calls: Vec<u32>, reason: &str) -> Self {
+        Self {
+            calls,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Time of the virtual put of the initial value, and of returns that never
 /// came (calls of unknown outcome).
 const BEFORE_ALL: i64 = i64::MIN;
@@ -153,7 +163,12 @@ pub(crate) fn check_key<M: Model>(
         return KeyVerdict::Search;
     };
     let Some(key) = Key::of(model, history, calls, initial) else {
-        return KeyVerdict::Search;
+        // Not unique: perhaps a stale read still shows in the values that
+        // are (see `refute`); else searched.
+        return match super::refute::refute(model, history, calls) {
+            Some(violation) => KeyVerdict::Violation(violation),
+            None => KeyVerdict::Search,
+        };
     };
     match key.blocks(history) {
         Ok(blocks) => match check_blocks(&blocks) {
@@ -612,15 +627,25 @@ fn check_ranks(block: &[Placed]) -> Result<(), Violation> {
     Ok(())
 }
 
-/// Checks every key of `history` on the fast path; returns, per key in
-/// order of first appearance, its verdict, with the key's calls.
+/// Checks the keys of `history` on the fast path; returns, per key in
+/// order of first appearance, its verdict, with the key's calls. Keys of
+/// fewer than `calls_min` calls are left to the search (it decides them in
+/// microseconds, faster than the fast path's tables are built); after the
+/// first violation, the other keys too.
 pub(crate) fn check_keys<'h, M: Model>(
     model: &M,
     history: &'h OpHistory<M::Input, M::Output>,
+    calls_min: usize,
 ) -> Vec<(Option<&'h str>, Vec<u32>, KeyVerdict)> {
-    let mut keys: Vec<(Option<&'h str>, Vec<u32>)> = Vec::new();
+    if history.len() < calls_min {
+        return Vec::new(); // no key is long enough
+    }
+    // Key numbers per call, and calls per key: one hash per call, no list
+    // per key until one is long enough.
+    let mut keys: Vec<(Option<&'h str>, u32)> = Vec::new();
     let mut numbers: HashTable<u32> = HashTable::new();
-    for (index, op) in (0u32..).zip(history.operations()) {
+    let mut number_of: Vec<u32> = Vec::with_capacity(history.len());
+    for op in history.operations() {
         let key = model.partition(&op.input);
         let hash = FxBuildHasher.hash_one(key);
         let number = match numbers.find(hash, |&n| keys[n as usize].0 == key) {
@@ -630,15 +655,32 @@ pub(crate) fn check_keys<'h, M: Model>(
                 numbers.insert_unique(hash, number, |&n| {
                     FxBuildHasher.hash_one(keys[n as usize].0)
                 });
-                keys.push((key, Vec::new()));
+                keys.push((key, 0));
                 number
             }
         };
-        keys[number as usize].1.push(index);
+        keys[number as usize].1 += 1;
+        number_of.push(number);
     }
+    if keys.iter().all(|&(_, calls)| (calls as usize) < calls_min) {
+        return Vec::new();
+    }
+    let mut calls_of: Vec<Vec<u32>> = keys
+        .iter()
+        .map(|&(_, calls)| Vec::with_capacity(calls as usize))
+        .collect();
+    for (index, &number) in (0u32..).zip(&number_of) {
+        calls_of[number as usize].push(index);
+    }
+    let mut violated = false;
     keys.into_iter()
-        .map(|(key, calls)| {
-            let verdict = check_key(model, history, &calls);
+        .zip(calls_of)
+        .map(|((key, _), calls)| {
+            let verdict = match violated || calls.len() < calls_min {
+                true => KeyVerdict::Search,
+                false => check_key(model, history, &calls),
+            };
+            violated |= matches!(verdict, KeyVerdict::Violation(_));
             (key, calls, verdict)
         })
         .collect()
