@@ -58,6 +58,12 @@ fn outcome_of<O>(kind: u8, result: O) -> Outcome<O> {
 /// A key-value history of puts, appends and gets on keys "x" and "y" with
 /// unique written values.
 fn kv_history(script: &[Step], absent_start: bool) -> OpHistory<KvOp, KvResult> {
+    kv_history_of(script, absent_start, usize::MAX)
+}
+
+/// As [`kv_history`], but the n-th write writes value number `n % values`:
+/// values repeat.
+fn kv_history_of(script: &[Step], absent_start: bool, values: usize) -> OpHistory<KvOp, KvResult> {
     let mut history = OpHistory::new();
     let mut open: Vec<Option<(_, KvOp, u8, u16)>> = vec![None; 4];
     let (mut puts, mut appends): ([Vec<usize>; 2], [Vec<usize>; 2]) = Default::default();
@@ -83,18 +89,18 @@ fn kv_history(script: &[Step], absent_start: bool) -> OpHistory<KvOp, KvResult> 
             0 => KvOp::Get { key: key_name },
             1 => {
                 writes += 1;
-                puts[k].push(writes);
+                puts[k].push(writes % values);
                 KvOp::Put {
                     key: key_name,
-                    value: written(writes),
+                    value: written(writes % values),
                 }
             }
             _ => {
                 writes += 1;
-                appends[k].push(writes);
+                appends[k].push(writes % values);
                 KvOp::Append {
                     key: key_name,
-                    value: written(writes),
+                    value: written(writes % values),
                 }
             }
         };
@@ -192,6 +198,26 @@ proptest! {
     fn kv_fast_path_agrees_with_the_search(script in script()) {
         assert_agrees(&KvModel::absent_is_none(), &kv_history(&script, true))?;
         assert_agrees(&KvModel::absent_is_empty(), &kv_history(&script, false))?;
+    }
+
+    /// With values written more than once the fast path does not decide,
+    /// but may prove a stale read (`refute`): the search must agree.
+    #[test]
+    fn a_stale_read_proven_despite_repeated_values_is_one(script in script(), values in 2usize..5) {
+        for model in [KvModel::absent_is_none(), KvModel::absent_is_empty()] {
+            let history = kv_history_of(&script, model.initial.is_none(), values);
+            if let Some(fast) = check_unique_values(&model, &history) {
+                let searched = check_searching(&model, &history, Budget::default());
+                prop_assert_eq!(
+                    fast.is_linearizable(),
+                    searched.is_linearizable(),
+                    "fast {:?}, search {:?}\n{:#?}",
+                    fast,
+                    searched,
+                    history.operations()
+                );
+            }
+        }
     }
 
     #[test]
