@@ -355,7 +355,7 @@ fn search_groups<M: Model>(
 }
 
 /// Steps each partition may take in the first round of a check.
-const FIRST_ROUND_STEPS: u64 = 10_000;
+const FIRST_ROUND_STEPS: u64 = 40_000;
 
 /// The limits on calls of unknown outcome placed, round after round, before
 /// the search without limit.
