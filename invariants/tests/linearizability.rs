@@ -93,7 +93,11 @@ fn a_pending_call_at_the_end_counts_as_unknown() {
 
 #[test]
 fn out_of_budget_is_unknown_never_a_pass() {
-    let history = put_then_get(Outcome::Ok(KvResult::Done), Some("a"));
+    // "a" written twice: values are not unique, so the key is searched (the
+    // fast path for unique values takes no steps).
+    let mut history = put_then_get(Outcome::Ok(KvResult::Done), Some("a"));
+    let again = history.invoke(3, put("k", "a"), 50);
+    history.complete(again, Outcome::Ok(KvResult::Done), 60);
     let outcome = check_kv(
         &history,
         Budget {

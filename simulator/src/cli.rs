@@ -55,6 +55,10 @@ enum Command {
     /// Check third-party histories for linearizability (exit 0 all linearizable,
     /// 1 any not or undecided, 2 unreadable file).
     CheckHistory(simulator::commands::check_history::CheckHistoryArgs),
+    /// Write a hard history for the linearizability checker (many clients,
+    /// few keys, long calls, unknown outcomes, unique values), linearizable
+    /// by construction or with one stale read (`--bad`).
+    GenHistory(simulator::commands::gen_history::GenHistoryArgs),
     /// Run scenario files (or directories of them); exit 1 if any fails, 2 if
     /// one cannot be read or parsed. See scenarios/README.md.
     Scenario(ScenarioArgs),
@@ -342,6 +346,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
             (args.html, args.perfetto),
         ),
         Command::CheckHistory(args) => simulator::commands::check_history::run(&args),
+        Command::GenHistory(args) => simulator::commands::gen_history::run(&args),
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::hash::Hash;
 
 use super::history::{KvOp, KvResult, OpHistory, RegisterOp, RegisterResult};
+use super::unique::{Access, Value};
 use super::unread::{fold_unread_writes, UNREAD};
 
 /// A history of calls on model `M`.
@@ -130,6 +131,21 @@ pub trait Model {
     fn state_bytes(&self, state: &Self::State) -> usize {
         let _ = state;
         size_of::<Self::State>()
+    }
+
+    /// What `input` does as the fast path for unique values sees it (a read
+    /// and what it returned, a put, an append), given its result if it
+    /// returned. [`Access::Other`] (the default) sends the key to the
+    /// general search; so must any call this does not describe exactly.
+    fn access<'a>(&self, input: &'a Self::Input, output: Option<&'a Self::Output>) -> Access<'a> {
+        let _ = (input, output);
+        Access::Other
+    }
+
+    /// The value every key starts with, for the fast path; `None` (the
+    /// default) keeps the fast path off for this model.
+    fn initial_access(&self) -> Option<Value<'_>> {
+        None
     }
 
     /// A state as a person reads it (an explanation shows it).
@@ -353,6 +369,26 @@ impl Model for KvModel {
         size_of::<Option<String>>() + state.as_ref().map_or(0, String::capacity)
     }
 
+    fn access<'a>(&self, input: &'a KvOp, output: Option<&'a KvResult>) -> Access<'a> {
+        let text = |value: &'a Option<String>| value.as_deref().map_or(Value::Absent, Value::Text);
+        match (input, output) {
+            (KvOp::Get { .. }, Some(KvResult::Value(read))) => Access::Read(Some(text(read))),
+            (KvOp::Get { .. }, None) => Access::Read(None),
+            (KvOp::Put { value, .. }, None | Some(KvResult::Done)) => {
+                Access::Put(Value::Text(value))
+            }
+            (KvOp::Append { value, .. }, None | Some(KvResult::Done)) => Access::Append(value),
+            _ => Access::Other,
+        }
+    }
+
+    fn initial_access(&self) -> Option<Value<'_>> {
+        // A model whose unread writes were folded (see `reduce`) holds a
+        // stand-in value: it is searched, never taken by the fast path.
+        let value = self.initial.as_deref().map_or(Value::Absent, Value::Text);
+        (!self.folds_unread).then_some(value)
+    }
+
     fn describe_state(&self, state: &Option<String>) -> String {
         match state.as_deref() {
             None => "nil".into(),
@@ -410,6 +446,23 @@ impl Model for CasRegisterModel {
             RegisterOp::Write(value) | RegisterOp::Cas(_, value) => *read == Some(value),
             RegisterOp::Read => false,
         }
+    }
+
+    fn access<'a>(&self, input: &'a RegisterOp, output: Option<&'a RegisterResult>) -> Access<'a> {
+        match (input, output) {
+            (RegisterOp::Read, Some(RegisterResult::Value(read))) => {
+                Access::Read(Some(read.map_or(Value::Absent, Value::Integer)))
+            }
+            (RegisterOp::Read, None) => Access::Read(None),
+            (RegisterOp::Write(value), None | Some(RegisterResult::Done)) => {
+                Access::Put(Value::Integer(*value))
+            }
+            _ => Access::Other,
+        }
+    }
+
+    fn initial_access(&self) -> Option<Value<'_>> {
+        Some(Value::Absent)
     }
 
     fn describe_state(&self, state: &Option<i64>) -> String {

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod campaign;
 pub mod check_history;
 pub mod corpus;
+pub mod gen_history;
 pub mod junit;
 pub mod merge;
 pub mod run;
