@@ -135,7 +135,10 @@ impl CommandParser<'_> {
                     Err(_) => {
                         return Err(self.words.error(
                             what.col,
-                            format!("expected a count such as `votes(2):`, found `{}`", what.text),
+                            format!(
+                                "expected a count such as `votes(2):`, found `{}`",
+                                what.text
+                            ),
                         ))
                     }
                 },
