@@ -261,7 +261,8 @@ pub struct World {
     /// [`crate::drivers::buggify`]): the point and the peer it concerns.
     pub(crate) pending_points: Vec<(Point, Option<NodeId>)>,
     /// How often each protocol point came at the instant named.
-    point_counts: (u64, std::collections::BTreeMap<Point, u32>),
+    // A few points an instant: a vector kept between instants.
+    point_counts: (u64, Vec<(Point, u32)>),
 }
 
 impl World {
@@ -318,7 +319,7 @@ impl World {
             transferred_term: None,
             oracles: oracles::Oracles::new(&params, !options.manual_ticks),
             pending_points: Vec::new(),
-            point_counts: (0, std::collections::BTreeMap::new()),
+            point_counts: (0, Vec::new()),
             params,
             options,
         };
@@ -452,9 +453,17 @@ impl World {
             // Named by its count at this instant, so that a recorded fault
             // strikes the same occurrence when replayed.
             if self.point_counts.0 != self.now_us {
-                self.point_counts = (self.now_us, std::collections::BTreeMap::new());
+                self.point_counts.0 = self.now_us;
+                self.point_counts.1.clear();
             }
-            let count = self.point_counts.1.entry(point).or_insert(0);
+            let counts = &mut self.point_counts.1;
+            let count = match counts.iter_mut().find(|(p, _)| *p == point) {
+                Some((_, count)) => count,
+                None => {
+                    counts.push((point, 0));
+                    &mut counts.last_mut().expect("just pushed").1
+                }
+            };
             let point = point.with_nth(*count);
             *count += 1;
             self.ask_driver(point, |driver, world| driver.on_point(world, point, peer));

@@ -485,7 +485,10 @@ impl World {
             self.judge_commit(obligation);
         }
         if self.now_us >= self.oracles.next_election_check_us {
-            self.oracles.next_election_check_us = self.now_us + self.params.tick_us;
+            // Once per shortest election timeout: the bound is a dozen of
+            // them, so a leaderless stretch is seen at most one late.
+            let every = u64::from(self.params.election_timeout_ticks_min) * self.params.tick_us;
+            self.oracles.next_election_check_us = self.now_us + every;
             self.judge_election();
         }
     }
