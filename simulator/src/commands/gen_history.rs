@@ -324,12 +324,18 @@ fn write(format: HistoryFormat, ops: &[Op], events: &[(u32, bool)]) -> String {
     out
 }
 
-fn write_kv(out: &mut String, op: &Op, is_return: bool) {
-    let kind = match (is_return, op.unknown) {
+/// The event type both formats name: a call, its answer, or an answer of
+/// unknown outcome.
+fn event_kind(op: &Op, is_return: bool) -> &'static str {
+    match (is_return, op.unknown) {
         (false, _) => "invoke",
         (true, false) => "ok",
         (true, true) => "info",
-    };
+    }
+}
+
+fn write_kv(out: &mut String, op: &Op, is_return: bool) {
+    let kind = event_kind(op, is_return);
     let (f, value) = match &op.call {
         Call::Read => {
             let value = match (&op.read, is_return && !op.unknown) {
@@ -349,11 +355,7 @@ fn write_kv(out: &mut String, op: &Op, is_return: bool) {
 }
 
 fn write_jepsen(out: &mut String, op: &Op, is_return: bool) {
-    let kind = match (is_return, op.unknown) {
-        (false, _) => ":invoke",
-        (true, false) => ":ok",
-        (true, true) => ":info",
-    };
+    let kind = event_kind(op, is_return);
     let (f, value) = match &op.call {
         Call::Read => {
             let value = match (&op.read, is_return && !op.unknown) {
@@ -366,7 +368,7 @@ fn write_jepsen(out: &mut String, op: &Op, is_return: bool) {
     };
     let _ = writeln!(
         out,
-        "INFO  jepsen.util - {}\t{kind}\t{f}\t{value}",
+        "INFO  jepsen.util - {}\t:{kind}\t{f}\t{value}",
         op.client
     );
 }

@@ -416,6 +416,23 @@ pub enum DiskFate {
 }
 
 impl Fault {
+    /// The message a message fault strikes and what it does to it (`None`
+    /// for the faults injected at a point).
+    pub fn message_fate(&self) -> Option<(MessageId, Fate)> {
+        match *self {
+            Fault::Drop { message } => Some((message, Fate::Drop)),
+            Fault::Duplicate {
+                message,
+                second_delay_us,
+            } => Some((message, Fate::Duplicate { second_delay_us })),
+            Fault::Delay {
+                message,
+                extra_delay_us,
+            } => Some((message, Fate::Delay { extra_delay_us })),
+            _ => None,
+        }
+    }
+
     /// A digest for the trace hash: a run's hash covers its faults.
     pub fn digest(&self) -> u64 {
         let words: [u64; 4] = match self {
@@ -562,17 +579,6 @@ impl Point {
             Point::AckCounted { node, .. } => Point::AckCounted { node, nth: count },
             Point::SnapshotTaken { node, .. } => Point::SnapshotTaken { node, nth: count },
             other => other,
-        }
-    }
-
-    /// How many times this point came before at its instant (0 for points
-    /// with no count).
-    pub fn nth(self) -> u32 {
-        match self {
-            Point::VoteGranted { nth, .. }
-            | Point::AckCounted { nth, .. }
-            | Point::SnapshotTaken { nth, .. } => nth,
-            _ => 0,
         }
     }
 }

@@ -34,36 +34,13 @@ impl ScheduleDriver {
             let fault = entry.fault.clone();
             // A message's fate is found by its name, wherever it was
             // recorded.
-            match (entry.point, &entry.fault) {
-                (_, Fault::Drop { message }) => {
-                    driver.messages.insert(*message, Fate::Drop);
-                }
-                (
-                    _,
-                    Fault::Duplicate {
-                        message,
-                        second_delay_us,
-                    },
-                ) => {
-                    let fate = Fate::Duplicate {
-                        second_delay_us: *second_delay_us,
-                    };
-                    driver.messages.insert(*message, fate);
-                }
-                (
-                    _,
-                    Fault::Delay {
-                        message,
-                        extra_delay_us,
-                    },
-                ) => {
-                    let fate = Fate::Delay {
-                        extra_delay_us: *extra_delay_us,
-                    };
-                    driver.messages.insert(*message, fate);
-                }
-                (Point::Timer, _) => driver.timers.entry(entry.time_us).or_default().push(fault),
-                (point, _) => driver
+            if let Some((message, fate)) = entry.fault.message_fate() {
+                driver.messages.insert(message, fate);
+                continue;
+            }
+            match entry.point {
+                Point::Timer => driver.timers.entry(entry.time_us).or_default().push(fault),
+                point => driver
                     .at_points
                     .entry(point)
                     .or_default()

@@ -761,6 +761,7 @@ impl World {
             self.check_read_index(message.from, index);
         }
         if let MessageBody::RequestVoteResponse { granted: true } = message.body {
+            self.note_vote_granted(message.term, message.to, message.from);
             let point = Point::VoteGranted {
                 node: message.from,
                 nth: 0,

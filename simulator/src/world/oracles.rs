@@ -45,8 +45,6 @@ use crate::world::World;
 pub struct Bounds {
     /// The longest round trip without faults: twice the largest delay.
     pub round_trip_us: u64,
-    /// The longest heartbeat interval a clock within the drift bound gives.
-    pub heartbeat_us: u64,
     /// How long a link and its ends stay undisturbed before a proposal is
     /// judged: a heartbeat round repairs what a lost message left behind (a
     /// follower's progress probing or paused), twice over.
@@ -81,7 +79,6 @@ impl Bounds {
             ELECTION_ROUNDS * (election_timeout_us + 2 * round_trip_us + 4 * fsync_us) + settle_us;
         Bounds {
             round_trip_us,
-            heartbeat_us,
             settle_us,
             commit_us,
             election_us,
@@ -96,7 +93,6 @@ struct Obligation {
     term: Term,
     index: Index,
     proposed_us: u64,
-    deadline_us: u64,
     /// The quorum that held the log up to `index - 1` (the leader too).
     quorum: Vec<NodeId>,
     conf: ConfState,
@@ -114,8 +110,8 @@ pub(crate) struct Oracles {
     // Invariant: node_disturbed_us[n - 1] is the last time a fault touched
     // node n.
     node_disturbed_us: Vec<u64>,
-    // Invariant: sorted by deadline (each one's deadline is its proposal
-    // time plus the same bound).
+    // Invariant: sorted by proposal time, so by deadline (the proposal
+    // time plus one bound for all).
     obligations: std::collections::VecDeque<Obligation>,
     /// The group the election oracle last judged, and since when it was
     /// that group.
@@ -173,6 +169,19 @@ impl Oracles {
     }
 }
 
+/// Every voter of `conf`, of either half, each once, in order.
+fn voters_of(conf: &ConfState) -> Vec<NodeId> {
+    let mut voters: Vec<NodeId> = conf
+        .voters
+        .iter()
+        .chain(&conf.outgoing_voters)
+        .copied()
+        .collect();
+    voters.sort_unstable();
+    voters.dedup();
+    voters
+}
+
 /// Whether `holders` include a majority of `voters` (an empty half asks for none).
 fn majority_of(voters: &[NodeId], holders: &[NodeId]) -> bool {
     let held = voters.iter().filter(|v| holders.contains(v)).count();
@@ -222,26 +231,15 @@ impl World {
         // A voter whose disk was lost holds nothing we can read; it may
         // have acknowledged before it lost it (its acknowledgement in
         // flight): it is given the benefit of the doubt.
-        let holders: Vec<NodeId> = conf
-            .voters
-            .iter()
-            .chain(&conf.outgoing_voters)
-            .copied()
-            .filter(|&v| {
+        let (holders, lacking): (Vec<NodeId>, Vec<NodeId>) =
+            voters_of(&conf).into_iter().partition(|&v| {
                 let host = self.host_ref(v);
                 host.disk_lost || host.disk.durably_holds(commit, term)
-            })
-            .collect();
+            });
         if quorum_of(&conf, &holders) {
             return;
         }
-        let missing: Vec<String> = conf
-            .voters
-            .iter()
-            .chain(&conf.outgoing_voters)
-            .filter(|v| !holders.contains(v))
-            .map(|v| format!("n{v}"))
-            .collect();
+        let missing: Vec<String> = lacking.iter().map(|v| format!("n{v}")).collect();
         self.report(Violation {
             invariant: Invariant::DurableCommit,
             nodes: vec![leader],
@@ -261,6 +259,18 @@ impl World {
                 missing.join(" ")
             ),
         });
+    }
+
+    /// `voter` granted `candidate` its vote in `term`: counted when the
+    /// candidate leads (see [`World::check_election_quorum`]).
+    pub(crate) fn note_vote_granted(&mut self, term: Term, candidate: NodeId, voter: NodeId) {
+        if self.checker.is_none() {
+            return;
+        }
+        let voters = self.oracles.votes.entry((term, candidate)).or_default();
+        if !voters.contains(&voter) {
+            voters.push(voter);
+        }
     }
 
     /// Node `leader` just became leader: the votes granted to it in its
@@ -347,16 +357,6 @@ impl World {
         if self.checker.is_none() {
             return;
         }
-        if let MessageBody::RequestVoteResponse { granted: true } = message.body {
-            let voters = self
-                .oracles
-                .votes
-                .entry((message.term, message.to))
-                .or_default();
-            if !voters.contains(&message.from) {
-                voters.push(message.from);
-            }
-        }
         let disk = &self.host_ref(message.from).disk;
         let (promised, durable) = match message.body {
             MessageBody::RequestVoteResponse { granted: true } => {
@@ -430,11 +430,8 @@ impl World {
         let conf = node.conf_state();
         let now = self.now_us;
         let settled = |disturbed: u64| disturbed + self.oracles.bounds.settle_us <= now;
-        let quorum: Vec<NodeId> = conf
-            .voters
-            .iter()
-            .chain(&conf.outgoing_voters)
-            .copied()
+        let quorum: Vec<NodeId> = voters_of(&conf)
+            .into_iter()
             .filter(|&v| {
                 let host = self.host_ref(v);
                 if v == leader {
@@ -455,17 +452,12 @@ impl World {
         if !quorum.contains(&leader) || !quorum_of(&conf, &quorum) {
             return;
         }
-        let mut unique = quorum;
-        unique.sort_unstable();
-        unique.dedup();
-        let deadline_us = now + self.oracles.bounds.commit_us;
         self.oracles.obligations.push_back(Obligation {
             leader,
             term: status.term,
             index,
             proposed_us: now,
-            deadline_us,
-            quorum: unique,
+            quorum,
             conf,
         });
     }
@@ -479,7 +471,7 @@ impl World {
             .oracles
             .obligations
             .front()
-            .is_some_and(|o| o.deadline_us < self.now_us)
+            .is_some_and(|o| o.proposed_us + self.oracles.bounds.commit_us < self.now_us)
         {
             let obligation = self.oracles.obligations.pop_front().expect("peeked");
             self.judge_commit(obligation);
@@ -549,15 +541,8 @@ impl World {
         let sends = |world: &World, id: NodeId| world.host_ref(id).is_up() && !world.is_paused(id);
         let running =
             |world: &World, id: NodeId| sends(world, id) && world.host_ref(id).skew_ppt.is_none();
-        let mut group: Vec<NodeId> = configuration
-            .voters
-            .iter()
-            .chain(&configuration.outgoing_voters)
-            .copied()
-            .filter(|&v| running(self, v))
-            .collect();
-        group.sort_unstable();
-        group.dedup();
+        let mut group: Vec<NodeId> = voters_of(&configuration);
+        group.retain(|&v| running(self, v));
         // Drop the member with most cut links until every pair hears
         // each other (the highest id first among equals: deterministic).
         loop {
@@ -606,13 +591,10 @@ impl World {
         let led = statuses
             .iter()
             .any(|s| s.role == Role::Leader && s.term == top_term);
-        let leaderless_since = match (led, self.oracles.leaderless_since_us) {
-            (true, None) => return,
-            (true, Some(since)) => since,
-            (false, since) => *self
-                .oracles
-                .leaderless_since_us
-                .get_or_insert(since.unwrap_or(now)),
+        let leaderless_since = match self.oracles.leaderless_since_us {
+            Some(since) => since,
+            None if led => return,
+            None => *self.oracles.leaderless_since_us.insert(now),
         };
         let mut calm_since = self.oracles.group_since_us.max(leaderless_since);
         for &a in &group {

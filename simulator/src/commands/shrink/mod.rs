@@ -179,10 +179,7 @@ pub fn rerun(
 }
 
 fn is_message_fault(fault: &Fault) -> bool {
-    matches!(
-        fault,
-        Fault::Drop { .. } | Fault::Duplicate { .. } | Fault::Delay { .. }
-    )
+    fault.message_fate().is_some()
 }
 
 /// The `world` line of the run `raftsim run --seed SEED` with `options` ran.

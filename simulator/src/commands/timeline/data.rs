@@ -15,7 +15,6 @@ use serde::Serialize;
 
 use crate::commands::run::{replay_command, RunReport};
 use crate::commands::scenario::ast::Command;
-use crate::drivers::Fault;
 use crate::world::network::Endpoint;
 use crate::world::timeline::{
     Arrival, MessageKind, MessageRecord, NodeState, SendFate, Timeline, Window,
@@ -457,12 +456,7 @@ fn faults(world: &World) -> Vec<FaultRow> {
     world
         .schedule()
         .iter()
-        .filter(|s| {
-            !matches!(
-                s.fault,
-                Fault::Drop { .. } | Fault::Duplicate { .. } | Fault::Delay { .. }
-            )
-        })
+        .filter(|s| s.fault.message_fate().is_none())
         .map(|s| FaultRow {
             at_us: s.time_us,
             text: Command::At(s.clone()).to_string(),

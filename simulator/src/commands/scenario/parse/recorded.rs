@@ -160,10 +160,7 @@ impl CommandParser<'_> {
         }
         let head = self.words.next("fault")?;
         let fault = self.fault_of_run(head, point)?;
-        if let Fault::Drop { message }
-        | Fault::Duplicate { message, .. }
-        | Fault::Delay { message, .. } = fault
-        {
+        if let Some((message, _)) = fault.message_fate() {
             point = Point::Send { message };
         }
         Ok(Scheduled {
