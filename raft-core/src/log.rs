@@ -90,10 +90,7 @@ impl RaftLog {
         let term = self.term(index).expect("held");
         self.entries
             .drain(..(index - self.first_index + 1) as usize);
-        // The memory follows the entries after the snapshot, not the log's past.
-        if self.entries.capacity() > 2 * self.entries.len() + 1024 {
-            self.entries.shrink_to(2 * self.entries.len());
-        }
+        release_spare_capacity(&mut self.entries);
         self.first_index = index + 1;
         self.before_first = (index, term);
         assert_eq!(self.before_first.0 + 1, self.first_index);
@@ -285,6 +282,14 @@ impl RaftLog {
 
     fn note_change(&mut self, at: Index) {
         self.changed_from = Some(self.changed_from.map_or(at, |c| c.min(at)));
+    }
+}
+
+/// After a compaction: the memory follows the entries after the snapshot,
+/// not the log's past. Only the capacity changes, never the entries.
+fn release_spare_capacity(entries: &mut Vec<Entry>) {
+    if entries.capacity() > 2 * entries.len() + 1024 {
+        entries.shrink_to(2 * entries.len());
     }
 }
 

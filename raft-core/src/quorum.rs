@@ -32,17 +32,14 @@ pub(crate) fn majority(voter_count: usize) -> usize {
 pub(crate) fn committed_index(match_indexes: &[Index]) -> Index {
     let quorum = majority(match_indexes.len());
     // Sorting descending, the majority-th largest is held by at least `quorum` voters.
-    if match_indexes.len() <= STACK_VOTERS {
-        let mut sorted = [0; STACK_VOTERS];
-        let sorted = &mut sorted[..match_indexes.len()];
-        sorted.copy_from_slice(match_indexes);
-        sorted.sort_unstable_by(|a, b| b.cmp(a));
-        sorted[quorum - 1]
-    } else {
-        let mut sorted = match_indexes.to_vec();
-        sorted.sort_unstable_by(|a, b| b.cmp(a));
-        sorted[quorum - 1]
-    }
+    in_scratch(
+        match_indexes.len(),
+        |k| match_indexes[k],
+        |sorted| {
+            sorted.sort_unstable_by(|a, b| b.cmp(a));
+            sorted[quorum - 1]
+        },
+    )
 }
 
 /// The result of an election given each voter's answer (`None`: not yet answered).
@@ -91,15 +88,30 @@ fn count_over<T: Copy + Default, R>(
     if positions.len() == by_member.len() {
         return count(by_member);
     }
-    if positions.len() <= STACK_VOTERS {
-        let mut gathered = [T::default(); STACK_VOTERS];
-        for (slot, &position) in gathered.iter_mut().zip(positions) {
-            *slot = by_member[position];
+    in_scratch(
+        positions.len(),
+        |k| by_member[positions[k]],
+        |gathered| count(gathered),
+    )
+}
+
+/// Applies `work` to a scratch slice of `len` values, the k-th being
+/// `value(k)`: on the stack up to [`STACK_VOTERS`], else on the heap. Only
+/// where the values live depends on `len`, never what `work` sees.
+fn in_scratch<T: Copy + Default, R>(
+    len: usize,
+    value: impl Fn(usize) -> T,
+    work: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    if len <= STACK_VOTERS {
+        let mut scratch = [T::default(); STACK_VOTERS];
+        for (k, slot) in scratch[..len].iter_mut().enumerate() {
+            *slot = value(k);
         }
-        count(&gathered[..positions.len()])
+        work(&mut scratch[..len])
     } else {
-        let gathered: Vec<T> = positions.iter().map(|&p| by_member[p]).collect();
-        count(&gathered)
+        let mut scratch: Vec<T> = (0..len).map(value).collect();
+        work(&mut scratch)
     }
 }
 

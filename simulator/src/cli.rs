@@ -1,5 +1,6 @@
 //! Argument parsing and the subcommands. Exit codes: 0 all passed, 1 a violation
-//! found, 2 usage or input error, 3 nondeterminism detected, 4 internal error.
+//! found, 2 usage or input error, 3 nondeterminism detected, 4 internal error,
+//! 5 a campaign left a situation unreached (its coverage floor).
 
 use std::io::Write;
 use std::num::IntErrorKind;
@@ -24,7 +25,7 @@ use simulator::world::{format_time, World, WorldOptions};
     name = "raftsim",
     version,
     about = "Deterministic simulation testing for Raft: one seed, one reproducible run",
-    after_help = "Examples:\n  raftsim fuzz                               default campaign (seeds 0..10000, all cores)\n  raftsim fuzz --seeds 0..2000 --bug double-vote\n  raftsim replay --seed 42 --events 200      what happened, event by event\n  raftsim run --seed 42 --check-determinism\n  raftsim scenario scenarios/\n  raftsim shrink --seed 23 --bug stale-read -o sr.scen --html sr.html   a smaller run that still fails\n\nExit codes: 0 all passed, 1 violation, 2 usage/input error, 3 nondeterminism, 4 internal error."
+    after_help = "Examples:\n  raftsim fuzz                               default campaign (seeds 0..10000, all cores)\n  raftsim fuzz --seeds 0..2000 --bug double-vote\n  raftsim replay --seed 42 --events 200      what happened, event by event\n  raftsim run --seed 42 --check-determinism\n  raftsim scenario scenarios/\n  raftsim shrink --seed 23 --bug stale-read -o sr.scen --html sr.html   a smaller run that still fails\n\nExit codes: 0 all passed, 1 violation, 2 usage/input error, 3 nondeterminism, 4 internal error, 5 a swarm campaign of 1000+ runs left a situation unreached."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -85,11 +85,25 @@ pub enum Invariant {
     /// within a bound counted in election timeouts (reported by the
     /// simulator).
     ProgressLeader,
+    /// `progress-read`: a read asked of a leader whose quorum follows it,
+    /// calm, is released within a bound counted in heartbeats, round
+    /// trips and fsyncs once the leader has committed an entry of its
+    /// term (reported by the simulator).
+    ProgressRead,
+    /// `progress-transfer`: a leadership transfer to a voter that holds the
+    /// leader's whole log, with a quorum following and calm, ends with the
+    /// transferee leading within a bound counted in round trips and fsyncs
+    /// (reported by the simulator).
+    ProgressTransfer,
+    /// `one-vote-per-term`: a node grants at most one candidate its vote in
+    /// a term, across crashes and restarts (§5.2; reported by the
+    /// simulator, which sees every vote granted).
+    OneVotePerTerm,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 20] = [
+    pub const ALL: [Invariant; 23] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -110,6 +124,9 @@ impl Invariant {
         Invariant::ReadIndexCurrentTerm,
         Invariant::ProgressCommit,
         Invariant::ProgressLeader,
+        Invariant::ProgressRead,
+        Invariant::ProgressTransfer,
+        Invariant::OneVotePerTerm,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -135,6 +152,9 @@ impl Invariant {
             Invariant::ReadIndexCurrentTerm => "read-index-current-term",
             Invariant::ProgressCommit => "progress-commit",
             Invariant::ProgressLeader => "progress-leader",
+            Invariant::ProgressRead => "progress-read",
+            Invariant::ProgressTransfer => "progress-transfer",
+            Invariant::OneVotePerTerm => "one-vote-per-term",
         }
     }
 
@@ -154,7 +174,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

@@ -347,6 +347,7 @@ impl World {
         let node = host.node.as_mut().expect("the caller checked it runs");
         node.read_index(context)?;
         host.pending_reads.insert(context, read);
+        self.note_read(id, context);
         Ok(())
     }
 

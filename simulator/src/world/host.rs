@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use invariants::linearizability::KvResult;
 use raft_core::{
-    ConfChangeEntry, Config, Entry, EntryKind, Index, Message, MessageBody, NodeId, RawNode,
-    ReadOnlyOption, ReadVia, Role, Snapshot, Status,
+    CompactError, ConfChangeEntry, Config, Entry, EntryKind, Index, Message, MessageBody, NodeId,
+    RawNode, ReadOnlyOption, ReadVia, Role, Snapshot, Status,
 };
 
 use crate::drivers::{About, DiskFate, Point};
@@ -240,8 +240,10 @@ impl World {
         let rng = Rng::new(seed, Stream::Node(id << 20 | host.incarnation)).into_rng_core();
         let mut node = RawNode::new(host.config.clone(), restored.clone(), rng)
             .expect("the simulator builds valid configs");
-        // The restored log and snapshot are reported through on_restart below.
-        node.take_log_changes();
+        // The restored log and snapshot are reported through on_restart below;
+        // raft-core must report the restored entries as changed (its contract).
+        let changed = node.take_log_changes();
+        let restored_from = restored.entries.first().map(|e| e.index);
         node.take_installed_snapshot();
         host.last_status = Some(node.status());
         host.shown_status = Some(node.status());
@@ -272,6 +274,11 @@ impl World {
             self.trace.log_detail(&format!("its disk holds {disk}"));
             let story = format!("{} n{id} restarts: {disk}", self.now_label());
             self.trace.log_story(story);
+        }
+        if changed != restored_from {
+            self.contract_broken(format!(
+                "n{id} restarted with its log from {restored_from:?} on its disk but reported its log changed from {changed:?}"
+            ));
         }
         if let Some(checker) = &mut self.checker {
             let log = restored.entries.iter().map(|e| (e.term, digest(&e.data)));
@@ -598,8 +605,19 @@ impl World {
             return;
         }
         let data = host.store.encode();
-        if node.compact(applied, data.clone()).is_err() {
-            return;
+        match node.compact(applied, data.clone()) {
+            Ok(()) => {}
+            // A joining node that applied no conf entry knows no configuration.
+            Err(CompactError::NoConfiguration { .. }) => return,
+            // Applied entries are committed and durable: only a planted bug
+            // (one that truncates what it applied) has raft-core refuse them.
+            Err(_) if !self.params.bugs.is_empty() => return,
+            Err(error) => {
+                self.contract_broken(format!(
+                    "n{id} refused to compact at its applied index {applied}: {error}"
+                ));
+                return;
+            }
         }
         let meta = node
             .snapshot_meta()

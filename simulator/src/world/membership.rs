@@ -161,7 +161,22 @@ impl World {
             changes: changes.iter().map(|c| c.to_raft()).collect(),
         };
         let node = self.host(leader).node.as_mut()?;
+        let pending = node.conf_change_pending();
+        let leads = node.status().role == Role::Leader;
         let result = node.propose_conf_change(change);
+        // The host may ask before it proposes: the answer must agree with
+        // the refusal (raft-core's documented contract).
+        let refused_pending = matches!(result, Err(ProposeConfChangeError::ChangePending { .. }));
+        if (pending && (!leads || result.is_ok())) || (refused_pending && !pending) {
+            self.contract_broken(format!(
+                "n{leader} said a configuration change {} pending (leading: {leads}) and then {}",
+                if pending { "was" } else { "was not" },
+                match &result {
+                    Ok(index) => format!("appended one at {index}"),
+                    Err(error) => format!("refused one: {error}"),
+                }
+            ));
+        }
         if self.trace.is_logging() {
             let line = match &result {
                 Ok(index) => format!("n{leader} appends the configuration change at {index}"),

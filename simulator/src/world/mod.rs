@@ -779,6 +779,7 @@ impl World {
         };
         if node.transfer_leader(to).is_ok() {
             self.pending_transfer = Some((from, to));
+            self.note_transfer(from, to);
             self.after_input(from);
         }
     }
@@ -1047,6 +1048,16 @@ impl World {
                 step: self.trace.events(),
                 time_us: self.now_us,
             })));
+        }
+    }
+
+    /// raft-core broke a promise its API documents to the host: the run
+    /// ends as a harness error naming it (not a Raft property, but a bug).
+    pub(crate) fn contract_broken(&mut self, what: String) {
+        if self.outcome.is_none() {
+            self.outcome = Some(Outcome::Error(format!(
+                "raft-core broke its contract with the host: {what}"
+            )));
         }
     }
 

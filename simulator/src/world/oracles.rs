@@ -23,6 +23,20 @@
 //!   the entry goes out at once (etcd's `bcastAppend`), each follower
 //!   writes and acknowledges it, the leader writes it too. A leader that
 //!   leaves new entries for its next heartbeat is caught here.
+//! - *Read.* A leader's own host asks it for a read index while a quorum
+//!   of its configuration follows it in its term, calm as above. Once an
+//!   entry of the leader's term has committed (reads wait for that), the
+//!   read is released within [`Bounds::read_us`]: a heartbeat round at
+//!   most (one in flight may have been lost before the calm), its
+//!   acknowledgements, the fsyncs they wait behind. A leader that never
+//!   takes up the reads that waited for its first commit is caught here.
+//! - *Transfer.* A leader is asked to hand its office to a voter that
+//!   holds its whole log durably, with a quorum following it and calm on
+//!   the links to both. Unless disturbed, the transferee leads within
+//!   [`Bounds::transfer_us`]: TimeoutNow goes out at once, the transferee
+//!   campaigns (no PreVote, past the vote lease) and wins, since no voter
+//!   holds more than it does. A leader that believes it sent TimeoutNow
+//!   when it did not is caught here.
 //! - *Election.* The voters that run (not crashed, paused or skewed) and
 //!   reach one another form a group; when it holds a quorum of the
 //!   configuration in force, no other running node can send to it, and
@@ -59,6 +73,16 @@ pub struct Bounds {
     /// timeout a drifting clock gives, for as many rounds as split votes
     /// may take (each round a PreVote and a vote round trip).
     pub election_us: u64,
+    /// A judged read is released within this once its leader has
+    /// committed an entry of its term: a heartbeat interval (a round in
+    /// flight before the calm may have been lost: the next heartbeat
+    /// retries), two round trips and their fsyncs, plus 1 ms.
+    pub read_us: u64,
+    /// A judged transfer ends with the transferee leading within this:
+    /// TimeoutNow's way behind one fsync of the leader, the transferee's
+    /// fsync of its new term, a vote round trip and the voters' fsyncs;
+    /// twice that, plus 1 ms.
+    pub transfer_us: u64,
 }
 
 /// Rounds of split votes the election bound allows.
@@ -77,11 +101,15 @@ impl Bounds {
         let election_timeout_us = 2 * u64::from(params.election_timeout_ticks_min) * tick_us;
         let election_us =
             ELECTION_ROUNDS * (election_timeout_us + 2 * round_trip_us + 4 * fsync_us) + settle_us;
+        let read_us = heartbeat_us + 2 * round_trip_us + 6 * fsync_us + 1_000;
+        let transfer_us = 3 * round_trip_us + 8 * fsync_us + 1_000;
         Bounds {
             round_trip_us,
             settle_us,
             commit_us,
             election_us,
+            read_us,
+            transfer_us,
         }
     }
 }
@@ -94,6 +122,34 @@ struct Obligation {
     index: Index,
     proposed_us: u64,
     /// The quorum that held the log up to `index - 1` (the leader too).
+    quorum: Vec<NodeId>,
+    conf: ConfState,
+}
+
+/// A read the read oracle judges: asked of `leader`'s own host.
+#[derive(Clone, Debug)]
+struct ReadObligation {
+    leader: NodeId,
+    term: Term,
+    /// The host's read context (the key of its pending reads).
+    context: u64,
+    asked_us: u64,
+    /// When it is judged: [`Bounds::read_us`] after it was asked, pushed
+    /// on while the leader has not committed an entry of its term.
+    due_us: u64,
+    /// The voters that followed the leader, calm, when it was asked.
+    quorum: Vec<NodeId>,
+    conf: ConfState,
+}
+
+/// A leadership transfer the transfer oracle judges.
+#[derive(Clone, Debug)]
+struct TransferObligation {
+    from: NodeId,
+    to: NodeId,
+    term: Term,
+    asked_us: u64,
+    /// The voters that followed `from`, calm with both ends, when asked.
     quorum: Vec<NodeId>,
     conf: ConfState,
 }
@@ -113,6 +169,11 @@ pub(crate) struct Oracles {
     // Invariant: sorted by proposal time, so by deadline (the proposal
     // time plus one bound for all).
     obligations: std::collections::VecDeque<Obligation>,
+    // Invariant: sorted by `due_us` (each is pushed when asked or
+    // re-judged, `read_us` ahead, and time only moves on).
+    reads: std::collections::VecDeque<ReadObligation>,
+    /// The transfer under judgement (a world has one transfer at a time).
+    transfer: Option<TransferObligation>,
     /// The group the election oracle last judged, and since when it was
     /// that group.
     group: Vec<NodeId>,
@@ -138,6 +199,8 @@ impl Oracles {
             link_disturbed_us: vec![0; nodes * nodes],
             node_disturbed_us: vec![0; nodes],
             obligations: std::collections::VecDeque::new(),
+            reads: std::collections::VecDeque::new(),
+            transfer: None,
             group: Vec::new(),
             group_since_us: 0,
             leaderless_since_us: None,
@@ -267,9 +330,30 @@ impl World {
         if self.checker.is_none() {
             return;
         }
+        let earlier = self
+            .oracles
+            .votes
+            .range((term, 0)..=(term, NodeId::MAX))
+            .find(|((_, other), voters)| *other != candidate && voters.contains(&voter))
+            .map(|((_, other), _)| *other);
         let voters = self.oracles.votes.entry((term, candidate)).or_default();
         if !voters.contains(&voter) {
             voters.push(voter);
+        }
+        // A node whose disk was wiped and that restarted under its old
+        // identity (the amnesia fault) may vote again: Raft does not
+        // survive that, and other checks report what follows.
+        if let Some(other) = earlier.filter(|_| !self.host_ref(voter).disk_lost) {
+            self.report(Violation {
+                invariant: Invariant::OneVotePerTerm,
+                nodes: vec![voter, other, candidate],
+                index: None,
+                term: Some(term),
+                expected: format!(
+                    "n{voter} to grant one vote at most in term {term}, crashes and restarts included (its vote is on its disk before it answers)"
+                ),
+                seen: format!("it granted n{other} and then n{candidate}"),
+            });
         }
     }
 
@@ -462,6 +546,106 @@ impl World {
         });
     }
 
+    /// The voters of `leader`'s configuration that follow it in `term`,
+    /// run unpaused and have had no fault on their links with `leader` (and
+    /// with `also`, if named) for the settling time; `leader` itself if it
+    /// had none either. `keep` may ask more of a follower.
+    fn calm_followers(
+        &self,
+        leader: NodeId,
+        term: Term,
+        also: Option<NodeId>,
+        conf: &ConfState,
+        keep: impl Fn(&World, NodeId) -> bool,
+    ) -> Vec<NodeId> {
+        let now = self.now_us;
+        let settled = |disturbed: u64| disturbed + self.oracles.bounds.settle_us <= now;
+        voters_of(conf)
+            .into_iter()
+            .filter(|&v| {
+                if v == leader {
+                    return settled(self.oracles.node_disturbed_us[v as usize - 1]);
+                }
+                let follows = self
+                    .host_ref(v)
+                    .status()
+                    .is_some_and(|s| s.term == term && s.leader == Some(leader));
+                follows
+                    && !self.is_paused(v)
+                    && settled(self.oracles.disturbed_us(leader, v))
+                    && also.is_none_or(|other| {
+                        other == v || settled(self.oracles.disturbed_us(other, v))
+                    })
+                    && keep(self, v)
+            })
+            .collect()
+    }
+
+    /// Leader `leader`'s own host asked it for the read `context`: judged
+    /// if a quorum followed it, calm.
+    pub(crate) fn note_read(&mut self, leader: NodeId, context: u64) {
+        if !self.oracles.on || self.checker.is_none() {
+            return;
+        }
+        let Some(node) = self.host_ref(leader).node.as_ref() else {
+            return;
+        };
+        let status = node.status();
+        if status.role != Role::Leader {
+            return;
+        }
+        let conf = node.conf_state();
+        let quorum = self.calm_followers(leader, status.term, None, &conf, |_, _| true);
+        if !quorum.contains(&leader) || !quorum_of(&conf, &quorum) {
+            return;
+        }
+        self.oracles.reads.push_back(ReadObligation {
+            leader,
+            term: status.term,
+            context,
+            asked_us: self.now_us,
+            due_us: self.now_us + self.oracles.bounds.read_us,
+            quorum,
+            conf,
+        });
+    }
+
+    /// Leader `from` took up a transfer of its office to `to`: judged if
+    /// `to` holds its whole log durably and a quorum followed it, calm.
+    pub(crate) fn note_transfer(&mut self, from: NodeId, to: NodeId) {
+        if !self.oracles.on || self.checker.is_none() {
+            return;
+        }
+        let Some(node) = self.host_ref(from).node.as_ref() else {
+            return;
+        };
+        let status = node.status();
+        let conf = node.conf_state();
+        if status.role != Role::Leader || !voters_of(&conf).contains(&to) {
+            return;
+        }
+        let caught_up = |world: &World, v: NodeId| {
+            v != to || {
+                let host = world.host_ref(v);
+                host.status().is_some_and(|s| {
+                    s.last_index == status.last_index && s.last_term == status.last_term
+                }) && host.disk.durably_holds(status.last_index, status.last_term)
+            }
+        };
+        let quorum = self.calm_followers(from, status.term, Some(to), &conf, caught_up);
+        if !quorum.contains(&from) || !quorum.contains(&to) || !quorum_of(&conf, &quorum) {
+            return;
+        }
+        self.oracles.transfer = Some(TransferObligation {
+            from,
+            to,
+            term: status.term,
+            asked_us: self.now_us,
+            quorum,
+            conf,
+        });
+    }
+
     /// Judges what is due before the event at `now_us` happens.
     pub(crate) fn judge_progress(&mut self) {
         if !self.oracles.on || self.checker.is_none() || self.outcome.is_some() {
@@ -475,6 +659,24 @@ impl World {
         {
             let obligation = self.oracles.obligations.pop_front().expect("peeked");
             self.judge_commit(obligation);
+        }
+        while self
+            .oracles
+            .reads
+            .front()
+            .is_some_and(|r| r.due_us < self.now_us)
+        {
+            let read = self.oracles.reads.pop_front().expect("peeked");
+            self.judge_read(read);
+        }
+        if self
+            .oracles
+            .transfer
+            .as_ref()
+            .is_some_and(|t| t.asked_us + self.oracles.bounds.transfer_us < self.now_us)
+        {
+            let transfer = self.oracles.transfer.take().expect("checked");
+            self.judge_transfer(transfer);
         }
         if self.now_us >= self.oracles.next_election_check_us {
             // Once per shortest election timeout: the bound is a dozen of
@@ -529,6 +731,137 @@ impl World {
                 "its commit index still {} at {}",
                 status.commit,
                 crate::world::format_time(self.now_us)
+            ),
+        });
+    }
+
+    /// Whether no fault touched `leader`, nor any of `quorum` or its links
+    /// with `leader` (and with `also`), since `calm_since`.
+    fn calm_since(
+        &self,
+        leader: NodeId,
+        also: Option<NodeId>,
+        quorum: &[NodeId],
+        calm_since: u64,
+    ) -> bool {
+        let oracles = &self.oracles;
+        oracles.node_disturbed_us[leader as usize - 1] <= calm_since
+            && quorum.iter().all(|&v| {
+                v == leader
+                    || (oracles.disturbed_us(leader, v) <= calm_since
+                        && also.is_none_or(|o| o == v || oracles.disturbed_us(o, v) <= calm_since))
+            })
+    }
+
+    fn judge_read(&mut self, mut read: ReadObligation) {
+        let Some(node) = self.host_ref(read.leader).node.as_ref() else {
+            return;
+        };
+        let status = node.status();
+        if status.role != Role::Leader || status.term != read.term || node.conf_state() != read.conf
+        {
+            return;
+        }
+        let calm_since = read.asked_us - self.oracles.bounds.settle_us.min(read.asked_us);
+        if !self.calm_since(read.leader, None, &read.quorum, calm_since) {
+            return;
+        }
+        if !self
+            .host_ref(read.leader)
+            .pending_reads
+            .contains_key(&read.context)
+        {
+            self.reached(Sometimes::CalmReadJudged);
+            return;
+        }
+        let committed_in_term = node
+            .log_entries_from(status.commit)
+            .first()
+            .is_some_and(|e| e.index == status.commit && e.term == read.term);
+        if !committed_in_term {
+            // Reads wait for the leader's first commit; that is the commit
+            // oracle's to judge. Look again one bound later.
+            read.due_us = self.now_us + self.oracles.bounds.read_us;
+            self.oracles.reads.push_back(read);
+            return;
+        }
+        let quorum: Vec<String> = read.quorum.iter().map(|v| format!("n{v}")).collect();
+        let bounds = self.oracles.bounds;
+        self.report(Violation {
+            invariant: Invariant::ProgressRead,
+            nodes: vec![read.leader],
+            index: Some(status.commit),
+            term: Some(read.term),
+            expected: format!(
+                "the read leader {} was asked at {} released within {} of its first commit in its term (a heartbeat interval, 2 round trips of {} and 6 fsyncs of {}, plus 1 ms): [{}] followed it and no fault touched them or their links",
+                read.leader,
+                crate::world::format_time(read.asked_us),
+                crate::world::format_time(bounds.read_us),
+                crate::world::format_time(bounds.round_trip_us),
+                crate::world::format_time(self.params.fsync_us_max),
+                quorum.join(" ")
+            ),
+            seen: format!(
+                "still waiting at {}, an entry of term {} committed (commit index {})",
+                crate::world::format_time(self.now_us),
+                read.term,
+                status.commit
+            ),
+        });
+    }
+
+    fn judge_transfer(&mut self, transfer: TransferObligation) {
+        let calm_since = transfer.asked_us - self.oracles.bounds.settle_us.min(transfer.asked_us);
+        if !self.calm_since(
+            transfer.from,
+            Some(transfer.to),
+            &transfer.quorum,
+            calm_since,
+        ) {
+            return;
+        }
+        let to = self.host_ref(transfer.to).status();
+        if to.is_some_and(|s| s.role == Role::Leader && s.term > transfer.term) {
+            self.reached(Sometimes::CalmTransferJudged);
+            return;
+        }
+        let Some(node) = self.host_ref(transfer.from).node.as_ref() else {
+            return;
+        };
+        let status = node.status();
+        if status.role != Role::Leader
+            || status.term != transfer.term
+            || node.conf_state() != transfer.conf
+        {
+            // It left office, but not to its transferee: not this oracle's to judge.
+            return;
+        }
+        let quorum: Vec<String> = transfer.quorum.iter().map(|v| format!("n{v}")).collect();
+        let bounds = self.oracles.bounds;
+        self.report(Violation {
+            invariant: Invariant::ProgressTransfer,
+            nodes: vec![transfer.from, transfer.to],
+            index: Some(status.last_index),
+            term: Some(transfer.term),
+            expected: format!(
+                "n{} leading within {} (3 round trips of {} and 8 fsyncs of {}, plus 1 ms) of leader n{} taking up the transfer to it at {}: it held the leader's whole log on its disk, [{}] followed the leader and no fault touched them or their links",
+                transfer.to,
+                crate::world::format_time(bounds.transfer_us),
+                crate::world::format_time(bounds.round_trip_us),
+                crate::world::format_time(self.params.fsync_us_max),
+                transfer.from,
+                crate::world::format_time(transfer.asked_us),
+                quorum.join(" ")
+            ),
+            seen: format!(
+                "n{} still leads term {} at {}{}",
+                transfer.from,
+                transfer.term,
+                crate::world::format_time(self.now_us),
+                match status.lead_transferee {
+                    Some(t) => format!(", still handing over to n{t}"),
+                    None => ", the transfer given up".to_string(),
+                }
             ),
         });
     }
