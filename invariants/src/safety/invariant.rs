@@ -99,11 +99,16 @@ pub enum Invariant {
     /// a term, across crashes and restarts (§5.2; reported by the
     /// simulator, which sees every vote granted).
     OneVotePerTerm,
+    /// `vote-log-check`: a vote or pre-vote is granted only to a candidate
+    /// whose log is at least as up to date as the voter's (§5.4.1, §9.6;
+    /// reported by the simulator, which reads each request and the voter's
+    /// log as it handles it).
+    VoteLogCheck,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 23] = [
+    pub const ALL: [Invariant; 24] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -127,6 +132,7 @@ impl Invariant {
         Invariant::ProgressRead,
         Invariant::ProgressTransfer,
         Invariant::OneVotePerTerm,
+        Invariant::VoteLogCheck,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -155,6 +161,7 @@ impl Invariant {
             Invariant::ProgressRead => "progress-read",
             Invariant::ProgressTransfer => "progress-transfer",
             Invariant::OneVotePerTerm => "one-vote-per-term",
+            Invariant::VoteLogCheck => "vote-log-check",
         }
     }
 
@@ -174,7 +181,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

@@ -378,6 +378,7 @@ impl World {
             return;
         }
         let id = message.to;
+        let checked = self.checker.is_some();
         let Some(node) = self.host(id).node.as_mut() else {
             if self.trace.is_logging() {
                 self.trace.log_detail(&format!("lost: n{id} is down"));
@@ -388,6 +389,28 @@ impl World {
             MessageBody::AppendEntriesResponse { reject: false, .. } => Some(message.from),
             _ => None,
         };
+        let asked = match message.body {
+            MessageBody::RequestVote {
+                last_log_index,
+                last_log_term,
+                ..
+            }
+            | MessageBody::PreVote {
+                last_log_index,
+                last_log_term,
+            } => Some((last_log_term, last_log_index)),
+            _ => None,
+        };
+        if let Some(candidate_log) = asked.filter(|_| checked) {
+            let status = node.status();
+            let key = (message.to, message.from, message.term);
+            self.oracles.note_vote_request(
+                key,
+                candidate_log,
+                (status.last_term, status.last_index),
+            );
+        }
+        let node = self.host(id).node.as_mut().expect("checked above");
         node.step(message);
         let leads = node.status().role == Role::Leader;
         if let (Some(follower), true) = (ack_from, leads) {
@@ -415,14 +438,21 @@ impl World {
             if !self.is_transferring_from(id) {
                 self.note_leader_loss();
             }
-            // Only CheckQuorum steps a leader down without a new term.
-            if status.map(|s| s.term) == Some(self.host_ref(id).led_term) {
+            // Without a new term, a leader steps down only by CheckQuorum, or
+            // because the configuration in force no longer counts it.
+            let still_voter = self
+                .host_ref(id)
+                .node
+                .as_ref()
+                .is_some_and(|node| node.conf_state().is_voter(id));
+            if status.map(|s| s.term) == Some(self.host_ref(id).led_term) && still_voter {
                 self.reached(Sometimes::CheckQuorumStepDown);
             }
         }
         if let Some(status) = status.filter(|_| leads) {
             self.note_transfer_end(id, status.lead_transferee);
         }
+
         let host = self.host(id);
         host.leading = leads;
         if let Some(status) = status {
@@ -777,6 +807,16 @@ impl World {
         self.check_durable_answer(&message);
         if let MessageBody::ReadIndexResponse { index, .. } = message.body {
             self.check_read_index(message.from, index);
+        }
+        if let MessageBody::RequestVoteResponse { granted: true }
+        | MessageBody::PreVoteResponse { granted: true } = message.body
+        {
+            self.check_vote_log(&message);
+        }
+        if let MessageBody::RequestVote { .. } = message.body {
+            // A candidate's vote for itself is a vote of its term like any
+            // other, and it is on its disk once its requests leave.
+            self.note_vote_granted(message.term, message.from, message.from);
         }
         if let MessageBody::RequestVoteResponse { granted: true } = message.body {
             self.note_vote_granted(message.term, message.to, message.from);

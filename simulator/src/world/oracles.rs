@@ -154,6 +154,10 @@ struct TransferObligation {
     conf: ConfState,
 }
 
+/// A vote or pre-vote request as a voter handled it: the candidate's last
+/// log (term, index), the voter's shortest as it handled a copy.
+type VoteRequest = ((Term, Index), (Term, Index));
+
 /// What the oracles keep between steps.
 #[derive(Clone, Debug)]
 pub(crate) struct Oracles {
@@ -185,6 +189,11 @@ pub(crate) struct Oracles {
     /// candidate of an old term may still win on a late vote; a run holds
     /// a few hundred elections at most).
     votes: std::collections::BTreeMap<(Term, NodeId), Vec<NodeId>>,
+    /// The vote and pre-vote requests voters handled, by (voter,
+    /// candidate, term): per candidate last log (term, index) asked with,
+    /// the least the voter held as it handled a copy (kept for the run: a
+    /// grant may answer an early copy after a later one was handled).
+    vote_requests: std::collections::BTreeMap<(NodeId, NodeId, Term), Vec<VoteRequest>>,
 }
 
 impl Oracles {
@@ -206,6 +215,7 @@ impl Oracles {
             leaderless_since_us: None,
             next_election_check_us: 0,
             votes: std::collections::BTreeMap::new(),
+            vote_requests: std::collections::BTreeMap::new(),
         }
     }
 
@@ -220,6 +230,26 @@ impl Oracles {
     /// A fault touched node `node` now.
     pub(crate) fn disturb_node(&mut self, node: NodeId, now_us: u64) {
         self.node_disturbed_us[node as usize - 1] = now_us;
+    }
+
+    /// Voter `key.0` handles a vote or pre-vote request of candidate
+    /// `key.1` in term `key.2`, the candidate's last log (term, index)
+    /// `candidate_log`, its own `voter_log`.
+    pub(crate) fn note_vote_request(
+        &mut self,
+        key: (NodeId, NodeId, Term),
+        candidate_log: (Term, Index),
+        voter_log: (Term, Index),
+    ) {
+        let requests = self.vote_requests.entry(key).or_default();
+        match requests
+            .iter_mut()
+            .find(|(asked, _)| *asked == candidate_log)
+        {
+            // Of copies, the voter's shortest log: a grant must beat that one.
+            Some((_, shortest)) => *shortest = (*shortest).min(voter_log),
+            None => requests.push((candidate_log, voter_log)),
+        }
     }
 
     /// The last time a fault touched `node` or its links with `peer`.
@@ -378,6 +408,7 @@ impl World {
             return;
         }
         granted.sort_unstable();
+        granted.dedup();
         let names: Vec<String> = granted.iter().map(|v| format!("n{v}")).collect();
         self.report(Violation {
             invariant: Invariant::ElectionQuorum,
@@ -490,6 +521,45 @@ impl World {
                 message.from, message.to
             ),
             seen: format!("the answer left while {seen}"),
+        });
+    }
+
+    /// A vote or pre-vote grant leaves: the candidate's log, as its
+    /// request gave it, must be at least as up to date as the voter's when
+    /// it handled the request (§5.4.1; PreVote asks the same, §9.6).
+    pub(crate) fn check_vote_log(&mut self, grant: &Message) {
+        if self.checker.is_none() {
+            return;
+        }
+        let key = (grant.from, grant.to, grant.term);
+        // The grant answers one of the requests handled (which, the message
+        // does not say): a violation only if it could answer none.
+        let Some(requests) = self.oracles.vote_requests.get(&key) else {
+            return;
+        };
+        if requests.iter().any(|(asked, held)| asked >= held) {
+            return;
+        }
+        let Some(&(candidate_log, voter_log)) = requests.iter().max() else {
+            return;
+        };
+        let kind = match grant.body {
+            MessageBody::PreVoteResponse { .. } => "pre-vote",
+            _ => "vote",
+        };
+        self.report(Violation {
+            invariant: Invariant::VoteLogCheck,
+            nodes: vec![grant.from, grant.to],
+            index: Some(voter_log.1),
+            term: Some(grant.term),
+            expected: format!(
+                "n{} to grant its {kind} only to a candidate whose log is at least as up to date as its own (last entry term {}, index {})",
+                grant.from, voter_log.0, voter_log.1
+            ),
+            seen: format!(
+                "it granted n{} in term {}, whose log ends at term {}, index {}",
+                grant.to, grant.term, candidate_log.0, candidate_log.1
+            ),
         });
     }
 
