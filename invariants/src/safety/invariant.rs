@@ -104,11 +104,28 @@ pub enum Invariant {
     /// reported by the simulator, which reads each request and the voter's
     /// log as it handles it).
     VoteLogCheck,
+    /// `read-confirmed`: a leader releases a read index only once a quorum
+    /// answered it after the read arrived, or on a lease, within the lease
+    /// (§6.4, §6.4.1; reported by the simulator, which sees what each
+    /// leader hears).
+    ReadConfirmed,
+    /// `read-after-apply`: a node answers a read only once its state
+    /// machine applied up to the read index (§6.4 step 4; reported by the
+    /// simulator's host).
+    ReadAfterApply,
+    /// `acked-entries-kept`: a follower keeps the entries it acknowledged
+    /// to the leader of its term while that term lasts (reported by the
+    /// simulator).
+    AckedEntriesKept,
+    /// `progress-new-member`: a leader that applies a configuration adding
+    /// a node sends it entries at once, not at its next heartbeat
+    /// (reported by the simulator, within a bound of fsyncs and delays).
+    ProgressNewMember,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 24] = [
+    pub const ALL: [Invariant; 28] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -133,6 +150,10 @@ impl Invariant {
         Invariant::ProgressTransfer,
         Invariant::OneVotePerTerm,
         Invariant::VoteLogCheck,
+        Invariant::ReadConfirmed,
+        Invariant::ReadAfterApply,
+        Invariant::AckedEntriesKept,
+        Invariant::ProgressNewMember,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -162,6 +183,10 @@ impl Invariant {
             Invariant::ProgressTransfer => "progress-transfer",
             Invariant::OneVotePerTerm => "one-vote-per-term",
             Invariant::VoteLogCheck => "vote-log-check",
+            Invariant::ReadConfirmed => "read-confirmed",
+            Invariant::ReadAfterApply => "read-after-apply",
+            Invariant::AckedEntriesKept => "acked-entries-kept",
+            Invariant::ProgressNewMember => "progress-new-member",
         }
     }
 
@@ -181,7 +206,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

@@ -104,6 +104,17 @@ pub enum Fault {
         /// The delay added to every message.
         extra_delay_us: u64,
     },
+    /// The direction `from -> to` holds every message sent on it for
+    /// `for_us` from now, then lets them all go at once: a stalled queue
+    /// that drains in a burst (each then takes its usual delay).
+    Stall {
+        /// The sender side.
+        from: NodeId,
+        /// The receiver side.
+        to: NodeId,
+        /// How long it holds what is sent on it.
+        for_us: u64,
+    },
     /// The direction `from -> to` is no longer clogged.
     Unclog {
         /// The sender side.
@@ -467,6 +478,7 @@ impl Fault {
                 extra_delay_us,
             } => [12, *from, *to, *extra_delay_us],
             Fault::Unclog { from, to } => [13, *from, *to, 0],
+            Fault::Stall { from, to, for_us } => [22, *from, *to, *for_us],
             Fault::Skew { node, ppt } => [14, *node, *ppt as u64, 0],
             Fault::Unskew { node } => [15, *node, 0, 0],
             Fault::Transfer { from, to } => [16, *from, *to, 0],

@@ -229,14 +229,21 @@ impl NemesisDriver {
         self.end_later(world, pause_us, Fault::Resume { node });
     }
 
-    /// Clogs one direction of a link for a while: its messages arrive, late.
+    /// Clogs one direction of a link for a while: its messages arrive, late;
+    /// or, half the time, holds them and lets them go in one burst.
     fn clog_some_link(&mut self, world: &mut World) {
         let n = self.params.node_capacity();
         let from = self.actions.range_inclusive(1, n);
         let to = self.actions.range_inclusive(1, n);
         let extra_delay_us = self.actions.range_inclusive(1, self.params.clog_us_max);
         let clog_for_us = self.actions.range_inclusive(1, 4 * self.params.clog_us_max);
+        let burst = self.actions.chance(Ratio::new(1, 2));
         if from == to || world.network_clog_us(from, to) > 0 {
+            return;
+        }
+        if burst {
+            let for_us = extra_delay_us;
+            world.inject(Fault::Stall { from, to, for_us });
             return;
         }
         world.inject(Fault::Clog {

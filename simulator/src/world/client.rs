@@ -335,7 +335,14 @@ impl World {
         if leader == Some(id) && self.serve_stale_read(id, request) {
             return Ok(());
         }
+        let asked_event = self.trace.events();
+        let asked_as_leader = self
+            .host_ref(id)
+            .status()
+            .is_some_and(|s| s.role == Role::Leader);
         let read = PendingRead {
+            asked_event,
+            asked_as_leader,
             client: request.client,
             seq: request.seq,
             attempt: request.attempt,

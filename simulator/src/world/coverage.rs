@@ -70,6 +70,8 @@ pub enum Sometimes {
     /// The transfer oracle judged a transfer (to a caught-up voter, a calm
     /// quorum following) and the transferee led within the bound.
     CalmTransferJudged,
+    /// A message a held link kept arrived with the burst it let go.
+    BurstDelivered,
     /// A message arrived past an election timeout (the long tail of delays).
     LongDelayDelivered,
     /// A crash struck around an fsync (BUGGIFY).
@@ -90,7 +92,7 @@ pub enum Sometimes {
 
 impl Sometimes {
     /// Every situation, in report order.
-    pub const ALL: [Sometimes; 33] = [
+    pub const ALL: [Sometimes; 34] = [
         Sometimes::LeaderCrashed,
         Sometimes::LeaderIsolated,
         Sometimes::LeaderPaused,
@@ -116,6 +118,7 @@ impl Sometimes {
         Sometimes::CalmElectionJudged,
         Sometimes::CalmReadJudged,
         Sometimes::CalmTransferJudged,
+        Sometimes::BurstDelivered,
         Sometimes::LongDelayDelivered,
         Sometimes::BuggifyFsyncCrash,
         Sometimes::BuggifyHardStateCrash,
@@ -154,6 +157,7 @@ impl Sometimes {
             Sometimes::CalmElectionJudged => "calm-election-judged",
             Sometimes::CalmReadJudged => "calm-read-judged",
             Sometimes::CalmTransferJudged => "calm-transfer-judged",
+            Sometimes::BurstDelivered => "burst-delivered",
             Sometimes::LongDelayDelivered => "long-delay-delivered",
             Sometimes::BuggifyFsyncCrash => "buggify-fsync-crash",
             Sometimes::BuggifyHardStateCrash => "buggify-hard-state-crash",

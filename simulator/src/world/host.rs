@@ -75,7 +75,7 @@ pub struct Host {
     confirmed_reads: Vec<(Index, ReadVia, PendingRead)>,
     /// The last log index applied to the store.
     applied: Index,
-    config: Config,
+    pub(crate) config: Config,
     /// Whether the node ever ran (a spare id is idle until it joins).
     pub(crate) started: bool,
     /// Whether the identity is dead for good (its disk was lost and a new
@@ -101,6 +101,10 @@ pub fn lease_drift_ticks(election_ticks: u32, bound_ppt: i64) -> u32 {
 /// A client's get that waits for its read index.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingRead {
+    /// The event at which the node took the read up (the trace's count).
+    pub(crate) asked_event: u64,
+    /// Whether the node led when it took the read up (else it forwarded it).
+    pub(crate) asked_as_leader: bool,
     pub(crate) client: u64,
     pub(crate) seq: u64,
     pub(crate) attempt: u32,
@@ -232,6 +236,7 @@ impl World {
     pub(crate) fn start_node(&mut self, id: NodeId) {
         let (seed, now_us) = (self.params.seed, self.now_us);
         self.oracles.disturb_node(id, now_us);
+        self.oracles.forget_members(id);
         let host = self.host(id);
         assert!(host.node.is_none(), "node {id} is already running");
         assert!(!host.retired, "node {id}'s identity was retired");
@@ -410,9 +415,21 @@ impl World {
                 (status.last_term, status.last_index),
             );
         }
+        let (from, term) = (message.from, message.term);
+        let forwarded_read = match message.body {
+            MessageBody::ReadIndex { context } => Some(context),
+            _ => None,
+        };
+        if let MessageBody::AppendEntries { .. } | MessageBody::InstallSnapshot(_) = message.body {
+            self.oracles.note_append_delivered(from, id);
+        }
         let node = self.host(id).node.as_mut().expect("checked above");
         node.step(message);
-        let leads = node.status().role == Role::Leader;
+        let status = node.status();
+        let leads = status.role == Role::Leader;
+        if checked && leads && status.term == term {
+            self.note_heard(id, from, forwarded_read);
+        }
         if let (Some(follower), true) = (ack_from, leads) {
             self.pending_points
                 .push((Point::AckCounted { node: id, nth: 0 }, Some(follower)));
@@ -428,6 +445,7 @@ impl World {
         }
         self.drive(id);
         self.observe(id);
+        self.check_acked_entries_kept(id);
         self.timeline_status(id);
         // One status for all that follows: noting a loss or a transfer's end
         // changes nothing in the node.
@@ -493,14 +511,21 @@ impl World {
             }
             let mut ready = node.ready();
             let mut read_indexes = Vec::new();
+            let mut released = Vec::new();
             for read in std::mem::take(&mut ready.read_states) {
                 read_indexes.push(read.index);
                 if let Some(pending) = host.pending_reads.remove(&read.context) {
+                    if pending.asked_as_leader {
+                        released.push((pending.asked_event, read.via));
+                    }
                     host.confirmed_reads.push((read.index, read.via, pending));
                 }
             }
             for index in read_indexes {
                 self.check_read_index(id, index);
+            }
+            for (asked_event, via) in released {
+                self.check_read_confirmed(id, asked_event, via);
             }
             let host = self.host(id);
             let immediate = std::mem::take(&mut ready.messages);
@@ -522,6 +547,12 @@ impl World {
                 host.store = decoded.unwrap_or_default();
                 host.applied = snapshot.meta.index;
                 restored = Some((snapshot.meta.clone(), host.store.state_digest(), corrupt));
+            }
+            if let Some((meta, _, _)) = &restored {
+                self.oracles
+                    .note_conf_changed(id, self.trace.events(), self.now_us);
+                let conf = meta.conf_state.clone();
+                self.note_members(id, &conf);
             }
             if let Some((meta, state, corrupt)) = restored {
                 if corrupt && self.checker.is_some() {
@@ -688,7 +719,11 @@ impl World {
             .into_iter()
             .partition(|(index, _, _)| *index <= applied);
         host.confirmed_reads = waiting;
-        for (_, via, read) in ready {
+        let truly_applied = host.applied;
+        for (index, via, read) in ready {
+            if index > truly_applied {
+                self.check_read_after_apply(id, index, truly_applied);
+            }
             let situation = match (leads, via) {
                 (false, _) => Sometimes::ReadByFollowerReadIndex,
                 (true, ReadVia::Quorum) => Sometimes::ReadByReadIndex,
@@ -710,10 +745,13 @@ impl World {
     fn apply(&mut self, id: NodeId, entry: &Entry) {
         self.host(id).applied = entry.index;
         if entry.kind == EntryKind::ConfChange {
+            self.oracles
+                .note_conf_changed(id, self.trace.events(), self.now_us);
             self.check_apply(id, entry);
             let conf = ConfChangeEntry::decode(&entry.data)
                 .expect("a conf entry holds what raft-core encoded")
                 .conf_state;
+            self.note_members(id, &conf);
             self.on_conf_applied(entry.index, conf);
             return;
         }
@@ -805,8 +843,22 @@ impl World {
             self.note_snapshot_chunk(message.from, message.to, chunk.meta.index, chunk.offset);
         }
         self.check_durable_answer(&message);
-        if let MessageBody::ReadIndexResponse { index, .. } = message.body {
+        if let MessageBody::ReadIndexResponse {
+            index,
+            context,
+            via,
+        } = message.body
+        {
             self.check_read_index(message.from, index);
+            self.check_forwarded_read_confirmed(message.from, message.to, context, via);
+        }
+        if let MessageBody::AppendEntriesResponse {
+            reject: false,
+            index,
+            ..
+        } = message.body
+        {
+            self.note_acked(message.from, message.term, index);
         }
         if let MessageBody::RequestVoteResponse { granted: true }
         | MessageBody::PreVoteResponse { granted: true } = message.body

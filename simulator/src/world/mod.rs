@@ -567,6 +567,10 @@ impl World {
                 self.network.set_clog(from, to, 0);
                 self.timeline_links();
             }
+            Fault::Stall { from, to, for_us } => {
+                self.network.hold(from, to, self.now_us + for_us);
+                self.timeline_links();
+            }
             Fault::Skew { node, ppt } => {
                 if ppt.abs() > self.params.clock_drift_bound_ppt {
                     self.reached(Sometimes::ClockPastBound);
@@ -623,6 +627,7 @@ impl World {
         let digest = id.digest();
         let mut delay = self.network.delay(digest);
         let mut clogged = false;
+        let mut held = false;
         if let (Endpoint::Node(a), Endpoint::Node(b)) = (from, to) {
             if self.network.is_cut(a, b) {
                 self.oracles.disturb_link(a, b, self.now_us);
@@ -632,7 +637,15 @@ impl World {
             delay += clog_us;
             clogged = clog_us > 0;
             if clogged {
-                self.oracles.disturb_link(a, b, self.now_us);
+                // A late message disturbs the link until it lands.
+                self.oracles.disturb_link(a, b, self.now_us + delay);
+            }
+            let held_until_us = self.network.held_until_us(a, b);
+            if held_until_us > self.now_us {
+                // Held, it leaves with the burst, then takes its own time.
+                delay += held_until_us - self.now_us;
+                held = true;
+                self.oracles.disturb_link(a, b, self.now_us + delay);
             }
         }
         let outgoing = Outgoing {
@@ -667,6 +680,9 @@ impl World {
             Fate::Deliver => {
                 if clogged {
                     self.reached(Sometimes::ClogDelivered);
+                }
+                if held {
+                    self.reached(Sometimes::BurstDelivered);
                 }
                 Delivery::Once(delay)
             }

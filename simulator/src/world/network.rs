@@ -51,6 +51,9 @@ pub struct Network {
     // Invariant: clog[slot] is the delay added to every message from -> to
     // (0: not clogged), slots as `cut`'s.
     clog: Vec<u64>,
+    // Invariant: hold_until[slot] is when the link lets go of what it holds
+    // (0 or past: it holds nothing), slots as `cut`'s.
+    hold_until: Vec<u64>,
     /// The key of the delays: each message's is drawn from this key and its
     /// name (see [`Network::delay`]).
     key: u64,
@@ -66,6 +69,7 @@ impl Network {
             node_count: n,
             cut: vec![false; (n * n) as usize],
             clog: vec![0; (n * n) as usize],
+            hold_until: vec![0; (n * n) as usize],
             key: Rng::new(params.seed, Stream::Network).next_u64(),
             delay_us_min: params.delay_us_min,
             delay_jitter_us: params.delay_jitter_us,
@@ -106,6 +110,19 @@ impl Network {
     pub fn set_clog(&mut self, from: u64, to: u64, extra_delay_us: u64) {
         let slot = self.slot(from, to);
         self.clog[slot] = extra_delay_us;
+    }
+
+    /// When the direction `from -> to` lets go of what is sent on it (at or
+    /// before now: it holds nothing).
+    pub fn held_until_us(&self, from: u64, to: u64) -> u64 {
+        self.hold_until[self.slot(from, to)]
+    }
+
+    /// Holds what is sent `from -> to` until `until_us` (a later hold
+    /// extends an earlier one, never shortens it).
+    pub fn hold(&mut self, from: u64, to: u64, until_us: u64) {
+        let slot = self.slot(from, to);
+        self.hold_until[slot] = self.hold_until[slot].max(until_us);
     }
 
     /// Whether exactly one pair of nodes cannot talk, both ways, and every
@@ -151,6 +168,7 @@ impl Network {
     pub fn heal(&mut self) {
         self.heal_partitions();
         self.clog.iter_mut().for_each(|c| *c = 0);
+        self.hold_until.iter_mut().for_each(|h| *h = 0);
         self.delay_jitter_us = self.delay_jitter_us.min(500);
     }
 

@@ -44,11 +44,17 @@
 //!   among them) within [`Bounds::election_us`] of the calm's start, however
 //!   the nodes outside it campaign.
 //!
+//! - *New member.* A leader that applies a configuration adding a node
+//!   sends it entries (or its snapshot) at once (etcd's `bcastAppend` on a
+//!   conf change), not at its next heartbeat: unless the link or either
+//!   end is disturbed, an append reaches the new member within
+//!   [`Bounds::new_member_us`].
+//!
 //! Only the run's own faults disturb; the background delays (up to the
 //! drawn jitter) and fsync latencies are part of the bounds.
 
 use invariants::{Invariant, Violation};
-use raft_core::{ConfState, Index, Message, MessageBody, NodeId, Role, Term};
+use raft_core::{ConfState, Index, Message, MessageBody, NodeId, ReadVia, Role, Term};
 
 use crate::world::coverage::Sometimes;
 use crate::world::params::Params;
@@ -83,6 +89,10 @@ pub struct Bounds {
     /// fsync of its new term, a vote round trip and the voters' fsyncs;
     /// twice that, plus 1 ms.
     pub transfer_us: u64,
+    /// An append reaches a member the leader just added within this: the
+    /// leader's ready behind at most two fsyncs, then the network's
+    /// longest delay, plus 1 ms.
+    pub new_member_us: u64,
 }
 
 /// Rounds of split votes the election bound allows.
@@ -103,6 +113,7 @@ impl Bounds {
             ELECTION_ROUNDS * (election_timeout_us + 2 * round_trip_us + 4 * fsync_us) + settle_us;
         let read_us = heartbeat_us + 2 * round_trip_us + 6 * fsync_us + 1_000;
         let transfer_us = 3 * round_trip_us + 8 * fsync_us + 1_000;
+        let new_member_us = 2 * fsync_us + round_trip_us / 2 + 1_000;
         Bounds {
             round_trip_us,
             settle_us,
@@ -110,6 +121,7 @@ impl Bounds {
             election_us,
             read_us,
             transfer_us,
+            new_member_us,
         }
     }
 }
@@ -194,6 +206,32 @@ pub(crate) struct Oracles {
     /// the least the voter held as it handled a copy (kept for the run: a
     /// grant may answer an early copy after a later one was handled).
     vote_requests: std::collections::BTreeMap<(NodeId, NodeId, Term), Vec<VoteRequest>>,
+    // Invariant: heard[(l - 1) * nodes + (v - 1)] is the (event, time) at
+    // which leader l last took a message of its term from v.
+    heard: Vec<(u64, u64)>,
+    /// Reads followers forwarded to a leader, by (leader, follower,
+    /// context): the event at which the leader took each up.
+    forwarded_reads: std::collections::BTreeMap<(NodeId, NodeId, u64), u64>,
+    /// Per node (`n - 1`), the highest index it acknowledged to a leader,
+    /// and that leader's term.
+    acked: Vec<(Term, Index)>,
+    /// Per node (`n - 1`), the (event, time) its configuration last changed
+    /// (a conf entry applied, a snapshot installed).
+    conf_changed: Vec<(u64, u64)>,
+    /// Per node (`n - 1`), the members (voters and learners) of the
+    /// configuration it last applied, if known since it started.
+    members: Vec<Option<Vec<NodeId>>>,
+    // Invariant: sorted by `added_us` (so by deadline).
+    new_members: std::collections::VecDeque<NewMember>,
+}
+
+/// A member a leader added, owed an append.
+#[derive(Clone, Copy, Debug)]
+struct NewMember {
+    leader: NodeId,
+    term: Term,
+    member: NodeId,
+    added_us: u64,
 }
 
 impl Oracles {
@@ -216,6 +254,12 @@ impl Oracles {
             next_election_check_us: 0,
             votes: std::collections::BTreeMap::new(),
             vote_requests: std::collections::BTreeMap::new(),
+            heard: vec![(0, 0); nodes * nodes],
+            forwarded_reads: std::collections::BTreeMap::new(),
+            acked: vec![(0, 0); nodes],
+            conf_changed: vec![(0, 0); nodes],
+            members: vec![None; nodes],
+            new_members: std::collections::VecDeque::new(),
         }
     }
 
@@ -249,6 +293,26 @@ impl Oracles {
             // Of copies, the voter's shortest log: a grant must beat that one.
             Some((_, shortest)) => *shortest = (*shortest).min(voter_log),
             None => requests.push((candidate_log, voter_log)),
+        }
+    }
+
+    /// Node `node`'s configuration changed at `event`, `now_us`.
+    pub(crate) fn note_conf_changed(&mut self, node: NodeId, event: u64, now_us: u64) {
+        self.conf_changed[node as usize - 1] = (event, now_us);
+    }
+
+    /// Node `node` (re)started: what configuration it applied is unknown
+    /// until it applies one.
+    pub(crate) fn forget_members(&mut self, node: NodeId) {
+        self.members[node as usize - 1] = None;
+    }
+
+    /// An append or a snapshot chunk from `from` reached `to`: a member
+    /// `from` added is served.
+    pub(crate) fn note_append_delivered(&mut self, from: NodeId, to: NodeId) {
+        if !self.new_members.is_empty() {
+            self.new_members
+                .retain(|n| !(n.leader == from && n.member == to));
         }
     }
 
@@ -732,6 +796,15 @@ impl World {
         }
         while self
             .oracles
+            .new_members
+            .front()
+            .is_some_and(|n| n.added_us + self.oracles.bounds.new_member_us < self.now_us)
+        {
+            let owed = self.oracles.new_members.pop_front().expect("peeked");
+            self.judge_new_member(owed);
+        }
+        while self
+            .oracles
             .reads
             .front()
             .is_some_and(|r| r.due_us < self.now_us)
@@ -933,6 +1006,234 @@ impl World {
                     None => ", the transfer given up".to_string(),
                 }
             ),
+        });
+    }
+
+    /// Node `id` applied a configuration whose members are `conf`'s: if it
+    /// leads, each member it did not have before is owed an append.
+    pub(crate) fn note_members(&mut self, id: NodeId, conf: &ConfState) {
+        let mut members: Vec<NodeId> = voters_of(conf);
+        members.extend(&conf.learners);
+        members.sort_unstable();
+        members.dedup();
+        let before = self.oracles.members[id as usize - 1].replace(members.clone());
+        if !self.oracles.on || self.checker.is_none() {
+            return;
+        }
+        let (Some(before), Some(status)) = (before, self.host_ref(id).status()) else {
+            return;
+        };
+        if status.role != Role::Leader {
+            return;
+        }
+        for member in members {
+            if member != id && !before.contains(&member) {
+                self.oracles.new_members.push_back(NewMember {
+                    leader: id,
+                    term: status.term,
+                    member,
+                    added_us: self.now_us,
+                });
+            }
+        }
+    }
+
+    fn judge_new_member(&mut self, owed: NewMember) {
+        let (leader, member) = (owed.leader, owed.member);
+        // Strictly before: a fault in the very step the member was added
+        // may have struck the append itself.
+        let calm = self.oracles.disturbed_us(leader, member) < owed.added_us;
+        let up = |world: &World, id: NodeId| world.host_ref(id).is_up() && !world.is_paused(id);
+        let still_leads = self
+            .host_ref(leader)
+            .status()
+            .is_some_and(|s| s.role == Role::Leader && s.term == owed.term);
+        if !calm || !up(self, leader) || !up(self, member) || !still_leads {
+            return;
+        }
+        let bound = self.oracles.bounds.new_member_us;
+        self.report(Violation {
+            invariant: Invariant::ProgressNewMember,
+            nodes: vec![leader, member],
+            index: None,
+            term: Some(owed.term),
+            expected: format!(
+                "leader n{leader}, having applied at {} a configuration that adds n{member}, to send it entries or its snapshot within {} (2 fsyncs of {} and the longest delay, plus 1 ms)",
+                crate::world::format_time(owed.added_us),
+                crate::world::format_time(bound),
+                crate::world::format_time(self.params.fsync_us_max)
+            ),
+            seen: format!("none reached it by {}", crate::world::format_time(self.now_us)),
+        });
+    }
+
+    /// Leader `leader` took a message of its term from `from` (a read
+    /// `from` forwarded, if `forwarded_read` names its context).
+    pub(crate) fn note_heard(&mut self, leader: NodeId, from: NodeId, forwarded_read: Option<u64>) {
+        let event = self.trace.events();
+        let nodes = self.oracles.nodes;
+        self.oracles.heard[(leader as usize - 1) * nodes + (from as usize - 1)] =
+            (event, self.now_us);
+        if let Some(context) = forwarded_read {
+            // Of copies (a duplicated forward), the first: the answer to
+            // it may come before a later copy's round is confirmed.
+            self.oracles
+                .forwarded_reads
+                .entry((leader, from, context))
+                .or_insert(event);
+        }
+    }
+
+    /// Leader `leader` answers the read `context` that `follower`
+    /// forwarded: judged as a read of its own (see
+    /// [`World::check_read_confirmed`]).
+    pub(crate) fn check_forwarded_read_confirmed(
+        &mut self,
+        leader: NodeId,
+        follower: NodeId,
+        context: u64,
+        via: ReadVia,
+    ) {
+        if let Some(asked_event) = self
+            .oracles
+            .forwarded_reads
+            .remove(&(leader, follower, context))
+        {
+            self.check_read_confirmed(leader, asked_event, via);
+        }
+    }
+
+    /// Leader `leader` releases a read it took up at event `asked_event`.
+    /// Confirmed by a round (§6.4 step 3), a quorum of its configuration
+    /// must have answered it after the read arrived: each voter's answer to
+    /// a round sent after it is a message taken after it. On a lease, a
+    /// quorum must have answered within the lease: the lease runs from a
+    /// round's sending, and the answers came after it. Necessary conditions
+    /// only (a message is not told from an answer to the right round), so
+    /// a correct leader never fails them.
+    pub(crate) fn check_read_confirmed(&mut self, leader: NodeId, asked_event: u64, via: ReadVia) {
+        if self.checker.is_none() {
+            return;
+        }
+        let host = self.host_ref(leader);
+        let Some(node) = host.node.as_ref() else {
+            return;
+        };
+        if host.skew_ppt.is_some() {
+            return; // Its clock is outside the bound a lease counts on.
+        }
+        let conf = node.conf_state();
+        let nodes = self.oracles.nodes;
+        // Confirmed under one configuration and judged under another, a read
+        // needs the overlap of their quorums, which this check does not
+        // follow: a read whose window saw a change is not judged.
+        let (changed_event, changed_us) = self.oracles.conf_changed[leader as usize - 1];
+        let heard =
+            |v: NodeId| self.oracles.heard[(leader as usize - 1) * nodes + (v as usize - 1)];
+        let (holders, promise): (Vec<NodeId>, String) = match via {
+            ReadVia::Quorum | ReadVia::QuorumLeaseExpired if changed_event >= asked_event => return,
+            ReadVia::Quorum | ReadVia::QuorumLeaseExpired => (
+                voters_of(&conf)
+                    .into_iter()
+                    .filter(|&v| v == leader || heard(v).0 > asked_event)
+                    .collect(),
+                "a quorum's answers to a heartbeat round sent after the read arrived".to_string(),
+            ),
+            ReadVia::Lease => {
+                let config = &host.config;
+                let lease_ticks =
+                    u64::from(config.election_timeout_ticks_min - config.max_clock_drift_ticks);
+                let slow_tick_us = self.params.tick_us
+                    * (1000 + self.params.clock_drift_bound_ppt.max(0) as u64)
+                    / 1000
+                    + 1;
+                let window_us = (lease_ticks + 1) * slow_tick_us + 1_000;
+                let since = self.now_us.saturating_sub(window_us);
+                if changed_us >= since && changed_event > 0 {
+                    return;
+                }
+                (
+                    voters_of(&conf)
+                        .into_iter()
+                        .filter(|&v| v == leader || heard(v).1 >= since)
+                        .collect(),
+                    format!(
+                        "a lease: a quorum's answers within its {lease_ticks} ticks (at most {} here)",
+                        crate::world::format_time(window_us)
+                    ),
+                )
+            }
+        };
+        if quorum_of(&conf, &holders) {
+            return;
+        }
+        let names: Vec<String> = holders.iter().map(|v| format!("n{v}")).collect();
+        self.report(Violation {
+            invariant: Invariant::ReadConfirmed,
+            nodes: vec![leader],
+            index: None,
+            term: Some(node.status().term),
+            expected: format!(
+                "leader n{leader} to release a read only on {promise}, from a quorum of {}",
+                crate::world::membership::describe_conf(&conf)
+            ),
+            seen: format!("it released one having heard only [{}]", names.join(" ")),
+        });
+    }
+
+    /// Node `id` answers a read confirmed at `index` while its state
+    /// machine has applied only `applied` (§6.4 step 4 asks it to wait).
+    pub(crate) fn check_read_after_apply(&mut self, id: NodeId, index: Index, applied: Index) {
+        if self.checker.is_none() {
+            return;
+        }
+        self.report(Violation {
+            invariant: Invariant::ReadAfterApply,
+            nodes: vec![id],
+            index: Some(index),
+            term: None,
+            expected: format!(
+                "n{id} to answer a read at read index {index} only once it applied that far"
+            ),
+            seen: format!("it answered with {applied} applied"),
+        });
+    }
+
+    /// Node `id` acknowledged entries up to `index` to the leader of `term`.
+    pub(crate) fn note_acked(&mut self, id: NodeId, term: Term, index: Index) {
+        let acked = &mut self.oracles.acked[id as usize - 1];
+        *acked = match *acked {
+            (t, i) if t == term => (t, i.max(index)),
+            _ => (term, index),
+        };
+    }
+
+    /// What node `id` acknowledged to the leader of its term stays in its
+    /// log while that term lasts: a leader never rewrites its own entries,
+    /// so nothing of its term may take them away (a snapshot of its log
+    /// keeps what follows it). Acknowledged entries are durable, so a
+    /// restart keeps them too.
+    pub(crate) fn check_acked_entries_kept(&mut self, id: NodeId) {
+        if self.checker.is_none() {
+            return;
+        }
+        let (term, index) = self.oracles.acked[id as usize - 1];
+        let host = self.host_ref(id);
+        let Some(status) = host.status() else {
+            return;
+        };
+        if status.term != term || status.last_index >= index || host.disk_lost {
+            return;
+        }
+        self.report(Violation {
+            invariant: Invariant::AckedEntriesKept,
+            nodes: vec![id],
+            index: Some(index),
+            term: Some(term),
+            expected: format!(
+                "n{id} to keep the entries up to {index} it acknowledged in term {term} while it stays in that term"
+            ),
+            seen: format!("its log ends at {} in term {term}", status.last_index),
         });
     }
 

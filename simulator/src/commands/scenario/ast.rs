@@ -402,6 +402,16 @@ pub enum Command {
         /// The delay added.
         delay_us: u64,
     },
+    /// `stall n1->n2 for=300ms`: the link keeps what is sent on it that long,
+    /// then lets it all go at once (a burst).
+    Stall {
+        /// Sender.
+        from: Node,
+        /// Receiver.
+        to: Node,
+        /// How long it holds.
+        for_us: u64,
+    },
     /// `transfer n1 n3`: leader n1 hands its leadership to n3.
     Transfer {
         /// The leader.
@@ -727,6 +737,9 @@ fn write_fault(f: &mut fmt::Formatter<'_>, command: &Command) -> fmt::Result {
             )
         }
         Command::Unclog { from, to } => write!(f, "unclog n{from}->n{to}"),
+        Command::Stall { from, to, for_us } => {
+            write!(f, "stall n{from}->n{to} for={}", format_duration(*for_us))
+        }
         Command::Join { node } => write!(f, "join n{node}"),
         Command::Replace { node, by } => write!(f, "replace n{node} by n{by}"),
         Command::Change { at, changes } => {
@@ -858,6 +871,9 @@ fn write_fault_of_run(f: &mut fmt::Formatter<'_>, fault: &Fault) -> fmt::Result 
             format_instant(*extra_delay_us)
         ),
         Fault::Unclog { from, to } => write!(f, "unclog n{from}->n{to}"),
+        Fault::Stall { from, to, for_us } => {
+            write!(f, "stall n{from}->n{to} for={}", format_instant(*for_us))
+        }
         Fault::Skew { node, ppt } => write!(f, "skew n{node} ppt={ppt}"),
         Fault::Unskew { node } => write!(f, "unskew n{node}"),
         Fault::Transfer { from, to } => write!(f, "transfer n{from} n{to}"),

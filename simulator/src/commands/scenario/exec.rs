@@ -330,6 +330,11 @@ impl Executor {
                 from: *from,
                 to: *to,
             }),
+            Command::Stall { from, to, for_us } => self.world.inject(Fault::Stall {
+                from: *from,
+                to: *to,
+                for_us: *for_us,
+            }),
             Command::Join { node } => {
                 self.world.join(*node)?;
                 out.push(format!("n{node} up: {}", self.node_line(*node, false)));

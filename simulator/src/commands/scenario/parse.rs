@@ -397,6 +397,11 @@ impl<'a> CommandParser<'a> {
                 let (from, to) = self.link()?;
                 Command::Unclog { from, to }
             }
+            "stall" => {
+                let (from, to) = self.link()?;
+                let for_us = self.keyed_duration("for")?;
+                Command::Stall { from, to, for_us }
+            }
             "join" => Command::Join { node: self.node()? },
             "replace" => {
                 let node = self.node()?;

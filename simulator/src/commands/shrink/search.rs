@@ -281,6 +281,7 @@ pub(super) fn nodes_named(scheduled: &Scheduled) -> Vec<NodeId> {
         Fault::Cut { from, to }
         | Fault::Restore { from, to }
         | Fault::Clog { from, to, .. }
+        | Fault::Stall { from, to, .. }
         | Fault::Transfer { from, to }
         | Fault::Unclog { from, to }
         | Fault::Replace { node: from, by: to } => named.extend([*from, *to]),

@@ -211,6 +211,11 @@ impl CommandParser<'_> {
                 let (from, to) = self.link()?;
                 Fault::Unclog { from, to }
             }
+            "stall" => {
+                let (from, to) = self.link()?;
+                let for_us = self.keyed_duration("for")?;
+                Fault::Stall { from, to, for_us }
+            }
             "skew" => Fault::Skew {
                 node: self.node()?,
                 ppt: self.ppt()?,
@@ -238,7 +243,7 @@ impl CommandParser<'_> {
             other => {
                 return Err(self.words.error(
                     head.col,
-                    format!("unknown fault `{other}`; faults: partition, cut, restore, heal, crash, fsync-crash, restart, pause, resume, clog, unclog, skew, unskew, transfer, join, replace, change, compact, drop, duplicate"),
+                    format!("unknown fault `{other}`; faults: partition, cut, restore, heal, crash, fsync-crash, restart, pause, resume, clog, unclog, stall, skew, unskew, transfer, join, replace, change, compact, drop, duplicate"),
                 ))
             }
         })
