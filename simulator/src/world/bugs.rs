@@ -16,9 +16,15 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
             StateMachineSafety,
             CommittedEntryLost,
         ],
-        Bug::VoteWithoutLogCheck => &[LeaderCompleteness, StateMachineSafety, CommittedEntryLost],
+        // The grant leaves for a candidate whose log is behind the voter's.
+        Bug::VoteWithoutLogCheck => &[
+            VoteLogCheck,
+            LeaderCompleteness,
+            StateMachineSafety,
+            CommittedEntryLost,
+        ],
         // The second vote leaves while the disk holds the first.
-        Bug::DoubleVote => &[DurableAnswer, ElectionSafety, LogMatching],
+        Bug::DoubleVote => &[DurableAnswer, OneVotePerTerm, ElectionSafety, LogMatching],
         // The vote leaves while the disk holds none.
         Bug::ForgetVote => &[DurableAnswer, ElectionSafety],
         // Caught at the commit that counted the unsynced acknowledgement
@@ -35,6 +41,7 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         // acknowledged: a commit counted on it is not on its disk, or the
         // log it re-fetches never settles.
         Bug::TruncateWithoutConflict => &[
+            AckedEntriesKept,
             CommittedEntryLost,
             StateMachineSafety,
             LeaderCompleteness,
@@ -49,20 +56,24 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         // A liveness property: the term an isolated node inflates deposes
         // a healthy leader when it rejoins; no safety property breaks.
         Bug::PreVoteBumpsTerm => &[LivenessStableLeader],
-        Bug::ReadIndexNoHeartbeat => &[Linearizability],
-        Bug::LeaseWithoutCheckQuorum => &[Linearizability],
+        // Released before (or long after) a quorum answered the leader.
+        Bug::ReadIndexNoHeartbeat => &[ReadConfirmed, Linearizability],
+        Bug::LeaseWithoutCheckQuorum => &[ReadConfirmed, Linearizability],
         Bug::ReadIndexBeforeTermCommit => &[ReadIndexCurrentTerm, Linearizability],
-        Bug::ReadBeforeApply => &[Linearizability],
+        Bug::ReadBeforeApply => &[ReadAfterApply, Linearizability],
         // A snapshot older than the commit index takes the node back.
         Bug::SnapshotRegressesCommit => &[
             MonotonicApplied,
+            AckedEntriesKept,
             MonotonicCommit,
             CommittedEntryLost,
             LivenessConvergence,
             DurableCommit,
             DurableAnswer,
         ],
+        // The entries it drops are ones it acknowledged in this term.
         Bug::SnapshotDropsNewerEntries => &[
+            AckedEntriesKept,
             CommittedEntryLost,
             LeaderCompleteness,
             StateMachineSafety,

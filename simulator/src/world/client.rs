@@ -342,6 +342,7 @@ impl World {
             .is_some_and(|s| s.role == Role::Leader);
         let read = PendingRead {
             asked_event,
+            asked_us: self.now_us,
             asked_as_leader,
             client: request.client,
             seq: request.seq,

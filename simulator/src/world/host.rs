@@ -103,6 +103,8 @@ pub fn lease_drift_ticks(election_ticks: u32, bound_ppt: i64) -> u32 {
 pub(crate) struct PendingRead {
     /// The event at which the node took the read up (the trace's count).
     pub(crate) asked_event: u64,
+    /// The time it took the read up.
+    pub(crate) asked_us: u64,
     /// Whether the node led when it took the read up (else it forwarded it).
     pub(crate) asked_as_leader: bool,
     pub(crate) client: u64,
@@ -516,7 +518,7 @@ impl World {
                 read_indexes.push(read.index);
                 if let Some(pending) = host.pending_reads.remove(&read.context) {
                     if pending.asked_as_leader {
-                        released.push((pending.asked_event, read.via));
+                        released.push(((pending.asked_event, pending.asked_us), read.via));
                     }
                     host.confirmed_reads.push((read.index, read.via, pending));
                 }
@@ -524,8 +526,8 @@ impl World {
             for index in read_indexes {
                 self.check_read_index(id, index);
             }
-            for (asked_event, via) in released {
-                self.check_read_confirmed(id, asked_event, via);
+            for (asked, via) in released {
+                self.check_read_confirmed(id, asked, via);
             }
             let host = self.host(id);
             let immediate = std::mem::take(&mut ready.messages);

@@ -152,6 +152,9 @@ struct ReadObligation {
     /// The voters that followed the leader, calm, when it was asked.
     quorum: Vec<NodeId>,
     conf: ConfState,
+    /// Whether the leader was seen to have committed an entry of its term
+    /// (at the ask or at a look since): the bound runs from that sight.
+    commit_seen: bool,
 }
 
 /// A leadership transfer the transfer oracle judges.
@@ -211,7 +214,7 @@ pub(crate) struct Oracles {
     heard: Vec<(u64, u64)>,
     /// Reads followers forwarded to a leader, by (leader, follower,
     /// context): the event at which the leader took each up.
-    forwarded_reads: std::collections::BTreeMap<(NodeId, NodeId, u64), u64>,
+    forwarded_reads: std::collections::BTreeMap<(NodeId, NodeId, u64), (u64, u64)>,
     /// Per node (`n - 1`), the highest index it acknowledged to a leader,
     /// and that leader's term.
     acked: Vec<(Term, Index)>,
@@ -337,6 +340,13 @@ fn voters_of(conf: &ConfState) -> Vec<NodeId> {
     voters.sort_unstable();
     voters.dedup();
     voters
+}
+
+/// Whether `node`, at commit index `commit`, has committed an entry of `term`.
+fn committed_in_term(node: &raft_core::RawNode, commit: Index, term: Term) -> bool {
+    node.log_entries_from(commit)
+        .first()
+        .is_some_and(|e| e.index == commit && e.term == term)
 }
 
 /// Whether `holders` include a majority of `voters` (an empty half asks for none).
@@ -729,11 +739,13 @@ impl World {
             return;
         }
         let conf = node.conf_state();
+        let commit_seen = committed_in_term(node, status.commit, status.term);
         let quorum = self.calm_followers(leader, status.term, None, &conf, |_, _| true);
         if !quorum.contains(&leader) || !quorum_of(&conf, &quorum) {
             return;
         }
         self.oracles.reads.push_back(ReadObligation {
+            commit_seen,
             leader,
             term: status.term,
             context,
@@ -917,13 +929,12 @@ impl World {
             self.reached(Sometimes::CalmReadJudged);
             return;
         }
-        let committed_in_term = node
-            .log_entries_from(status.commit)
-            .first()
-            .is_some_and(|e| e.index == status.commit && e.term == read.term);
-        if !committed_in_term {
-            // Reads wait for the leader's first commit; that is the commit
-            // oracle's to judge. Look again one bound later.
+        let committed = committed_in_term(node, status.commit, read.term);
+        if !committed || !read.commit_seen {
+            // Reads wait for the leader's first commit (the commit oracle's
+            // to judge); the bound runs from when it is first seen, which is
+            // at or after it happened. Look again one bound later.
+            read.commit_seen = committed;
             read.due_us = self.now_us + self.oracles.bounds.read_us;
             self.oracles.reads.push_back(read);
             return;
@@ -1080,7 +1091,7 @@ impl World {
             self.oracles
                 .forwarded_reads
                 .entry((leader, from, context))
-                .or_insert(event);
+                .or_insert((event, self.now_us));
         }
     }
 
@@ -1094,24 +1105,28 @@ impl World {
         context: u64,
         via: ReadVia,
     ) {
-        if let Some(asked_event) = self
+        if let Some((asked_event, asked_us)) = self
             .oracles
             .forwarded_reads
             .remove(&(leader, follower, context))
         {
-            self.check_read_confirmed(leader, asked_event, via);
+            self.check_read_confirmed(leader, (asked_event, asked_us), via);
         }
     }
 
-    /// Leader `leader` releases a read it took up at event `asked_event`.
-    /// Confirmed by a round (§6.4 step 3), a quorum of its configuration
-    /// must have answered it after the read arrived: each voter's answer to
-    /// a round sent after it is a message taken after it. On a lease, a
-    /// quorum must have answered within the lease: the lease runs from a
-    /// round's sending, and the answers came after it. Necessary conditions
-    /// only (a message is not told from an answer to the right round), so
-    /// a correct leader never fails them.
-    pub(crate) fn check_read_confirmed(&mut self, leader: NodeId, asked_event: u64, via: ReadVia) {
+    /// The host takes from leader `leader` a read it took up at `asked`
+    /// (event, time). Confirmed by a round (§6.4 step 3), a quorum of its
+    /// configuration must have answered it after the read arrived: each
+    /// voter's answer to a round sent after it is a message taken after
+    /// it. On a lease, a quorum must have answered within the lease before
+    /// raft-core released the read, at some time from the ask to now (the
+    /// host takes a released read with its next ready, which may wait
+    /// behind an fsync or a pause): the lease runs from a round's sending,
+    /// and the answers came after it. Necessary conditions only (a message
+    /// is not told from an answer to the right round), so a correct leader
+    /// never fails them.
+    pub(crate) fn check_read_confirmed(&mut self, leader: NodeId, asked: (u64, u64), via: ReadVia) {
+        let (asked_event, asked_us) = asked;
         if self.checker.is_none() {
             return;
         }
@@ -1148,7 +1163,7 @@ impl World {
                     / 1000
                     + 1;
                 let window_us = (lease_ticks + 1) * slow_tick_us + 1_000;
-                let since = self.now_us.saturating_sub(window_us);
+                let since = asked_us.saturating_sub(window_us);
                 if changed_us >= since && changed_event > 0 {
                     return;
                 }
