@@ -10,7 +10,9 @@
 //! What counts as a kill: exit 1 (a property broken), exit 4 (a panic in
 //! raft-core or the harness caught and reported per seed, a limit of the
 //! harness reached, or a run the linearizability checker could not decide),
-//! or death by a signal (a stack overflow aborts). Each is the campaign
+//! exit 5 (every run passed, but the campaign never reached a situation a
+//! swarm campaign must: the coverage floor), or death by a signal (a stack
+//! overflow aborts). Each is the campaign
 //! refusing to call the run a pass. The test prints which it was, with the
 //! first failing seed, so the script can tell kills by a property from kills
 //! by a panic. A hang is not a kill here: cargo-mutants' timeout ends it and
@@ -53,12 +55,18 @@ fn campaign_passes() {
                     || line.contains(" ERROR ")
                     || line.contains(" UNKNOWN "))
         })
+        .or_else(|| {
+            stdout
+                .lines()
+                .find(|line| line.starts_with("FAILED coverage"))
+        })
         .unwrap_or("(no failing seed printed)");
     let last_line = stdout.lines().last().unwrap_or("(no output)");
     let verdict = match output.status.code() {
         Some(0) => "pass",
         Some(1) => "violation",
         Some(4) => "error-or-unknown",
+        Some(5) => "coverage-floor",
         Some(_) => "harness-broken",
         None => "killed-by-signal",
     };

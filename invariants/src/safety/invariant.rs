@@ -121,11 +121,16 @@ pub enum Invariant {
     /// a node sends it entries at once, not at its next heartbeat
     /// (reported by the simulator, within a bound of fsyncs and delays).
     ProgressNewMember,
+    /// `read-lease-used`: with lease reads, a leader whose lease holds (a
+    /// quorum answered a heartbeat round it sent within the lease, with a
+    /// tick to spare) serves a read on it at once, not by another round
+    /// (reported by the simulator).
+    ReadLeaseUsed,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 28] = [
+    pub const ALL: [Invariant; 29] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -154,6 +159,7 @@ impl Invariant {
         Invariant::ReadAfterApply,
         Invariant::AckedEntriesKept,
         Invariant::ProgressNewMember,
+        Invariant::ReadLeaseUsed,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -187,6 +193,7 @@ impl Invariant {
             Invariant::ReadAfterApply => "read-after-apply",
             Invariant::AckedEntriesKept => "acked-entries-kept",
             Invariant::ProgressNewMember => "progress-new-member",
+            Invariant::ReadLeaseUsed => "read-lease-used",
         }
     }
 
@@ -206,7 +213,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

@@ -340,7 +340,9 @@ impl World {
             .host_ref(id)
             .status()
             .is_some_and(|s| s.role == Role::Leader);
+        let lease_must_hold = asked_as_leader && self.lease_must_hold(id);
         let read = PendingRead {
+            lease_must_hold,
             asked_event,
             asked_us: self.now_us,
             asked_as_leader,

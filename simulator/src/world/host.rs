@@ -107,6 +107,9 @@ pub(crate) struct PendingRead {
     pub(crate) asked_us: u64,
     /// Whether the node led when it took the read up (else it forwarded it).
     pub(crate) asked_as_leader: bool,
+    /// Whether its lease held then, by what the simulator saw: the read
+    /// must be served on it.
+    pub(crate) lease_must_hold: bool,
     pub(crate) client: u64,
     pub(crate) seq: u64,
     pub(crate) attempt: u32,
@@ -422,6 +425,10 @@ impl World {
             MessageBody::ReadIndex { context } => Some(context),
             _ => None,
         };
+        let round_answered = match message.body {
+            MessageBody::HeartbeatResponse { context } if context > 0 => Some(context),
+            _ => None,
+        };
         if let MessageBody::AppendEntries { .. } | MessageBody::InstallSnapshot(_) = message.body {
             self.oracles.note_append_delivered(from, id);
         }
@@ -431,6 +438,9 @@ impl World {
         let leads = status.role == Role::Leader;
         if checked && leads && status.term == term {
             self.note_heard(id, from, forwarded_read);
+            if let Some(round) = round_answered {
+                self.oracles.note_round_ack(id, from, term, round);
+            }
         }
         if let (Some(follower), true) = (ack_from, leads) {
             self.pending_points
@@ -514,11 +524,15 @@ impl World {
             let mut ready = node.ready();
             let mut read_indexes = Vec::new();
             let mut released = Vec::new();
+            let mut lease_unused = None;
             for read in std::mem::take(&mut ready.read_states) {
                 read_indexes.push(read.index);
                 if let Some(pending) = host.pending_reads.remove(&read.context) {
                     if pending.asked_as_leader {
                         released.push(((pending.asked_event, pending.asked_us), read.via));
+                    }
+                    if pending.lease_must_hold && read.via != ReadVia::Lease {
+                        lease_unused = Some(read.via);
                     }
                     host.confirmed_reads.push((read.index, read.via, pending));
                 }
@@ -528,6 +542,9 @@ impl World {
             }
             for (asked, via) in released {
                 self.check_read_confirmed(id, asked, via);
+            }
+            if let Some(via) = lease_unused {
+                self.report_lease_unused(id, via);
             }
             let host = self.host(id);
             let immediate = std::mem::take(&mut ready.messages);
@@ -843,6 +860,13 @@ impl World {
         }
         if let MessageBody::InstallSnapshot(chunk) = &message.body {
             self.note_snapshot_chunk(message.from, message.to, chunk.meta.index, chunk.offset);
+        }
+        if let MessageBody::Heartbeat { context, .. } = message.body {
+            if context > 0 && self.checker.is_some() {
+                let now_us = self.now_us;
+                self.oracles
+                    .note_round_sent(message.from, message.term, context, now_us);
+            }
         }
         self.check_durable_answer(&message);
         if let MessageBody::ReadIndexResponse {

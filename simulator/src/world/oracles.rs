@@ -226,7 +226,17 @@ pub(crate) struct Oracles {
     members: Vec<Option<Vec<NodeId>>>,
     // Invariant: sorted by `added_us` (so by deadline).
     new_members: std::collections::VecDeque<NewMember>,
+    /// Per leader (`n - 1`): its term, and the heartbeat rounds it sent in
+    /// it with when each first left (the latest [`ROUNDS_KEPT`]).
+    rounds_sent: Vec<(Term, std::collections::VecDeque<(u64, u64)>)>,
+    // Invariant: round_acks[(l - 1) * nodes + (v - 1)] is (term, the
+    // highest round of leader l in that term that v answered).
+    round_acks: Vec<(Term, u64)>,
 }
+
+/// Heartbeat rounds kept per leader for the lease-use oracle (a lease
+/// spans a few rounds; older ones lend it nothing).
+const ROUNDS_KEPT: usize = 64;
 
 /// A member a leader added, owed an append.
 #[derive(Clone, Copy, Debug)]
@@ -263,6 +273,8 @@ impl Oracles {
             conf_changed: vec![(0, 0); nodes],
             members: vec![None; nodes],
             new_members: std::collections::VecDeque::new(),
+            rounds_sent: vec![(0, std::collections::VecDeque::new()); nodes],
+            round_acks: vec![(0, 0); nodes * nodes],
         }
     }
 
@@ -302,6 +314,38 @@ impl Oracles {
     /// Node `node`'s configuration changed at `event`, `now_us`.
     pub(crate) fn note_conf_changed(&mut self, node: NodeId, event: u64, now_us: u64) {
         self.conf_changed[node as usize - 1] = (event, now_us);
+    }
+
+    /// Leader `leader` of `term` sent heartbeat round `round` now.
+    pub(crate) fn note_round_sent(&mut self, leader: NodeId, term: Term, round: u64, now_us: u64) {
+        let (kept_term, rounds) = &mut self.rounds_sent[leader as usize - 1];
+        if *kept_term != term {
+            *kept_term = term;
+            rounds.clear();
+        }
+        if rounds.back().is_some_and(|&(last, _)| last >= round) {
+            return; // Another heartbeat of a round already sent.
+        }
+        if rounds.len() == ROUNDS_KEPT {
+            rounds.pop_front();
+        }
+        rounds.push_back((round, now_us));
+    }
+
+    /// Voter `voter` answered round `round` of leader `leader` of `term`.
+    pub(crate) fn note_round_ack(&mut self, leader: NodeId, voter: NodeId, term: Term, round: u64) {
+        // An answer of this term to a heartbeat of an earlier one carries a
+        // round of that term's count: no round of this leader (raft-core
+        // takes none past the last it sent).
+        let (sent_term, sent) = &self.rounds_sent[leader as usize - 1];
+        if *sent_term != term || sent.back().is_none_or(|&(last, _)| round > last) {
+            return;
+        }
+        let slot = &mut self.round_acks[(leader as usize - 1) * self.nodes + (voter as usize - 1)];
+        *slot = match *slot {
+            (t, r) if t == term => (t, r.max(round)),
+            _ => (term, round),
+        };
     }
 
     /// Node `node` (re)started: what configuration it applied is unknown
@@ -1193,6 +1237,92 @@ impl World {
                 crate::world::membership::describe_conf(&conf)
             ),
             seen: format!("it released one having heard only [{}]", names.join(" ")),
+        });
+    }
+
+    /// Whether leader `leader`'s lease must hold now, by what the simulator
+    /// saw: lease reads with CheckQuorum, no transfer under way, an entry
+    /// of its term committed, its clock within the bound and undisturbed,
+    /// no configuration change lately, and the round a quorum has answered
+    /// sent recently enough that its lease, counted in the leader's
+    /// fastest ticks less one for the tick boundary, has not run out.
+    pub(crate) fn lease_must_hold(&self, leader: NodeId) -> bool {
+        if !self.oracles.on || self.checker.is_none() {
+            return false;
+        }
+        let host = self.host_ref(leader);
+        let Some(node) = host.node.as_ref() else {
+            return false;
+        };
+        let config = &host.config;
+        let status = node.status();
+        if config.read_only != raft_core::ReadOnlyOption::LeaseBased
+            || !config.check_quorum
+            || status.role != Role::Leader
+            || status.lead_transferee.is_some()
+            || host.skew_ppt.is_some()
+            || !committed_in_term(node, status.commit, status.term)
+        {
+            return false;
+        }
+        let (term, rounds) = &self.oracles.rounds_sent[leader as usize - 1];
+        let Some(&(last_round, _)) = rounds.back().filter(|_| *term == status.term) else {
+            return false;
+        };
+        let conf = node.conf_state();
+        let nodes = self.oracles.nodes;
+        let acked = |v: NodeId| {
+            if v == leader {
+                return last_round;
+            }
+            match self.oracles.round_acks[(leader as usize - 1) * nodes + (v as usize - 1)] {
+                (t, round) if t == status.term => round,
+                _ => 0,
+            }
+        };
+        // The highest round a quorum answered: of each half, the
+        // majority-th highest answer; the lower of the two halves.
+        let confirmed_in = |voters: &[NodeId]| -> u64 {
+            if voters.is_empty() {
+                return u64::MAX;
+            }
+            let mut rounds: Vec<u64> = voters.iter().map(|&v| acked(v)).collect();
+            rounds.sort_unstable_by(|a, b| b.cmp(a));
+            rounds[voters.len() / 2]
+        };
+        let confirmed = confirmed_in(&conf.voters).min(confirmed_in(&conf.outgoing_voters));
+        let Some(&(_, sent_us)) = rounds.iter().find(|&&(round, _)| round == confirmed) else {
+            return false;
+        };
+        let lease_ticks =
+            u64::from(config.election_timeout_ticks_min - config.max_clock_drift_ticks);
+        let fast_tick_us = self.params.tick_us
+            * (1000 - self.params.clock_drift_bound_ppt.clamp(0, 999) as u64)
+            / 1000;
+        let (changed_event, changed_us) = self.oracles.conf_changed[leader as usize - 1];
+        let calm_since = self.oracles.node_disturbed_us[leader as usize - 1];
+        // The host sends a round's heartbeats with the ready raft-core made
+        // them in, which may wait behind an fsync: raft-core's count of the
+        // lease may start up to that much before `sent_us`.
+        let ready_lag_us = 2 * self.params.fsync_us_max;
+        lease_ticks > 2
+            && self.now_us - sent_us + ready_lag_us < (lease_ticks - 2) * fast_tick_us
+            && calm_since < sent_us
+            && (changed_event == 0 || changed_us < sent_us)
+    }
+
+    /// Leader `leader` released a read on a round although its lease held
+    /// when the read was asked (see [`World::lease_must_hold`]).
+    pub(crate) fn report_lease_unused(&mut self, leader: NodeId, via: ReadVia) {
+        self.report(Violation {
+            invariant: Invariant::ReadLeaseUsed,
+            nodes: vec![leader],
+            index: None,
+            term: self.host_ref(leader).status().map(|s| s.term),
+            expected: format!(
+                "leader n{leader} to serve the read on its lease: a quorum had answered a round it sent within the lease, with a tick to spare"
+            ),
+            seen: format!("it confirmed the read by {via:?} instead"),
         });
     }
 
