@@ -624,3 +624,21 @@ fn an_order_of_returned_appends_that_strands_the_next_read_is_left_at_once() {
         CheckOutcome::NotLinearizable(_)
     ));
 }
+
+#[test]
+fn a_key_whose_every_call_failed_does_not_shift_the_key_named_in_a_violation() {
+    // Key "a" appears first, and only in a failed put; key "b" has a stale
+    // read. The keys are numbered once, before the search, over every call:
+    // the violation must still be reported on "b".
+    let mut history = History::new();
+    let failed = history.invoke(1, put("a", "1"), 0);
+    history.complete(failed, Outcome::Fail, 1);
+    let write = history.invoke(2, put("b", "1"), 2);
+    history.complete(write, Outcome::Ok(KvResult::Done), 3);
+    let stale = history.invoke(3, get("b"), 4);
+    history.complete(stale, read(None), 5);
+    let CheckOutcome::NotLinearizable(explanation) = check_kv(&history, Budget::default()) else {
+        panic!("a read after a put returned missed it");
+    };
+    assert_eq!(explanation.key.as_deref(), Some("b"));
+}
