@@ -1179,8 +1179,8 @@ impl<'h, 'm, M: Model> Search<'h, 'm, M> {
     /// included, 117 -> 52 million instructions with this threshold).
     /// Checked, such an order is left as soon as it is made. Where the
     /// search seldom backtracks (kv c10-ok, most etcd histories) the check
-    /// costs more than it saves (a fifth more instructions on c10-ok), so
-    /// it starts only once the search has shown itself hard; in searches
+    /// costs more than it saves (checked from the start, c10-ok took twice
+    /// as long), so it starts only once the search has shown itself hard; in searches
     /// with calls of unknown outcome (etcd_057, etcd_099), where those
     /// calls are checked anyway, it saved nothing and cost 6%.
     fn count_backtrack(&mut self) {
