@@ -642,3 +642,21 @@ fn a_key_whose_every_call_failed_does_not_shift_the_key_named_in_a_violation() {
     };
     assert_eq!(explanation.key.as_deref(), Some("b"));
 }
+
+#[test]
+fn a_history_without_calls_is_linearizable_on_every_path() {
+    let empty = History::new();
+    let model = KvModel::absent_is_none();
+    assert_eq!(
+        check_kv(&empty, Budget::default()),
+        CheckOutcome::Linearizable
+    );
+    assert_eq!(
+        invariants::linearizability::check_searching(&model, &empty, Budget::default()),
+        CheckOutcome::Linearizable
+    );
+    assert_eq!(
+        invariants::linearizability::check_unique_values(&model, &empty),
+        Some(CheckOutcome::Linearizable)
+    );
+}
