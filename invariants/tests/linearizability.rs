@@ -559,3 +559,104 @@ fn a_violation_is_reported_when_the_last_possible_writer_fails() {
     assert_eq!(explanation.key.as_deref(), Some("k"));
     assert!(matches!(online.finish(), CheckOutcome::NotLinearizable(_)));
 }
+
+/// `rounds` rounds in which 12 clients append to one key at once (all
+/// invoked, then all returned), then a client reads the key: it saw each
+/// round's appends in reverse order of the clients. With `twice`, the last
+/// read saw the last round's first append twice, which no order makes.
+/// Appends repeat across rounds (client `c` appends `c;` every round), so
+/// the key is searched, not decided by the fast path for unique values.
+fn rounds_of_concurrent_appends(rounds: u64, twice: bool) -> History {
+    const WRITERS: u64 = 12;
+    let mut history = History::new();
+    let mut seen = String::new();
+    for round in 0..rounds {
+        let time_us = round * 10;
+        let ids: Vec<OpId> = (0..WRITERS)
+            .map(|client| {
+                let append = KvOp::Append {
+                    key: "k".into(),
+                    value: format!("{client};"),
+                };
+                history.invoke(client, append, time_us)
+            })
+            .collect();
+        for id in ids {
+            history.complete(id, Outcome::Ok(KvResult::Done), time_us + 1);
+        }
+        for client in (0..WRITERS).rev() {
+            seen.push_str(&format!("{client};"));
+        }
+        if twice && round + 1 == rounds {
+            seen.push_str(&format!("{};", WRITERS - 1));
+        }
+        let reader = history.invoke(WRITERS, get("k"), time_us + 2);
+        history.complete(reader, read(Some(&seen)), time_us + 3);
+    }
+    history
+}
+
+#[test]
+fn an_order_of_returned_appends_that_strands_the_next_read_is_left_at_once() {
+    // Each round's 12 appends go in one order of 12! that the read allows;
+    // a search that learns it only at the read backtracks through many of
+    // them per round. Once the search has backtracked twice per call, an
+    // append that makes the key no prefix of the next read is left as soon
+    // as it is placed, and the whole history takes a few thousand steps.
+    let steps = Budget {
+        max_steps: 20_000,
+        ..Budget::default()
+    };
+    let model = KvModel::absent_is_none();
+    let good = rounds_of_concurrent_appends(6, false);
+    assert_eq!(
+        invariants::linearizability::check_searching(&model, &good, steps),
+        CheckOutcome::Linearizable
+    );
+    assert_eq!(check_kv(&good, steps), CheckOutcome::Linearizable);
+    let bad = rounds_of_concurrent_appends(6, true);
+    assert!(matches!(
+        invariants::linearizability::check_searching(&model, &bad, steps),
+        CheckOutcome::NotLinearizable(_)
+    ));
+    assert!(matches!(
+        check_kv(&bad, steps),
+        CheckOutcome::NotLinearizable(_)
+    ));
+}
+
+#[test]
+fn a_key_whose_every_call_failed_does_not_shift_the_key_named_in_a_violation() {
+    // Key "a" appears first, and only in a failed put; key "b" has a stale
+    // read. The keys are numbered once, before the search, over every call:
+    // the violation must still be reported on "b".
+    let mut history = History::new();
+    let failed = history.invoke(1, put("a", "1"), 0);
+    history.complete(failed, Outcome::Fail, 1);
+    let write = history.invoke(2, put("b", "1"), 2);
+    history.complete(write, Outcome::Ok(KvResult::Done), 3);
+    let stale = history.invoke(3, get("b"), 4);
+    history.complete(stale, read(None), 5);
+    let CheckOutcome::NotLinearizable(explanation) = check_kv(&history, Budget::default()) else {
+        panic!("a read after a put returned missed it");
+    };
+    assert_eq!(explanation.key.as_deref(), Some("b"));
+}
+
+#[test]
+fn a_history_without_calls_is_linearizable_on_every_path() {
+    let empty = History::new();
+    let model = KvModel::absent_is_none();
+    assert_eq!(
+        check_kv(&empty, Budget::default()),
+        CheckOutcome::Linearizable
+    );
+    assert_eq!(
+        invariants::linearizability::check_searching(&model, &empty, Budget::default()),
+        CheckOutcome::Linearizable
+    );
+    assert_eq!(
+        invariants::linearizability::check_unique_values(&model, &empty),
+        Some(CheckOutcome::Linearizable)
+    );
+}

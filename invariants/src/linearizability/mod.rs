@@ -132,14 +132,20 @@ pub fn check_with<M: Model>(
     partitioning: Partitioning,
 ) -> CheckOutcome {
     if partitioning == Partitioning::Whole {
-        return check_by_search(model, history, budget, partitioning, None);
+        return check_by_search(model, history, budget, partitioning, Searched::All);
     }
-    let keys = unique::check_keys(model, history, FAST_PATH_CALLS_MIN);
+    let keys = match unique::check_keys(model, history, FAST_PATH_CALLS_MIN) {
+        unique::KeyChecks::AllShort(numbers) => {
+            let searched = Searched::KeysNumbered(&numbers);
+            return check_by_search(model, history, budget, partitioning, searched);
+        }
+        unique::KeyChecks::Checked(keys) => keys,
+    };
     let decided = keys
         .iter()
         .any(|(_, _, verdict)| !matches!(verdict, unique::KeyVerdict::Search));
     if !decided {
-        return check_by_search(model, history, budget, partitioning, None);
+        return check_by_search(model, history, budget, partitioning, Searched::All);
     }
     // Only the keys the fast path could not decide are searched.
     let mut dropped = vec![true; history.len()];
@@ -162,7 +168,13 @@ pub fn check_with<M: Model>(
     }
     match searched {
         false => CheckOutcome::Linearizable,
-        true => check_by_search(model, history, budget, partitioning, Some(&dropped)),
+        true => check_by_search(
+            model,
+            history,
+            budget,
+            partitioning,
+            Searched::AllBut(&dropped),
+        ),
     }
 }
 
@@ -178,7 +190,7 @@ pub fn check_searching<M: Model>(
     history: &OpHistory<M::Input, M::Output>,
     budget: Budget,
 ) -> CheckOutcome {
-    check_by_search(model, history, budget, Partitioning::PerKey, None)
+    check_by_search(model, history, budget, Partitioning::PerKey, Searched::All)
 }
 
 /// The fast path's verdict if every key of `history` qualifies for it,
@@ -187,7 +199,13 @@ pub fn check_unique_values<M: Model>(
     model: &M,
     history: &OpHistory<M::Input, M::Output>,
 ) -> Option<CheckOutcome> {
-    for (key, _, verdict) in unique::check_keys(model, history, 0) {
+    let keys = match unique::check_keys(model, history, 0) {
+        // With no minimum, only a history without calls has no key long
+        // enough: nothing to check.
+        unique::KeyChecks::AllShort(_) => return Some(CheckOutcome::Linearizable),
+        unique::KeyChecks::Checked(keys) => keys,
+    };
+    for (key, _, verdict) in keys {
         match verdict {
             unique::KeyVerdict::Linearizable => {}
             unique::KeyVerdict::Violation(violation) => {
@@ -227,7 +245,8 @@ fn explain_violations<M: Model>(
         for &call in calls {
             dropped[call as usize] = false;
         }
-        match check_by_search(model, history, small, Partitioning::PerKey, Some(&dropped)) {
+        let searched = Searched::AllBut(&dropped);
+        match check_by_search(model, history, small, Partitioning::PerKey, searched) {
             CheckOutcome::NotLinearizable(explanation) => {
                 return CheckOutcome::NotLinearizable(explanation)
             }
@@ -241,13 +260,24 @@ fn explain_violations<M: Model>(
     CheckOutcome::NotLinearizable(unique::explain(history, key, violation))
 }
 
-/// The search over the calls not `dropped` (by history index; `None`: all).
+/// Which calls the search takes.
+#[derive(Clone, Copy)]
+enum Searched<'a, 'h> {
+    /// All of them.
+    All,
+    /// All of them, with the numbers of their keys already known.
+    KeysNumbered(&'a unique::KeyNumbers<'h>),
+    /// All but those `dropped` says (by history index).
+    AllBut(&'a [bool]),
+}
+
+/// The search over the calls `searched`.
 fn check_by_search<M: Model>(
     model: &M,
     history: &OpHistory<M::Input, M::Output>,
     budget: Budget,
     partitioning: Partitioning,
-    dropped: Option<&[bool]>,
+    searched: Searched<'_, '_>,
 ) -> CheckOutcome {
     // The model's rewrite, if it has one, is searched instead; an
     // explanation still names the operations as the history has them.
@@ -258,9 +288,9 @@ fn check_by_search<M: Model>(
             history,
             budget,
             partitioning,
-            dropped,
+            searched,
         ),
-        None => search_groups(model, history, history, budget, partitioning, dropped),
+        None => search_groups(model, history, history, budget, partitioning, searched),
     }
 }
 
@@ -272,9 +302,9 @@ fn search_groups<M: Model>(
     shown: &OpHistory<M::Input, M::Output>,
     budget: Budget,
     partitioning: Partitioning,
-    dropped: Option<&[bool]>,
+    searched: Searched<'_, '_>,
 ) -> CheckOutcome {
-    let groups = Groups::of(model, history, partitioning, dropped);
+    let groups = Groups::of(model, history, partitioning, searched);
     let mut searcher = search::Searcher::new(model, groups.largest());
     // Partitions are searched in rounds, each with a step allowance that
     // grows fourfold per round, until each is decided: one hard partition
@@ -291,6 +321,7 @@ fn search_groups<M: Model>(
     // finds them at once. A limited search proves a violation only if the
     // limit never kept a call out.
     let mut pending: Vec<(usize, usize)> = (0..groups.spans.len())
+        .filter(|&group| !groups.spans[group].calls.is_empty())
         .map(|group| {
             (
                 group,
@@ -390,17 +421,30 @@ struct Span {
 
 impl<'h, M: Model> Groups<'h, M> {
     /// Failed calls and reads of unknown outcome constrain nothing: dropped,
-    /// as are the calls `dropped` says (by history index), whose keys were
-    /// decided without a search.
+    /// as are the calls that `searched` leaves out (their keys were decided
+    /// without a search). Where `searched` numbers the keys, a group per
+    /// key number (some may be empty).
     fn of(
         model: &M,
         history: &'h OpHistory<M::Input, M::Output>,
         partitioning: Partitioning,
-        dropped: Option<&[bool]>,
+        searched: Searched<'_, 'h>,
     ) -> Self {
         let operations = history.operations();
         let per_key = partitioning == Partitioning::PerKey;
-        let mut keys: Vec<Option<&'h str>> = Vec::new();
+        let (dropped, numbered) = match searched {
+            Searched::All => (None, None),
+            Searched::AllBut(dropped) => (Some(dropped), None),
+            Searched::KeysNumbered(numbers) => (None, Some(numbers)),
+        };
+        if let Some(numbers) = numbered {
+            assert_eq!(
+                numbers.of_operation.len(),
+                operations.len(),
+                "numbered keys of this history"
+            );
+        }
+        let mut keys: Vec<Option<&'h str>> = numbered.map_or_else(Vec::new, |n| n.keys.clone());
         // Key numbers (indices into `keys`) by key.
         let mut key_numbers: HashTable<u32> = HashTable::new();
         // Per operation: its key number, or `NONE` if dropped; and its index
@@ -408,7 +452,10 @@ impl<'h, M: Model> Groups<'h, M> {
         // if it returned.
         let mut place: Vec<(u32, u32)> = Vec::with_capacity(operations.len());
         // Per group: its calls, and its invocations and returns.
-        let mut counts: Vec<(u32, u32)> = Vec::new();
+        let mut counts: Vec<(u32, u32)> = match (numbered, per_key) {
+            (Some(numbers), true) => vec![(0, 0); numbers.keys.len()],
+            _ => Vec::new(),
+        };
         for (index, op) in operations.iter().enumerate() {
             if dropped.is_some_and(|dropped| dropped[index]) {
                 place.push((search::NONE, 0));
@@ -425,17 +472,9 @@ impl<'h, M: Model> Groups<'h, M> {
                 continue;
             };
             let key = model.partition(&op.input);
-            let hash = hash::FxBuildHasher.hash_one(key);
-            let number = match key_numbers.find(hash, |&number| keys[number as usize] == key) {
-                Some(&number) => number,
-                None => {
-                    let number = u32::try_from(keys.len()).expect("fewer than 2^32 keys");
-                    key_numbers.insert_unique(hash, number, |&number| {
-                        hash::FxBuildHasher.hash_one(keys[number as usize])
-                    });
-                    keys.push(key);
-                    number
-                }
+            let number = match numbered {
+                Some(numbers) => numbers.of_operation[index],
+                None => number_key(&mut key_numbers, &mut keys, key),
             };
             let group = if per_key { number as usize } else { 0 };
             if group == counts.len() {
@@ -586,6 +625,25 @@ fn explain<M: Model>(
         state,
         stuck,
     }
+}
+
+/// The number of `key` in `keys` (in order of first appearance), found in
+/// `key_numbers` or given now.
+fn number_key<'h>(
+    key_numbers: &mut HashTable<u32>,
+    keys: &mut Vec<Option<&'h str>>,
+    key: Option<&'h str>,
+) -> u32 {
+    let hash = hash::FxBuildHasher.hash_one(key);
+    if let Some(&number) = key_numbers.find(hash, |&number| keys[number as usize] == key) {
+        return number;
+    }
+    let number = u32::try_from(keys.len()).expect("fewer than 2^32 keys");
+    key_numbers.insert_unique(hash, number, |&number| {
+        hash::FxBuildHasher.hash_one(keys[number as usize])
+    });
+    keys.push(key);
+    number
 }
 
 /// The state of every partition, e.g. `"x" = "1", "y" = nil`.

@@ -627,6 +627,26 @@ fn check_ranks(block: &[Placed]) -> Result<(), Violation> {
     Ok(())
 }
 
+/// Every key of a history numbered in order of first appearance, and the
+/// number of each operation's key: what the fast path counted, handed to
+/// the search so that it does not hash every key again (kv c10-bad: a
+/// fifth of a check's instructions).
+pub(crate) struct KeyNumbers<'h> {
+    /// The keys, by number.
+    pub(crate) keys: Vec<Option<&'h str>>,
+    /// Per operation of the history: its key's number.
+    // Invariant: every number is below `keys.len()`.
+    pub(crate) of_operation: Vec<u32>,
+}
+
+/// What [`check_keys`] found.
+pub(crate) enum KeyChecks<'h> {
+    /// No key has `calls_min` calls: none was checked on the fast path.
+    AllShort(KeyNumbers<'h>),
+    /// Per key in order of first appearance: its calls and its verdict.
+    Checked(Vec<(Option<&'h str>, Vec<u32>, KeyVerdict)>),
+}
+
 /// Checks the keys of `history` on the fast path; returns, per key in
 /// order of first appearance, its verdict, with the key's calls. Keys of
 /// fewer than `calls_min` calls are left to the search (it decides them in
@@ -636,10 +656,7 @@ pub(crate) fn check_keys<'h, M: Model>(
     model: &M,
     history: &'h OpHistory<M::Input, M::Output>,
     calls_min: usize,
-) -> Vec<(Option<&'h str>, Vec<u32>, KeyVerdict)> {
-    if history.len() < calls_min {
-        return Vec::new(); // no key is long enough
-    }
+) -> KeyChecks<'h> {
     // Key numbers per call, and calls per key: one hash per call, no list
     // per key until one is long enough.
     let mut keys: Vec<(Option<&'h str>, u32)> = Vec::new();
@@ -663,7 +680,10 @@ pub(crate) fn check_keys<'h, M: Model>(
         number_of.push(number);
     }
     if keys.iter().all(|&(_, calls)| (calls as usize) < calls_min) {
-        return Vec::new();
+        return KeyChecks::AllShort(KeyNumbers {
+            keys: keys.into_iter().map(|(key, _)| key).collect(),
+            of_operation: number_of,
+        });
     }
     let mut calls_of: Vec<Vec<u32>> = keys
         .iter()
@@ -673,7 +693,8 @@ pub(crate) fn check_keys<'h, M: Model>(
         calls_of[number as usize].push(index);
     }
     let mut violated = false;
-    keys.into_iter()
+    let checked = keys
+        .into_iter()
         .zip(calls_of)
         .map(|((key, _), calls)| {
             let verdict = match violated || calls.len() < calls_min {
@@ -683,5 +704,6 @@ pub(crate) fn check_keys<'h, M: Model>(
             violated |= matches!(verdict, KeyVerdict::Violation(_));
             (key, calls, verdict)
         })
-        .collect()
+        .collect();
+    KeyChecks::Checked(checked)
 }
