@@ -284,10 +284,21 @@ pub fn main() -> i32 {
         }
     };
     simulator::commands::run::quiet_panics();
-    match dispatch(cli.command) {
-        Ok(code) => code,
-        Err(error) => {
+    // A panic outside a run's own catch (building a world, a worker thread)
+    // would otherwise end the process silently: the quiet hook prints nothing.
+    let dispatched =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli.command)));
+    match dispatched {
+        Ok(Ok(code)) => code,
+        Ok(Err(error)) => {
             eprintln!("raftsim: internal error: {error:#}");
+            4
+        }
+        Err(payload) => {
+            eprintln!(
+                "raftsim: internal error: a panic outside any run's report: {}",
+                simulator::commands::run::panic_message(&payload)
+            );
             4
         }
     }

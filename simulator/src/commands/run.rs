@@ -165,7 +165,7 @@ fn final_history_check(sim: &World, outcome: &mut Outcome) -> Linearizability {
 
 /// A caught panic's message, with where it was raised when [`quiet_panics`]
 /// recorded it.
-pub(crate) fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+pub fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
     let message = payload
         .downcast_ref::<String>()
         .cloned()
