@@ -793,9 +793,14 @@ impl World {
         let Some(node) = self.hosts[from as usize - 1].node.as_mut() else {
             return;
         };
+        // A transfer to the same node already under way goes on with its
+        // own clock: only one that starts here is judged.
+        let starts = node.status().lead_transferee.is_none();
         if node.transfer_leader(to).is_ok() {
             self.pending_transfer = Some((from, to));
-            self.note_transfer(from, to);
+            if starts {
+                self.note_transfer(from, to);
+            }
             self.after_input(from);
         }
     }

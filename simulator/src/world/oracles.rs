@@ -814,6 +814,16 @@ impl World {
         if status.role != Role::Leader || !voters_of(&conf).contains(&to) {
             return;
         }
+        // raft-core gives a transfer up after an election timeout of the
+        // leader's ticks (etcd): judged only where the bound ends first.
+        let fast_tick_us = self.params.tick_us
+            * (1000 - self.params.clock_drift_bound_ppt.clamp(0, 999) as u64)
+            / 1000;
+        let gives_up_us =
+            u64::from(self.host_ref(from).config.election_timeout_ticks_min) * fast_tick_us;
+        if self.oracles.bounds.transfer_us >= gives_up_us {
+            return;
+        }
         let caught_up = |world: &World, v: NodeId| {
             v != to || {
                 let host = world.host_ref(v);
