@@ -39,7 +39,7 @@
 //!   when it did not is caught here.
 //! - *Election.* The voters that run (not crashed, paused or skewed) and
 //!   reach one another form a group; when it holds a quorum of the
-//!   configuration in force, no other running node can send to it, and
+//!   configuration in force and of the one each member applied, no other running node can send to it, and
 //!   nothing disturbed it, one of its members leads (in the highest term
 //!   among them) within [`Bounds::election_us`] of the calm's start, however
 //!   the nodes outside it campaign.
@@ -1437,7 +1437,16 @@ impl World {
             self.oracles.group_since_us = now;
             self.oracles.leaderless_since_us = None;
         }
-        if !isolated || !quorum_of(&configuration, &group) {
+        // Each member counts votes by the configuration it applied, which
+        // may lag the newest one in force: the group must be a quorum of
+        // every member's too, or Raft owes it no leader yet.
+        let quorum_for_each = group.iter().all(|&m| {
+            self.host_ref(m)
+                .node
+                .as_ref()
+                .is_some_and(|node| quorum_of(&node.conf_state(), &group))
+        });
+        if !isolated || !quorum_of(&configuration, &group) || !quorum_for_each {
             self.oracles.group_since_us = now;
             self.oracles.leaderless_since_us = None;
             return;
