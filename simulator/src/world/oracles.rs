@@ -93,6 +93,10 @@ pub struct Bounds {
     /// leader's ready behind at most two fsyncs, then the network's
     /// longest delay, plus 1 ms.
     pub new_member_us: u64,
+    /// The longest a tick of a clock within the drift bound lasts.
+    pub slow_tick_us: u64,
+    /// The shortest a tick of a clock within the drift bound lasts.
+    pub fast_tick_us: u64,
 }
 
 /// Rounds of split votes the election bound allows.
@@ -102,8 +106,9 @@ impl Bounds {
     /// The bounds of the run `params` describes.
     pub fn of(params: &Params) -> Bounds {
         let round_trip_us = 2 * (params.delay_us_min + params.delay_jitter_us);
-        let slow = |us: u64| us * (1000 + params.clock_drift_bound_ppt.max(0) as u64) / 1000 + 1;
-        let tick_us = slow(params.tick_us);
+        let drift_ppt = params.clock_drift_bound_ppt.clamp(0, 999) as u64;
+        let tick_us = params.tick_us * (1000 + drift_ppt) / 1000 + 1;
+        let fast_tick_us = params.tick_us * (1000 - drift_ppt) / 1000;
         let heartbeat_us = u64::from(params.heartbeat_interval_ticks) * tick_us;
         let fsync_us = params.fsync_us_max;
         let settle_us = 2 * (heartbeat_us + round_trip_us + 2 * fsync_us);
@@ -122,6 +127,8 @@ impl Bounds {
             read_us,
             transfer_us,
             new_member_us,
+            slow_tick_us: tick_us,
+            fast_tick_us,
         }
     }
 }
@@ -281,8 +288,8 @@ impl Oracles {
     /// A fault touched a message from `from` to `to` that arrives (or
     /// would have) at `until_us`.
     pub(crate) fn disturb_link(&mut self, from: NodeId, to: NodeId, until_us: u64) {
-        let slot =
-            &mut self.link_disturbed_us[(from as usize - 1) * self.nodes + (to as usize - 1)];
+        let slot = self.pair(from, to);
+        let slot = &mut self.link_disturbed_us[slot];
         *slot = (*slot).max(until_us);
     }
 
@@ -341,7 +348,8 @@ impl Oracles {
         if *sent_term != term || sent.back().is_none_or(|&(last, _)| round > last) {
             return;
         }
-        let slot = &mut self.round_acks[(leader as usize - 1) * self.nodes + (voter as usize - 1)];
+        let slot = self.pair(leader, voter);
+        let slot = &mut self.round_acks[slot];
         *slot = match *slot {
             (t, r) if t == term => (t, r.max(round)),
             _ => (term, round),
@@ -361,6 +369,11 @@ impl Oracles {
             self.new_members
                 .retain(|n| !(n.leader == from && n.member == to));
         }
+    }
+
+    /// The slot of the ordered pair (`a`, `b`) in a per-pair table.
+    fn pair(&self, a: NodeId, b: NodeId) -> usize {
+        (a as usize - 1) * self.nodes + (b as usize - 1)
     }
 
     /// The last time a fault touched `node` or its links with `peer`.
@@ -384,6 +397,20 @@ fn voters_of(conf: &ConfState) -> Vec<NodeId> {
     voters.sort_unstable();
     voters.dedup();
     voters
+}
+
+/// The front of `queue` (sorted by deadline) if its deadline `due` is
+/// past `now_us`.
+fn pop_due<T>(
+    queue: &mut std::collections::VecDeque<T>,
+    now_us: u64,
+    due: impl Fn(&T) -> u64,
+) -> Option<T> {
+    if queue.front().is_some_and(|item| due(item) < now_us) {
+        queue.pop_front()
+    } else {
+        None
+    }
 }
 
 /// Whether `node`, at commit index `commit`, has committed an entry of `term`.
@@ -700,27 +727,13 @@ impl World {
             return;
         };
         let conf = node.conf_state();
-        let now = self.now_us;
-        let settled = |disturbed: u64| disturbed + self.oracles.bounds.settle_us <= now;
-        let quorum: Vec<NodeId> = voters_of(&conf)
-            .into_iter()
-            .filter(|&v| {
-                let host = self.host_ref(v);
-                if v == leader {
-                    return settled(self.oracles.node_disturbed_us[v as usize - 1]);
-                }
-                let caught_up = host.status().is_some_and(|s| {
-                    s.term == status.term
-                        && s.leader == Some(leader)
-                        && s.last_index == index - 1
-                        && s.last_term == previous_term
-                });
-                caught_up
-                    && !self.is_paused(v)
-                    && host.disk.durably_holds(index - 1, previous_term)
-                    && settled(self.oracles.disturbed_us(leader, v))
-            })
-            .collect();
+        let caught_up = |world: &World, v: NodeId| {
+            let host = world.host_ref(v);
+            host.status()
+                .is_some_and(|s| s.last_index == index - 1 && s.last_term == previous_term)
+                && host.disk.durably_holds(index - 1, previous_term)
+        };
+        let quorum = self.calm_followers(leader, status.term, None, &conf, caught_up);
         if !quorum.contains(&leader) || !quorum_of(&conf, &quorum) {
             return;
         }
@@ -728,7 +741,7 @@ impl World {
             leader,
             term: status.term,
             index,
-            proposed_us: now,
+            proposed_us: self.now_us,
             quorum,
             conf,
         });
@@ -816,11 +829,8 @@ impl World {
         }
         // raft-core gives a transfer up after an election timeout of the
         // leader's ticks (etcd): judged only where the bound ends first.
-        let fast_tick_us = self.params.tick_us
-            * (1000 - self.params.clock_drift_bound_ppt.clamp(0, 999) as u64)
-            / 1000;
-        let gives_up_us =
-            u64::from(self.host_ref(from).config.election_timeout_ticks_min) * fast_tick_us;
+        let gives_up_us = u64::from(self.host_ref(from).config.election_timeout_ticks_min)
+            * self.oracles.bounds.fast_tick_us;
         if self.oracles.bounds.transfer_us >= gives_up_us {
             return;
         }
@@ -851,31 +861,18 @@ impl World {
         if !self.oracles.on || self.checker.is_none() || self.outcome.is_some() {
             return;
         }
-        while self
-            .oracles
-            .obligations
-            .front()
-            .is_some_and(|o| o.proposed_us + self.oracles.bounds.commit_us < self.now_us)
-        {
-            let obligation = self.oracles.obligations.pop_front().expect("peeked");
+        let (now, bounds) = (self.now_us, self.oracles.bounds);
+        while let Some(obligation) = pop_due(&mut self.oracles.obligations, now, |o| {
+            o.proposed_us + bounds.commit_us
+        }) {
             self.judge_commit(obligation);
         }
-        while self
-            .oracles
-            .new_members
-            .front()
-            .is_some_and(|n| n.added_us + self.oracles.bounds.new_member_us < self.now_us)
-        {
-            let owed = self.oracles.new_members.pop_front().expect("peeked");
+        while let Some(owed) = pop_due(&mut self.oracles.new_members, now, |n| {
+            n.added_us + bounds.new_member_us
+        }) {
             self.judge_new_member(owed);
         }
-        while self
-            .oracles
-            .reads
-            .front()
-            .is_some_and(|r| r.due_us < self.now_us)
-        {
-            let read = self.oracles.reads.pop_front().expect("peeked");
+        while let Some(read) = pop_due(&mut self.oracles.reads, now, |r| r.due_us) {
             self.judge_read(read);
         }
         if self
@@ -908,11 +905,7 @@ impl World {
             return;
         }
         let calm_since = obligation.proposed_us - self.oracles.bounds.settle_us;
-        let undisturbed = obligation.quorum.iter().all(|&v| {
-            v == obligation.leader || self.oracles.disturbed_us(obligation.leader, v) <= calm_since
-        }) && self.oracles.node_disturbed_us[obligation.leader as usize - 1]
-            <= calm_since;
-        if !undisturbed {
+        if !self.calm_since(obligation.leader, None, &obligation.quorum, calm_since) {
             return;
         }
         if status.commit >= obligation.index {
@@ -1136,9 +1129,8 @@ impl World {
     /// `from` forwarded, if `forwarded_read` names its context).
     pub(crate) fn note_heard(&mut self, leader: NodeId, from: NodeId, forwarded_read: Option<u64>) {
         let event = self.trace.events();
-        let nodes = self.oracles.nodes;
-        self.oracles.heard[(leader as usize - 1) * nodes + (from as usize - 1)] =
-            (event, self.now_us);
+        let slot = self.oracles.pair(leader, from);
+        self.oracles.heard[slot] = (event, self.now_us);
         if let Some(context) = forwarded_read {
             // Of copies (a duplicated forward), the first: the answer to
             // it may come before a later copy's round is confirmed.
@@ -1192,13 +1184,11 @@ impl World {
             return; // Its clock is outside the bound a lease counts on.
         }
         let conf = node.conf_state();
-        let nodes = self.oracles.nodes;
         // Confirmed under one configuration and judged under another, a read
         // needs the overlap of their quorums, which this check does not
         // follow: a read whose window saw a change is not judged.
         let (changed_event, changed_us) = self.oracles.conf_changed[leader as usize - 1];
-        let heard =
-            |v: NodeId| self.oracles.heard[(leader as usize - 1) * nodes + (v as usize - 1)];
+        let heard = |v: NodeId| self.oracles.heard[self.oracles.pair(leader, v)];
         let (holders, promise): (Vec<NodeId>, String) = match via {
             ReadVia::Quorum | ReadVia::QuorumLeaseExpired if changed_event >= asked_event => return,
             ReadVia::Quorum | ReadVia::QuorumLeaseExpired => (
@@ -1212,11 +1202,7 @@ impl World {
                 let config = &host.config;
                 let lease_ticks =
                     u64::from(config.election_timeout_ticks_min - config.max_clock_drift_ticks);
-                let slow_tick_us = self.params.tick_us
-                    * (1000 + self.params.clock_drift_bound_ppt.max(0) as u64)
-                    / 1000
-                    + 1;
-                let window_us = (lease_ticks + 1) * slow_tick_us + 1_000;
+                let window_us = (lease_ticks + 1) * self.oracles.bounds.slow_tick_us + 1_000;
                 let since = asked_us.saturating_sub(window_us);
                 if changed_us >= since && changed_event > 0 {
                     return;
@@ -1280,12 +1266,11 @@ impl World {
             return false;
         };
         let conf = node.conf_state();
-        let nodes = self.oracles.nodes;
         let acked = |v: NodeId| {
             if v == leader {
                 return last_round;
             }
-            match self.oracles.round_acks[(leader as usize - 1) * nodes + (v as usize - 1)] {
+            match self.oracles.round_acks[self.oracles.pair(leader, v)] {
                 (t, round) if t == status.term => round,
                 _ => 0,
             }
@@ -1306,9 +1291,7 @@ impl World {
         };
         let lease_ticks =
             u64::from(config.election_timeout_ticks_min - config.max_clock_drift_ticks);
-        let fast_tick_us = self.params.tick_us
-            * (1000 - self.params.clock_drift_bound_ppt.clamp(0, 999) as u64)
-            / 1000;
+        let fast_tick_us = self.oracles.bounds.fast_tick_us;
         let (changed_event, changed_us) = self.oracles.conf_changed[leader as usize - 1];
         let calm_since = self.oracles.node_disturbed_us[leader as usize - 1];
         // The host sends a round's heartbeats with the ready raft-core made
