@@ -57,7 +57,10 @@
 //! The configuration is not part of the hard state. A restarted node starts
 //! from `Config::voters` and `Config::learners` and re-applies its log: the
 //! committed entries of its first ready bring its configuration back (and it
-//! does not campaign before they are applied, see above). A node that joins a
+//! does not campaign before they are applied, see above). Its commit is at
+//! least the last conf entry its log holds a later one after, which rule 1
+//! says committed: a torn write may have kept both entries and lost the hard
+//! state that covered the first. A node that joins a
 //! running cluster is built with [`crate::Config::joining`]: an empty
 //! configuration, in which it is no voter and so never campaigns. It accepts
 //! AppendEntries and heartbeats from a leader it does not know, and learns the

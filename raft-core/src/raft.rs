@@ -141,6 +141,23 @@ pub(crate) struct Raft {
     pub(crate) snapshots: Snapshots,
 }
 
+/// The index of the last conf entry in `log` that a later conf entry follows
+/// (0 if none). It is committed whatever the hard state says: a leader appends
+/// a conf entry only once the previous one is applied (rule 1 of
+/// `conf_change`), and a log holding the later entry matches that leader's log
+/// up to it. A torn write can keep both entries and lose the hard state whose
+/// commit covered the first; restarted on its stale commit, the node would
+/// act on (and campaign with) a configuration two steps behind the cluster's.
+fn superseded_conf_index(log: &RaftLog) -> Index {
+    let unsnapshotted = log.entries_from(log.first_index());
+    let mut conf_indexes = unsnapshotted
+        .iter()
+        .rev()
+        .filter(|e| e.kind == EntryKind::ConfChange)
+        .map(|e| e.index);
+    conf_indexes.nth(1).unwrap_or(0)
+}
+
 impl Raft {
     /// A follower rebuilt from what its host restored (nothing, for a new node).
     pub(crate) fn new(
@@ -188,8 +205,13 @@ impl Raft {
             role: RoleState::Follower,
             // The durable commit may run ahead of the durable log if the host wrote
             // the hard state first; commit only what this node holds. The
-            // snapshot is committed (it may be newer than the hard state).
-            commit: hard_state.commit.max(snapshot_end.0).min(log.last_index()),
+            // snapshot is committed (it may be newer than the hard state), and
+            // so is every conf entry the log holds a later one after.
+            commit: hard_state
+                .commit
+                .min(log.last_index())
+                .max(snapshot_end.0)
+                .max(superseded_conf_index(&log)),
             leader_confirmed_index: 0,
             log,
             election_elapsed_ticks: 0,

@@ -549,6 +549,42 @@ fn a_restarted_node_reapplies_its_configuration_before_it_campaigns() {
 }
 
 #[test]
+fn a_restarted_node_whose_hard_state_lagged_its_log_commits_the_superseded_conf_entry() {
+    // 1 2 3 -> 1 2 4 through the joint configuration: two conf entries, the
+    // second appended only once the first committed.
+    let mut cluster = cluster_with_joining(3, 4, Bugs::none());
+    cluster.elect(1);
+    propose_conf(&mut cluster, 1, change(&[(RemoveNode, 3), (AddVoter, 4)]));
+    cluster.tick_all_times(4);
+    assert_eq!(
+        conf_entries(&mut cluster, 2),
+        [
+            conf_state(&[1, 2, 4], &[1, 2, 3], &[]),
+            conf_state(&[1, 2, 4], &[], &[])
+        ]
+    );
+    let joint_index = cluster
+        .node(2)
+        .log_entries_from(1)
+        .iter()
+        .find(|e| e.kind == EntryKind::ConfChange)
+        .expect("the joint entry")
+        .index;
+    // A torn write kept the entries and lost the hard state that committed them.
+    cluster.crash(2);
+    cluster.disks[1].hard_state.commit = joint_index - 1;
+    cluster.restart(2);
+    assert!(cluster.status(2).commit >= joint_index);
+    cluster.process(2);
+    // It acts on the joint configuration at least, never on 1 2 3 alone: with
+    // 1 2 3 it could win an election on node 3's vote and commit by it.
+    assert_ne!(
+        cluster.node(2).conf_state(),
+        conf_state(&[1, 2, 3], &[], &[])
+    );
+}
+
+#[test]
 fn planted_bug_learner_in_quorum_commits_with_learners_acknowledgements() {
     let learners = |bugs: Bugs| {
         Cluster::with(5, |config| {

@@ -293,6 +293,12 @@ impl World {
         if let Some(checker) = &mut self.checker {
             let log = restored.entries.iter().map(|e| (e.term, digest(&e.data)));
             let mut result = checker.on_restart(id, hard.term, hard.commit, base, log);
+            // raft-core may know more committed than its hard state says (a
+            // conf entry its log holds a later one after): a commit like any other.
+            let status = self.hosts[id as usize - 1].last_status.expect("just set");
+            if result.is_ok() && status.commit > hard.commit {
+                result = checker.on_commit(id, status.term, status.commit);
+            }
             if let (Ok(()), Some((index, _))) = (&result, base) {
                 // The durable snapshot's data must be the state it stands for.
                 let state = self.hosts[id as usize - 1].store.state_digest();
