@@ -92,22 +92,29 @@
 //! still counts the old leader's vote, which the old leader refuses to a log
 //! shorter than its own, and the old leader no longer campaigns.
 //!
-//! # Votes from outside the configuration are ignored
+//! # Votes from outside the configuration are ignored, unless ahead
 //!
 //! A node ignores RequestVote and PreVote from a node that is in none of its
-//! voter, outgoing voter or learner sets: it neither answers nor adopts its
-//! term. A removed node that never learned of its removal keeps campaigning
-//! with ever higher terms; without this rule it would depose every leader
-//! (Ongaro's §4.2.3 "disruptive servers"). Ignoring a vote request is always
-//! safe (a vote not cast elects no one). It does not cost liveness either: a
-//! node added by a configuration this node has not applied yet can still be
-//! elected by the voters that did apply it (they hold the newer log, which a
-//! winner needs anyway), and this node learns the new term from the next
-//! leader's AppendEntries, which is accepted from any node. A leader sends
-//! nothing to a node no longer in its configuration and ignores its answers.
-//! One exception: a node that knows no configuration yet (joining) answers
-//! votes as usual; a configuration that added it may need its vote before
-//! any leader has reached it.
+//! voter, outgoing voter or learner sets, unless the candidate's log is
+//! strictly ahead of its own: it neither answers nor adopts its term. A
+//! removed node that never learned of its removal keeps campaigning with
+//! ever higher terms; without this rule it would depose every leader
+//! (Ongaro's §4.2.3 "disruptive servers"). Its log is not ahead of the
+//! voters' that hold the entry removing it, so they go on ignoring it.
+//! Ignoring a vote request is always safe (a vote not cast elects no one),
+//! but not always live: a node added by a configuration this node has not
+//! applied yet may need this node's vote, when the voters that did apply it
+//! are not a majority of it by themselves (seed 21532350: n6 added, the
+//! only one able to win, n3 still on the configuration before). Such a
+//! candidate holds entries this node lacks (the conf entry adding it at
+//! least), so its log is ahead: it is answered as any member. A lagging
+//! node answering a removed one with a longer log adopts its term once,
+//! and the leader catches it up. A node that knows no configuration yet
+//! (joining) answers every vote; a configuration that added it may need its
+//! vote before any leader has reached it. This node learns a new term from
+//! the next leader's AppendEntries, which is accepted from any node. A
+//! leader sends nothing to a node no longer in its configuration and
+//! ignores its answers.
 //!
 //! # Known liveness hole
 //!
@@ -884,19 +891,28 @@ impl Raft {
     /// Whether a message from a node outside this node's configuration is
     /// handled: what a leader sends (it may lead a configuration this node
     /// has not applied yet, or this node is joining). Votes are ignored (see
-    /// the module doc), except by a node that knows no configuration yet: it
-    /// cannot tell a removed node from a new one, and a configuration that
-    /// added it may need its vote before any leader can reach it. Answers
-    /// are of no use from a non-member.
+    /// the module doc) unless the candidate's log is strictly ahead of this
+    /// node's (it may hold the configuration that added it), or this node
+    /// knows no configuration yet (it cannot tell a removed node from a new
+    /// one). Answers are of no use from a non-member.
     pub(crate) fn accepts_from_non_member(&self, body: &MessageBody) -> bool {
-        match body {
+        match *body {
             MessageBody::AppendEntries { .. }
             | MessageBody::Heartbeat { .. }
             | MessageBody::InstallSnapshot(_)
             | MessageBody::TimeoutNow
             | MessageBody::ReadIndexResponse { .. } => true,
-            MessageBody::RequestVote { .. } | MessageBody::PreVote { .. } => {
-                self.membership.members().is_empty()
+            MessageBody::RequestVote {
+                last_log_index,
+                last_log_term,
+                ..
+            }
+            | MessageBody::PreVote {
+                last_log_index,
+                last_log_term,
+            } => {
+                let ours = (self.log.last_term(), self.log.last_index());
+                self.membership.members().is_empty() || (last_log_term, last_log_index) > ours
             }
             _ => false,
         }

@@ -624,13 +624,46 @@ fn planted_bug_learner_votes_lets_a_learner_campaign_and_win() {
 
 #[test]
 fn a_vote_request_from_outside_the_configuration_gets_no_answer() {
+    // Node 7 (removed, say) asks with a log no longer than node 1's.
     let mut cluster = Cluster::new(3, Bugs::none());
-    let request = MessageBody::RequestVote {
-        last_log_index: 9,
-        last_log_term: 9,
-        leadership_transfer: false,
-    };
-    cluster.node(1).step(message(7, 1, 5, request));
-    assert_eq!(cluster.status(1).term, 0);
-    assert!(cluster.take_in_flight().is_empty());
+    cluster.elect(1);
+    cluster.propose(1, "x");
+    let status = cluster.status(1);
+    for (last_log_term, last_log_index) in [
+        (status.last_term, status.last_index),
+        (status.last_term, status.last_index - 1),
+        (status.last_term - 1, status.last_index + 5),
+    ] {
+        let request = MessageBody::RequestVote {
+            last_log_index,
+            last_log_term,
+            leadership_transfer: false,
+        };
+        cluster
+            .node(2)
+            .step(message(7, 2, status.term + 5, request));
+        assert_eq!(cluster.status(2).term, status.term);
+        assert!(cluster.take_in_flight().is_empty());
+    }
+}
+
+#[test]
+fn a_vote_request_from_outside_the_configuration_with_a_longer_log_is_answered() {
+    // Node 3 missed the change adding node 4; 2 and 4 applied it. With node
+    // 1 gone, only 4 (whose log is ahead of 3's) can win: 2, 3 and 4 are a
+    // majority of 1 2 3 4, but only if 3 answers a node it does not know.
+    let mut cluster = cluster_with_joining(3, 4, Bugs::none());
+    cluster.elect(1);
+    cluster.isolate(3);
+    propose_conf(&mut cluster, 1, ConfChange::single(AddVoter, 4));
+    cluster.tick_all_times(4);
+    cluster.propose(1, "y");
+    assert!(!cluster.node(3).conf_state().voters.contains(&4));
+    assert!(cluster.node(2).conf_state().voters.contains(&4));
+    cluster.crash(1);
+    cluster.reconnect(3);
+    let ticks = 4 * election_ticks();
+    cluster.tick_node(4, ticks);
+    cluster.deliver_all();
+    assert_eq!(cluster.status(4).role, Role::Leader);
 }

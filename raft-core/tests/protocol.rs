@@ -836,12 +836,13 @@ fn messages_from_strangers_or_past_the_log_are_handled_without_panic() {
         None,
         entries_with_terms(&[1]),
     );
-    // A stranger's vote request is ignored (its term too): it may be a node
-    // removed from the cluster. (A stranger's AppendEntries or heartbeat is
-    // a leader's, of a configuration this node has not applied yet: followed.)
+    // A stranger's vote request with a log no longer than this node's is
+    // ignored (its term too): it may be a node removed from the cluster. (A
+    // stranger's AppendEntries or heartbeat is a leader's, of a configuration
+    // this node has not applied yet: followed.)
     let request = MessageBody::RequestVote {
-        last_log_index: 9,
-        last_log_term: 9,
+        last_log_index: 1,
+        last_log_term: 1,
         leadership_transfer: false,
     };
     node.step(message(9, 1, 7, request));
