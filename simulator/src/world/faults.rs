@@ -247,7 +247,8 @@ impl World {
             // A leader's TimeoutNow (a transfer the operator asked for before
             // the heal, maybe arriving late through a link clogged then, or a
             // removed leader's handover) deposes it by its own request.
-            let handed_over = leader.is_some_and(|(_, now)| Some(now) == self.transferred_term);
+            // The campaign may still be under way: no leader of max_term yet.
+            let handed_over = Some(max_term) == self.transferred_term;
             if max_term > term && self.now_us - since >= stable_us && !handed_over {
                 let seen = format!(
                     "n{id} led term {term} for {} after the heal; now a node is in term {max_term}",

@@ -438,10 +438,16 @@ impl World {
         if let MessageBody::AppendEntries { .. } | MessageBody::InstallSnapshot(_) = message.body {
             self.oracles.note_append_delivered(from, id);
         }
+        let timeout_now = matches!(message.body, MessageBody::TimeoutNow);
         let node = self.host(id).node.as_mut().expect("checked above");
         node.step(message);
         let status = node.status();
         let leads = status.role == Role::Leader;
+        if timeout_now && status.role == Role::Candidate && status.term == term + 1 {
+            // A campaign the leader asked for, known before its vote requests
+            // leave (they wait for the vote's fsync).
+            self.transferred_term = Some(status.term);
+        }
         if checked && leads && status.term == term {
             self.note_heard(id, from, forwarded_read);
             if let Some(round) = round_answered {

@@ -796,7 +796,15 @@ impl World {
         // A transfer to the same node already under way goes on with its
         // own clock: only one that starts here is judged.
         let starts = node.status().lead_transferee.is_none();
-        if node.transfer_leader(to).is_ok() {
+        let result = node.transfer_leader(to);
+        if self.trace.is_logging() {
+            let line = match &result {
+                Ok(()) => format!("n{from} is asked to hand leadership to n{to}"),
+                Err(error) => format!("n{from} refuses to hand leadership to n{to}: {error}"),
+            };
+            self.trace.log_detail(&line);
+        }
+        if result.is_ok() {
             self.pending_transfer = Some((from, to));
             if starts {
                 self.note_transfer(from, to);
