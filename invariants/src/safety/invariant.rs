@@ -126,11 +126,17 @@ pub enum Invariant {
     /// tick to spare) serves a read on it at once, not by another round
     /// (reported by the simulator).
     ReadLeaseUsed,
+    /// `vote-lease`: with CheckQuorum, a node that heard from its leader
+    /// fewer than an election timeout's ticks ago (or leads) grants no vote
+    /// or pre-vote of a higher term, except to a leadership transfer's
+    /// candidate (§4.2.3 of Ongaro's thesis, etcd's `inLease`; reported by
+    /// the simulator, which counts each node's ticks).
+    VoteLease,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 29] = [
+    pub const ALL: [Invariant; 30] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -160,6 +166,7 @@ impl Invariant {
         Invariant::AckedEntriesKept,
         Invariant::ProgressNewMember,
         Invariant::ReadLeaseUsed,
+        Invariant::VoteLease,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -194,6 +201,7 @@ impl Invariant {
             Invariant::AckedEntriesKept => "acked-entries-kept",
             Invariant::ProgressNewMember => "progress-new-member",
             Invariant::ReadLeaseUsed => "read-lease-used",
+            Invariant::VoteLease => "vote-lease",
         }
     }
 
@@ -213,7 +221,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used, vote-lease")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

@@ -565,7 +565,9 @@ impl Scripted {
         for _ in 0..count {
             self.count_event()?;
             let node = self.sim.host(id).node.as_mut().expect("checked up");
+            let led = node.status().role == Role::Leader;
             node.tick();
+            self.sim.oracles.note_ticks(id, 1, led);
             self.sim.after_input(id);
             self.collect_outcome();
         }

@@ -242,6 +242,7 @@ impl World {
         let (seed, now_us) = (self.params.seed, self.now_us);
         self.oracles.disturb_node(id, now_us);
         self.oracles.forget_members(id);
+        self.oracles.note_leader_contact(id, false);
         let host = self.host(id);
         assert!(host.node.is_none(), "node {id} is already running");
         assert!(!host.retired, "node {id}'s identity was retired");
@@ -365,11 +366,13 @@ impl World {
             .node
             .as_mut()
             .expect("a node of the current incarnation runs");
+        let led = node.status().role == Role::Leader;
         for _ in 0..=missed {
             node.tick();
         }
         let tick = host.next_tick_interval_us();
         host.tick_due_us = now_us + tick;
+        self.oracles.note_ticks(id, missed as u32 + 1, led);
         self.queue.push(
             self.now_us + tick,
             Event::Tick {
@@ -419,6 +422,23 @@ impl World {
         };
         if let Some(candidate_log) = asked.filter(|_| checked) {
             let status = node.status();
+            let disruptive = !matches!(
+                message.body,
+                MessageBody::RequestVote {
+                    leadership_transfer: true,
+                    ..
+                }
+            );
+            let pre = matches!(message.body, MessageBody::PreVote { .. });
+            let config = &self.hosts[id as usize - 1].config;
+            let lease_applies = config.check_quorum && disruptive && message.term > status.term;
+            let min_ticks = config.election_timeout_ticks_min;
+            self.oracles.note_lease_request(
+                (message.to, message.from, message.term, pre),
+                lease_applies,
+                min_ticks,
+                status.role == Role::Leader,
+            );
             let key = (message.to, message.from, message.term);
             self.oracles.note_vote_request(
                 key,
@@ -439,10 +459,23 @@ impl World {
             self.oracles.note_append_delivered(from, id);
         }
         let timeout_now = matches!(message.body, MessageBody::TimeoutNow);
+        let from_leader = matches!(
+            message.body,
+            MessageBody::AppendEntries { .. }
+                | MessageBody::Heartbeat { .. }
+                | MessageBody::InstallSnapshot(_)
+        );
         let node = self.host(id).node.as_mut().expect("checked above");
         node.step(message);
         let status = node.status();
         let leads = status.role == Role::Leader;
+        if from_leader
+            && status.role == Role::Follower
+            && status.term == term
+            && status.leader == Some(from)
+        {
+            self.oracles.note_leader_contact(id, true);
+        }
         if timeout_now && status.role == Role::Candidate && status.term == term + 1 {
             // A campaign the leader asked for, known before its vote requests
             // leave (they wait for the vote's fsync).
@@ -476,6 +509,8 @@ impl World {
         let status = self.host_ref(id).status();
         let leads = status.is_some_and(|s| s.role == Role::Leader);
         if was_leader && !leads {
+            // A leader's own office lends it no vote lease once it is over.
+            self.oracles.note_leader_contact(id, false);
             // A leader that hands over its office was not lost.
             if !self.is_transferring_from(id) {
                 self.note_leader_loss();
@@ -902,6 +937,7 @@ impl World {
         | MessageBody::PreVoteResponse { granted: true } = message.body
         {
             self.check_vote_log(&message);
+            self.check_vote_lease(&message);
         }
         if let MessageBody::RequestVote { .. } = message.body {
             // A candidate's vote for itself is a vote of its term like any

@@ -239,6 +239,14 @@ pub(crate) struct Oracles {
     // Invariant: round_acks[(l - 1) * nodes + (v - 1)] is (term, the
     // highest round of leader l in that term that v answered).
     round_acks: Vec<(Term, u64)>,
+    /// Per node (`n - 1`), the ticks it counted since it last took a
+    /// message from the leader of its term (`None`: none since it started
+    /// or last led), as raft-core's vote lease counts them.
+    contact_ticks: Vec<Option<u32>>,
+    /// The vote and pre-vote requests voters handled, by (voter,
+    /// candidate, term, pre-vote): whether some copy came when the vote
+    /// lease let the voter grant it.
+    lease_requests: std::collections::BTreeMap<(NodeId, NodeId, Term, bool), bool>,
 }
 
 /// Heartbeat rounds kept per leader for the lease-use oracle (a lease
@@ -282,7 +290,42 @@ impl Oracles {
             new_members: std::collections::VecDeque::new(),
             rounds_sent: vec![(0, std::collections::VecDeque::new()); nodes],
             round_acks: vec![(0, 0); nodes * nodes],
+            contact_ticks: vec![None; nodes],
+            lease_requests: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Node `node` ticked `ticks` times; `led` whether it led before.
+    pub(crate) fn note_ticks(&mut self, node: NodeId, ticks: u32, led: bool) {
+        let contact = &mut self.contact_ticks[node as usize - 1];
+        if !led {
+            *contact = contact.map(|elapsed| elapsed.saturating_add(ticks));
+        }
+    }
+
+    /// Node `node` took a message from the leader of its term (`true`), or
+    /// holds no vote lease any more (`false`: it stopped leading, restarted).
+    pub(crate) fn note_leader_contact(&mut self, node: NodeId, heard: bool) {
+        self.contact_ticks[node as usize - 1] = heard.then_some(0);
+    }
+
+    /// Voter `key.0` handled a vote (`key.3` false) or pre-vote request of
+    /// candidate `key.1` for term `key.2`. `lease_applies`: CheckQuorum is
+    /// on, the request is of a higher term and no transfer's; then the
+    /// lease binds the voter to refuse if it leads (`leads`) or heard its
+    /// leader fewer than `min_ticks` ticks ago.
+    pub(crate) fn note_lease_request(
+        &mut self,
+        key: (NodeId, NodeId, Term, bool),
+        lease_applies: bool,
+        min_ticks: u32,
+        leads: bool,
+    ) {
+        let voter = key.0;
+        let in_lease =
+            leads || self.contact_ticks[voter as usize - 1].is_some_and(|e| e < min_ticks);
+        let permitted = !(lease_applies && in_lease);
+        *self.lease_requests.entry(key).or_insert(false) |= permitted;
     }
 
     /// A fault touched a message from `from` to `to` that arrives (or
@@ -666,6 +709,34 @@ impl World {
                 message.from, message.to
             ),
             seen: format!("the answer left while {seen}"),
+        });
+    }
+
+    /// A vote or pre-vote grant leaves: some copy of the request it answers
+    /// must have come when the vote lease let the voter grant it.
+    pub(crate) fn check_vote_lease(&mut self, grant: &Message) {
+        if self.checker.is_none() {
+            return;
+        }
+        let pre = matches!(grant.body, MessageBody::PreVoteResponse { .. });
+        let key = (grant.from, grant.to, grant.term, pre);
+        if self.oracles.lease_requests.get(&key) != Some(&false) {
+            return;
+        }
+        let kind = if pre { "pre-vote" } else { "vote" };
+        self.report(Violation {
+            invariant: Invariant::VoteLease,
+            nodes: vec![grant.from, grant.to],
+            index: None,
+            term: Some(grant.term),
+            expected: format!(
+                "n{} to grant no {kind} of a higher term while it led or had heard from its leader within the election timeout (CheckQuorum's vote lease)",
+                grant.from
+            ),
+            seen: format!(
+                "it granted n{} its {kind} for term {}, asked while the lease held",
+                grant.to, grant.term
+            ),
         });
     }
 
@@ -1489,5 +1560,61 @@ impl World {
                 roles.join(", ")
             ),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Oracles;
+    use crate::world::params::{Params, RunOptions};
+
+    fn fresh() -> Oracles {
+        Oracles::new(&Params::draw(1, &RunOptions::default()), true)
+    }
+
+    /// Whether voter 1's grant to candidate 2 in term 5 would be judged
+    /// permitted after the requests noted.
+    fn permitted(oracles: &Oracles) -> Option<bool> {
+        oracles.lease_requests.get(&(1, 2, 5, false)).copied()
+    }
+
+    #[test]
+    fn the_vote_lease_holds_for_an_election_timeout_of_the_voters_ticks() {
+        let mut oracles = fresh();
+        // Never heard a leader: no lease.
+        oracles.note_lease_request((1, 2, 5, false), true, 3, false);
+        assert_eq!(permitted(&oracles), Some(true));
+        let mut oracles = fresh();
+        oracles.note_leader_contact(1, true);
+        oracles.note_ticks(1, 2, false);
+        oracles.note_lease_request((1, 2, 5, false), true, 3, false);
+        assert_eq!(permitted(&oracles), Some(false), "2 ticks of 3: in lease");
+        // A later copy, once the third tick passed, lets the grant through.
+        oracles.note_ticks(1, 1, false);
+        oracles.note_lease_request((1, 2, 5, false), true, 3, false);
+        assert_eq!(permitted(&oracles), Some(true));
+    }
+
+    #[test]
+    fn a_leader_holds_the_lease_and_loses_it_with_its_office() {
+        let mut oracles = fresh();
+        oracles.note_lease_request((1, 2, 5, false), true, 3, true);
+        assert_eq!(permitted(&oracles), Some(false));
+        // Its ticks as leader count for nothing; stepping down ends the lease.
+        oracles.note_leader_contact(1, true);
+        oracles.note_ticks(1, 10, true);
+        assert_eq!(oracles.contact_ticks[0], Some(0));
+        oracles.note_leader_contact(1, false);
+        oracles.note_lease_request((1, 2, 5, false), true, 3, false);
+        assert_eq!(permitted(&oracles), Some(true));
+    }
+
+    #[test]
+    fn a_request_the_lease_does_not_apply_to_is_permitted() {
+        // A transfer's, a request of the voter's own term, CheckQuorum off.
+        let mut oracles = fresh();
+        oracles.note_leader_contact(1, true);
+        oracles.note_lease_request((1, 2, 5, false), false, 3, true);
+        assert_eq!(permitted(&oracles), Some(true));
     }
 }
