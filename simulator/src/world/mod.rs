@@ -26,6 +26,7 @@
 
 pub mod bugs;
 pub mod client;
+pub mod contract;
 pub mod coverage;
 pub mod describe;
 pub mod disk;
@@ -323,6 +324,9 @@ impl World {
             params,
             options,
         };
+        if let Some(&first) = voters.first() {
+            sim.probe_config_refusals(first);
+        }
         for id in voters {
             sim.start_node(id);
         }
