@@ -405,6 +405,11 @@ impl Raft {
         if to != self.id() || from == self.id() || from == 0 {
             return; // Not for us: ignore.
         }
+        if !is_well_formed(term, &body) {
+            // No correct leader sends this: dropped whole, its term included,
+            // rather than let it move the term, the timers or the log.
+            return;
+        }
         if self.position_of(from).is_none() && !self.accepts_from_non_member(&body) {
             return; // From outside our configuration, and no leader's message: ignore.
         }
@@ -700,5 +705,27 @@ impl Raft {
         };
         self.log.append_one(noop);
         self.broadcast_append(true);
+    }
+}
+
+/// Whether a message of `term` could come from a correct peer, as far as its
+/// own content tells: a leader's entries follow one another in its log, and
+/// its snapshot has a real index and a configuration a node can be built
+/// from. Other messages carry nothing to check.
+fn is_well_formed(term: Term, body: &MessageBody) -> bool {
+    match body {
+        MessageBody::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            entries,
+            ..
+        } => crate::replication::is_well_formed_append(
+            term,
+            *prev_log_index,
+            *prev_log_term,
+            entries,
+        ),
+        MessageBody::InstallSnapshot(chunk) => crate::snapshot::is_well_formed(&chunk.meta, term),
+        _ => true,
     }
 }

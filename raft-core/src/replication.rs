@@ -136,9 +136,6 @@ impl Raft {
         entries: Vec<Entry>,
         leader_commit: Index,
     ) {
-        if !self.is_well_formed(prev_log_index, prev_log_term, &entries) {
-            return; // No leader sends this: ignore rather than corrupt the log.
-        }
         if prev_log_index < self.log.snapshot_index() {
             // The snapshot covers the consistency point: everything up to the
             // commit index is committed, so it matches any leader's log (etcd).
@@ -186,28 +183,6 @@ impl Raft {
             reject_hint_term: 0,
         };
         self.send(from, body);
-    }
-
-    /// Whether `entries` can follow `(prev_log_index, prev_log_term)` in a leader's
-    /// log of the current term: consecutive indexes, terms not decreasing, none above ours.
-    fn is_well_formed(
-        &self,
-        prev_log_index: Index,
-        prev_log_term: Term,
-        entries: &[Entry],
-    ) -> bool {
-        let fits = prev_log_index
-            .checked_add(entries.len() as Index + 1)
-            .is_some();
-        if !fits || prev_log_term > self.term {
-            return false;
-        }
-        let mut previous = (prev_log_index, prev_log_term);
-        entries.iter().all(|e| {
-            let follows = e.index == previous.0 + 1 && e.term >= previous.1 && e.term <= self.term;
-            previous = (e.index, e.term);
-            follows
-        })
     }
 
     /// Follower: the consistency check failed; hint where the leader should probe
@@ -426,4 +401,27 @@ impl Raft {
         self.commit = index;
         true
     }
+}
+
+/// Whether `entries` can follow `(prev_log_index, prev_log_term)` in the log
+/// of a leader of `term`: consecutive indexes, terms not decreasing, none
+/// above `term`, and no index past `u64::MAX`.
+pub(crate) fn is_well_formed_append(
+    term: Term,
+    prev_log_index: Index,
+    prev_log_term: Term,
+    entries: &[Entry],
+) -> bool {
+    let fits = prev_log_index
+        .checked_add(entries.len() as Index + 1)
+        .is_some();
+    if !fits || prev_log_term > term {
+        return false;
+    }
+    let mut previous = (prev_log_index, prev_log_term);
+    entries.iter().all(|e| {
+        let follows = e.index == previous.0 + 1 && e.term >= previous.1 && e.term <= term;
+        previous = (e.index, e.term);
+        follows
+    })
 }

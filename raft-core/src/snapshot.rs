@@ -157,7 +157,7 @@ impl Snapshots {
 
 /// Whether `meta` could come from a leader of `term`: a real index, a term
 /// not above the leader's, a configuration a node can be built from.
-fn is_well_formed(meta: &SnapshotMeta, term: Term) -> bool {
+pub(crate) fn is_well_formed(meta: &SnapshotMeta, term: Term) -> bool {
     let conf = &meta.conf_state;
     let sorted_unique = |ids: &[NodeId]| ids.windows(2).all(|w| w[0] < w[1]);
     meta.index > 0
@@ -269,9 +269,6 @@ impl Raft {
         data: Bytes,
         done: bool,
     ) {
-        if !is_well_formed(&meta, self.term) {
-            return; // No leader sends this: ignore rather than corrupt the node.
-        }
         // BUG(SnapshotRegressesCommit): a snapshot not newer than the commit
         // index is installed anyway, moving commit and applied back.
         let stale = meta.index <= self.commit;
