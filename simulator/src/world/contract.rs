@@ -1,13 +1,15 @@
 //! Probes of raft-core's contract with its host on input the contract says
-//! it refuses: configurations a node cannot be built from. A Raft that takes
+//! it refuses: configurations a node cannot be built from, and messages no
+//! correct leader sends (a garbled twin of a real one, dropped whole). A Raft that takes
 //! a configuration with no voter, a learner that also votes or a heartbeat
 //! that never fires would run on, wrongly, with nothing to show for it until
 //! much later; the host asks at the start of every run (in microseconds) and
 //! ends the run as a harness error if one is accepted, or refused for
 //! another reason than its defect.
 
-use raft_core::{Config, ConfigError, ReadOnlyOption};
+use raft_core::{Config, ConfigError, Entry, EntryKind, Message, MessageBody, ReadOnlyOption};
 
+use crate::world::rng::Ratio;
 use crate::world::World;
 
 /// Variations of a valid configuration with one defect each, and the
@@ -147,8 +149,73 @@ impl World {
 
 #[cfg(test)]
 mod tests {
-    use super::defective_variations;
-    use raft_core::Config;
+    use super::{defective_variations, garbled};
+    use raft_core::{
+        ConfState, Config, Entry, EntryKind, Message, MessageBody, RawNode, RestoredState,
+        SnapshotChunk, SnapshotMeta,
+    };
+
+    fn message(body: MessageBody) -> Message {
+        Message {
+            from: 1,
+            to: 2,
+            term: 3,
+            body,
+        }
+    }
+
+    /// Every defect of every kind is dropped whole by raft-core, and the
+    /// real message after it is taken as usual.
+    #[test]
+    fn every_garbled_twin_is_dropped_and_the_real_message_taken() {
+        let entry = |index| Entry {
+            term: 3,
+            index,
+            kind: EntryKind::Normal,
+            data: Default::default(),
+        };
+        let append = message(MessageBody::AppendEntries {
+            prev_log_index: 0,
+            prev_log_term: 0,
+            entries: vec![entry(1), entry(2)],
+            leader_commit: 0,
+        });
+        let snapshot = message(MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
+            meta: SnapshotMeta {
+                index: 5,
+                term: 2,
+                conf_state: ConfState {
+                    voters: vec![1, 2, 3],
+                    outgoing_voters: vec![],
+                    learners: vec![],
+                },
+            },
+            offset: 0,
+            data: Default::default(),
+            done: false,
+        })));
+        for real in [append, snapshot] {
+            let mut defects = std::collections::BTreeSet::new();
+            for pick in 0..9 {
+                let (twin, what) = garbled(&real, pick).expect("a leader message");
+                defects.insert(what);
+                let rng = crate::world::rng::Rng::new(0, crate::world::rng::Stream::Node(2));
+                let mut node = RawNode::new(
+                    Config::new(2, vec![1, 2, 3]),
+                    RestoredState::default(),
+                    rng.into_rng_core(),
+                )
+                .expect("valid");
+                let before = (node.status(), node.conf_state(), node.has_ready());
+                node.step(twin);
+                let after = (node.status(), node.conf_state(), node.has_ready());
+                assert_eq!(before, after, "{what}");
+                node.step(real.clone());
+                assert_eq!(node.status().term, 3, "the real one is taken after {what}");
+            }
+            assert!(defects.len() >= 4, "{defects:?}");
+        }
+    }
 
     #[test]
     fn every_variation_is_refused_for_its_own_defect() {
@@ -159,5 +226,163 @@ mod tests {
         for (what, config, expected) in variations {
             assert_eq!(config.validate(), Err(expected), "{what}");
         }
+    }
+}
+
+/// One message in this many leader messages (AppendEntries, InstallSnapshot)
+/// is preceded by a malformed twin.
+const GARBLE_ONE_IN: u64 = 32;
+
+/// A twin of `message` (a leader's AppendEntries or snapshot chunk) with one
+/// defect no correct leader's message has, drawn by `pick`; and what it is.
+/// `None` for other messages.
+fn garbled(message: &Message, pick: u64) -> Option<(Message, &'static str)> {
+    let term = message.term;
+    let mut twin = message.clone();
+    let what = match &mut twin.body {
+        MessageBody::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            entries,
+            ..
+        } => {
+            let entry = |index, term| Entry {
+                term,
+                index,
+                kind: EntryKind::Normal,
+                data: Default::default(),
+            };
+            match pick % 5 {
+                0 => {
+                    *prev_log_term = term + 1;
+                    "a previous entry of a term above the leader's"
+                }
+                1 => {
+                    let gap = *prev_log_index + 2;
+                    match entries.first_mut() {
+                        Some(first) => first.index = gap,
+                        None => entries.push(entry(gap, term)),
+                    }
+                    "a gap before its first entry"
+                }
+                2 => {
+                    match entries.last_mut() {
+                        Some(last) => last.term = term + 1,
+                        None => entries.push(entry(*prev_log_index + 1, term + 1)),
+                    }
+                    "an entry of a term above the leader's"
+                }
+                3 if *prev_log_term > 0 => {
+                    *entries = vec![entry(*prev_log_index + 1, *prev_log_term - 1)];
+                    "an entry of a term below the one before it"
+                }
+                _ => {
+                    if entries.is_empty() {
+                        entries.push(entry(0, term));
+                    }
+                    // The last entry at u64::MAX: the index after it does not exist.
+                    let first = u64::MAX - entries.len() as u64 + 1;
+                    *prev_log_index = first - 1;
+                    for (k, e) in entries.iter_mut().enumerate() {
+                        e.index = first + k as u64;
+                        e.term = (*prev_log_term).max(e.term.min(term));
+                    }
+                    "an entry at the last index there is"
+                }
+            }
+        }
+        MessageBody::InstallSnapshot(chunk) => {
+            let meta = &mut chunk.meta;
+            let conf = &mut meta.conf_state;
+            let outsider = conf
+                .voters
+                .iter()
+                .chain(&conf.outgoing_voters)
+                .chain(&conf.learners)
+                .max()
+                .map_or(1, |id| id + 1);
+            match pick % 9 {
+                0 => {
+                    meta.index = 0;
+                    "index 0"
+                }
+                1 => {
+                    meta.term = 0;
+                    "term 0"
+                }
+                2 => {
+                    meta.term = term + 1;
+                    "a term above the leader's"
+                }
+                3 => {
+                    conf.voters.clear();
+                    "no voters"
+                }
+                4 => {
+                    conf.voters.insert(0, outsider);
+                    "voters out of order"
+                }
+                5 => {
+                    conf.voters.insert(0, 0);
+                    "voter 0"
+                }
+                6 => {
+                    conf.learners.insert(0, 0);
+                    "learner 0"
+                }
+                7 => {
+                    conf.learners = vec![conf.voters[0]];
+                    "a learner that votes"
+                }
+                _ => {
+                    conf.outgoing_voters = vec![outsider + 1, outsider];
+                    "outgoing voters out of order"
+                }
+            }
+        }
+        _ => return None,
+    };
+    Some((twin, what))
+}
+
+impl World {
+    /// Sometimes hands node `message.to` a malformed twin of the leader's
+    /// message about to be delivered: raft-core must drop it whole (its
+    /// status, configuration and outbox unchanged), so the run goes on as
+    /// if it never came. Its own random stream: the run's other draws, and
+    /// so its trace, are the same with or without it.
+    pub(crate) fn probe_garbled(&mut self, message: &Message) {
+        if !matches!(
+            message.body,
+            MessageBody::AppendEntries { .. } | MessageBody::InstallSnapshot(_)
+        ) || !self.garble.chance(Ratio::new(1, GARBLE_ONE_IN))
+        {
+            return;
+        }
+        let pick = self.garble.next_u64();
+        let Some((twin, what)) = garbled(message, pick) else {
+            return;
+        };
+        let id = message.to;
+        let Some(node) = self.host(id).node.as_mut() else {
+            return;
+        };
+        let before = (node.status(), node.conf_state(), node.has_ready());
+        node.step(twin);
+        let after = (node.status(), node.conf_state(), node.has_ready());
+        if before != after {
+            let kind = describe_kind(&message.body);
+            self.contract_broken(format!(
+                "n{id} took a malformed {kind} from n{} ({what}) instead of dropping it: before {before:?}, after {after:?}",
+                message.from
+            ));
+        }
+    }
+}
+
+fn describe_kind(body: &MessageBody) -> &'static str {
+    match body {
+        MessageBody::InstallSnapshot(_) => "snapshot chunk",
+        _ => "AppendEntries",
     }
 }

@@ -458,6 +458,7 @@ impl World {
         if let MessageBody::AppendEntries { .. } | MessageBody::InstallSnapshot(_) = message.body {
             self.oracles.note_append_delivered(from, id);
         }
+        self.probe_garbled(&message);
         let timeout_now = matches!(message.body, MessageBody::TimeoutNow);
         let from_leader = matches!(
             message.body,

@@ -189,6 +189,8 @@ pub struct World {
     pub(crate) network: Network,
     /// The key of the clients' draws (see `client.rs`).
     pub(crate) workload_key: u64,
+    /// Draws malformed twins of leader messages (see [`contract`]).
+    pub(crate) garble: rng::Rng,
     pub(crate) clients: Vec<Client>,
     pub(crate) history: History,
     pub(crate) checker: Option<SafetyChecker>,
@@ -280,6 +282,7 @@ impl World {
                 .collect(),
             network: Network::new(&params),
             workload_key: Rng::new(params.seed, Stream::Workload).next_u64(),
+            garble: Rng::new(params.seed, Stream::Garble),
             clients: (0..params.client_count)
                 .map(|id| Client::new(id, params.node_capacity()))
                 .collect(),

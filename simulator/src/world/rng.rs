@@ -27,6 +27,8 @@ pub enum Stream {
     Node(u64),
     /// The key of the nodes' clock rates.
     Clock,
+    /// Which leader messages get a malformed twin, and which defect.
+    Garble,
 }
 
 impl Stream {
@@ -40,6 +42,7 @@ impl Stream {
             Stream::Workload => 5,
             Stream::Node(i) => 1_000 + i,
             Stream::Clock => 7,
+            Stream::Garble => 8,
         }
     }
 }
