@@ -147,88 +147,6 @@ impl World {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{defective_variations, garbled};
-    use raft_core::{
-        ConfState, Config, Entry, EntryKind, Message, MessageBody, RawNode, RestoredState,
-        SnapshotChunk, SnapshotMeta,
-    };
-
-    fn message(body: MessageBody) -> Message {
-        Message {
-            from: 1,
-            to: 2,
-            term: 3,
-            body,
-        }
-    }
-
-    /// Every defect of every kind is dropped whole by raft-core, and the
-    /// real message after it is taken as usual.
-    #[test]
-    fn every_garbled_twin_is_dropped_and_the_real_message_taken() {
-        let entry = |index| Entry {
-            term: 3,
-            index,
-            kind: EntryKind::Normal,
-            data: Default::default(),
-        };
-        let append = message(MessageBody::AppendEntries {
-            prev_log_index: 0,
-            prev_log_term: 0,
-            entries: vec![entry(1), entry(2)],
-            leader_commit: 0,
-        });
-        let snapshot = message(MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
-            meta: SnapshotMeta {
-                index: 5,
-                term: 2,
-                conf_state: ConfState {
-                    voters: vec![1, 2, 3],
-                    outgoing_voters: vec![],
-                    learners: vec![],
-                },
-            },
-            offset: 0,
-            data: Default::default(),
-            done: false,
-        })));
-        for real in [append, snapshot] {
-            let mut defects = std::collections::BTreeSet::new();
-            for pick in 0..9 {
-                let (twin, what) = garbled(&real, pick).expect("a leader message");
-                defects.insert(what);
-                let rng = crate::world::rng::Rng::new(0, crate::world::rng::Stream::Node(2));
-                let mut node = RawNode::new(
-                    Config::new(2, vec![1, 2, 3]),
-                    RestoredState::default(),
-                    rng.into_rng_core(),
-                )
-                .expect("valid");
-                let before = (node.status(), node.conf_state(), node.has_ready());
-                node.step(twin);
-                let after = (node.status(), node.conf_state(), node.has_ready());
-                assert_eq!(before, after, "{what}");
-                node.step(real.clone());
-                assert_eq!(node.status().term, 3, "the real one is taken after {what}");
-            }
-            assert!(defects.len() >= 4, "{defects:?}");
-        }
-    }
-
-    #[test]
-    fn every_variation_is_refused_for_its_own_defect() {
-        let base = Config::new(2, vec![1, 2, 3]);
-        assert_eq!(base.validate(), Ok(()));
-        let variations = defective_variations(&base);
-        assert!(variations.len() >= 18);
-        for (what, config, expected) in variations {
-            assert_eq!(config.validate(), Err(expected), "{what}");
-        }
-    }
-}
-
 /// One message in this many leader messages (AppendEntries, InstallSnapshot)
 /// is preceded by a malformed twin.
 const GARBLE_ONE_IN: u64 = 32;
@@ -384,5 +302,87 @@ fn describe_kind(body: &MessageBody) -> &'static str {
     match body {
         MessageBody::InstallSnapshot(_) => "snapshot chunk",
         _ => "AppendEntries",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{defective_variations, garbled};
+    use raft_core::{
+        ConfState, Config, Entry, EntryKind, Message, MessageBody, RawNode, RestoredState,
+        SnapshotChunk, SnapshotMeta,
+    };
+
+    fn message(body: MessageBody) -> Message {
+        Message {
+            from: 1,
+            to: 2,
+            term: 3,
+            body,
+        }
+    }
+
+    /// Every defect of every kind is dropped whole by raft-core, and the
+    /// real message after it is taken as usual.
+    #[test]
+    fn every_garbled_twin_is_dropped_and_the_real_message_taken() {
+        let entry = |index| Entry {
+            term: 3,
+            index,
+            kind: EntryKind::Normal,
+            data: Default::default(),
+        };
+        let append = message(MessageBody::AppendEntries {
+            prev_log_index: 0,
+            prev_log_term: 0,
+            entries: vec![entry(1), entry(2)],
+            leader_commit: 0,
+        });
+        let snapshot = message(MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
+            meta: SnapshotMeta {
+                index: 5,
+                term: 2,
+                conf_state: ConfState {
+                    voters: vec![1, 2, 3],
+                    outgoing_voters: vec![],
+                    learners: vec![],
+                },
+            },
+            offset: 0,
+            data: Default::default(),
+            done: false,
+        })));
+        for real in [append, snapshot] {
+            let mut defects = std::collections::BTreeSet::new();
+            for pick in 0..9 {
+                let (twin, what) = garbled(&real, pick).expect("a leader message");
+                defects.insert(what);
+                let rng = crate::world::rng::Rng::new(0, crate::world::rng::Stream::Node(2));
+                let mut node = RawNode::new(
+                    Config::new(2, vec![1, 2, 3]),
+                    RestoredState::default(),
+                    rng.into_rng_core(),
+                )
+                .expect("valid");
+                let before = (node.status(), node.conf_state(), node.has_ready());
+                node.step(twin);
+                let after = (node.status(), node.conf_state(), node.has_ready());
+                assert_eq!(before, after, "{what}");
+                node.step(real.clone());
+                assert_eq!(node.status().term, 3, "the real one is taken after {what}");
+            }
+            assert!(defects.len() >= 4, "{defects:?}");
+        }
+    }
+
+    #[test]
+    fn every_variation_is_refused_for_its_own_defect() {
+        let base = Config::new(2, vec![1, 2, 3]);
+        assert_eq!(base.validate(), Ok(()));
+        let variations = defective_variations(&base);
+        assert!(variations.len() >= 18);
+        for (what, config, expected) in variations {
+            assert_eq!(config.validate(), Err(expected), "{what}");
+        }
     }
 }
