@@ -26,7 +26,7 @@ mod transfer;
 
 pub use conf_change::{
     ConfChange, ConfChangeEntry, ConfChangeKind, ConfChangeSingle, DecodeError, InvalidConfChange,
-    ProposeConfChangeError,
+    ProposeConfChangeError, MAX_CHANGES_PER_CONF_CHANGE, MAX_MEMBERS,
 };
 pub use config::{Bug, Bugs, Config, ConfigError, ReadOnlyOption};
 pub use raw_node::{

@@ -1,13 +1,18 @@
 //! Probes of raft-core's contract with its host on input the contract says
 //! it refuses: configurations a node cannot be built from, and messages no
-//! correct leader sends (a garbled twin of a real one, dropped whole). A Raft that takes
+//! correct leader sends (a garbled twin of a real one, dropped whole), and
+//! configuration changes an operator may get wrong. A Raft that takes
 //! a configuration with no voter, a learner that also votes or a heartbeat
 //! that never fires would run on, wrongly, with nothing to show for it until
 //! much later; the host asks at the start of every run (in microseconds) and
 //! ends the run as a harness error if one is accepted, or refused for
 //! another reason than its defect.
 
-use raft_core::{Config, ConfigError, Entry, EntryKind, Message, MessageBody, ReadOnlyOption};
+use raft_core::{
+    ConfChange, ConfChangeKind, ConfChangeSingle, ConfState, Config, ConfigError, Entry, EntryKind,
+    InvalidConfChange, Message, MessageBody, NodeId, ProposeConfChangeError, ReadOnlyOption,
+    MAX_CHANGES_PER_CONF_CHANGE,
+};
 
 use crate::world::rng::Ratio;
 use crate::world::World;
@@ -305,6 +310,129 @@ fn describe_kind(body: &MessageBody) -> &'static str {
     }
 }
 
+/// Node ids far above any the simulator hands out: strangers to every run.
+const STRANGER: NodeId = 1_000_000;
+
+/// Changes that are invalid against the simple configuration `conf`, and
+/// the reason each must be refused for (`next_conf_state` checks in a
+/// documented order; each change breaks one rule, or is built so that the
+/// order decides the reason).
+fn invalid_changes(conf: &ConfState) -> Vec<(&'static str, ConfChange, InvalidConfChange)> {
+    let single = |kind, node| ConfChangeSingle { kind, node };
+    let of = |changes: Vec<ConfChangeSingle>| ConfChange { changes };
+    let learners = |count: usize| -> Vec<ConfChangeSingle> {
+        (0..count as u64)
+            .map(|k| single(ConfChangeKind::AddLearner, STRANGER + k))
+            .collect()
+    };
+    let max = MAX_CHANGES_PER_CONF_CHANGE;
+    let mut at_limit = learners(max - 1);
+    at_limit.push(single(ConfChangeKind::AddLearner, 0));
+    let v0 = conf.voters[0];
+    let mut changes = vec![
+        (
+            "more changes than the limit",
+            of(learners(max + 1)),
+            InvalidConfChange::TooManyChanges(max + 1),
+        ),
+        // At the limit the count passes and the last change's node 0 decides.
+        (
+            "as many changes as the limit, the last on node 0",
+            of(at_limit),
+            InvalidConfChange::ZeroNode,
+        ),
+        (
+            "node 0",
+            of(vec![single(ConfChangeKind::AddVoter, 0)]),
+            InvalidConfChange::ZeroNode,
+        ),
+        (
+            "two changes on one node",
+            of(vec![
+                single(ConfChangeKind::AddLearner, STRANGER),
+                single(ConfChangeKind::RemoveNode, STRANGER),
+            ]),
+            InvalidConfChange::NodeRepeated(STRANGER),
+        ),
+        (
+            "a voter added again",
+            of(vec![single(ConfChangeKind::AddVoter, v0)]),
+            InvalidConfChange::AlreadyVoter(v0),
+        ),
+        (
+            "a stranger removed",
+            of(vec![single(ConfChangeKind::RemoveNode, STRANGER)]),
+            InvalidConfChange::NotAMember(STRANGER),
+        ),
+        (
+            "every voter removed",
+            of(conf
+                .voters
+                .iter()
+                .map(|&v| single(ConfChangeKind::RemoveNode, v))
+                .collect()),
+            InvalidConfChange::NoVoterLeft,
+        ),
+        (
+            "a leave with no joint configuration",
+            ConfChange::leave_joint(),
+            InvalidConfChange::NothingToLeave,
+        ),
+        (
+            "a voter demoted while another is added",
+            of(vec![
+                single(ConfChangeKind::AddLearner, v0),
+                single(ConfChangeKind::AddVoter, STRANGER),
+            ]),
+            InvalidConfChange::DemotionInJointChange(v0),
+        ),
+    ];
+    if let Some(&l0) = conf.learners.first() {
+        changes.push((
+            "a learner added again",
+            of(vec![single(ConfChangeKind::AddLearner, l0)]),
+            InvalidConfChange::AlreadyLearner(l0),
+        ));
+    }
+    changes
+}
+
+impl World {
+    /// Before an operator's change reaches leader `leader`, asks it for
+    /// changes its contract says it refuses, each for its own reason; a
+    /// refusal changes nothing. Judged only when the leader would weigh a
+    /// change at all (none pending, its term's entry committed, no
+    /// transfer): other refusals come first and say nothing.
+    pub(crate) fn probe_conf_change_refusals(&mut self, leader: NodeId) {
+        let Some(node) = self.host(leader).node.as_mut() else {
+            return;
+        };
+        let conf = node.conf_state();
+        if conf.is_joint() || conf.voters.is_empty() {
+            return;
+        }
+        for (what, change, expected) in invalid_changes(&conf) {
+            let before = node.status();
+            let answer = node.propose_conf_change(change);
+            let after = node.status();
+            let broken = match answer {
+                Ok(index) => Some(format!("appended it at {index}")),
+                Err(ProposeConfChangeError::Invalid(reason)) if reason != expected => {
+                    Some(format!("refused it: {reason}"))
+                }
+                Err(_) if before != after => Some("changed its state refusing it".to_owned()),
+                Err(_) => None,
+            };
+            if let Some(answer) = broken {
+                self.contract_broken(format!(
+                    "n{leader} must refuse a configuration change with {what} ({expected}); it {answer}"
+                ));
+                return;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{defective_variations, garbled};
@@ -383,6 +511,49 @@ mod tests {
         assert!(variations.len() >= 18);
         for (what, config, expected) in variations {
             assert_eq!(config.validate(), Err(expected), "{what}");
+        }
+    }
+
+    #[test]
+    fn every_invalid_change_is_refused_for_its_own_reason() {
+        use super::invalid_changes;
+        use raft_core::{ConfState, ProposeConfChangeError, Role};
+        for (voter, learners) in [(1, vec![]), (2, vec![4, 5])] {
+            // The leader of a one-voter cluster, its term's entry committed.
+            let mut config = Config::new(voter, vec![voter]);
+            config.learners = learners.clone();
+            let rng = crate::world::rng::Rng::new(0, crate::world::rng::Stream::Node(voter));
+            let mut node =
+                RawNode::new(config, RestoredState::default(), rng.into_rng_core()).expect("valid");
+            for _ in 0..100 {
+                node.tick();
+                while node.has_ready() {
+                    let ready = node.ready();
+                    node.advance(ready.number);
+                }
+            }
+            assert_eq!(node.status().role, Role::Leader);
+            let conf = node.conf_state();
+            assert_eq!(
+                conf,
+                ConfState {
+                    voters: vec![voter],
+                    outgoing_voters: vec![],
+                    learners,
+                }
+            );
+            let changes = invalid_changes(&conf);
+            assert!(changes.len() >= 9);
+            for (what, change, expected) in changes {
+                let before = node.status();
+                let answer = node.propose_conf_change(change);
+                assert_eq!(
+                    answer,
+                    Err(ProposeConfChangeError::Invalid(expected)),
+                    "{what}"
+                );
+                assert_eq!(node.status(), before, "{what}");
+            }
         }
     }
 }

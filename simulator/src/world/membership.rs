@@ -160,9 +160,13 @@ impl World {
         let change = ConfChange {
             changes: changes.iter().map(|c| c.to_raft()).collect(),
         };
-        let node = self.host(leader).node.as_mut()?;
+        let node = self.host(leader).node.as_ref()?;
         let pending = node.conf_change_pending();
         let leads = node.status().role == Role::Leader;
+        if leads && !pending {
+            self.probe_conf_change_refusals(leader);
+        }
+        let node = self.host(leader).node.as_mut()?;
         let result = node.propose_conf_change(change);
         // The host may ask before it proposes: the answer must agree with
         // the refusal (raft-core's documented contract).
