@@ -778,10 +778,6 @@ impl World {
             true => Index::MAX,
             false => host.applied,
         };
-        let leads = host
-            .node
-            .as_ref()
-            .is_some_and(|n| n.status().role == Role::Leader);
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut host.confirmed_reads)
             .into_iter()
             .partition(|(index, _, _)| *index <= applied);
@@ -791,7 +787,9 @@ impl World {
             if index > truly_applied {
                 self.check_read_after_apply(id, index, truly_applied);
             }
-            let situation = match (leads, via) {
+            // By who asked: a read forwarded by a follower is the follower
+            // path even if this node leads by the time it serves it.
+            let situation = match (read.asked_as_leader, via) {
                 (false, _) => Sometimes::ReadByFollowerReadIndex,
                 (true, ReadVia::Quorum) => Sometimes::ReadByReadIndex,
                 (true, ReadVia::Lease) => Sometimes::ReadByLease,
