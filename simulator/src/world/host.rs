@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use invariants::linearizability::KvResult;
 use raft_core::{
-    CompactError, ConfChangeEntry, Config, Entry, EntryKind, Index, Message, MessageBody, NodeId,
-    RawNode, ReadOnlyOption, ReadVia, Role, Snapshot, Status,
+    CompactError, ConfChange, ConfChangeEntry, Config, Entry, EntryKind, Index, Message,
+    MessageBody, NodeId, RawNode, ReadOnlyOption, ReadVia, Role, Snapshot, Status,
 };
 
 use crate::drivers::{About, DiskFate, Point};
@@ -813,9 +813,20 @@ impl World {
             self.oracles
                 .note_conf_changed(id, self.trace.events(), self.now_us);
             self.check_apply(id, entry);
-            let conf = ConfChangeEntry::decode(&entry.data)
-                .expect("a conf entry holds what raft-core encoded")
-                .conf_state;
+            let decoded = ConfChangeEntry::decode(&entry.data)
+                .expect("a conf entry holds what raft-core encoded");
+            // The documented layout: the change's own encoding first, which
+            // `ConfChange::decode` reads back from the whole entry.
+            let change = &decoded.change;
+            if !entry.data.starts_with(&change.encode())
+                || ConfChange::decode(&entry.data).as_ref() != Ok(change)
+            {
+                self.contract_broken(format!(
+                    "n{id}'s conf entry {} does not start with its change's encoding, or ConfChange::decode does not read that change back: {change:?}",
+                    entry.index
+                ));
+            }
+            let conf = decoded.conf_state;
             self.note_members(id, &conf);
             self.on_conf_applied(entry.index, conf);
             return;
