@@ -86,6 +86,12 @@ pub struct Bounds {
     /// flight before the calm may have been lost: the next heartbeat
     /// retries), two round trips and their fsyncs, plus 1 ms.
     pub read_us: u64,
+    /// A judged read whose leader had an entry of its term committed when
+    /// asked, and no round in flight sent before the calm, is released
+    /// within this: its round starts at once, or as soon as the round in
+    /// flight (sent in the calm) is confirmed; two round trips and their
+    /// fsyncs, plus 1 ms, and no heartbeat interval.
+    pub read_prompt_us: u64,
     /// A judged transfer ends with the transferee leading within this:
     /// TimeoutNow's way behind one fsync of the leader, the transferee's
     /// fsync of its new term, a vote round trip and the voters' fsyncs;
@@ -128,6 +134,7 @@ impl Bounds {
         let election_us =
             ELECTION_ROUNDS * (election_timeout_us + 2 * round_trip_us + 4 * fsync_us) + settle_us;
         let read_us = heartbeat_us + 2 * round_trip_us + 6 * fsync_us + 1_000;
+        let read_prompt_us = 2 * round_trip_us + 6 * fsync_us + 1_000;
         let transfer_us = 3 * round_trip_us + 8 * fsync_us + 1_000;
         let new_member_us = 2 * fsync_us + round_trip_us / 2 + 1_000;
         let shortest_timeout_us = u64::from(params.election_timeout_ticks_min) * fast_tick_us;
@@ -138,6 +145,7 @@ impl Bounds {
             commit_us,
             election_us,
             read_us,
+            read_prompt_us,
             transfer_us,
             new_member_us,
             slow_tick_us: tick_us,
@@ -176,6 +184,8 @@ struct ReadObligation {
     /// Whether the leader was seen to have committed an entry of its term
     /// (at the ask or at a look since): the bound runs from that sight.
     commit_seen: bool,
+    /// Whether the prompt bound applies ([`Bounds::read_prompt_us`]).
+    prompt: bool,
 }
 
 /// A leadership transfer the transfer oracle judges.
@@ -209,8 +219,7 @@ pub(crate) struct Oracles {
     // Invariant: sorted by proposal time, so by deadline (the proposal
     // time plus one bound for all).
     obligations: std::collections::VecDeque<Obligation>,
-    // Invariant: sorted by `due_us` (each is pushed when asked or
-    // re-judged, `read_us` ahead, and time only moves on).
+    // Invariant: sorted by `due_us` (`push_by_due`).
     reads: std::collections::VecDeque<ReadObligation>,
     /// The transfer under judgement (a world has one transfer at a time).
     transfer: Option<TransferObligation>,
@@ -458,6 +467,12 @@ fn voters_of(conf: &ConfState) -> Vec<NodeId> {
 
 /// The front of `queue` (sorted by deadline) if its deadline `due` is
 /// past `now_us`.
+/// Queues a read obligation in order of its due time.
+fn push_by_due(reads: &mut std::collections::VecDeque<ReadObligation>, read: ReadObligation) {
+    let at = reads.partition_point(|r| r.due_us <= read.due_us);
+    reads.insert(at, read);
+}
+
 fn pop_due<T>(
     queue: &mut std::collections::VecDeque<T>,
     now_us: u64,
@@ -886,16 +901,37 @@ impl World {
         if !quorum.contains(&leader) || !quorum_of(&conf, &quorum) {
             return;
         }
-        self.oracles.reads.push_back(ReadObligation {
-            commit_seen,
-            leader,
-            term: status.term,
-            context,
-            asked_us: self.now_us,
-            due_us: self.now_us + self.oracles.bounds.read_us,
-            quorum,
-            conf,
-        });
+        // A round the leader sent before the calm may be lost: the read then
+        // waits for the next heartbeat's round. One sent since is confirmed
+        // within a round trip, and the read's round follows at once.
+        let calm_since = self.now_us - self.oracles.bounds.settle_us.min(self.now_us);
+        let (rounds_term, rounds) = &self.oracles.rounds_sent[leader as usize - 1];
+        let last_round_sent_us = rounds
+            .back()
+            .filter(|_| *rounds_term == status.term)
+            .map(|r| r.1);
+        // A configuration change remaps who must confirm the round in flight.
+        let conf_settled = self.oracles.conf_changed[leader as usize - 1].1 < calm_since;
+        let prompt =
+            commit_seen && conf_settled && last_round_sent_us.is_none_or(|sent| sent >= calm_since);
+        let bound = match prompt {
+            true => self.oracles.bounds.read_prompt_us,
+            false => self.oracles.bounds.read_us,
+        };
+        push_by_due(
+            &mut self.oracles.reads,
+            ReadObligation {
+                commit_seen,
+                prompt,
+                leader,
+                term: status.term,
+                context,
+                asked_us: self.now_us,
+                due_us: self.now_us + bound,
+                quorum,
+                conf,
+            },
+        );
     }
 
     /// Leader `from` took up a transfer of its office to `to`: judged if
@@ -1067,8 +1103,9 @@ impl World {
             // to judge); the bound runs from when it is first seen, which is
             // at or after it happened. Look again one bound later.
             read.commit_seen = committed;
+            read.prompt = false;
             read.due_us = self.now_us + self.oracles.bounds.read_us;
-            self.oracles.reads.push_back(read);
+            push_by_due(&mut self.oracles.reads, read);
             return;
         }
         let quorum: Vec<String> = read.quorum.iter().map(|v| format!("n{v}")).collect();
@@ -1079,10 +1116,17 @@ impl World {
             index: Some(status.commit),
             term: Some(read.term),
             expected: format!(
-                "the read leader {} was asked at {} released within {} of its first commit in its term (a heartbeat interval, 2 round trips of {} and 6 fsyncs of {}, plus 1 ms): [{}] followed it and no fault touched them or their links",
+                "the read leader {} was asked at {} released within {} of its first commit in its term ({}2 round trips of {} and 6 fsyncs of {}, plus 1 ms): [{}] followed it and no fault touched them or their links",
                 read.leader,
                 crate::world::format_time(read.asked_us),
-                crate::world::format_time(bounds.read_us),
+                crate::world::format_time(match read.prompt {
+                    true => bounds.read_prompt_us,
+                    false => bounds.read_us,
+                }),
+                match read.prompt {
+                    true => "no round in flight from before the calm: ",
+                    false => "a heartbeat interval, ",
+                },
                 crate::world::format_time(bounds.round_trip_us),
                 crate::world::format_time(self.params.fsync_us_max),
                 quorum.join(" ")
