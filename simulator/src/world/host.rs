@@ -640,21 +640,6 @@ impl World {
                 }
             }
             let host = self.host(id);
-            // Entries handed out are those not handed out before (or, past a
-            // truncation, different ones): one the disk already holds at its
-            // index and term was handed out already.
-            let rewritten = ready
-                .entries
-                .first()
-                .filter(|_| ready.snapshot.is_none())
-                .filter(|e| host.disk.durably_holds(e.index, e.term))
-                .map(|e| e.index);
-            if let Some(index) = rewritten {
-                self.contract_broken(format!(
-                    "n{id}'s ready hands out entry {index} again, which its disk already holds"
-                ));
-            }
-            let host = self.host(id);
             let must_persist = ready.must_persist();
             if must_persist {
                 host.disk.write(
