@@ -1159,9 +1159,13 @@ impl World {
             return;
         };
         let status = node.status();
+        // A transfer to another node replaced this one (etcd's rule): the
+        // new one has its own clock (judged only if it started afresh).
+        let superseded = status.lead_transferee.is_some_and(|to| to != transfer.to);
         if status.role != Role::Leader
             || status.term != transfer.term
             || node.conf_state() != transfer.conf
+            || superseded
         {
             // It left office, but not to its transferee: not this oracle's to judge.
             return;
