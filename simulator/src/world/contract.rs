@@ -224,10 +224,15 @@ fn garbled(message: &Message, pick: u64) -> Option<(Message, &'static str)> {
                 .chain(&conf.learners)
                 .max()
                 .map_or(1, |id| id + 1);
-            match pick % 9 {
+            match pick % 10 {
                 0 => {
                     meta.index = 0;
                     "index 0"
+                }
+                9 => {
+                    let last = *conf.voters.last().expect("a snapshot has voters");
+                    conf.voters.push(last);
+                    "a voter twice"
                 }
                 1 => {
                     meta.term = 0;
@@ -482,7 +487,7 @@ mod tests {
         })));
         for real in [append, snapshot] {
             let mut defects = std::collections::BTreeSet::new();
-            for pick in 0..9 {
+            for pick in 0..10 {
                 let (twin, what) = garbled(&real, pick).expect("a leader message");
                 defects.insert(what);
                 let rng = crate::world::rng::Rng::new(0, crate::world::rng::Stream::Node(2));
