@@ -896,26 +896,15 @@ impl Raft {
     /// knows no configuration yet (it cannot tell a removed node from a new
     /// one). Answers are of no use from a non-member.
     pub(crate) fn accepts_from_non_member(&self, body: &MessageBody) -> bool {
-        match *body {
-            MessageBody::AppendEntries { .. }
-            | MessageBody::Heartbeat { .. }
-            | MessageBody::InstallSnapshot(_)
-            | MessageBody::TimeoutNow
-            | MessageBody::ReadIndexResponse { .. } => true,
-            MessageBody::RequestVote {
-                last_log_index,
-                last_log_term,
-                ..
-            }
-            | MessageBody::PreVote {
-                last_log_index,
-                last_log_term,
-            } => {
-                let ours = (self.log.last_term(), self.log.last_index());
-                self.membership.members().is_empty() || (last_log_term, last_log_index) > ours
-            }
-            _ => false,
+        if let Some(candidate_log) = body.candidate_last_log() {
+            let ours = (self.log.last_term(), self.log.last_index());
+            return self.membership.members().is_empty() || candidate_log > ours;
         }
+        body.is_from_leader()
+            || matches!(
+                body,
+                MessageBody::TimeoutNow | MessageBody::ReadIndexResponse { .. }
+            )
     }
 
     /// Whether the node may start a campaign now: it votes in its

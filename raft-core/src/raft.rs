@@ -424,13 +424,7 @@ impl Raft {
                 // higher term is news of that term and makes us follow it.
                 MessageBody::PreVoteResponse { granted: true } => {}
                 _ => {
-                    let from_leader = matches!(
-                        body,
-                        MessageBody::AppendEntries { .. }
-                            | MessageBody::Heartbeat { .. }
-                            | MessageBody::InstallSnapshot(_)
-                    );
-                    self.become_follower(term, from_leader.then_some(from));
+                    self.become_follower(term, body.is_from_leader().then_some(from));
                 }
             }
         } else if term < self.term {

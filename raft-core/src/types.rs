@@ -277,6 +277,34 @@ impl ReadVia {
 }
 
 impl MessageBody {
+    /// Whether only the leader of the message's term sends this: an
+    /// AppendEntries, a heartbeat or a snapshot chunk.
+    pub fn is_from_leader(&self) -> bool {
+        matches!(
+            self,
+            MessageBody::AppendEntries { .. }
+                | MessageBody::Heartbeat { .. }
+                | MessageBody::InstallSnapshot(_)
+        )
+    }
+
+    /// A vote or pre-vote request's candidate log: its last entry's (term,
+    /// index), the order in which logs compare (§5.4.1); `None` for other messages.
+    pub fn candidate_last_log(&self) -> Option<(Term, Index)> {
+        match *self {
+            MessageBody::RequestVote {
+                last_log_index,
+                last_log_term,
+                ..
+            }
+            | MessageBody::PreVote {
+                last_log_index,
+                last_log_term,
+            } => Some((last_log_term, last_log_index)),
+            _ => None,
+        }
+    }
+
     /// A short stable name of the message kind, for traces and scenario filters.
     pub fn kind_name(&self) -> &'static str {
         match self {

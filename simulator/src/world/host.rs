@@ -408,18 +408,7 @@ impl World {
             MessageBody::AppendEntriesResponse { reject: false, .. } => Some(message.from),
             _ => None,
         };
-        let asked = match message.body {
-            MessageBody::RequestVote {
-                last_log_index,
-                last_log_term,
-                ..
-            }
-            | MessageBody::PreVote {
-                last_log_index,
-                last_log_term,
-            } => Some((last_log_term, last_log_index)),
-            _ => None,
-        };
+        let asked = message.body.candidate_last_log();
         if let Some(candidate_log) = asked.filter(|_| checked) {
             let status = node.status();
             let disruptive = !matches!(
@@ -430,7 +419,7 @@ impl World {
                 }
             );
             let pre = matches!(message.body, MessageBody::PreVote { .. });
-            let config = &self.hosts[id as usize - 1].config;
+            let config = &self.host_ref(id).config;
             let lease_applies = config.check_quorum && disruptive && message.term > status.term;
             let min_ticks = config.election_timeout_ticks_min;
             self.oracles.note_lease_request(
@@ -460,12 +449,7 @@ impl World {
         }
         self.probe_garbled(&message);
         let timeout_now = matches!(message.body, MessageBody::TimeoutNow);
-        let from_leader = matches!(
-            message.body,
-            MessageBody::AppendEntries { .. }
-                | MessageBody::Heartbeat { .. }
-                | MessageBody::InstallSnapshot(_)
-        );
+        let from_leader = message.body.is_from_leader();
         let node = self.host(id).node.as_mut().expect("checked above");
         node.step(message);
         let status = node.status();
