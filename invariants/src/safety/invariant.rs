@@ -132,11 +132,29 @@ pub enum Invariant {
     /// candidate (§4.2.3 of Ongaro's thesis, etcd's `inLease`; reported by
     /// the simulator, which counts each node's ticks).
     VoteLease,
+    /// `append-flow`: a leader sends a follower no entry the follower
+    /// acknowledged in its term, resends an entry only after the follower
+    /// answered (a rejection, a heartbeat response, an acknowledgement of
+    /// no more than the leader knew, a snapshot's answer), and never probes
+    /// where the follower's rejection hint says the logs differ (etcd's
+    /// flow control; reported by the simulator, which sees every message).
+    AppendFlow,
+    /// `election-pace`: a candidate that can no longer win (its refusals
+    /// leave too few voters) steps down on the answer that decided it, and
+    /// asks each voter at most once per heartbeat interval of its ticks
+    /// (reported by the simulator).
+    ElectionPace,
+    /// `truncate-on-conflict`: a node rewrites its log only from an entry
+    /// that conflicts (another term at the same index) or is new: never an
+    /// entry it already holds, identical (§5.3, "if an existing entry
+    /// conflicts with a new one"; reported by the simulator, which reads
+    /// each write against the disk).
+    TruncateOnConflict,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 30] = [
+    pub const ALL: [Invariant; 33] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -167,6 +185,9 @@ impl Invariant {
         Invariant::ProgressNewMember,
         Invariant::ReadLeaseUsed,
         Invariant::VoteLease,
+        Invariant::AppendFlow,
+        Invariant::ElectionPace,
+        Invariant::TruncateOnConflict,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -202,6 +223,9 @@ impl Invariant {
             Invariant::ProgressNewMember => "progress-new-member",
             Invariant::ReadLeaseUsed => "read-lease-used",
             Invariant::VoteLease => "vote-lease",
+            Invariant::AppendFlow => "append-flow",
+            Invariant::ElectionPace => "election-pace",
+            Invariant::TruncateOnConflict => "truncate-on-conflict",
         }
     }
 
@@ -221,7 +245,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used, vote-lease")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used, vote-lease, append-flow, election-pace, truncate-on-conflict")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

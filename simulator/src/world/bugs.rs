@@ -37,10 +37,11 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
             LeaderCompleteness,
             LivenessConvergence,
         ],
-        // A follower that drops matching entries loses what it
-        // acknowledged: a commit counted on it is not on its disk, or the
-        // log it re-fetches never settles.
+        // A follower that drops matching entries rewrites them (caught as
+        // it writes), and loses what it acknowledged: a commit counted on
+        // it is not on its disk, or the log it re-fetches never settles.
         Bug::TruncateWithoutConflict => &[
+            TruncateOnConflict,
             AckedEntriesKept,
             CommittedEntryLost,
             StateMachineSafety,
@@ -83,9 +84,11 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         // The installed bytes are no state machine, or the wrong one.
         Bug::SnapshotChunkIgnoresOffset => &[StateMachineSafety, Linearizability],
         // A commit counted on one half of a joint configuration is not on
-        // a quorum of the other's disks.
+        // a quorum of the other's disks; a candidate the outgoing half
+        // refused campaigns on.
         Bug::JointSingleMajority => &[
             ElectionQuorum,
+            ElectionPace,
             DurableCommit,
             LeaderCompleteness,
             ElectionSafety,
@@ -104,9 +107,11 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         ],
         // A learner that campaigns and wins is a leader the voters never
         // chose: it deposes the real one or leads a cluster that cannot
-        // settle.
+        // settle; a candidate the voters refused campaigns on, counting on
+        // learners.
         Bug::LearnerVotes => &[
             ElectionQuorum,
+            ElectionPace,
             LivenessConvergence,
             LivenessStableLeader,
             ElectionSafety,

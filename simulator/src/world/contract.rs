@@ -438,6 +438,49 @@ impl World {
     }
 }
 
+impl World {
+    /// Node `id` said it has no ready: the ready it would hand out now must
+    /// then hold nothing (`has_ready` is documented as "a Ready with
+    /// anything in it is waiting"). A node that hides work behind a false
+    /// `has_ready` leaves a snapshot uninstalled, an entry unapplied or a
+    /// message unsent until something else wakes its host. Taking and
+    /// advancing an empty ready changes nothing in the node.
+    pub(crate) fn probe_no_ready(&mut self, id: NodeId) {
+        if self.checker.is_none() {
+            return;
+        }
+        let Some(node) = self.host(id).node.as_mut() else {
+            return;
+        };
+        let ready = node.ready();
+        let mut held = Vec::new();
+        if ready.snapshot.is_some() {
+            held.push("a snapshot".to_owned());
+        }
+        if ready.hard_state.is_some() {
+            held.push("a hard state".to_owned());
+        }
+        for (what, count) in [
+            ("entries to write", ready.entries.len()),
+            ("messages", ready.messages.len()),
+            ("messages after the write", ready.persisted_messages.len()),
+            ("entries to apply", ready.committed_entries.len()),
+            ("confirmed reads", ready.read_states.len()),
+        ] {
+            if count > 0 {
+                held.push(format!("{count} {what}"));
+            }
+        }
+        node.advance(ready.number);
+        if !held.is_empty() {
+            self.contract_broken(format!(
+                "node {id}'s has_ready() said no ready was waiting, and ready() then held {}",
+                held.join(", ")
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{defective_variations, garbled};

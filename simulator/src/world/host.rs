@@ -448,6 +448,7 @@ impl World {
             self.oracles.note_append_delivered(from, id);
         }
         self.probe_garbled(&message);
+        let vote_answer = self.note_flow_answer(&message);
         let timeout_now = matches!(message.body, MessageBody::TimeoutNow);
         let from_leader = message.body.is_from_leader();
         let node = self.host(id).node.as_mut().expect("checked above");
@@ -476,7 +477,13 @@ impl World {
             self.pending_points
                 .push((Point::AckCounted { node: id, nth: 0 }, Some(follower)));
         }
+        if let Some(voter) = vote_answer {
+            self.check_lost_election(id, voter, term, (status.role, status.term));
+        }
         self.after_input(id);
+        // The leader's reply to a rejection has left (or waits behind an
+        // fsync, unjudged).
+        self.oracles.flow.answered();
     }
 
     /// After any input to a node: carry out its ready, then show the checkers.
@@ -513,6 +520,9 @@ impl World {
         }
         if let Some(status) = status.filter(|_| leads) {
             self.note_transfer_end(id, status.lead_transferee);
+        }
+        if let Some(status) = status.filter(|s| s.role == Role::Candidate) {
+            self.oracles.flow.note_candidate(id, status.term);
         }
 
         let host = self.host(id);
@@ -551,6 +561,7 @@ impl World {
                 return;
             };
             if !node.has_ready() {
+                self.probe_no_ready(id);
                 return;
             }
             let mut ready = node.ready();
@@ -623,6 +634,9 @@ impl World {
                     self.check(result);
                 }
             }
+            if let Some(first) = ready.entries.first().filter(|_| ready.snapshot.is_none()) {
+                self.check_truncate_on_conflict(id, first.index, first.term);
+            }
             let host = self.host(id);
             let must_persist = ready.must_persist();
             if must_persist {
@@ -643,9 +657,11 @@ impl World {
                     },
                 );
                 self.send_all(immediate);
+                self.oracles.flow.ready_sent(id);
                 return;
             }
             self.send_all(immediate);
+            self.oracles.flow.ready_sent(id);
             self.finish_ready(id, awaiting);
         }
     }
@@ -910,6 +926,13 @@ impl World {
             }
         }
         self.check_durable_answer(&message);
+        if ask_driver {
+            // A message a scenario held and now releases left once already.
+            self.check_append_flow(&message);
+            if let MessageBody::RequestVote { .. } = message.body {
+                self.check_vote_request_pace(message.from, message.to, message.term);
+            }
+        }
         if let MessageBody::ReadIndexResponse {
             index,
             context,

@@ -32,6 +32,7 @@ pub mod describe;
 pub mod disk;
 pub mod event;
 pub mod faults;
+pub mod flow;
 pub mod host;
 pub mod kv;
 pub mod membership;

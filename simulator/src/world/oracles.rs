@@ -207,7 +207,8 @@ type VoteRequest = ((Term, Index), (Term, Index));
 /// What the oracles keep between steps.
 #[derive(Clone, Debug)]
 pub(crate) struct Oracles {
-    on: bool,
+    /// Whether the oracles judge (off: a scenario that ticks by hand).
+    pub(crate) on: bool,
     bounds: Bounds,
     nodes: usize,
     // Invariant: link_disturbed_us[(a - 1) * nodes + (b - 1)] is the last
@@ -270,6 +271,8 @@ pub(crate) struct Oracles {
     /// candidate, term, pre-vote): whether some copy came when the vote
     /// lease let the voter grant it.
     lease_requests: std::collections::BTreeMap<(NodeId, NodeId, Term, bool), bool>,
+    /// The flow oracles' state (`append-flow`, `election-pace`).
+    pub(crate) flow: crate::world::flow::Flow,
 }
 
 /// Heartbeat rounds kept per leader for the lease-use oracle (a lease
@@ -315,11 +318,13 @@ impl Oracles {
             round_acks: vec![(0, 0); nodes * nodes],
             contact_ticks: vec![None; nodes],
             lease_requests: std::collections::BTreeMap::new(),
+            flow: crate::world::flow::Flow::new(nodes),
         }
     }
 
     /// Node `node` ticked `ticks` times; `led` whether it led before.
     pub(crate) fn note_ticks(&mut self, node: NodeId, ticks: u32, led: bool) {
+        self.flow.note_ticks(node, ticks);
         let contact = &mut self.contact_ticks[node as usize - 1];
         if !led {
             *contact = contact.map(|elapsed| elapsed.saturating_add(ticks));
@@ -387,6 +392,7 @@ impl Oracles {
     /// Node `node`'s configuration changed at `event`, `now_us`.
     pub(crate) fn note_conf_changed(&mut self, node: NodeId, event: u64, now_us: u64) {
         self.conf_changed[node as usize - 1] = (event, now_us);
+        self.flow.conf_changed(node);
     }
 
     /// Leader `leader` of `term` sent heartbeat round `round` now.
@@ -426,6 +432,7 @@ impl Oracles {
     /// until it applies one.
     pub(crate) fn forget_members(&mut self, node: NodeId) {
         self.members[node as usize - 1] = None;
+        self.flow.restarted(node);
     }
 
     /// An append or a snapshot chunk from `from` reached `to`: a member

@@ -1,0 +1,628 @@
+//! Flow oracles: a leader replicates and a candidate campaigns without
+//! needless work. A Raft that resends what a follower already holds,
+//! probes where the follower's own hint says the logs differ, keeps
+//! campaigning after it lost, or asks its voters on every tick stays safe
+//! and, faults permitting, live: only work done twice shows it. Each rule
+//! is what etcd's design promises, checked against what the simulator
+//! sees on the wire.
+//!
+//! **`append-flow`** (per leader, term and follower):
+//!
+//! - *Acknowledged entries are never sent again.* Once the follower
+//!   acknowledged index `a` to the leader, no AppendEntries of the term to
+//!   it carries an entry at or below `a` (etcd's `Progress.Next > Match`).
+//! - *Nothing is resent unprompted.* An entry goes to the follower a second
+//!   time only after the follower answered in a way that tells the leader
+//!   to resend: a rejection, a heartbeat response (a probe resumes on it),
+//!   an acknowledgement that is not stale (a probe answered at or past the
+//!   match index starts pipelining from there, resending what the probe
+//!   carried past it), or any answer about a snapshot. A pipelined append
+//!   that repeats the entry before it with no answer between, or a probe
+//!   that resends on a stale acknowledgement, is caught.
+//! - *A probe follows the hint.* A follower that rejects says where to
+//!   probe: its entry at `h` has term `ht`, and every entry of its below
+//!   that has a term of at most `ht` (etcd's `findConflictByTerm`). The
+//!   append the leader sends in answer never probes at `p <= h` with a term
+//!   above `ht` (certain to fail) while the follower still differs there.
+//!
+//! Knowledge of a follower is forgotten when it restarts, and a leader's
+//! of every follower when its configuration changes (a member removed and
+//! added again starts afresh): only ever more lenient.
+//!
+//! **`election-pace`** (per candidate and term):
+//!
+//! - *A lost election ends at once, and only then.* A candidate whose
+//!   refusals leave too few voters to win (in either half of a joint
+//!   configuration) steps down on the answer that decided it, rather than
+//!   waiting for its timeout (etcd's `poll` returning `VoteLost`); one
+//!   that may still win does not step down on an answer.
+//! - *Requests are paced.* Over `E` of its ticks as a candidate, a node
+//!   asks each voter at most `1 + E / heartbeat` times: once as it
+//!   campaigns, then again each heartbeat interval while the voter is
+//!   silent.
+
+use invariants::{Invariant, Violation};
+use raft_core::{ConfState, Index, Message, MessageBody, NodeId, Role, Term};
+
+use crate::world::World;
+
+/// What a leader knows of one follower in its term, and what it sent.
+#[derive(Clone, Copy, Debug, Default)]
+struct Link {
+    /// The leader's term this is about (0: nothing known).
+    term: Term,
+    /// The highest index the follower acknowledged to the leader in `term`
+    /// before the leader's latest ready: every message of its next ready
+    /// was made knowing it.
+    acked: Index,
+    /// The highest index acknowledged to the leader in `term` so far (a
+    /// message of the next ready may have been made before the last of it).
+    acked_now: Index,
+    /// The highest entry index sent to the follower since it last answered
+    /// in a way that tells the leader to resend (0: none).
+    sent: Index,
+    /// Whether such an answer came since the leader's latest ready: a
+    /// message of its next ready may answer it, whatever the order of the
+    /// ready's messages.
+    resend_allowed: bool,
+}
+
+/// A candidate's election as the simulator tallies it.
+#[derive(Clone, Debug, Default)]
+struct Campaign {
+    /// The term it campaigns in.
+    term: Term,
+    /// The node's tick count when it became a candidate (at the start of
+    /// the tick batch that made it one).
+    since_ticks: u64,
+    /// The voters that granted (sorted; the candidate itself among them).
+    granted: Vec<NodeId>,
+    /// The voters that refused and did not grant later (sorted).
+    refused: Vec<NodeId>,
+    /// Vote requests sent, per voter.
+    asked: Vec<(NodeId, u64)>,
+}
+
+/// The rejection a leader is taking now, and the hint it carries.
+#[derive(Clone, Copy, Debug)]
+struct Answering {
+    leader: NodeId,
+    follower: NodeId,
+    hint_index: Index,
+    hint_term: Term,
+}
+
+/// What the flow oracles keep between steps.
+#[derive(Clone, Debug)]
+pub(crate) struct Flow {
+    nodes: usize,
+    // Invariant: links[(l - 1) * nodes + (f - 1)] is leader l's of follower f.
+    links: Vec<Link>,
+    /// Per node (`n - 1`): its latest campaign as a candidate.
+    campaigns: Vec<Campaign>,
+    /// Per node (`n - 1`): ticks counted since the run began, and the count
+    /// before its latest batch of ticks.
+    ticks: Vec<(u64, u64)>,
+    answering: Option<Answering>,
+}
+
+impl Flow {
+    /// Nothing known, for nodes `1..=nodes`.
+    pub(crate) fn new(nodes: usize) -> Flow {
+        Flow {
+            nodes,
+            links: vec![Link::default(); nodes * nodes],
+            campaigns: vec![Campaign::default(); nodes],
+            ticks: vec![(0, 0); nodes],
+            answering: None,
+        }
+    }
+
+    /// Node `node` ticked `ticks` times at once.
+    pub(crate) fn note_ticks(&mut self, node: NodeId, ticks: u32) {
+        let (total, before) = &mut self.ticks[node as usize - 1];
+        *before = *total;
+        *total += u64::from(ticks);
+    }
+
+    /// Node `node` (re)started: leaders' knowledge of it is gone (it may
+    /// have lost its disk), and so is its campaign.
+    pub(crate) fn restarted(&mut self, node: NodeId) {
+        for leader in 0..self.nodes {
+            self.links[leader * self.nodes + node as usize - 1].forget();
+        }
+        self.campaigns[node as usize - 1] = Campaign::default();
+    }
+
+    /// Node `node`'s configuration changed: as a leader, it rebuilt what it
+    /// knows of its followers.
+    pub(crate) fn conf_changed(&mut self, node: NodeId) {
+        let start = (node as usize - 1) * self.nodes;
+        for link in &mut self.links[start..start + self.nodes] {
+            link.forget();
+        }
+    }
+
+    /// Node `node` is a candidate in `term`: a campaign starts if it is new.
+    pub(crate) fn note_candidate(&mut self, node: NodeId, term: Term) {
+        let campaign = &mut self.campaigns[node as usize - 1];
+        if campaign.term != term {
+            *campaign = Campaign {
+                term,
+                since_ticks: self.ticks[node as usize - 1].1,
+                granted: vec![node],
+                refused: Vec::new(),
+                asked: Vec::new(),
+            };
+        }
+    }
+
+    /// Leader `leader` of `term` is about to take `body` from `follower`.
+    pub(crate) fn note_answer(
+        &mut self,
+        leader: NodeId,
+        follower: NodeId,
+        term: Term,
+        body: &MessageBody,
+    ) {
+        let link = self.link(leader, follower, term);
+        match *body {
+            MessageBody::AppendEntriesResponse {
+                reject: true,
+                reject_hint_index,
+                reject_hint_term,
+                ..
+            } => {
+                link.allow_resend();
+                if reject_hint_term > 0 {
+                    self.answering = Some(Answering {
+                        leader,
+                        follower,
+                        hint_index: reject_hint_index,
+                        hint_term: reject_hint_term,
+                    });
+                }
+            }
+            MessageBody::AppendEntriesResponse {
+                reject: false,
+                index,
+                ..
+            } => {
+                // A probe answered at or past the match index moves the
+                // follower to pipelining from there, resending what the
+                // probe carried past it; a stale answer allows nothing.
+                if index >= link.acked_now {
+                    link.allow_resend();
+                }
+                link.acked_now = link.acked_now.max(index);
+            }
+            MessageBody::HeartbeatResponse { .. } | MessageBody::InstallSnapshotResponse { .. } => {
+                link.allow_resend()
+            }
+            _ => {}
+        }
+    }
+
+    /// Leader `leader` sent the messages of a ready: the next ready's were
+    /// all made knowing what its followers had said by now.
+    pub(crate) fn ready_sent(&mut self, leader: NodeId) {
+        let start = (leader as usize - 1) * self.nodes;
+        for link in &mut self.links[start..start + self.nodes] {
+            link.acked = link.acked_now;
+            link.resend_allowed = false;
+        }
+    }
+
+    /// The leader took the answer: its reply to a rejection was sent.
+    pub(crate) fn answered(&mut self) {
+        self.answering = None;
+    }
+
+    /// Candidate `candidate` of `term` took `voter`'s answer.
+    pub(crate) fn note_vote(
+        &mut self,
+        candidate: NodeId,
+        term: Term,
+        voter: NodeId,
+        granted: bool,
+    ) {
+        let campaign = &mut self.campaigns[candidate as usize - 1];
+        if campaign.term != term {
+            return;
+        }
+        if granted {
+            if let Err(at) = campaign.granted.binary_search(&voter) {
+                campaign.granted.insert(at, voter);
+            }
+            if let Ok(at) = campaign.refused.binary_search(&voter) {
+                campaign.refused.remove(at);
+            }
+        } else if campaign.granted.binary_search(&voter).is_err() {
+            if let Err(at) = campaign.refused.binary_search(&voter) {
+                campaign.refused.insert(at, voter);
+            }
+        }
+    }
+
+    /// Whether candidate `candidate`'s campaign in `term` is lost under
+    /// `conf`: in some half of it, the voters that granted and those yet to
+    /// answer make no majority.
+    pub(crate) fn lost(&self, candidate: NodeId, term: Term, conf: &ConfState) -> bool {
+        let campaign = &self.campaigns[candidate as usize - 1];
+        if campaign.term != term {
+            return false;
+        }
+        let lost_in = |voters: &[NodeId]| {
+            let possible = voters
+                .iter()
+                .filter(|v| campaign.refused.binary_search(v).is_err())
+                .count();
+            !voters.is_empty() && possible < voters.len() / 2 + 1
+        };
+        lost_in(&conf.voters) || lost_in(&conf.outgoing_voters)
+    }
+
+    /// The link from `leader` to `follower`, reset if it was about another term.
+    fn link(&mut self, leader: NodeId, follower: NodeId, term: Term) -> &mut Link {
+        let link = &mut self.links[(leader as usize - 1) * self.nodes + follower as usize - 1];
+        if link.term != term {
+            *link = Link {
+                term,
+                ..Link::default()
+            };
+        }
+        link
+    }
+}
+
+impl Link {
+    /// Knows nothing of the follower any more: messages made before may
+    /// still leave with the leader's next ready, so they may resend.
+    fn forget(&mut self) {
+        *self = Link {
+            term: self.term,
+            resend_allowed: true,
+            ..Link::default()
+        };
+    }
+
+    /// The follower answered in a way that tells the leader to resend.
+    fn allow_resend(&mut self) {
+        self.sent = 0;
+        self.resend_allowed = true;
+    }
+}
+
+impl World {
+    /// Whether the flow oracles judge this run.
+    fn flow_judged(&self) -> bool {
+        self.oracles.on && self.checker.is_some()
+    }
+
+    /// A message is about to be delivered: the leader or candidate taking
+    /// it learns what it says. Returns the voter, if it answers a
+    /// candidate's vote request of its term.
+    pub(crate) fn note_flow_answer(&mut self, message: &Message) -> Option<NodeId> {
+        if !self.flow_judged() {
+            return None;
+        }
+        let status = self.host_ref(message.to).node.as_ref()?.status();
+        if status.term != message.term {
+            return None;
+        }
+        let flow = &mut self.oracles.flow;
+        match message.body {
+            MessageBody::RequestVoteResponse { granted } if status.role == Role::Candidate => {
+                flow.note_vote(message.to, message.term, message.from, granted);
+                Some(message.from)
+            }
+            MessageBody::AppendEntriesResponse { .. }
+            | MessageBody::HeartbeatResponse { .. }
+            | MessageBody::InstallSnapshotResponse { .. }
+                if status.role == Role::Leader =>
+            {
+                flow.note_answer(message.to, message.from, message.term, &message.body);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Candidate `id` of `term` took `voter`'s answer and is now `role`
+    /// of `now_term`: it steps down in its term exactly when the answer
+    /// lost it the election.
+    pub(crate) fn check_lost_election(
+        &mut self,
+        id: NodeId,
+        voter: NodeId,
+        term: Term,
+        (role, now_term): (Role, Term),
+    ) {
+        if now_term != term || role == Role::Leader {
+            return;
+        }
+        let Some(conf) = self.host_ref(id).node.as_ref().map(|n| n.conf_state()) else {
+            return;
+        };
+        let lost = self.oracles.flow.lost(id, term, &conf);
+        let still_candidate = role == Role::Candidate;
+        if lost != still_candidate {
+            return;
+        }
+        let campaign = &self.oracles.flow.campaigns[id as usize - 1];
+        let tally = format!(
+            "grants from {:?}, refusals from {:?}",
+            campaign.granted, campaign.refused
+        );
+        let voters = format!("{:?}, outgoing {:?}", conf.voters, conf.outgoing_voters);
+        let (expected, seen) = if lost {
+            (
+                format!("n{id} to step down in term {term} once too few voters (of {voters}) remain to elect it"),
+                format!("n{voter} refused it ({tally}) and it is still a candidate"),
+            )
+        } else {
+            (
+                format!("n{id} to campaign on in term {term} while enough voters (of {voters}) may still elect it"),
+                format!("it stepped down on n{voter}'s answer ({tally})"),
+            )
+        };
+        self.report(Violation {
+            invariant: Invariant::ElectionPace,
+            nodes: vec![id, voter],
+            index: None,
+            term: Some(term),
+            expected,
+            seen,
+        });
+    }
+
+    /// Node `id` asks `voter` for its vote in `term`: within its pace.
+    pub(crate) fn check_vote_request_pace(&mut self, id: NodeId, voter: NodeId, term: Term) {
+        if !self.flow_judged() {
+            return;
+        }
+        let heartbeat = u64::from(self.params.heartbeat_interval_ticks);
+        let flow = &mut self.oracles.flow;
+        flow.note_candidate(id, term);
+        let ticks = flow.ticks[id as usize - 1].0;
+        let campaign = &mut flow.campaigns[id as usize - 1];
+        let asked = match campaign.asked.iter_mut().find(|(v, _)| *v == voter) {
+            Some((_, count)) => {
+                *count += 1;
+                *count
+            }
+            None => {
+                campaign.asked.push((voter, 1));
+                1
+            }
+        };
+        let elapsed = ticks - campaign.since_ticks;
+        let allowed = 1 + elapsed / heartbeat;
+        if asked <= allowed {
+            return;
+        }
+        self.report(Violation {
+            invariant: Invariant::ElectionPace,
+            nodes: vec![id, voter],
+            index: None,
+            term: Some(term),
+            expected: format!(
+                "n{id} to ask n{voter} for its vote at most {allowed} times in its {elapsed} ticks as a candidate of term {term} (once, then once a heartbeat interval of {heartbeat} ticks)"
+            ),
+            seen: format!("request {asked} left"),
+        });
+    }
+
+    /// Leader `message.from` sends an AppendEntries: see the module
+    /// documentation (`append-flow`).
+    pub(crate) fn check_append_flow(&mut self, message: &Message) {
+        if !self.flow_judged() {
+            return;
+        }
+        let MessageBody::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            ref entries,
+            ..
+        } = message.body
+        else {
+            return;
+        };
+        let (leader, follower, term) = (message.from, message.to, message.term);
+        let answering = self.oracles.flow.answering;
+        let link = self.oracles.flow.link(leader, follower, term);
+        let (acked, acked_now, sent) = (link.acked, link.acked_now, link.sent);
+        let resend_allowed = link.resend_allowed;
+        if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
+            link.sent = sent.max(last.index);
+            let seen = format!(
+                "it sent entries {} to {} (after index {prev_log_index})",
+                first.index, last.index
+            );
+            if first.index <= acked {
+                return self.report(Violation {
+                    invariant: Invariant::AppendFlow,
+                    nodes: vec![leader, follower],
+                    index: Some(first.index),
+                    term: Some(term),
+                    expected: format!(
+                        "leader n{leader} to send n{follower} no entry it acknowledged in term {term} (up to {acked})"
+                    ),
+                    seen,
+                });
+            }
+            if first.index <= sent && !resend_allowed {
+                return self.report(Violation {
+                    invariant: Invariant::AppendFlow,
+                    nodes: vec![leader, follower],
+                    index: Some(first.index),
+                    term: Some(term),
+                    expected: format!(
+                        "leader n{leader} to resend n{follower} entries it sent (up to {sent}) only once n{follower} answered since (anything but a stale acknowledgement)"
+                    ),
+                    seen,
+                });
+            }
+        }
+        let Some(hint) = answering.filter(|a| a.leader == leader && a.follower == follower) else {
+            return;
+        };
+        // A probe at an index the follower acknowledged is justified by the
+        // acknowledgement, whatever an older hint said.
+        if prev_log_index > hint.hint_index
+            || prev_log_term <= hint.hint_term
+            || prev_log_index <= acked_now
+        {
+            return;
+        }
+        let Some(node) = self.host_ref(follower).node.as_ref() else {
+            return; // Down: whether the probe fails is for its restart to say.
+        };
+        let follower_term = log_term(node, prev_log_index);
+        if follower_term == Some(prev_log_term) {
+            return;
+        }
+        self.report(Violation {
+            invariant: Invariant::AppendFlow,
+            nodes: vec![leader, follower],
+            index: Some(prev_log_index),
+            term: Some(term),
+            expected: format!(
+                "leader n{leader} to probe n{follower} where its hint allows: n{follower} rejected with its entry {} of term {} (none above that term before it), so no probe at or below {} with a higher term",
+                hint.hint_index, hint.hint_term, hint.hint_index
+            ),
+            seen: format!(
+                "it probed after index {prev_log_index} of term {prev_log_term}; n{follower} holds {}",
+                follower_term.map_or("no entry there".to_owned(), |t| format!("term {t} there"))
+            ),
+        });
+    }
+}
+
+impl World {
+    /// Node `id` writes entries from `(index, term)` on: the log is
+    /// truncated there, so its disk must not hold that very entry (§5.3: a
+    /// follower deletes only from a conflict; an entry it holds already is
+    /// skipped). Its disk holds every earlier write: a ready is taken only
+    /// once the previous one's fsync completed.
+    pub(crate) fn check_truncate_on_conflict(&mut self, id: NodeId, index: Index, term: Term) {
+        if self.checker.is_none() {
+            return;
+        }
+        let disk = &self.host_ref(id).disk;
+        if index <= disk.snapshot_index() || !disk.durably_holds(index, term) {
+            return;
+        }
+        let last = disk.durable_last_index();
+        self.report(Violation {
+            invariant: Invariant::TruncateOnConflict,
+            nodes: vec![id],
+            index: Some(index),
+            term: Some(term),
+            expected: format!(
+                "n{id} to rewrite its log only from a conflicting or new entry (its disk holds entries up to {last})"
+            ),
+            seen: format!(
+                "it truncated its log at {index} and wrote the entry of term {term} it already held there"
+            ),
+        });
+    }
+}
+
+/// The term of `node`'s entry at `index`, if it holds one (or its snapshot
+/// ends there).
+fn log_term(node: &raft_core::RawNode, index: Index) -> Option<Term> {
+    if let Some(meta) = node.snapshot_meta().filter(|m| m.index == index) {
+        return Some(meta.term);
+    }
+    if index < node.first_index() {
+        return None;
+    }
+    node.log_entries_from(index)
+        .first()
+        .filter(|e| e.index == index)
+        .map(|e| e.term)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(voters: &[NodeId], outgoing: &[NodeId]) -> ConfState {
+        ConfState {
+            voters: voters.to_vec(),
+            outgoing_voters: outgoing.to_vec(),
+            learners: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_campaign_is_lost_once_refusals_leave_no_majority_in_either_half() {
+        let mut flow = Flow::new(5);
+        flow.note_candidate(1, 3);
+        let five = conf(&[1, 2, 3, 4, 5], &[]);
+        flow.note_vote(1, 3, 2, false);
+        flow.note_vote(1, 3, 3, false);
+        assert!(!flow.lost(1, 3, &five), "three of five may still grant");
+        flow.note_vote(1, 3, 4, false);
+        assert!(flow.lost(1, 3, &five));
+        // A grant after a refusal (of an older request) counts as a grant.
+        flow.note_vote(1, 3, 4, true);
+        assert!(!flow.lost(1, 3, &five));
+        // Joint: losing the outgoing half loses the election.
+        let joint = conf(&[1, 2, 3], &[3, 4, 5]);
+        flow.note_vote(1, 3, 5, false);
+        flow.note_vote(1, 3, 3, false);
+        assert!(flow.lost(1, 3, &joint));
+        // Another term's tally says nothing.
+        assert!(!flow.lost(1, 4, &joint));
+    }
+
+    #[test]
+    fn a_campaign_starts_at_the_tick_batch_that_made_the_candidate() {
+        let mut flow = Flow::new(3);
+        flow.note_ticks(2, 5);
+        flow.note_ticks(2, 4);
+        flow.note_candidate(2, 7);
+        assert_eq!(flow.campaigns[1].since_ticks, 5);
+        flow.note_ticks(2, 1);
+        flow.note_candidate(2, 7);
+        assert_eq!(flow.campaigns[1].since_ticks, 5, "the same campaign");
+    }
+
+    #[test]
+    fn resending_is_allowed_after_a_rejection_a_heartbeat_or_a_known_ack_only() {
+        let mut flow = Flow::new(3);
+        let link = flow.link(1, 2, 4);
+        link.sent = 9;
+        let ack = |index| MessageBody::AppendEntriesResponse {
+            reject: false,
+            index,
+            reject_hint_index: 0,
+            reject_hint_term: 0,
+        };
+        flow.note_answer(1, 2, 4, &ack(5));
+        assert_eq!(
+            (flow.link(1, 2, 4).acked_now, flow.link(1, 2, 4).sent),
+            (5, 0)
+        );
+        assert_eq!(
+            flow.link(1, 2, 4).acked,
+            0,
+            "known to messages of the next ready only"
+        );
+        flow.link(1, 2, 4).sent = 9;
+        flow.note_answer(1, 2, 4, &ack(3));
+        assert_eq!(flow.link(1, 2, 4).sent, 9, "a stale ack allows nothing");
+        flow.note_answer(1, 2, 4, &ack(5));
+        assert_eq!(flow.link(1, 2, 4).sent, 0, "an ack at the match index");
+        flow.ready_sent(1);
+        assert_eq!(flow.link(1, 2, 4).acked, 5);
+        assert!(!flow.link(1, 2, 4).resend_allowed);
+        flow.link(1, 2, 4).sent = 9;
+        flow.note_answer(1, 2, 4, &MessageBody::HeartbeatResponse { context: 0 });
+        assert_eq!(flow.link(1, 2, 4).sent, 0);
+        assert!(flow.link(1, 2, 4).resend_allowed);
+        assert_eq!(flow.link(1, 2, 5).acked, 0, "a new term knows nothing");
+    }
+}
