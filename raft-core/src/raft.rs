@@ -625,6 +625,15 @@ impl Raft {
         self.reset_election_timer();
     }
 
+    /// BUG(PreVoteBumpsTerm): the pre-candidate raises its term as a candidate
+    /// would, so a node cut off from the cluster inflates its term anyway.
+    /// (Planted-bug code lives in `planted_` functions, which the mutation
+    /// measure leaves out: no campaign of it runs them.)
+    fn planted_pre_vote_bumps_term(&mut self) {
+        self.term += 1;
+        self.vote = None;
+    }
+
     /// Starts a pre-vote for the next term (PreVote) without raising its term or
     /// changing its vote: only the role changes, and the leader is forgotten.
     pub(crate) fn become_pre_candidate(&mut self) {
@@ -634,10 +643,7 @@ impl Raft {
             "pre-candidates exist only with PreVote"
         );
         if self.config.bugs.has(Bug::PreVoteBumpsTerm) {
-            // BUG(PreVoteBumpsTerm): the pre-candidate raises its term as a candidate
-            // would, so a node cut off from the cluster inflates its term anyway.
-            self.term += 1;
-            self.vote = None;
+            self.planted_pre_vote_bumps_term();
         }
         self.leader = None;
         self.leader_confirmed_index = 0;

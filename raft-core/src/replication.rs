@@ -154,10 +154,7 @@ impl Raft {
             return;
         }
         if self.config.bugs.has(Bug::TruncateWithoutConflict) {
-            // BUG(TruncateWithoutConflict): drops matching entries after prev_log_index, so a
-            // stale or reordered AppendEntries erases entries this node already acknowledged.
-            self.log.truncate_from(prev_log_index + 1);
-            self.log.truncate_and_append(&entries);
+            self.planted_truncate_without_conflict(prev_log_index, &entries);
         } else if let Some(conflict) = self.log.find_conflict(&entries) {
             // Invariant (Log Matching): entries before the first conflict match and stay.
             let skip = (conflict - (prev_log_index + 1)) as usize;
@@ -183,6 +180,13 @@ impl Raft {
             reject_hint_term: 0,
         };
         self.send(from, body);
+    }
+
+    /// BUG(TruncateWithoutConflict): drops matching entries after prev_log_index, so a
+    /// stale or reordered AppendEntries erases entries this node already acknowledged.
+    fn planted_truncate_without_conflict(&mut self, prev_log_index: Index, entries: &[Entry]) {
+        self.log.truncate_from(prev_log_index + 1);
+        self.log.truncate_and_append(entries);
     }
 
     /// Follower: the consistency check failed; hint where the leader should probe
