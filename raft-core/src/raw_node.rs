@@ -188,6 +188,16 @@ pub struct ReadState {
     pub via: ReadVia,
 }
 
+/// BUG(ForgetVote): votedFor never reaches the disk, so a restarted node
+/// may vote a second time in a term it already voted in. (A `planted_`
+/// function: left out of the mutation measure, whose campaign plants none.)
+fn planted_forget_vote(hard_state: HardState) -> HardState {
+    HardState {
+        vote: None,
+        ..hard_state
+    }
+}
+
 /// The leader hint of [`ProposeError::NotLeader`] in words.
 fn describe_hint(leader_hint: Option<NodeId>) -> String {
     match leader_hint {
@@ -411,12 +421,7 @@ impl RawNode {
         let changed_hard_state = (hard_state != self.last_ready_hard_state).then(|| {
             self.last_ready_hard_state = hard_state;
             if self.raft.config.bugs.has(Bug::ForgetVote) {
-                // BUG(ForgetVote): votedFor never reaches the disk, so a restarted node
-                // may vote a second time in a term it already voted in.
-                HardState {
-                    vote: None,
-                    ..hard_state
-                }
+                planted_forget_vote(hard_state)
             } else {
                 hard_state
             }

@@ -96,8 +96,9 @@ pub enum Invariant {
     /// (reported by the simulator).
     ProgressTransfer,
     /// `one-vote-per-term`: a node grants at most one candidate its vote in
-    /// a term, across crashes and restarts (§5.2; reported by the
-    /// simulator, which sees every vote granted).
+    /// a term, across crashes and restarts, and a pre-vote for a term only
+    /// to a candidate it could still vote for in it (§5.2, §9.6; reported
+    /// by the simulator, which sees every vote granted).
     OneVotePerTerm,
     /// `vote-log-check`: a vote or pre-vote is granted only to a candidate
     /// whose log is at least as up to date as the voter's (§5.4.1, §9.6;
@@ -150,11 +151,17 @@ pub enum Invariant {
     /// conflicts with a new one"; reported by the simulator, which reads
     /// each write against the disk).
     TruncateOnConflict,
+    /// `stale-term-answered`: a node that takes a request of an older term
+    /// (an append, a heartbeat, a vote or pre-vote request, a snapshot
+    /// chunk) from a member answers it with its own term, so that the
+    /// stale leader or candidate learns it (§5.1; reported by the
+    /// simulator, which reads the node's next ready).
+    StaleTermAnswered,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 33] = [
+    pub const ALL: [Invariant; 34] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -188,6 +195,7 @@ impl Invariant {
         Invariant::AppendFlow,
         Invariant::ElectionPace,
         Invariant::TruncateOnConflict,
+        Invariant::StaleTermAnswered,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -226,6 +234,7 @@ impl Invariant {
             Invariant::AppendFlow => "append-flow",
             Invariant::ElectionPace => "election-pace",
             Invariant::TruncateOnConflict => "truncate-on-conflict",
+            Invariant::StaleTermAnswered => "stale-term-answered",
         }
     }
 
@@ -245,7 +254,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used, vote-lease, append-flow, election-pace, truncate-on-conflict")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used, vote-lease, append-flow, election-pace, truncate-on-conflict, stale-term-answered")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

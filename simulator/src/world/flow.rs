@@ -25,9 +25,29 @@
 //!   append the leader sends in answer never probes at `p <= h` with a term
 //!   above `ht` (certain to fail) while the follower still differs there.
 //!
+//! - *A fresh follower is probed from the end of the log.* The first
+//!   append a leader sends a follower after taking office goes right after
+//!   its last entry before its no-op, and to a member it just added right
+//!   after its last entry (etcd starts every new progress at `last + 1`),
+//!   unless an answer from the follower came first.
+//!
+//! An acknowledgement counts from the leader's next ready on: a message
+//! made before it may leave in that ready, after it arrived (the host
+//! holds a leader's messages while its fsync runs); with nothing held, at
+//! once.
+//!
 //! Knowledge of a follower is forgotten when it restarts, and a leader's
 //! of every follower when its configuration changes (a member removed and
 //! added again starts afresh): only ever more lenient.
+//!
+//! **`stale-term-answered`**: a node that takes an append, a heartbeat, a
+//! vote or pre-vote request or a snapshot chunk of an older term from a
+//! member answers it with its own term (§5.1), in the next ready it hands
+//! out; a stale leader or candidate that is never told keeps trying.
+//!
+//! **`truncate-on-conflict`**: a node rewrites its log only from a
+//! conflicting or new entry, never over an identical one it holds (§5.3);
+//! checked against its disk as each ready's entries are written.
 //!
 //! **`election-pace`** (per candidate and term):
 //!
@@ -65,6 +85,11 @@ struct Link {
     /// message of its next ready may answer it, whatever the order of the
     /// ready's messages.
     resend_allowed: bool,
+    /// Where the leader's first append to the follower must start (after
+    /// the leader's last index when it took office or added the follower:
+    /// a fresh follower is probed from the end of the leader's log), until
+    /// it is sent or the follower answers.
+    first_prev: Option<Index>,
 }
 
 /// A candidate's election as the simulator tallies it.
@@ -104,6 +129,9 @@ pub(crate) struct Flow {
     /// before its latest batch of ticks.
     ticks: Vec<(u64, u64)>,
     answering: Option<Answering>,
+    /// Answers nodes owe to stale requests: (node, to whom, the node's term
+    /// then, the answer's kind). Checked in the node's next ready.
+    owed: Vec<(NodeId, NodeId, Term, StaleAnswer)>,
 }
 
 impl Flow {
@@ -115,6 +143,7 @@ impl Flow {
             campaigns: vec![Campaign::default(); nodes],
             ticks: vec![(0, 0); nodes],
             answering: None,
+            owed: Vec::new(),
         }
     }
 
@@ -132,6 +161,7 @@ impl Flow {
             self.links[leader * self.nodes + node as usize - 1].forget();
         }
         self.campaigns[node as usize - 1] = Campaign::default();
+        self.owed.retain(|owed| owed.0 != node);
     }
 
     /// Node `node`'s configuration changed: as a leader, it rebuilt what it
@@ -157,15 +187,17 @@ impl Flow {
         }
     }
 
-    /// Leader `leader` of `term` is about to take `body` from `follower`.
+    /// Leader `leader` of `term` is about to take `body` from `follower`;
+    /// `flushed`: none of its messages wait to leave, so everything it
+    /// sends from now on is made knowing the answer.
     pub(crate) fn note_answer(
         &mut self,
-        leader: NodeId,
-        follower: NodeId,
-        term: Term,
+        (leader, follower, term): (NodeId, NodeId, Term),
         body: &MessageBody,
+        flushed: bool,
     ) {
         let link = self.link(leader, follower, term);
+        link.first_prev = None; // An answer may move where the leader probes.
         match *body {
             MessageBody::AppendEntriesResponse {
                 reject: true,
@@ -195,12 +227,25 @@ impl Flow {
                     link.allow_resend();
                 }
                 link.acked_now = link.acked_now.max(index);
+                if flushed {
+                    link.acked = link.acked_now;
+                }
             }
             MessageBody::HeartbeatResponse { .. } | MessageBody::InstallSnapshotResponse { .. } => {
                 link.allow_resend()
             }
             _ => {}
         }
+    }
+
+    /// Leader `leader` of `term` starts following `follower` afresh (it
+    /// took office, or added it): its first append goes after `prev`.
+    pub(crate) fn expect_first_probe(
+        &mut self,
+        (leader, follower, term): (NodeId, NodeId, Term),
+        prev: Index,
+    ) {
+        self.link(leader, follower, term).first_prev = Some(prev);
     }
 
     /// Leader `leader` sent the messages of a ready: the next ready's were
@@ -306,10 +351,23 @@ impl World {
         if !self.flow_judged() {
             return None;
         }
-        let status = self.host_ref(message.to).node.as_ref()?.status();
+        let node = self.host_ref(message.to).node.as_ref()?;
+        let status = node.status();
+        if status.term > message.term {
+            let conf = node.conf_state();
+            let member = conf.is_voter(message.from) || conf.learners.contains(&message.from);
+            if let (Some(kind), true) = (StaleAnswer::to(&message.body), member) {
+                let owed = (message.to, message.from, status.term, kind);
+                self.oracles.flow.owed.push(owed);
+            }
+            return None;
+        }
         if status.term != message.term {
             return None;
         }
+        // With no ready waiting behind an fsync, the leader's earlier
+        // messages all left: what it sends next is made knowing this answer.
+        let flushed = !self.host_ref(message.to).is_awaiting_sync();
         let flow = &mut self.oracles.flow;
         match message.body {
             MessageBody::RequestVoteResponse { granted } if status.role == Role::Candidate => {
@@ -321,7 +379,8 @@ impl World {
             | MessageBody::InstallSnapshotResponse { .. }
                 if status.role == Role::Leader =>
             {
-                flow.note_answer(message.to, message.from, message.term, &message.body);
+                let answer = (message.to, message.from, message.term);
+                flow.note_answer(answer, &message.body, flushed);
                 None
             }
             _ => None,
@@ -413,6 +472,27 @@ impl World {
         });
     }
 
+    /// `leader` took office: it probes every other member from the end of
+    /// its log, its no-op the first entry it sends.
+    pub(crate) fn expect_first_probes(&mut self, leader: NodeId) {
+        let Some(node) = self.host_ref(leader).node.as_ref() else {
+            return;
+        };
+        let (status, conf) = (node.status(), node.conf_state());
+        let members = conf
+            .voters
+            .iter()
+            .chain(&conf.outgoing_voters)
+            .chain(&conf.learners);
+        for &member in members.filter(|&&m| m != leader) {
+            let link = (leader, member, status.term);
+            // The no-op is its last entry.
+            self.oracles
+                .flow
+                .expect_first_probe(link, status.last_index - 1);
+        }
+    }
+
     /// Leader `message.from` sends an AppendEntries: see the module
     /// documentation (`append-flow`).
     pub(crate) fn check_append_flow(&mut self, message: &Message) {
@@ -433,6 +513,22 @@ impl World {
         let link = self.oracles.flow.link(leader, follower, term);
         let (acked, acked_now, sent) = (link.acked, link.acked_now, link.sent);
         let resend_allowed = link.resend_allowed;
+        if let Some(expected) = link.first_prev.take() {
+            if prev_log_index != expected {
+                return self.report(Violation {
+                    invariant: Invariant::AppendFlow,
+                    nodes: vec![leader, follower],
+                    index: Some(prev_log_index),
+                    term: Some(term),
+                    expected: format!(
+                        "leader n{leader} to probe n{follower}, which it follows afresh in term {term}, from the end of its log (after index {expected})"
+                    ),
+                    seen: format!(
+                        "its first append to n{follower} went after index {prev_log_index}"
+                    ),
+                });
+            }
+        }
         if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
             link.sent = sent.max(last.index);
             let seen = format!(
@@ -499,7 +595,79 @@ impl World {
     }
 }
 
+/// What a request of an older term is answered with (raft-core's
+/// `answer_stale`): an answer that carries the receiver's term, so that a
+/// stale leader or candidate learns it. `None` for what needs no answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StaleAnswer {
+    Append,
+    Heartbeat,
+    Vote,
+    Snapshot,
+    PreVote,
+}
+
+impl StaleAnswer {
+    /// The answer a stale `body` gets, if any.
+    fn to(body: &MessageBody) -> Option<StaleAnswer> {
+        match body {
+            MessageBody::AppendEntries { .. } => Some(StaleAnswer::Append),
+            MessageBody::Heartbeat { .. } => Some(StaleAnswer::Heartbeat),
+            MessageBody::RequestVote { .. } => Some(StaleAnswer::Vote),
+            MessageBody::InstallSnapshot(_) => Some(StaleAnswer::Snapshot),
+            MessageBody::PreVote { .. } => Some(StaleAnswer::PreVote),
+            _ => None,
+        }
+    }
+
+    /// Whether `body` is this answer.
+    fn is(self, body: &MessageBody) -> bool {
+        match self {
+            StaleAnswer::Append => matches!(body, MessageBody::AppendEntriesResponse { .. }),
+            StaleAnswer::Heartbeat => matches!(body, MessageBody::HeartbeatResponse { .. }),
+            StaleAnswer::Vote => matches!(body, MessageBody::RequestVoteResponse { .. }),
+            StaleAnswer::Snapshot => matches!(body, MessageBody::InstallSnapshotResponse { .. }),
+            StaleAnswer::PreVote => matches!(body, MessageBody::PreVoteResponse { .. }),
+        }
+    }
+}
+
 impl World {
+    /// Node `id` hands out a ready holding `messages` (`None`: it has none
+    /// to hand out): it answers each stale request it took since its last
+    /// ready, with its term, to the stale sender (§5.1: "if a server
+    /// receives a request with a stale term number, it rejects the
+    /// request", and the reply carries its term).
+    pub(crate) fn check_stale_requests_answered(&mut self, id: NodeId, messages: &[&[Message]]) {
+        if !self.oracles.flow.owed.iter().any(|owed| owed.0 == id) {
+            return;
+        }
+        let owed = std::mem::take(&mut self.oracles.flow.owed);
+        let (mine, others): (Vec<_>, Vec<_>) = owed.into_iter().partition(|owed| owed.0 == id);
+        self.oracles.flow.owed = others;
+        if !self.flow_judged() {
+            return;
+        }
+        for (_, to, term, kind) in mine {
+            let answered = messages
+                .iter()
+                .flat_map(|m| m.iter())
+                .any(|m| m.to == to && m.term >= term && kind.is(&m.body));
+            if !answered {
+                return self.report(Violation {
+                    invariant: Invariant::StaleTermAnswered,
+                    nodes: vec![id, to],
+                    index: None,
+                    term: Some(term),
+                    expected: format!(
+                        "n{id} to answer n{to}'s request of an older term with its term {term} ({kind:?} answer)"
+                    ),
+                    seen: "its next ready holds no such answer".to_owned(),
+                });
+            }
+        }
+    }
+
     /// Node `id` writes entries from `(index, term)` on: the log is
     /// truncated there, so its disk must not hold that very entry (§5.3: a
     /// follower deletes only from a conflict; an entry it holds already is
@@ -601,7 +769,7 @@ mod tests {
             reject_hint_index: 0,
             reject_hint_term: 0,
         };
-        flow.note_answer(1, 2, 4, &ack(5));
+        flow.note_answer((1, 2, 4), &ack(5), false);
         assert_eq!(
             (flow.link(1, 2, 4).acked_now, flow.link(1, 2, 4).sent),
             (5, 0)
@@ -612,15 +780,19 @@ mod tests {
             "known to messages of the next ready only"
         );
         flow.link(1, 2, 4).sent = 9;
-        flow.note_answer(1, 2, 4, &ack(3));
+        flow.note_answer((1, 2, 4), &ack(3), false);
         assert_eq!(flow.link(1, 2, 4).sent, 9, "a stale ack allows nothing");
-        flow.note_answer(1, 2, 4, &ack(5));
+        flow.note_answer((1, 2, 4), &ack(5), false);
         assert_eq!(flow.link(1, 2, 4).sent, 0, "an ack at the match index");
         flow.ready_sent(1);
         assert_eq!(flow.link(1, 2, 4).acked, 5);
         assert!(!flow.link(1, 2, 4).resend_allowed);
         flow.link(1, 2, 4).sent = 9;
-        flow.note_answer(1, 2, 4, &MessageBody::HeartbeatResponse { context: 0 });
+        flow.note_answer(
+            (1, 2, 4),
+            &MessageBody::HeartbeatResponse { context: 0 },
+            false,
+        );
         assert_eq!(flow.link(1, 2, 4).sent, 0);
         assert!(flow.link(1, 2, 4).resend_allowed);
         assert_eq!(flow.link(1, 2, 5).acked, 0, "a new term knows nothing");

@@ -183,6 +183,12 @@ impl Host {
         self.id
     }
 
+    /// Whether a ready of the node waits for its fsync (the messages it
+    /// made since wait behind it).
+    pub fn is_awaiting_sync(&self) -> bool {
+        self.awaiting_sync.is_some()
+    }
+
     /// Whether the node is running.
     pub fn is_up(&self) -> bool {
         self.node.is_some()
@@ -429,6 +435,12 @@ impl World {
                 status.role == Role::Leader,
             );
             let key = (message.to, message.from, message.term);
+            if pre {
+                let could_vote = message.term > status.term
+                    || status.vote == Some(message.from)
+                    || (status.vote.is_none() && status.leader.is_none());
+                self.oracles.note_pre_vote_request(key, could_vote);
+            }
             self.oracles.note_vote_request(
                 key,
                 candidate_log,
@@ -561,6 +573,7 @@ impl World {
                 return;
             };
             if !node.has_ready() {
+                self.check_stale_requests_answered(id, &[]);
                 self.probe_no_ready(id);
                 return;
             }
@@ -589,6 +602,7 @@ impl World {
             if let Some(via) = lease_unused {
                 self.report_lease_unused(id, via);
             }
+            self.check_stale_requests_answered(id, &[&ready.messages, &ready.persisted_messages]);
             let host = self.host(id);
             let immediate = std::mem::take(&mut ready.messages);
             let awaiting = AwaitingSync {
@@ -955,6 +969,7 @@ impl World {
         {
             self.check_vote_log(&message);
             self.check_vote_lease(&message);
+            self.check_pre_vote_promise(&message);
         }
         if let MessageBody::RequestVote { .. } = message.body {
             // A candidate's vote for itself is a vote of its term like any

@@ -434,6 +434,7 @@ impl World {
     /// Node `leader` just became leader: the driver may act.
     pub(crate) fn on_new_leader(&mut self, leader: NodeId) {
         self.check_election_quorum(leader);
+        self.expect_first_probes(leader);
         self.had_leader = true;
         self.elections += 1;
         if let Some((_, to)) = self.pending_transfer.take() {

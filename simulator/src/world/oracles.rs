@@ -273,6 +273,10 @@ pub(crate) struct Oracles {
     lease_requests: std::collections::BTreeMap<(NodeId, NodeId, Term, bool), bool>,
     /// The flow oracles' state (`append-flow`, `election-pace`).
     pub(crate) flow: crate::world::flow::Flow,
+    /// The pre-vote requests voters handled, by (voter, candidate, term):
+    /// whether some copy came when the voter could have voted for the
+    /// candidate in that term.
+    pre_vote_could: std::collections::BTreeMap<(NodeId, NodeId, Term), bool>,
 }
 
 /// Heartbeat rounds kept per leader for the lease-use oracle (a lease
@@ -319,6 +323,7 @@ impl Oracles {
             contact_ticks: vec![None; nodes],
             lease_requests: std::collections::BTreeMap::new(),
             flow: crate::world::flow::Flow::new(nodes),
+            pre_vote_could: std::collections::BTreeMap::new(),
         }
     }
 
@@ -387,6 +392,14 @@ impl Oracles {
             Some((_, shortest)) => *shortest = (*shortest).min(voter_log),
             None => requests.push((candidate_log, voter_log)),
         }
+    }
+
+    /// Voter `key.0` handles a pre-vote request of candidate `key.1` for
+    /// term `key.2`; `could_vote` whether it could vote for it in that term
+    /// (the term is ahead of its own, or it voted for the candidate, or for
+    /// no one and knows no leader: etcd's `canVote`).
+    pub(crate) fn note_pre_vote_request(&mut self, key: (NodeId, NodeId, Term), could_vote: bool) {
+        *self.pre_vote_could.entry(key).or_default() |= could_vote;
     }
 
     /// Node `node`'s configuration changed at `event`, `now_us`.
@@ -773,6 +786,31 @@ impl World {
                 "it granted n{} its {kind} for term {}, asked while the lease held",
                 grant.to, grant.term
             ),
+        });
+    }
+
+    /// A pre-vote grant leaves: it promises the vote the voter would give
+    /// (thesis §9.6), so some copy of the request must have come when the
+    /// voter could vote for the candidate in that term; one that voted for
+    /// another in it, or follows a leader of it, grants no pre-vote for it.
+    pub(crate) fn check_pre_vote_promise(&mut self, grant: &Message) {
+        if self.checker.is_none() || !matches!(grant.body, MessageBody::PreVoteResponse { .. }) {
+            return;
+        }
+        let key = (grant.from, grant.to, grant.term);
+        if self.oracles.pre_vote_could.get(&key) != Some(&false) {
+            return;
+        }
+        self.report(Violation {
+            invariant: Invariant::OneVotePerTerm,
+            nodes: vec![grant.from, grant.to],
+            index: None,
+            term: Some(grant.term),
+            expected: format!(
+                "n{} to grant a pre-vote for term {} only if it could vote for n{} in that term",
+                grant.from, grant.term, grant.to
+            ),
+            seen: "it granted it, though every copy came when it had voted for another in that term or followed a leader of it".to_owned(),
         });
     }
 
@@ -1226,6 +1264,10 @@ impl World {
         }
         for member in members {
             if member != id && !before.contains(&member) {
+                let link = (id, member, status.term);
+                self.oracles
+                    .flow
+                    .expect_first_probe(link, status.last_index);
                 self.oracles.new_members.push_back(NewMember {
                     leader: id,
                     term: status.term,
