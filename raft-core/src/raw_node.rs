@@ -319,6 +319,11 @@ impl RawNode {
     }
 
     /// Proposes a command; returns the index it was appended at.
+    ///
+    /// Refused unless this node leads and no leadership transfer is under
+    /// way; refused too ([`ProposeError::NotLeader`], no leader hint) while
+    /// it is leaving office: the configuration it applied, or the latest
+    /// conf entry in its log not yet applied, makes it no voter.
     pub fn propose(&mut self, data: Bytes) -> Result<Index, ProposeError> {
         self.raft.propose(data)
     }

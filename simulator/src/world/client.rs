@@ -275,8 +275,12 @@ impl World {
             seq: request.seq,
             op: request.op,
         };
+        let leaving = self.is_leaving_office(id);
         let node = self.host(id).node.as_mut().expect("checked above");
         match node.propose(command.encode()) {
+            Ok(index) if leaving => self.contract_broken(format!(
+                "n{id} took a proposal (at {index}) while leaving office: its configuration, or an unapplied conf entry in its log, makes it no voter, and RawNode::propose refuses then"
+            )),
             Ok(index) => {
                 self.note_proposal(id, index);
                 self.await_apply(id, request.client, request.seq)

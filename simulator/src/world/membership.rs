@@ -228,6 +228,17 @@ impl World {
             .map(|entry| entry.conf_state)
     }
 
+    /// Whether leader `id` is leaving office: the configuration it applied,
+    /// or the latest conf entry in its log it has not applied, makes it no
+    /// voter (raft-core then takes no proposal).
+    pub(crate) fn is_leaving_office(&self, id: NodeId) -> bool {
+        let Some(node) = self.host_ref(id).node.as_ref() else {
+            return false;
+        };
+        !node.conf_state().is_voter(id)
+            || self.pending_conf(id).is_some_and(|conf| !conf.is_voter(id))
+    }
+
     /// Whether every running member acts on the configuration in force (it
     /// applied the last conf entry that any node applied).
     pub fn every_member_applied_the_configuration(&self) -> bool {
