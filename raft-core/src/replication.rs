@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use crate::conf_change::ConfChangeEntry;
 use crate::config::Bug;
 use crate::progress::ProgressState;
 use crate::quorum;
@@ -409,7 +410,8 @@ impl Raft {
 
 /// Whether `entries` can follow `(prev_log_index, prev_log_term)` in the log
 /// of a leader of `term`: consecutive indexes, terms not decreasing, none
-/// above `term`, and no index past `u64::MAX`.
+/// above `term`, no index past `u64::MAX`, and every conf entry one that
+/// decodes to a valid configuration (it would take effect once applied).
 pub(crate) fn is_well_formed_append(
     term: Term,
     prev_log_index: Index,
@@ -426,6 +428,6 @@ pub(crate) fn is_well_formed_append(
     entries.iter().all(|e| {
         let follows = e.index == previous.0 + 1 && e.term >= previous.1 && e.term <= term;
         previous = (e.index, e.term);
-        follows
+        follows && (e.kind != EntryKind::ConfChange || ConfChangeEntry::decode(&e.data).is_ok())
     })
 }

@@ -9,9 +9,9 @@
 //! another reason than its defect.
 
 use raft_core::{
-    ConfChange, ConfChangeKind, ConfChangeSingle, ConfState, Config, ConfigError, Entry, EntryKind,
-    InvalidConfChange, Message, MessageBody, NodeId, ProposeConfChangeError, ReadOnlyOption,
-    MAX_CHANGES_PER_CONF_CHANGE,
+    ConfChange, ConfChangeEntry, ConfChangeKind, ConfChangeSingle, ConfState, Config, ConfigError,
+    Entry, EntryKind, InvalidConfChange, Message, MessageBody, NodeId, ProposeConfChangeError,
+    ReadOnlyOption, MAX_CHANGES_PER_CONF_CHANGE,
 };
 
 use crate::world::rng::Ratio;
@@ -156,6 +156,36 @@ impl World {
 /// is preceded by a malformed twin.
 const GARBLE_ONE_IN: u64 = 32;
 
+/// A configuration with one defect, drawn by `pick`, and what it is: the
+/// data of a conf entry no correct leader writes.
+fn invalid_conf_state(pick: u64) -> (ConfState, &'static str) {
+    let conf = |voters: &[NodeId], outgoing: &[NodeId], learners: &[NodeId]| ConfState {
+        voters: voters.to_vec(),
+        outgoing_voters: outgoing.to_vec(),
+        learners: learners.to_vec(),
+    };
+    match pick % 6 {
+        0 => (conf(&[], &[1, 2], &[]), "a conf entry with no voters"),
+        1 => (
+            conf(&[1, 1, 2], &[], &[]),
+            "a conf entry naming a voter twice",
+        ),
+        2 => (
+            conf(&[2, 1], &[], &[]),
+            "a conf entry with voters out of order",
+        ),
+        3 => (conf(&[0, 1], &[], &[]), "a conf entry with voter 0"),
+        4 => (
+            conf(&[1, 2], &[3, 1], &[]),
+            "a conf entry with outgoing voters out of order",
+        ),
+        _ => (
+            conf(&[1, 2], &[], &[2]),
+            "a conf entry with a learner that votes",
+        ),
+    }
+}
+
 /// A twin of `message` (a leader's AppendEntries or snapshot chunk) with one
 /// defect no correct leader's message has, drawn by `pick`; and what it is.
 /// `None` for other messages.
@@ -175,10 +205,25 @@ fn garbled(message: &Message, pick: u64) -> Option<(Message, &'static str)> {
                 kind: EntryKind::Normal,
                 data: Default::default(),
             };
-            match pick % 5 {
+            match pick % 6 {
                 0 => {
                     *prev_log_term = term + 1;
                     "a previous entry of a term above the leader's"
+                }
+                5 => {
+                    let (conf_state, what) = invalid_conf_state(pick / 6);
+                    let data = ConfChangeEntry {
+                        change: ConfChange::leave_joint(),
+                        conf_state,
+                    }
+                    .encode();
+                    *entries = vec![Entry {
+                        term: *prev_log_term,
+                        index: *prev_log_index + 1,
+                        kind: EntryKind::ConfChange,
+                        data,
+                    }];
+                    what
                 }
                 1 => {
                     let gap = *prev_log_index + 2;
