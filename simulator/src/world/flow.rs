@@ -37,8 +37,8 @@
 //! once.
 //!
 //! Knowledge of a follower is forgotten when it restarts, and a leader's
-//! of every follower when its configuration changes (a member removed and
-//! added again starts afresh): only ever more lenient.
+//! of a member when its configuration adds it (a member removed and added
+//! again starts afresh): only ever more lenient.
 //!
 //! **`stale-term-answered`**: a node that takes an append, a heartbeat, a
 //! vote or pre-vote request or a snapshot chunk of an older term from a
@@ -51,11 +51,10 @@
 //!
 //! **`election-pace`** (per candidate and term):
 //!
-//! - *A lost election ends at once, and only then.* A candidate whose
-//!   refusals leave too few voters to win (in either half of a joint
-//!   configuration) steps down on the answer that decided it, rather than
-//!   waiting for its timeout (etcd's `poll` returning `VoteLost`); one
-//!   that may still win does not step down on an answer.
+//! - *A lost election ends at once.* A candidate whose refusals leave too
+//!   few voters to win (in either half of a joint configuration) steps
+//!   down on the answer that decided it, rather than waiting for its
+//!   timeout (etcd's `poll` returning `VoteLost`).
 //! - *Requests are paced.* Over `E` of its ticks as a candidate, a node
 //!   asks each voter at most `1 + E / heartbeat` times: once as it
 //!   campaigns, then again each heartbeat interval while the voter is
@@ -90,6 +89,17 @@ struct Link {
     /// a fresh follower is probed from the end of the leader's log), until
     /// it is sent or the follower answers.
     first_prev: Option<Index>,
+    /// The highest commit index an append to the follower carried.
+    carried_commit: Index,
+    /// Whether the follower's latest answer was a rejection, or it has
+    /// not acknowledged anything yet (the leader probes it).
+    probing_now: bool,
+    /// `probing_now` as every message of the leader's next ready knows it
+    /// (a rejection counts at once: the probe answering it may be among
+    /// them).
+    probing: bool,
+    /// Heartbeats without a read round sent to the follower.
+    heartbeats: u64,
 }
 
 /// A candidate's election as the simulator tallies it.
@@ -164,12 +174,14 @@ impl Flow {
         self.owed.retain(|owed| owed.0 != node);
     }
 
-    /// Node `node`'s configuration changed: as a leader, it rebuilt what it
-    /// knows of its followers.
-    pub(crate) fn conf_changed(&mut self, node: NodeId) {
+    /// Leader `node`'s configuration changed, adding `member` (`None`: the
+    /// members added are unknown): it follows that member afresh.
+    pub(crate) fn conf_changed(&mut self, node: NodeId, member: Option<NodeId>) {
         let start = (node as usize - 1) * self.nodes;
-        for link in &mut self.links[start..start + self.nodes] {
-            link.forget();
+        for (k, link) in self.links[start..start + self.nodes].iter_mut().enumerate() {
+            if member.is_none_or(|m| m as usize == k + 1) {
+                link.forget();
+            }
         }
     }
 
@@ -206,6 +218,7 @@ impl Flow {
                 ..
             } => {
                 link.allow_resend();
+                (link.probing_now, link.probing) = (true, true);
                 if reject_hint_term > 0 {
                     self.answering = Some(Answering {
                         leader,
@@ -225,6 +238,10 @@ impl Flow {
                 // probe carried past it; a stale answer allows nothing.
                 if index >= link.acked_now {
                     link.allow_resend();
+                    link.probing_now = false;
+                    if flushed {
+                        link.probing = false;
+                    }
                 }
                 link.acked_now = link.acked_now.max(index);
                 if flushed {
@@ -254,6 +271,7 @@ impl Flow {
         let start = (leader as usize - 1) * self.nodes;
         for link in &mut self.links[start..start + self.nodes] {
             link.acked = link.acked_now;
+            link.probing = link.probing_now;
             link.resend_allowed = false;
         }
     }
@@ -311,10 +329,7 @@ impl Flow {
     fn link(&mut self, leader: NodeId, follower: NodeId, term: Term) -> &mut Link {
         let link = &mut self.links[(leader as usize - 1) * self.nodes + follower as usize - 1];
         if link.term != term {
-            *link = Link {
-                term,
-                ..Link::default()
-            };
+            *link = Link::fresh(term);
         }
         link
     }
@@ -325,10 +340,20 @@ impl Link {
     /// still leave with the leader's next ready, so they may resend.
     fn forget(&mut self) {
         *self = Link {
-            term: self.term,
             resend_allowed: true,
-            ..Link::default()
+            heartbeats: self.heartbeats,
+            ..Link::fresh(self.term)
         };
+    }
+
+    /// Nothing known in `term`: the leader probes the follower.
+    fn fresh(term: Term) -> Link {
+        Link {
+            term,
+            probing_now: true,
+            probing: true,
+            ..Link::default()
+        }
     }
 
     /// The follower answered in a way that tells the leader to resend.
@@ -388,8 +413,7 @@ impl World {
     }
 
     /// Candidate `id` of `term` took `voter`'s answer and is now `role`
-    /// of `now_term`: it steps down in its term exactly when the answer
-    /// lost it the election.
+    /// of `now_term`: if the answer lost it the election, it stepped down.
     pub(crate) fn check_lost_election(
         &mut self,
         id: NodeId,
@@ -397,15 +421,13 @@ impl World {
         term: Term,
         (role, now_term): (Role, Term),
     ) {
-        if now_term != term || role == Role::Leader {
+        if now_term != term || role != Role::Candidate {
             return;
         }
         let Some(conf) = self.host_ref(id).node.as_ref().map(|n| n.conf_state()) else {
             return;
         };
-        let lost = self.oracles.flow.lost(id, term, &conf);
-        let still_candidate = role == Role::Candidate;
-        if lost != still_candidate {
+        if !self.oracles.flow.lost(id, term, &conf) {
             return;
         }
         let campaign = &self.oracles.flow.campaigns[id as usize - 1];
@@ -414,24 +436,15 @@ impl World {
             campaign.granted, campaign.refused
         );
         let voters = format!("{:?}, outgoing {:?}", conf.voters, conf.outgoing_voters);
-        let (expected, seen) = if lost {
-            (
-                format!("n{id} to step down in term {term} once too few voters (of {voters}) remain to elect it"),
-                format!("n{voter} refused it ({tally}) and it is still a candidate"),
-            )
-        } else {
-            (
-                format!("n{id} to campaign on in term {term} while enough voters (of {voters}) may still elect it"),
-                format!("it stepped down on n{voter}'s answer ({tally})"),
-            )
-        };
         self.report(Violation {
             invariant: Invariant::ElectionPace,
             nodes: vec![id, voter],
             index: None,
             term: Some(term),
-            expected,
-            seen,
+            expected: format!(
+                "n{id} to step down in term {term} once too few voters (of {voters}) remain to elect it"
+            ),
+            seen: format!("n{voter} refused it ({tally}) and it is still a candidate"),
         });
     }
 
@@ -503,13 +516,14 @@ impl World {
             prev_log_index,
             prev_log_term,
             ref entries,
-            ..
+            leader_commit,
         } = message.body
         else {
             return;
         };
         let (leader, follower, term) = (message.from, message.to, message.term);
         let answering = self.oracles.flow.answering;
+        let leader_last = self.host_ref(leader).status().map_or(0, |s| s.last_index);
         let link = self.oracles.flow.link(leader, follower, term);
         let (acked, acked_now, sent) = (link.acked, link.acked_now, link.sent);
         let resend_allowed = link.resend_allowed;
@@ -529,6 +543,29 @@ impl World {
                 });
             }
         }
+        let news = leader_commit > link.carried_commit;
+        link.carried_commit = link.carried_commit.max(leader_commit);
+        let probing = link.probing;
+        if entries.is_empty()
+            && !news
+            && !probing
+            && prev_log_index == acked
+            && acked == leader_last
+        {
+            return self.report(Violation {
+                invariant: Invariant::AppendFlow,
+                nodes: vec![leader, follower],
+                index: Some(prev_log_index),
+                term: Some(term),
+                expected: format!(
+                    "leader n{leader} to send n{follower}, which acknowledged its whole log (up to {acked}) and is not probed, an append only with entries or a commit index it has not carried yet"
+                ),
+                seen: format!(
+                    "an empty append after index {prev_log_index} with commit {leader_commit}, carried already"
+                ),
+            });
+        }
+        let link = self.oracles.flow.link(leader, follower, term);
         if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
             link.sent = sent.max(last.index);
             let seen = format!(

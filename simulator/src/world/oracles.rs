@@ -405,7 +405,6 @@ impl Oracles {
     /// Node `node`'s configuration changed at `event`, `now_us`.
     pub(crate) fn note_conf_changed(&mut self, node: NodeId, event: u64, now_us: u64) {
         self.conf_changed[node as usize - 1] = (event, now_us);
-        self.flow.conf_changed(node);
     }
 
     /// Leader `leader` of `term` sent heartbeat round `round` now.
@@ -1256,7 +1255,12 @@ impl World {
         if !self.oracles.on || self.checker.is_none() {
             return;
         }
-        let (Some(before), Some(status)) = (before, self.host_ref(id).status()) else {
+        let Some(status) = self.host_ref(id).status() else {
+            return;
+        };
+        let Some(before) = before else {
+            // Who is new is unknown: a leader forgets what it knew of all.
+            self.oracles.flow.conf_changed(id, None);
             return;
         };
         if status.role != Role::Leader {
@@ -1265,6 +1269,9 @@ impl World {
         for member in members {
             if member != id && !before.contains(&member) {
                 let link = (id, member, status.term);
+                // A member added anew is followed afresh (raft-core keeps
+                // what it knew of the others).
+                self.oracles.flow.conf_changed(id, Some(member));
                 self.oracles
                     .flow
                     .expect_first_probe(link, status.last_index);
