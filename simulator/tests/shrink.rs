@@ -316,7 +316,7 @@ fn shrink_writes_the_timeline_of_the_shrunk_run_and_keeps_stdout_for_the_scenari
     assert!(stderr.contains("wrote the timeline page to"), "{stderr}");
     let page = std::fs::read_to_string(&html).expect("the page");
     assert!(
-        page.contains("acked-entries-kept"),
+        page.contains("truncate-on-conflict"),
         "the page names the violation"
     );
     // The page is of the shrunk run: it says so, and does not offer the

@@ -455,9 +455,13 @@ impl World {
         }
         let heartbeat = u64::from(self.params.heartbeat_interval_ticks);
         let flow = &mut self.oracles.flow;
-        flow.note_candidate(id, term);
         let ticks = flow.ticks[id as usize - 1].0;
         let campaign = &mut flow.campaigns[id as usize - 1];
+        if campaign.term != term {
+            // A campaign the host never saw begin (superseded within one
+            // batch of ticks by the next): when it began is unknown.
+            return;
+        }
         let asked = match campaign.asked.iter_mut().find(|(v, _)| *v == voter) {
             Some((_, count)) => {
                 *count += 1;
