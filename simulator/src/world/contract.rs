@@ -152,6 +152,9 @@ impl World {
     }
 }
 
+/// One "no ready" answer in this many is checked by taking a ready anyway.
+pub(crate) const NO_READY_PROBE_EVERY: u64 = 8;
+
 /// One message in this many leader messages (AppendEntries, InstallSnapshot)
 /// is preceded by a malformed twin.
 const GARBLE_ONE_IN: u64 = 32;
@@ -489,9 +492,13 @@ impl World {
     /// anything in it is waiting"). A node that hides work behind a false
     /// `has_ready` leaves a snapshot uninstalled, an entry unapplied or a
     /// message unsent until something else wakes its host. Taking and
-    /// advancing an empty ready changes nothing in the node.
+    /// advancing an empty ready changes nothing in the node. One answer in
+    /// [`NO_READY_PROBE_EVERY`] is probed: a `has_ready` that hides work
+    /// hides it every time, and `advance` recounts the commit, which cost
+    /// 13% of the checked rate when every answer was probed.
     pub(crate) fn probe_no_ready(&mut self, id: NodeId) {
-        if self.checker.is_none() {
+        self.no_ready_answers += 1;
+        if self.checker.is_none() || self.no_ready_answers % NO_READY_PROBE_EVERY != 0 {
             return;
         }
         let Some(node) = self.host(id).node.as_mut() else {

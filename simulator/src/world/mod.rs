@@ -264,6 +264,9 @@ pub struct World {
     /// Protocol points this event reached, for the driver after it (see
     /// [`crate::drivers::buggify`]): the point and the peer it concerns.
     pub(crate) pending_points: Vec<(Point, Option<NodeId>)>,
+    /// How many times a node said it had no ready (the has_ready probe
+    /// takes one of every [`contract::NO_READY_PROBE_EVERY`]).
+    pub(crate) no_ready_answers: u64,
     /// How often each protocol point came at the instant named.
     // A few points an instant: a vector kept between instants.
     point_counts: (u64, Vec<(Point, u32)>),
@@ -324,6 +327,7 @@ impl World {
             transferred_term: None,
             oracles: oracles::Oracles::new(&params, !options.manual_ticks),
             pending_points: Vec::new(),
+            no_ready_answers: 0,
             point_counts: (0, Vec::new()),
             params,
             options,
