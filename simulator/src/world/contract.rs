@@ -498,7 +498,7 @@ impl World {
     /// 13% of the checked rate when every answer was probed.
     pub(crate) fn probe_no_ready(&mut self, id: NodeId) {
         self.no_ready_answers += 1;
-        if self.checker.is_none() || self.no_ready_answers % NO_READY_PROBE_EVERY != 0 {
+        if self.checker.is_none() || !self.no_ready_answers.is_multiple_of(NO_READY_PROBE_EVERY) {
             return;
         }
         let Some(node) = self.host(id).node.as_mut() else {
