@@ -157,11 +157,16 @@ pub enum Invariant {
     /// stale leader or candidate learns it (§5.1; reported by the
     /// simulator, which reads the node's next ready).
     StaleTermAnswered,
+    /// `heartbeat-pace`: over `E` of its ticks as leader of a term, a
+    /// leader sends each member at most `1 + E / heartbeat interval`
+    /// heartbeats that start no read round (etcd's `heartbeatElapsed`;
+    /// reported by the simulator, which counts each node's ticks).
+    HeartbeatPace,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 34] = [
+    pub const ALL: [Invariant; 35] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -196,6 +201,7 @@ impl Invariant {
         Invariant::ElectionPace,
         Invariant::TruncateOnConflict,
         Invariant::StaleTermAnswered,
+        Invariant::HeartbeatPace,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -235,6 +241,7 @@ impl Invariant {
             Invariant::ElectionPace => "election-pace",
             Invariant::TruncateOnConflict => "truncate-on-conflict",
             Invariant::StaleTermAnswered => "stale-term-answered",
+            Invariant::HeartbeatPace => "heartbeat-pace",
         }
     }
 
@@ -254,7 +261,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used, vote-lease, append-flow, election-pace, truncate-on-conflict, stale-term-answered")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used, vote-lease, append-flow, election-pace, truncate-on-conflict, stale-term-answered, heartbeat-pace")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

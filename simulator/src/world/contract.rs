@@ -189,6 +189,52 @@ fn invalid_conf_state(pick: u64) -> (ConfState, &'static str) {
     }
 }
 
+/// The data of a conf entry no correct leader writes, drawn by `pick`, and
+/// what is wrong with it: an invalid configuration, or bytes that break the
+/// documented layout (`ConfChangeEntry::encode`: version, change count
+/// (u16 LE, at most `MAX_CHANGES_PER_CONF_CHANGE`), each change's kind and
+/// node, then the configuration section).
+fn invalid_conf_entry(pick: u64) -> (bytes::Bytes, &'static str) {
+    let valid = || ConfChangeEntry {
+        change: ConfChange::leave_joint(),
+        conf_state: ConfState {
+            voters: vec![1, 2],
+            outgoing_voters: Vec::new(),
+            learners: Vec::new(),
+        },
+    };
+    match pick % 8 {
+        6 => {
+            let mut data = valid().encode().to_vec();
+            data.push(0);
+            (data.into(), "a conf entry with a byte after its end")
+        }
+        7 => {
+            // A change count past the limit, followed by that many changes.
+            let count = MAX_CHANGES_PER_CONF_CHANGE + 1;
+            let mut data = vec![1];
+            data.extend_from_slice(&(count as u16).to_le_bytes());
+            for k in 0..count as u64 {
+                data.push(1); // AddLearner
+                data.extend_from_slice(&(STRANGER + k).to_le_bytes());
+            }
+            let section = valid().encode();
+            // The valid entry's change is empty: its section follows its
+            // version and count.
+            data.extend_from_slice(&section[3..]);
+            (data.into(), "a conf entry with more changes than the limit")
+        }
+        k => {
+            let (conf_state, what) = invalid_conf_state(k);
+            let entry = ConfChangeEntry {
+                change: ConfChange::leave_joint(),
+                conf_state,
+            };
+            (entry.encode(), what)
+        }
+    }
+}
+
 /// A twin of `message` (a leader's AppendEntries or snapshot chunk) with one
 /// defect no correct leader's message has, drawn by `pick`; and what it is.
 /// `None` for other messages.
@@ -214,12 +260,7 @@ fn garbled(message: &Message, pick: u64) -> Option<(Message, &'static str)> {
                     "a previous entry of a term above the leader's"
                 }
                 5 => {
-                    let (conf_state, what) = invalid_conf_state(pick / 6);
-                    let data = ConfChangeEntry {
-                        change: ConfChange::leave_joint(),
-                        conf_state,
-                    }
-                    .encode();
+                    let (data, what) = invalid_conf_entry(pick / 6);
                     *entries = vec![Entry {
                         term: *prev_log_term,
                         index: *prev_log_index + 1,
@@ -582,7 +623,9 @@ mod tests {
         })));
         for real in [append, snapshot] {
             let mut defects = std::collections::BTreeSet::new();
-            for pick in 0..10 {
+            // Sixty picks draw every defect: the conf entries' eight come
+            // one in six.
+            for pick in 0..60 {
                 let (twin, what) = garbled(&real, pick).expect("a leader message");
                 defects.insert(what);
                 let rng = crate::world::rng::Rng::new(0, crate::world::rng::Stream::Node(2));
@@ -599,7 +642,7 @@ mod tests {
                 node.step(real.clone());
                 assert_eq!(node.status().term, 3, "the real one is taken after {what}");
             }
-            assert!(defects.len() >= 4, "{defects:?}");
+            assert!(defects.len() >= 10, "{defects:?}");
         }
     }
 

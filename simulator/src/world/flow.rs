@@ -59,6 +59,13 @@
 //!   asks each voter at most `1 + E / heartbeat` times: once as it
 //!   campaigns, then again each heartbeat interval while the voter is
 //!   silent.
+//!
+//! **`heartbeat-pace`** (per leader, term and member): over `E` of its
+//! ticks as leader, a leader sends each member at most `1 + E / heartbeat`
+//! heartbeats that start no read round (one per heartbeat interval, as
+//! etcd's `heartbeatElapsed` paces them; the one is slack for the tick
+//! batch in which it took office). A read round's heartbeats go out on
+//! demand, and are not counted.
 
 use invariants::{Invariant, Violation};
 use raft_core::{ConfState, Index, Message, MessageBody, NodeId, Role, Term};
@@ -138,6 +145,9 @@ pub(crate) struct Flow {
     /// Per node (`n - 1`): ticks counted since the run began, and the count
     /// before its latest batch of ticks.
     ticks: Vec<(u64, u64)>,
+    /// Per node (`n - 1`): the term it latest took office in as leader, and
+    /// its tick count before the batch of ticks in which it did.
+    offices: Vec<(Term, u64)>,
     answering: Option<Answering>,
     /// Answers nodes owe to stale requests: (node, to whom, the node's term
     /// then, the answer's kind). Checked in the node's next ready.
@@ -152,6 +162,7 @@ impl Flow {
             links: vec![Link::default(); nodes * nodes],
             campaigns: vec![Campaign::default(); nodes],
             ticks: vec![(0, 0); nodes],
+            offices: vec![(0, 0); nodes],
             answering: None,
             owed: Vec::new(),
         }
@@ -183,6 +194,11 @@ impl Flow {
                 link.forget();
             }
         }
+    }
+
+    /// Node `node` took office as leader of `term`.
+    pub(crate) fn took_office(&mut self, node: NodeId, term: Term) {
+        self.offices[node as usize - 1] = (term, self.ticks[node as usize - 1].1);
     }
 
     /// Node `node` is a candidate in `term`: a campaign starts if it is new.
@@ -489,6 +505,41 @@ impl World {
         });
     }
 
+    /// Leader `message.from` sends a heartbeat: within its pace (see the
+    /// module documentation, `heartbeat-pace`).
+    pub(crate) fn check_heartbeat_pace(&mut self, message: &Message) {
+        let MessageBody::Heartbeat { context: 0, .. } = message.body else {
+            return;
+        };
+        if !self.flow_judged() {
+            return;
+        }
+        let (leader, member, term) = (message.from, message.to, message.term);
+        let heartbeat = u64::from(self.params.heartbeat_interval_ticks);
+        let flow = &mut self.oracles.flow;
+        let (office_term, since) = flow.offices[leader as usize - 1];
+        if office_term != term {
+            return; // An office the host never saw begin.
+        }
+        let elapsed = flow.ticks[leader as usize - 1].0 - since;
+        let link = flow.link(leader, member, term);
+        link.heartbeats += 1;
+        let (sent, allowed) = (link.heartbeats, 1 + elapsed / heartbeat);
+        if sent <= allowed {
+            return;
+        }
+        self.report(Violation {
+            invariant: Invariant::HeartbeatPace,
+            nodes: vec![leader, member],
+            index: None,
+            term: Some(term),
+            expected: format!(
+                "n{leader} to send n{member} at most {allowed} heartbeats in its {elapsed} ticks as leader of term {term} (one a heartbeat interval of {heartbeat} ticks)"
+            ),
+            seen: format!("heartbeat {sent} left"),
+        });
+    }
+
     /// `leader` took office: it probes every other member from the end of
     /// its log, its no-op the first entry it sends.
     pub(crate) fn expect_first_probes(&mut self, leader: NodeId) {
@@ -496,6 +547,7 @@ impl World {
             return;
         };
         let (status, conf) = (node.status(), node.conf_state());
+        self.oracles.flow.took_office(leader, status.term);
         let members = conf
             .voters
             .iter()

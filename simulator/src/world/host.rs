@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use invariants::linearizability::KvResult;
 use raft_core::{
-    CompactError, ConfChange, ConfChangeEntry, Config, Entry, EntryKind, Index, Message,
+    CompactError, ConfChange, ConfChangeEntry, ConfState, Config, Entry, EntryKind, Index, Message,
     MessageBody, NodeId, RawNode, ReadOnlyOption, ReadVia, Role, Snapshot, Status,
 };
 
@@ -84,6 +84,9 @@ pub struct Host {
     /// Whether this node's disk was ever lost (what it acknowledged may be
     /// gone from it).
     pub(crate) disk_lost: bool,
+    /// The configuration of the last conf entry applied in this life, since
+    /// the last snapshot installed (`None`: none applied since).
+    pub(crate) applied_conf: Option<ConfState>,
 }
 
 /// The `max_clock_drift_ticks` a lease needs when every clock runs within
@@ -171,6 +174,7 @@ impl Host {
             pending_reads: BTreeMap::new(),
             confirmed_reads: Vec::new(),
             applied: 0,
+            applied_conf: None,
             config,
             started: false,
             retired: false,
@@ -260,6 +264,7 @@ impl World {
         // The restored log and snapshot are reported through on_restart below;
         // raft-core must report the restored entries as changed (its contract).
         let changed = node.take_log_changes();
+        let named = node.id();
         let restored_from = restored.entries.first().map(|e| e.index);
         node.take_installed_snapshot();
         host.last_status = Some(node.status());
@@ -291,6 +296,9 @@ impl World {
             self.trace.log_detail(&format!("its disk holds {disk}"));
             let story = format!("{} n{id} restarts: {disk}", self.now_label());
             self.trace.log_story(story);
+        }
+        if named != id {
+            self.contract_broken(format!("n{id} says its id is {named}"));
         }
         if changed != restored_from {
             self.contract_broken(format!(
@@ -333,6 +341,7 @@ impl World {
         host.pending_reads.clear();
         host.confirmed_reads.clear();
         host.applied = 0;
+        host.applied_conf = None;
         host.incarnation += 1;
         host.awaiting_sync = None;
         host.waiting_clients.clear();
@@ -622,6 +631,7 @@ impl World {
                 let corrupt = decoded.is_none();
                 host.store = decoded.unwrap_or_default();
                 host.applied = snapshot.meta.index;
+                host.applied_conf = None;
                 restored = Some((snapshot.meta.clone(), host.store.state_digest(), corrupt));
             }
             if let Some((meta, _, _)) = &restored {
@@ -651,8 +661,18 @@ impl World {
             if let Some(first) = ready.entries.first().filter(|_| ready.snapshot.is_none()) {
                 self.check_truncate_on_conflict(id, first.index, first.term);
             }
-            let host = self.host(id);
             let must_persist = ready.must_persist();
+            let writes =
+                ready.hard_state.is_some() || !ready.entries.is_empty() || ready.snapshot.is_some();
+            if must_persist != writes {
+                self.contract_broken(format!(
+                    "n{id}'s ready {} says it must persist: {must_persist}, and it {} something to write",
+                    ready.number,
+                    if writes { "has" } else { "has not" }
+                ));
+                return;
+            }
+            let host = self.host(id);
             if must_persist {
                 host.disk.write(
                     ready.snapshot.take(),
@@ -830,9 +850,11 @@ impl World {
             let decoded = ConfChangeEntry::decode(&entry.data)
                 .expect("a conf entry holds what raft-core encoded");
             // The documented layout: the change's own encoding first, which
-            // `ConfChange::decode` reads back from the whole entry.
+            // `ConfChange::decode` reads back, alone or from the whole entry.
             let change = &decoded.change;
-            if !entry.data.starts_with(&change.encode())
+            let encoded = change.encode();
+            if !entry.data.starts_with(&encoded)
+                || ConfChange::decode(&encoded).as_ref() != Ok(change)
                 || ConfChange::decode(&entry.data).as_ref() != Ok(change)
             {
                 self.contract_broken(format!(
@@ -840,6 +862,7 @@ impl World {
                     entry.index
                 ));
             }
+            self.check_conf_entry_applied(id, entry.index, &decoded);
             let conf = decoded.conf_state;
             self.note_members(id, &conf);
             self.on_conf_applied(entry.index, conf);
@@ -943,6 +966,7 @@ impl World {
         if ask_driver {
             // A message a scenario held and now releases left once already.
             self.check_append_flow(&message);
+            self.check_heartbeat_pace(&message);
             if let MessageBody::RequestVote { .. } = message.body {
                 self.check_vote_request_pace(message.from, message.to, message.term);
             }

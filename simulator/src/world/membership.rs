@@ -9,7 +9,8 @@
 //! choices all read it; the safety checker is told each time it changes.
 
 use raft_core::{
-    ConfChange, ConfChangeEntry, ConfState, EntryKind, NodeId, ProposeConfChangeError, Role,
+    ConfChange, ConfChangeEntry, ConfChangeKind, ConfState, EntryKind, NodeId,
+    ProposeConfChangeError, Role,
 };
 
 use crate::drivers::{DiskFate, MemberChange};
@@ -25,6 +26,55 @@ pub(crate) struct Configuration {
     pub(crate) conf: ConfState,
     /// That entry's index (0 for the initial configuration).
     pub(crate) index: u64,
+}
+
+/// The configuration a valid `change` produces from `before`, as raft-core's
+/// `conf_change` module documents it, written apart from its
+/// `next_conf_state` so that the host can hold each conf entry to it: the
+/// empty change leaves a joint configuration; otherwise each single change
+/// applies in turn (a voter added leaves the learners, a learner added
+/// leaves the voters, a node removed leaves both), and a change that alters
+/// more than one voter goes through the joint configuration whose outgoing
+/// voters are `before`'s.
+pub(crate) fn expected_conf(before: &ConfState, change: &ConfChange) -> ConfState {
+    if change.is_leave_joint() {
+        return ConfState {
+            voters: before.voters.clone(),
+            outgoing_voters: Vec::new(),
+            learners: before.learners.clone(),
+        };
+    }
+    let mut voters: std::collections::BTreeSet<NodeId> = before.voters.iter().copied().collect();
+    let mut learners: std::collections::BTreeSet<NodeId> =
+        before.learners.iter().copied().collect();
+    for single in &change.changes {
+        let node = single.node;
+        match single.kind {
+            ConfChangeKind::AddVoter => {
+                learners.remove(&node);
+                voters.insert(node);
+            }
+            ConfChangeKind::AddLearner => {
+                voters.remove(&node);
+                learners.insert(node);
+            }
+            ConfChangeKind::RemoveNode => {
+                voters.remove(&node);
+                learners.remove(&node);
+            }
+        }
+    }
+    let before_voters: std::collections::BTreeSet<NodeId> = before.voters.iter().copied().collect();
+    let altered = voters.symmetric_difference(&before_voters).count();
+    ConfState {
+        voters: voters.into_iter().collect(),
+        outgoing_voters: if altered > 1 {
+            before.voters.clone()
+        } else {
+            Vec::new()
+        },
+        learners: learners.into_iter().collect(),
+    }
 }
 
 impl Configuration {
@@ -167,7 +217,11 @@ impl World {
             self.probe_conf_change_refusals(leader);
         }
         let node = self.host(leader).node.as_mut()?;
-        let result = node.propose_conf_change(change);
+        let before = node.conf_state();
+        let result = node.propose_conf_change(change.clone());
+        if let Ok(index) = result {
+            self.check_conf_entry_appended(leader, index, &before, &change);
+        }
         // The host may ask before it proposes: the answer must agree with
         // the refusal (raft-core's documented contract).
         let refused_pending = matches!(result, Err(ProposeConfChangeError::ChangePending { .. }));
@@ -192,6 +246,67 @@ impl World {
             self.after_input(leader);
         }
         Some(result)
+    }
+
+    /// Leader `leader` accepted `change` against `before` at `index`: the
+    /// conf entry there carries the change and the configuration it
+    /// produces (see [`expected_conf`]).
+    fn check_conf_entry_appended(
+        &mut self,
+        leader: NodeId,
+        index: u64,
+        before: &ConfState,
+        change: &ConfChange,
+    ) {
+        let Some(node) = self.host_ref(leader).node.as_ref() else {
+            return;
+        };
+        let entry = node
+            .log_entries_from(index)
+            .first()
+            .filter(|e| e.index == index && e.kind == EntryKind::ConfChange)
+            .map(|e| ConfChangeEntry::decode(&e.data));
+        let expected = expected_conf(before, change);
+        let seen = match entry {
+            Some(Ok(entry)) if entry.change == *change && entry.conf_state == expected => return,
+            Some(Ok(entry)) => format!("{:?} producing {:?}", entry.change, entry.conf_state),
+            Some(Err(error)) => format!("an entry that does not decode ({error})"),
+            None => "no conf entry there".to_string(),
+        };
+        self.contract_broken(format!(
+            "n{leader} accepted {change:?} against {before:?} at index {index}, which must hold that change producing {expected:?}; it holds {seen}"
+        ));
+    }
+
+    /// Node `id` applies a conf entry carrying `entry`: if it applied the
+    /// configuration before it in this life, the entry's is what its change
+    /// makes of that one (see [`expected_conf`]).
+    pub(crate) fn check_conf_entry_applied(
+        &mut self,
+        id: NodeId,
+        index: u64,
+        entry: &ConfChangeEntry,
+    ) {
+        let Some(before) = self.host(id).applied_conf.replace(entry.conf_state.clone()) else {
+            return;
+        };
+        let leaves = entry.change.is_leave_joint();
+        let expected = expected_conf(&before, &entry.change);
+        if before.is_joint() == leaves && entry.conf_state == expected {
+            return;
+        }
+        self.contract_broken(format!(
+            "n{id} applied conf entry {index} with {:?} producing {:?} after {before:?}; the change makes {}",
+            entry.change,
+            entry.conf_state,
+            if before.is_joint() == leaves {
+                format!("{expected:?}")
+            } else if leaves {
+                "nothing: there is no joint configuration to leave".to_string()
+            } else {
+                "nothing: a joint configuration is left before another change".to_string()
+            }
+        ));
     }
 
     /// A leader sends a chunk of its snapshot at `index` from `offset`: a
