@@ -209,7 +209,8 @@ fn describe_hint(leader_hint: Option<NodeId>) -> String {
 /// Everything the host must do for the node, in the order of the module doc.
 #[derive(Debug, Default)]
 pub struct Ready {
-    /// Identifies this ready; `advance` must be given the same number.
+    /// Identifies this ready (each ready's number is above the one before
+    /// it); `advance` must be given the same number.
     pub number: u64,
     /// A snapshot installed from the leader: persist it and restore the state
     /// machine from it before writing `entries` (which follow it). It replaces

@@ -96,9 +96,10 @@ pub enum Invariant {
     /// (reported by the simulator).
     ProgressTransfer,
     /// `one-vote-per-term`: a node grants at most one candidate its vote in
-    /// a term, across crashes and restarts, and a pre-vote for a term only
-    /// to a candidate it could still vote for in it (§5.2, §9.6; reported
-    /// by the simulator, which sees every vote granted).
+    /// a term, across crashes and restarts, grants it again when it asks
+    /// again with a log as up to date, and a pre-vote for a term only to a
+    /// candidate it could still vote for in it (§5.2, §9.6; reported by the
+    /// simulator, which sees every vote granted).
     OneVotePerTerm,
     /// `vote-log-check`: a vote or pre-vote is granted only to a candidate
     /// whose log is at least as up to date as the voter's (§5.4.1, §9.6;

@@ -25,6 +25,11 @@
 //!   append the leader sends in answer never probes at `p <= h` with a term
 //!   above `ht` (certain to fail) while the follower still differs there.
 //!
+//! - *The hint is the follower's own.* A follower that rejects hints the
+//!   largest index at or below the probe's (and its last) whose term is at
+//!   most the probe's, with that term (0 past its snapshot): etcd's
+//!   `findConflictByTerm` over the log it held when it took the append.
+//!
 //! - *A fresh follower is probed from the end of the log.* The first
 //!   append a leader sends a follower after taking office goes right after
 //!   its last entry before its no-op, and to a member it just added right
@@ -152,6 +157,13 @@ pub(crate) struct Flow {
     /// Answers nodes owe to stale requests: (node, to whom, the node's term
     /// then, the answer's kind). Checked in the node's next ready.
     owed: Vec<(NodeId, NodeId, Term, StaleAnswer)>,
+    /// Rejections nodes owe: (node, to whom, the probe's index, the hint
+    /// its log gives). Checked in the node's next ready.
+    hints: Vec<(NodeId, NodeId, Index, (Index, Term))>,
+    /// Votes nodes owe again: (node, the candidate it voted for, the term),
+    /// asked again with a log still as up to date. Checked in the node's
+    /// next ready.
+    regrants: Vec<(NodeId, NodeId, Term)>,
 }
 
 impl Flow {
@@ -165,6 +177,8 @@ impl Flow {
             offices: vec![(0, 0); nodes],
             answering: None,
             owed: Vec::new(),
+            hints: Vec::new(),
+            regrants: Vec::new(),
         }
     }
 
@@ -183,6 +197,8 @@ impl Flow {
         }
         self.campaigns[node as usize - 1] = Campaign::default();
         self.owed.retain(|owed| owed.0 != node);
+        self.hints.retain(|hint| hint.0 != node);
+        self.regrants.retain(|regrant| regrant.0 != node);
     }
 
     /// Leader `node`'s configuration changed, adding `member` (`None`: the
@@ -402,6 +418,30 @@ impl World {
                 self.oracles.flow.owed.push(owed);
             }
             return None;
+        }
+        if let MessageBody::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            ..
+        } = message.body
+        {
+            if let Some(hint) = rejection_hint(node, prev_log_index, prev_log_term) {
+                let owed = (message.to, message.from, prev_log_index, hint);
+                self.oracles.flow.hints.push(owed);
+            }
+        }
+        if let MessageBody::RequestVote {
+            last_log_index,
+            last_log_term,
+            ..
+        } = message.body
+        {
+            let up_to_date =
+                (last_log_term, last_log_index) >= (status.last_term, status.last_index);
+            if status.term == message.term && status.vote == Some(message.from) && up_to_date {
+                let owed = (message.to, message.from, message.term);
+                self.oracles.flow.regrants.push(owed);
+            }
         }
         if status.term != message.term {
             return None;
@@ -761,6 +801,118 @@ impl World {
         }
     }
 
+    /// Node `id` hands out a ready holding `messages`: each rejection it
+    /// owes carries the hint its log gave when it took the append (see
+    /// the module documentation, `append-flow`).
+    pub(crate) fn check_rejection_hints(&mut self, id: NodeId, messages: &[&[Message]]) {
+        if !self.oracles.flow.hints.iter().any(|hint| hint.0 == id) {
+            return;
+        }
+        let hints = std::mem::take(&mut self.oracles.flow.hints);
+        let (mine, others): (Vec<_>, Vec<_>) = hints.into_iter().partition(|hint| hint.0 == id);
+        self.oracles.flow.hints = others;
+        if !self.flow_judged() {
+            return;
+        }
+        // The ready holds the answers of every append taken since the last
+        // one, in order: the k-th rejection of a probe answers its k-th append.
+        let mut rejections: Vec<(NodeId, Index, (Index, Term))> = messages
+            .iter()
+            .flat_map(|m| m.iter())
+            .filter_map(|m| match m.body {
+                MessageBody::AppendEntriesResponse {
+                    reject: true,
+                    index,
+                    reject_hint_index,
+                    reject_hint_term,
+                } => Some((m.to, index, (reject_hint_index, reject_hint_term))),
+                _ => None,
+            })
+            .collect();
+        // A heartbeat a node cannot confirm is answered with a rejection
+        // too: judged only where the counts leave no doubt which is which.
+        let count = |key: (NodeId, Index)| {
+            let owed = mine.iter().filter(|h| (h.1, h.2) == key).count();
+            let given = rejections.iter().filter(|r| (r.0, r.1) == key).count();
+            owed == given
+        };
+        let agreed: Vec<bool> = mine.iter().map(|h| count((h.1, h.2))).collect();
+        for (&(_, leader, probe, expected), agreed) in mine.iter().zip(agreed) {
+            if !agreed {
+                continue;
+            }
+            let Some(at) = rejections
+                .iter()
+                .position(|&(to, index, _)| to == leader && index == probe)
+            else {
+                continue;
+            };
+            let (_, _, seen) = rejections.remove(at);
+            if seen == expected {
+                continue;
+            }
+            return self.report(Violation {
+                invariant: Invariant::AppendFlow,
+                nodes: vec![id, leader],
+                index: Some(probe),
+                term: None,
+                expected: format!(
+                    "n{id} to reject n{leader}'s append after index {probe} with the hint its log gives: index {}, term {}",
+                    expected.0, expected.1
+                ),
+                seen: format!("the hint index {}, term {}", seen.0, seen.1),
+            });
+        }
+    }
+
+    /// Node `id` hands out a ready holding `messages`: a candidate it voted
+    /// for that asked again, its log still as up to date, gets the vote
+    /// again (etcd's `canVote`: `r.Vote == m.From`); its answer may have
+    /// been lost.
+    pub(crate) fn check_votes_granted_again(&mut self, id: NodeId, messages: &[&[Message]]) {
+        if !self
+            .oracles
+            .flow
+            .regrants
+            .iter()
+            .any(|regrant| regrant.0 == id)
+        {
+            return;
+        }
+        let regrants = std::mem::take(&mut self.oracles.flow.regrants);
+        let (mine, others): (Vec<_>, Vec<_>) = regrants.into_iter().partition(|r| r.0 == id);
+        self.oracles.flow.regrants = others;
+        if !self.flow_judged() {
+            return;
+        }
+        for &(_, candidate, term) in &mine {
+            // The ready may also answer requests taken before the vote:
+            // judged only when every answer to the candidate is owed again.
+            let owed = mine.iter().filter(|r| (r.1, r.2) == (candidate, term)).count();
+            let answers = messages.iter().flat_map(|m| m.iter()).filter(|m| {
+                m.to == candidate
+                    && m.term == term
+                    && matches!(m.body, MessageBody::RequestVoteResponse { .. })
+            });
+            let (given, refused) = answers.fold((0, false), |(given, refused), m| {
+                let no = matches!(m.body, MessageBody::RequestVoteResponse { granted: false });
+                (given + 1, refused || no)
+            });
+            if refused && given == owed {
+                return self.report(Violation {
+                    invariant: Invariant::OneVotePerTerm,
+                    nodes: vec![id, candidate],
+                    index: None,
+                    term: Some(term),
+                    expected: format!(
+                        "n{id}, which voted for n{candidate} in term {term}, to grant it again when asked again with a log as up to date"
+                    ),
+                    seen: "it refused".to_owned(),
+                });
+            }
+        }
+    }
+
     /// Node `id` writes entries from `(index, term)` on: the log is
     /// truncated there, so its disk must not hold that very entry (§5.3: a
     /// follower deletes only from a conflict; an entry it holds already is
@@ -787,6 +939,34 @@ impl World {
                 "it truncated its log at {index} and wrote the entry of term {term} it already held there"
             ),
         });
+    }
+}
+
+/// The hint `node` owes a rejection of an append after `(prev_index,
+/// prev_term)`, if its log rejects it: the largest index at or below
+/// `prev_index` and its last whose term is at most `prev_term`, with that
+/// term (0 below its snapshot). `None` if it takes the append (its log
+/// matches there, or its snapshot covers the point).
+fn rejection_hint(
+    node: &raft_core::RawNode,
+    prev_index: Index,
+    prev_term: Term,
+) -> Option<(Index, Term)> {
+    let status = node.status();
+    let term_at = |index: Index| match index {
+        0 if status.snapshot_index == 0 => Some(0),
+        _ => log_term(node, index),
+    };
+    if prev_index < status.snapshot_index || term_at(prev_index) == Some(prev_term) {
+        return None;
+    }
+    let mut index = prev_index.min(status.last_index);
+    loop {
+        match term_at(index) {
+            Some(term) if term > prev_term => index -= 1,
+            Some(term) => return Some((index, term)),
+            None => return Some((index, 0)),
+        }
     }
 }
 

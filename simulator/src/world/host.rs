@@ -87,6 +87,8 @@ pub struct Host {
     /// The configuration of the last conf entry applied in this life, since
     /// the last snapshot installed (`None`: none applied since).
     pub(crate) applied_conf: Option<ConfState>,
+    /// The number of the last ready taken in this life.
+    last_ready_number: Option<u64>,
 }
 
 /// The `max_clock_drift_ticks` a lease needs when every clock runs within
@@ -175,6 +177,7 @@ impl Host {
             confirmed_reads: Vec::new(),
             applied: 0,
             applied_conf: None,
+            last_ready_number: None,
             config,
             started: false,
             retired: false,
@@ -342,6 +345,7 @@ impl World {
         host.confirmed_reads.clear();
         host.applied = 0;
         host.applied_conf = None;
+        host.last_ready_number = None;
         host.incarnation += 1;
         host.awaiting_sync = None;
         host.waiting_clients.clear();
@@ -583,10 +587,25 @@ impl World {
             };
             if !node.has_ready() {
                 self.check_stale_requests_answered(id, &[]);
+                self.check_rejection_hints(id, &[]);
+                self.check_votes_granted_again(id, &[]);
                 self.probe_no_ready(id);
                 return;
             }
+            let first_index = node.first_index();
             let mut ready = node.ready();
+            let (number, status) = (ready.number, node.status());
+            let previous = host.last_ready_number.replace(number);
+            if previous.is_some_and(|previous| number <= previous)
+                || first_index != status.snapshot_index + 1
+            {
+                self.contract_broken(format!(
+                    "n{id}'s ready {number} follows ready {previous:?}; its first index is {first_index} with its snapshot at {}",
+                    status.snapshot_index
+                ));
+                return;
+            }
+            let host = self.host(id);
             let mut read_indexes = Vec::new();
             let mut released = Vec::new();
             let mut lease_unused = None;
@@ -612,6 +631,8 @@ impl World {
                 self.report_lease_unused(id, via);
             }
             self.check_stale_requests_answered(id, &[&ready.messages, &ready.persisted_messages]);
+            self.check_rejection_hints(id, &[&ready.messages, &ready.persisted_messages]);
+            self.check_votes_granted_again(id, &[&ready.messages, &ready.persisted_messages]);
             let host = self.host(id);
             let immediate = std::mem::take(&mut ready.messages);
             let awaiting = AwaitingSync {
