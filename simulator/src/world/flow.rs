@@ -888,7 +888,10 @@ impl World {
         for &(_, candidate, term) in &mine {
             // The ready may also answer requests taken before the vote:
             // judged only when every answer to the candidate is owed again.
-            let owed = mine.iter().filter(|r| (r.1, r.2) == (candidate, term)).count();
+            let owed = mine
+                .iter()
+                .filter(|r| (r.1, r.2) == (candidate, term))
+                .count();
             let answers = messages.iter().flat_map(|m| m.iter()).filter(|m| {
                 m.to == candidate
                     && m.term == term
