@@ -70,7 +70,11 @@
 //! heartbeats that start no read round (one per heartbeat interval, as
 //! etcd's `heartbeatElapsed` paces them; the one is slack for the tick
 //! batch in which it took office). A read round's heartbeats go out on
-//! demand, and are not counted.
+//! demand, and are not counted. And no fewer: over `E` of its ticks as
+//! leader with a member in its configuration, it sent that member at least
+//! `E / heartbeat` heartbeats of any kind, judged as the leader is about
+//! to tick with nothing of its held for an fsync (a leader that beats every
+//! `interval + 1` ticks lets followers' timers run closer to an election).
 
 use invariants::{Invariant, Violation};
 use raft_core::{ConfState, Index, Message, MessageBody, NodeId, Role, Term};
@@ -112,6 +116,11 @@ struct Link {
     probing: bool,
     /// Heartbeats without a read round sent to the follower.
     heartbeats: u64,
+    /// Heartbeats of any kind sent to the follower since `beats_since`.
+    beats: u64,
+    /// The leader's tick count from which its heartbeats to the follower
+    /// are counted against the floor (`None`: not judged).
+    beats_since: Option<u64>,
 }
 
 /// A candidate's election as the simulator tallies it.
@@ -205,9 +214,13 @@ impl Flow {
     /// members added are unknown): it follows that member afresh.
     pub(crate) fn conf_changed(&mut self, node: NodeId, member: Option<NodeId>) {
         let start = (node as usize - 1) * self.nodes;
+        let now = self.ticks[node as usize - 1].0;
         for (k, link) in self.links[start..start + self.nodes].iter_mut().enumerate() {
             if member.is_none_or(|m| m as usize == k + 1) {
                 link.forget();
+                // Heartbeats to a member start when the leader adds it:
+                // counted afresh from now.
+                (link.beats, link.beats_since) = (0, link.beats_since.map(|_| now));
             }
         }
     }
@@ -215,6 +228,31 @@ impl Flow {
     /// Node `node` took office as leader of `term`.
     pub(crate) fn took_office(&mut self, node: NodeId, term: Term) {
         self.offices[node as usize - 1] = (term, self.ticks[node as usize - 1].1);
+    }
+
+    /// Leader `leader` of `term` sent `member` fewer heartbeats than one
+    /// per `heartbeat` ticks since it started counting them: (sent, due,
+    /// ticks elapsed).
+    fn heartbeat_shortfall(
+        &self,
+        leader: NodeId,
+        member: NodeId,
+        term: Term,
+        heartbeat: u64,
+    ) -> Option<(u64, u64, u64)> {
+        let link = &self.links[(leader as usize - 1) * self.nodes + member as usize - 1];
+        let since = link.beats_since.filter(|_| link.term == term)?;
+        let elapsed = self.ticks[leader as usize - 1].0 - since;
+        let due = elapsed / heartbeat;
+        (link.beats < due).then_some((link.beats, due, elapsed))
+    }
+
+    /// Leader `leader` of `term` took office with `member` in its
+    /// configuration: its heartbeats to it count from now.
+    pub(crate) fn start_counting_beats(&mut self, leader: NodeId, member: NodeId, term: Term) {
+        let now = self.ticks[leader as usize - 1].0;
+        let link = self.link(leader, member, term);
+        (link.beats, link.beats_since) = (0, Some(now));
     }
 
     /// Node `node` is a candidate in `term`: a campaign starts if it is new.
@@ -374,6 +412,8 @@ impl Link {
         *self = Link {
             resend_allowed: true,
             heartbeats: self.heartbeats,
+            beats: self.beats,
+            beats_since: self.beats_since,
             ..Link::fresh(self.term)
         };
     }
@@ -548,13 +588,17 @@ impl World {
     /// Leader `message.from` sends a heartbeat: within its pace (see the
     /// module documentation, `heartbeat-pace`).
     pub(crate) fn check_heartbeat_pace(&mut self, message: &Message) {
-        let MessageBody::Heartbeat { context: 0, .. } = message.body else {
+        let MessageBody::Heartbeat { context, .. } = message.body else {
             return;
         };
         if !self.flow_judged() {
             return;
         }
         let (leader, member, term) = (message.from, message.to, message.term);
+        self.oracles.flow.link(leader, member, term).beats += 1;
+        if context != 0 {
+            return;
+        }
         let heartbeat = u64::from(self.params.heartbeat_interval_ticks);
         let flow = &mut self.oracles.flow;
         let (office_term, since) = flow.offices[leader as usize - 1];
@@ -580,6 +624,49 @@ impl World {
         });
     }
 
+    /// Leader `leader` is about to tick, every message it made handed out:
+    /// each member it has counted heartbeats to since `s` got at least one
+    /// per heartbeat interval of the ticks since (see the module
+    /// documentation, `heartbeat-pace`).
+    pub(crate) fn check_heartbeat_floor(&mut self, leader: NodeId) {
+        if !self.flow_judged() {
+            return;
+        }
+        let Some(node) = self.host_ref(leader).node.as_ref() else {
+            return;
+        };
+        let (status, conf) = (node.status(), node.conf_state());
+        let flow = &self.oracles.flow;
+        if status.role != Role::Leader || flow.offices[leader as usize - 1].0 != status.term {
+            return;
+        }
+        let heartbeat = u64::from(self.params.heartbeat_interval_ticks);
+        let members = conf
+            .voters
+            .iter()
+            .chain(&conf.outgoing_voters)
+            .chain(&conf.learners);
+        let short = members.filter(|&&m| m != leader).find_map(|&member| {
+            let (beats, due, elapsed) =
+                flow.heartbeat_shortfall(leader, member, status.term, heartbeat)?;
+            Some((member, beats, due, elapsed))
+        });
+        let Some((member, beats, due, elapsed)) = short else {
+            return;
+        };
+        let term = status.term;
+        self.report(Violation {
+            invariant: Invariant::HeartbeatPace,
+            nodes: vec![leader, member],
+            index: None,
+            term: Some(term),
+            expected: format!(
+                "n{leader} to have sent n{member} at least {due} heartbeats in {elapsed} ticks as leader of term {term} (one a heartbeat interval of {heartbeat} ticks)"
+            ),
+            seen: format!("{beats} heartbeats"),
+        });
+    }
+
     /// `leader` took office: it probes every other member from the end of
     /// its log, its no-op the first entry it sends.
     pub(crate) fn expect_first_probes(&mut self, leader: NodeId) {
@@ -599,6 +686,9 @@ impl World {
             self.oracles
                 .flow
                 .expect_first_probe(link, status.last_index - 1);
+            self.oracles
+                .flow
+                .start_counting_beats(leader, member, status.term);
         }
     }
 
@@ -1032,6 +1122,30 @@ mod tests {
         flow.note_ticks(2, 1);
         flow.note_candidate(2, 7);
         assert_eq!(flow.campaigns[1].since_ticks, 5, "the same campaign");
+    }
+
+    #[test]
+    fn heartbeats_are_due_one_per_interval_from_office_or_addition() {
+        let mut flow = Flow::new(3);
+        flow.note_ticks(1, 10);
+        flow.start_counting_beats(1, 2, 4);
+        assert_eq!(flow.heartbeat_shortfall(1, 2, 4, 2), None);
+        flow.note_ticks(1, 5);
+        assert_eq!(flow.heartbeat_shortfall(1, 2, 4, 2), Some((0, 2, 5)));
+        flow.link(1, 2, 4).beats += 2;
+        assert_eq!(flow.heartbeat_shortfall(1, 2, 4, 2), None);
+        // The follower restarted: the leader's heartbeats went on.
+        flow.restarted(2);
+        flow.note_ticks(1, 2);
+        assert_eq!(flow.heartbeat_shortfall(1, 2, 4, 2), Some((2, 3, 7)));
+        // Added again: counted afresh from the addition.
+        flow.conf_changed(1, Some(2));
+        assert_eq!(flow.heartbeat_shortfall(1, 2, 4, 2), None);
+        flow.note_ticks(1, 3);
+        assert_eq!(flow.heartbeat_shortfall(1, 2, 4, 2), Some((0, 1, 3)));
+        // Not judged: a member never counted, another term.
+        assert_eq!(flow.heartbeat_shortfall(1, 3, 4, 2), None);
+        assert_eq!(flow.heartbeat_shortfall(1, 2, 5, 2), None);
     }
 
     #[test]

@@ -378,6 +378,11 @@ impl World {
         // it counted meanwhile happen at once when it resumes, as a process
         // sees the time that passed during a stop-the-world pause. Past
         // twice the longest election timeout more ticks change nothing.
+        if host.awaiting_sync.is_none() {
+            // Every message the leader made so far has left.
+            self.check_heartbeat_floor(id);
+        }
+        let host = self.host(id);
         let interval = host.clock.tick_us;
         let missed = (now_us.saturating_sub(host.tick_due_us) / interval)
             .min(4 * u64::from(host.config.election_timeout_ticks_min));

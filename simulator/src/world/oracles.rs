@@ -1275,6 +1275,9 @@ impl World {
                 self.oracles
                     .flow
                     .expect_first_probe(link, status.last_index);
+                self.oracles
+                    .flow
+                    .start_counting_beats(id, member, status.term);
                 self.oracles.new_members.push_back(NewMember {
                     leader: id,
                     term: status.term,
