@@ -143,8 +143,9 @@ pub enum Invariant {
     AppendFlow,
     /// `election-pace`: a candidate that can no longer win (its refusals
     /// leave too few voters) steps down on the answer that decided it, and
-    /// asks each voter at most once per heartbeat interval of its ticks
-    /// (reported by the simulator).
+    /// asks each voter at most once per heartbeat interval of its ticks,
+    /// never again once it took the voter's answer (reported by the
+    /// simulator).
     ElectionPace,
     /// `truncate-on-conflict`: a node rewrites its log only from an entry
     /// that conflicts (another term at the same index) or is new: never an

@@ -63,7 +63,9 @@
 //! - *Requests are paced.* Over `E` of its ticks as a candidate, a node
 //!   asks each voter at most `1 + E / heartbeat` times: once as it
 //!   campaigns, then again each heartbeat interval while the voter is
-//!   silent.
+//!   silent. A voter whose answer (a grant or a refusal) it took is not
+//!   asked again in the term, from its next ready on (an answer is final
+//!   for the term: a voter grants once, and raft-core keeps a refusal).
 //!
 //! **`heartbeat-pace`** (per leader, term and member): over `E` of its
 //! ticks as leader, a leader sends each member at most `1 + E / heartbeat`
@@ -137,6 +139,11 @@ struct Campaign {
     refused: Vec<NodeId>,
     /// Vote requests sent, per voter.
     asked: Vec<(NodeId, u64)>,
+    /// The voters whose answer the candidate took (sorted).
+    answered_now: Vec<NodeId>,
+    /// `answered_now` as the messages of the candidate's latest ready were
+    /// made knowing it: none of them asks these voters again.
+    answered: Vec<NodeId>,
 }
 
 /// The rejection a leader is taking now, and the hint it carries.
@@ -265,6 +272,8 @@ impl Flow {
                 granted: vec![node],
                 refused: Vec::new(),
                 asked: Vec::new(),
+                answered_now: Vec::new(),
+                answered: Vec::new(),
             };
         }
     }
@@ -344,6 +353,8 @@ impl Flow {
             link.probing = link.probing_now;
             link.resend_allowed = false;
         }
+        let campaign = &mut self.campaigns[leader as usize - 1];
+        campaign.answered.clone_from(&campaign.answered_now);
     }
 
     /// The leader took the answer: its reply to a rejection was sent.
@@ -362,6 +373,9 @@ impl Flow {
         let campaign = &mut self.campaigns[candidate as usize - 1];
         if campaign.term != term {
             return;
+        }
+        if let Err(at) = campaign.answered_now.binary_search(&voter) {
+            campaign.answered_now.insert(at, voter);
         }
         if granted {
             if let Err(at) = campaign.granted.binary_search(&voter) {
@@ -568,6 +582,19 @@ impl World {
                 1
             }
         };
+        if campaign.answered.binary_search(&voter).is_ok() {
+            self.report(Violation {
+                invariant: Invariant::ElectionPace,
+                nodes: vec![id, voter],
+                index: None,
+                term: Some(term),
+                expected: format!(
+                    "n{id} not to ask n{voter} again for its vote in term {term}: it took n{voter}'s answer"
+                ),
+                seen: format!("request {asked} left"),
+            });
+            return;
+        }
         let elapsed = ticks - campaign.since_ticks;
         let allowed = 1 + elapsed / heartbeat;
         if asked <= allowed {
@@ -1122,6 +1149,23 @@ mod tests {
         flow.note_ticks(2, 1);
         flow.note_candidate(2, 7);
         assert_eq!(flow.campaigns[1].since_ticks, 5, "the same campaign");
+    }
+
+    #[test]
+    fn an_answer_binds_the_candidate_from_its_next_ready_on() {
+        let mut flow = Flow::new(3);
+        flow.note_candidate(1, 3);
+        flow.note_vote(1, 3, 2, false);
+        assert!(
+            flow.campaigns[0].answered.is_empty(),
+            "a request made before may leave"
+        );
+        flow.ready_sent(1);
+        assert_eq!(flow.campaigns[0].answered, [2]);
+        // Another term's answer, or another node's ready, binds nothing.
+        flow.note_vote(1, 4, 3, true);
+        flow.ready_sent(2);
+        assert_eq!(flow.campaigns[0].answered, [2]);
     }
 
     #[test]
