@@ -596,12 +596,11 @@ fn voters_altered(before: &[NodeId], after: &[NodeId]) -> usize {
 /// The configurations carried by the conf entries among `entries`, in order.
 /// An entry that does not decode (no leader of this crate writes one) changes
 /// nothing, on every node alike.
-pub(crate) fn conf_states_of(entries: &[Entry]) -> Vec<ConfState> {
+pub(crate) fn conf_states_of(entries: &[Entry]) -> Vec<(Index, ConfState)> {
     entries
         .iter()
         .filter(|e| e.kind == EntryKind::ConfChange)
-        .filter_map(|e| ConfChangeEntry::decode(&e.data).ok())
-        .map(|entry| entry.conf_state)
+        .filter_map(|e| Some((e.index, ConfChangeEntry::decode(&e.data).ok()?.conf_state)))
         .collect()
 }
 

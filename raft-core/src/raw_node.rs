@@ -253,9 +253,10 @@ struct OutstandingReady {
     applied_to: Index,
     /// The index of the snapshot it handed the host, if any.
     snapshot_index: Option<Index>,
-    /// The configurations its committed conf entries carry, in log order:
-    /// they take effect when it is advanced (empty: no conf entry).
-    conf_states: Vec<ConfState>,
+    /// The configurations its committed conf entries carry, with their
+    /// indexes, in log order: they take effect when it is advanced (empty:
+    /// no conf entry).
+    conf_states: Vec<(Index, ConfState)>,
 }
 
 /// A Raft node driven by its host. See the module doc for the contract.
@@ -501,8 +502,19 @@ impl RawNode {
             ),
         }
         self.applied = outstanding.applied_to;
-        // Conf entries take effect once applied; a leader may then leave a joint configuration.
-        self.raft.on_applied(self.applied, outstanding.conf_states);
+        // Conf entries take effect once applied; a leader may then leave a
+        // joint configuration. A snapshot installed while the ready was out
+        // covers its entries: the configuration it carries is newer, and
+        // applying theirs after it would take the node back to one the
+        // cluster left (two leaders follow).
+        let covered = self.raft.log.snapshot_index();
+        let conf_states = outstanding
+            .conf_states
+            .into_iter()
+            .filter(|&(index, _)| index > covered)
+            .map(|(_, conf_state)| conf_state)
+            .collect();
+        self.raft.on_applied(self.applied, conf_states);
         self.raft.on_persisted();
     }
 

@@ -8,8 +8,9 @@ mod common;
 use bytes::Bytes;
 use common::*;
 use raft_core::{
-    Bug, Bugs, CompactError, ConfState, Config, Entry, HardState, Index, Message, MessageBody,
-    NodeId, RawNode, RestoredState, Role, Snapshot, SnapshotChunk, SnapshotMeta,
+    Bug, Bugs, CompactError, ConfChange, ConfChangeEntry, ConfChangeKind, ConfState, Config, Entry,
+    EntryKind, HardState, Index, Message, MessageBody, NodeId, RawNode, RestoredState, Role,
+    Snapshot, SnapshotChunk, SnapshotMeta,
 };
 
 /// Delivers messages until the network is quiet, dropping those `drop`
@@ -667,4 +668,81 @@ fn a_joining_node_takes_no_snapshot_before_it_knows_its_configuration() {
         Err(CompactError::NoConfiguration { index: 2 })
     );
     assert_eq!(node.first_index(), 1, "nothing was compacted");
+}
+
+/// Found by `raftsim fuzz --fault pause --seeds 28555683..28555684`: a
+/// follower paused while its ready (holding a committed conf entry) waited
+/// for the disk installed a newer snapshot before that ready was advanced.
+/// Advancing it applied the old entry's configuration over the snapshot's,
+/// so the node went back to a configuration the cluster had left, won an
+/// election in it, and a committed entry was lost.
+#[test]
+fn a_snapshot_installed_while_a_ready_is_out_keeps_its_configuration_over_the_ready_conf_entries() {
+    let with_learner = ConfState {
+        voters: vec![1, 2, 3],
+        learners: vec![4],
+        ..ConfState::default()
+    };
+    let conf_entry = Entry {
+        term: 1,
+        index: 2,
+        kind: EntryKind::ConfChange,
+        data: ConfChangeEntry {
+            change: ConfChange::single(ConfChangeKind::AddLearner, 4),
+            conf_state: with_learner.clone(),
+        }
+        .encode(),
+    };
+    let mut node = restored_node(
+        config(2, 3, Bugs::none()),
+        1,
+        None,
+        vec![entry(1, 1, ""), conf_entry],
+    );
+    let _ = drain(&mut node);
+    let commit = MessageBody::AppendEntries {
+        prev_log_index: 2,
+        prev_log_term: 1,
+        entries: Vec::new(),
+        leader_commit: 2,
+    };
+    node.step(message(1, 2, 1, commit));
+    let ready = node.ready();
+    assert_eq!(
+        ready
+            .committed_entries
+            .iter()
+            .map(|e| e.index)
+            .collect::<Vec<_>>(),
+        [1, 2],
+        "the conf entry is handed out"
+    );
+    // The disk is slow; meanwhile a leader of the new configuration sends
+    // its snapshot, which covers the conf entry and the one after it.
+    let newer = ConfState {
+        voters: vec![2, 3, 4],
+        ..ConfState::default()
+    };
+    let install = MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
+        meta: SnapshotMeta {
+            index: 5,
+            term: 2,
+            conf_state: newer.clone(),
+        },
+        offset: 0,
+        data: Bytes::from_static(b"x"),
+        done: true,
+    }));
+    node.step(message(3, 2, 2, install));
+    assert_eq!(node.conf_state(), newer);
+    node.advance(ready.number);
+    assert_eq!(
+        node.conf_state(),
+        newer,
+        "the older conf entry does not take the node back"
+    );
+    let next = drain(&mut node);
+    assert_eq!(next.snapshot.as_ref().map(|s| s.meta.index), Some(5));
+    assert_eq!(node.conf_state(), newer);
+    assert_eq!(node.status().applied, 5);
 }
