@@ -138,8 +138,10 @@ pub enum Invariant {
     /// acknowledged in its term, resends an entry only after the follower
     /// answered (a rejection, a heartbeat response, an acknowledgement of
     /// no more than the leader knew, a snapshot's answer), and never probes
-    /// where the follower's rejection hint says the logs differ (etcd's
-    /// flow control; reported by the simulator, which sees every message).
+    /// where the follower's rejection hint says the logs differ; a follower
+    /// rejects only an append it took or a heartbeat whose commit it cannot
+    /// confirm (etcd's flow control; reported by the simulator, which sees
+    /// every message).
     AppendFlow,
     /// `election-pace`: a candidate that can no longer win (its refusals
     /// leave too few voters) steps down on the answer that decided it, and

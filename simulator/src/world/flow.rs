@@ -25,6 +25,12 @@
 //!   append the leader sends in answer never probes at `p <= h` with a term
 //!   above `ht` (certain to fail) while the follower still differs there.
 //!
+//! - *A rejection is prompted.* A follower rejects no more than once for
+//!   each append it took and each heartbeat whose commit it could not
+//!   confirm (a heartbeat's commit past what it holds from this leader),
+//!   per leader, in the ready after: a rejection tells the leader to
+//!   probe again, and an unprompted one makes it resend.
+//!
 //! - *The hint is the follower's own.* A follower that rejects hints the
 //!   largest index at or below the probe's (and its last) whose term is at
 //!   most the probe's, with that term (0 past its snapshot): etcd's
@@ -176,6 +182,10 @@ pub(crate) struct Flow {
     /// Rejections nodes owe: (node, to whom, the probe's index, the hint
     /// its log gives). Checked in the node's next ready.
     hints: Vec<(NodeId, NodeId, Index, (Index, Term))>,
+    /// Rejections nodes may send: (node, to which leader), one for each
+    /// append taken and each heartbeat whose commit it could not confirm
+    /// since its last ready.
+    rejectable: Vec<(NodeId, NodeId)>,
     /// Votes nodes owe again: (node, the candidate it voted for, the term),
     /// asked again with a log still as up to date. Checked in the node's
     /// next ready.
@@ -194,6 +204,7 @@ impl Flow {
             answering: None,
             owed: Vec::new(),
             hints: Vec::new(),
+            rejectable: Vec::new(),
             regrants: Vec::new(),
         }
     }
@@ -214,6 +225,7 @@ impl Flow {
         self.campaigns[node as usize - 1] = Campaign::default();
         self.owed.retain(|owed| owed.0 != node);
         self.hints.retain(|hint| hint.0 != node);
+        self.rejectable.retain(|r| r.0 != node);
         self.regrants.retain(|regrant| regrant.0 != node);
     }
 
@@ -235,6 +247,12 @@ impl Flow {
     /// Node `node` took office as leader of `term`.
     pub(crate) fn took_office(&mut self, node: NodeId, term: Term) {
         self.offices[node as usize - 1] = (term, self.ticks[node as usize - 1].1);
+    }
+
+    /// Node `node` took an append from `leader`, or a heartbeat whose
+    /// commit it could not confirm: its next ready may reject it.
+    pub(crate) fn may_reject(&mut self, node: NodeId, leader: NodeId) {
+        self.rejectable.push((node, leader));
     }
 
     /// Leader `leader` of `term` sent `member` fewer heartbeats than one
@@ -979,6 +997,59 @@ impl World {
                 ),
                 seen: format!("the hint index {}, term {}", seen.0, seen.1),
             });
+        }
+    }
+
+    /// Node `id` hands out a ready holding `messages`: it rejects no more
+    /// than it took appends it may not match and heartbeats whose commit it
+    /// cannot confirm, per leader (see the module documentation,
+    /// `append-flow`).
+    pub(crate) fn check_rejections_prompted(&mut self, id: NodeId, messages: &[&[Message]]) {
+        let flow = &mut self.oracles.flow;
+        let mine: Vec<NodeId> = flow
+            .rejectable
+            .iter()
+            .filter(|r| r.0 == id)
+            .map(|r| r.1)
+            .collect();
+        if !mine.is_empty() {
+            flow.rejectable.retain(|r| r.0 != id);
+        }
+        if !self.flow_judged() {
+            return;
+        }
+        let rejections = messages.iter().flat_map(|m| m.iter()).filter(|m| {
+            matches!(
+                m.body,
+                MessageBody::AppendEntriesResponse { reject: true, .. }
+            )
+        });
+        let mut counted: Vec<(NodeId, usize)> = Vec::new();
+        for rejection in rejections {
+            let leader = rejection.to;
+            let count = match counted.iter_mut().find(|c| c.0 == leader) {
+                Some(c) => {
+                    c.1 += 1;
+                    c.1
+                }
+                None => {
+                    counted.push((leader, 1));
+                    1
+                }
+            };
+            let allowed = mine.iter().filter(|&&l| l == leader).count();
+            if count > allowed {
+                return self.report(Violation {
+                    invariant: Invariant::AppendFlow,
+                    nodes: vec![id, leader],
+                    index: None,
+                    term: Some(rejection.term),
+                    expected: format!(
+                        "n{id} to reject n{leader} at most {allowed} times: once per append it took and heartbeat whose commit it could not confirm since its last ready"
+                    ),
+                    seen: format!("rejection {count} in its ready"),
+                });
+            }
         }
     }
 

@@ -482,8 +482,18 @@ impl World {
         let timeout_now = matches!(message.body, MessageBody::TimeoutNow);
         let from_leader = message.body.is_from_leader();
         let node = self.host(id).node.as_mut().expect("checked above");
+        // What a rejection may answer: any append, or a heartbeat whose
+        // commit this node cannot confirm (judged after it took it).
+        let rejectable = match message.body {
+            MessageBody::AppendEntries { .. } => Some(Index::MAX),
+            MessageBody::Heartbeat { commit, .. } => Some(commit.min(node.status().last_index)),
+            _ => None,
+        };
         node.step(message);
         let status = node.status();
+        if rejectable.is_some_and(|unconfirmed| status.commit < unconfirmed) {
+            self.oracles.flow.may_reject(id, from);
+        }
         let leads = status.role == Role::Leader;
         if from_leader
             && status.role == Role::Follower
@@ -593,6 +603,7 @@ impl World {
             if !node.has_ready() {
                 self.check_stale_requests_answered(id, &[]);
                 self.check_rejection_hints(id, &[]);
+                self.check_rejections_prompted(id, &[]);
                 self.check_votes_granted_again(id, &[]);
                 self.probe_no_ready(id);
                 return;
@@ -637,6 +648,7 @@ impl World {
             }
             self.check_stale_requests_answered(id, &[&ready.messages, &ready.persisted_messages]);
             self.check_rejection_hints(id, &[&ready.messages, &ready.persisted_messages]);
+            self.check_rejections_prompted(id, &[&ready.messages, &ready.persisted_messages]);
             self.check_votes_granted_again(id, &[&ready.messages, &ready.persisted_messages]);
             let host = self.host(id);
             let immediate = std::mem::take(&mut ready.messages);
