@@ -156,8 +156,10 @@ impl World {
         self.heal_started_us = self.now_us;
         self.network.heal();
         self.note_network_change();
-        for host in &mut self.hosts {
-            host.skew_ppt = None;
+        for k in 0..self.hosts.len() {
+            if self.hosts[k].skew_ppt.take().is_some() {
+                self.oracles.note_clock_skewed(k as NodeId + 1, self.now_us);
+            }
         }
         self.timeline_links();
         // Spares that never joined stay idle; a retired identity stays dead.

@@ -589,10 +589,12 @@ impl World {
                     self.reached(Sometimes::ClockPastBound);
                 }
                 self.hosts[node as usize - 1].skew_ppt = Some(ppt);
+                self.oracles.note_clock_skewed(node, self.now_us);
                 self.timeline_links();
             }
             Fault::Unskew { node } => {
                 self.hosts[node as usize - 1].skew_ppt = None;
+                self.oracles.note_clock_skewed(node, self.now_us);
                 self.timeline_links();
             }
             Fault::Transfer { from, to } => self.transfer_leadership(from, to),

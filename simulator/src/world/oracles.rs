@@ -217,6 +217,9 @@ pub(crate) struct Oracles {
     // Invariant: node_disturbed_us[n - 1] is the last time a fault touched
     // node n.
     node_disturbed_us: Vec<u64>,
+    // Invariant: clock_skewed_us[n - 1] is the last time a skew fault
+    // started or ended on node n (0: never).
+    clock_skewed_us: Vec<u64>,
     // Invariant: sorted by proposal time, so by deadline (the proposal
     // time plus one bound for all).
     obligations: std::collections::VecDeque<Obligation>,
@@ -303,6 +306,7 @@ impl Oracles {
             nodes,
             link_disturbed_us: vec![0; nodes * nodes],
             node_disturbed_us: vec![0; nodes],
+            clock_skewed_us: vec![0; nodes],
             obligations: std::collections::VecDeque::new(),
             reads: std::collections::VecDeque::new(),
             transfer: None,
@@ -372,6 +376,12 @@ impl Oracles {
     /// A fault touched node `node` now.
     pub(crate) fn disturb_node(&mut self, node: NodeId, now_us: u64) {
         self.node_disturbed_us[node as usize - 1] = now_us;
+    }
+
+    /// A skew fault started or ended on `node`: its ticks ran, or still
+    /// run, at a rate the bounds' drift bound does not cover.
+    pub(crate) fn note_clock_skewed(&mut self, node: NodeId, now_us: u64) {
+        self.clock_skewed_us[node as usize - 1] = now_us;
     }
 
     /// Voter `key.0` handles a vote or pre-vote request of candidate
@@ -1131,6 +1141,13 @@ impl World {
         }
         let calm_since = read.asked_us - self.oracles.bounds.settle_us.min(read.asked_us);
         if !self.calm_since(read.leader, None, &read.quorum, calm_since) {
+            return;
+        }
+        // The bound counts the leader's heartbeat interval at the drift
+        // bound: a skewed clock beats slower (seed 27573200).
+        if self.host_ref(read.leader).skew_ppt.is_some()
+            || self.oracles.clock_skewed_us[read.leader as usize - 1] > calm_since
+        {
             return;
         }
         if !self
