@@ -164,8 +164,9 @@ pub enum Invariant {
     /// `heartbeat-pace`: over `E` of its ticks as leader of a term, a
     /// leader sends each member at most `1 + E / heartbeat interval`
     /// heartbeats that start no read round, and at least `E / heartbeat
-    /// interval` heartbeats of any kind (etcd's `heartbeatElapsed`;
-    /// reported by the simulator, which counts each node's ticks).
+    /// interval` heartbeats of any kind (etcd's `heartbeatElapsed`); with
+    /// ReadIndex reads, a read round starts only while a read waits
+    /// (reported by the simulator, which counts each node's ticks).
     HeartbeatPace,
 }
 

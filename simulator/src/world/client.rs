@@ -361,6 +361,9 @@ impl World {
         let node = host.node.as_mut().expect("the caller checked it runs");
         node.read_index(context)?;
         host.pending_reads.insert(context, read);
+        if asked_as_leader {
+            self.oracles.flow.read_taken(id, None, context);
+        }
         self.note_read(id, context);
         Ok(())
     }

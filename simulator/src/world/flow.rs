@@ -78,7 +78,10 @@
 //! heartbeats that start no read round (one per heartbeat interval, as
 //! etcd's `heartbeatElapsed` paces them; the one is slack for the tick
 //! batch in which it took office). A read round's heartbeats go out on
-//! demand, and are not counted. And no fewer: over `E` of its ticks as
+//! demand, and are not counted; with ReadIndex reads (not lease reads) a
+//! read round starts only while a read the leader took waits for one (a
+//! round for nothing costs every member a message and an answer). And no
+//! fewer: over `E` of its ticks as
 //! leader with a member in its configuration, it sent that member at least
 //! `E / heartbeat` heartbeats of any kind, judged as the leader is about
 //! to tick with nothing of its held for an fsync (a leader that beats every
@@ -152,6 +155,10 @@ struct Campaign {
     answered: Vec<NodeId>,
 }
 
+/// A read a leader took: the follower that forwarded it (`None`: its own
+/// host's), and its context.
+type WaitingRead = (Option<NodeId>, u64);
+
 /// The rejection a leader is taking now, and the hint it carries.
 #[derive(Clone, Copy, Debug)]
 struct Answering {
@@ -186,6 +193,10 @@ pub(crate) struct Flow {
     /// append taken and each heartbeat whose commit it could not confirm
     /// since its last ready.
     rejectable: Vec<(NodeId, NodeId)>,
+    /// Per node (`n - 1`): the reads it took as leader of its latest
+    /// office and has not released, as (the follower that forwarded it,
+    /// if any; the read's context), and the last read round it sent.
+    reads_waiting: Vec<(Vec<WaitingRead>, u64)>,
     /// Votes nodes owe again: (node, the candidate it voted for, the term),
     /// asked again with a log still as up to date. Checked in the node's
     /// next ready.
@@ -205,6 +216,7 @@ impl Flow {
             owed: Vec::new(),
             hints: Vec::new(),
             rejectable: Vec::new(),
+            reads_waiting: vec![(Vec::new(), 0); nodes],
             regrants: Vec::new(),
         }
     }
@@ -247,6 +259,14 @@ impl Flow {
     /// Node `node` took office as leader of `term`.
     pub(crate) fn took_office(&mut self, node: NodeId, term: Term) {
         self.offices[node as usize - 1] = (term, self.ticks[node as usize - 1].1);
+        self.reads_waiting[node as usize - 1] = (Vec::new(), 0);
+    }
+
+    /// Leader `leader` took a read (forwarded by `follower`, if any).
+    pub(crate) fn read_taken(&mut self, leader: NodeId, follower: Option<NodeId>, context: u64) {
+        self.reads_waiting[leader as usize - 1]
+            .0
+            .push((follower, context));
     }
 
     /// Node `node` took an append from `leader`, or a heartbeat whose
@@ -1051,6 +1071,74 @@ impl World {
                 });
             }
         }
+    }
+
+    /// Leader `id` hands out a ready holding `messages` and releasing the
+    /// reads of `contexts`: with ReadIndex reads, a heartbeat of a new read
+    /// round goes out only while a read it took waits (see the module
+    /// documentation, `heartbeat-pace`).
+    pub(crate) fn check_read_rounds(
+        &mut self,
+        id: NodeId,
+        messages: &[&[Message]],
+        contexts: &[u64],
+    ) {
+        if !self.flow_judged() {
+            return;
+        }
+        let host = self.host_ref(id);
+        let (Some(status), Some(config)) = (host.status(), Some(&host.config)) else {
+            return;
+        };
+        let office = self.oracles.flow.offices[id as usize - 1].0;
+        if status.role != Role::Leader
+            || status.term != office
+            || config.read_only == raft_core::ReadOnlyOption::LeaseBased
+        {
+            return;
+        }
+        let (waiting, last_round) = &mut self.oracles.flow.reads_waiting[id as usize - 1];
+        let all = || messages.iter().flat_map(|m| m.iter());
+        let new_round = all()
+            .filter_map(|m| match m.body {
+                MessageBody::Heartbeat { context, .. } if context > *last_round => Some(context),
+                _ => None,
+            })
+            .max();
+        let idle = waiting.is_empty();
+        // Released by this ready: the leader's own reads, and the answers to
+        // forwarded ones.
+        for &context in contexts {
+            if let Some(at) = waiting.iter().position(|&r| r == (None, context)) {
+                waiting.remove(at);
+            }
+        }
+        for message in all() {
+            if let MessageBody::ReadIndexResponse { context, .. } = message.body {
+                let read = (Some(message.to), context);
+                if let Some(at) = waiting.iter().position(|&r| r == read) {
+                    waiting.remove(at);
+                }
+            }
+        }
+        let Some(round) = new_round else {
+            return;
+        };
+        *last_round = round;
+        if !idle {
+            return;
+        }
+        self.report(Violation {
+            invariant: Invariant::HeartbeatPace,
+            nodes: vec![id],
+            index: None,
+            term: Some(status.term),
+            expected: format!(
+                "n{id}, leader of term {} with ReadIndex reads, to start a read round only while a read it took waits",
+                status.term
+            ),
+            seen: format!("round {round} started with no read waiting"),
+        });
     }
 
     /// Node `id` hands out a ready holding `messages`: a candidate it voted

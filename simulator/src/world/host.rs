@@ -508,6 +508,9 @@ impl World {
             self.transferred_term = Some(status.term);
         }
         if checked && leads && status.term == term {
+            if let Some(context) = forwarded_read {
+                self.oracles.flow.read_taken(id, Some(from), context);
+            }
             self.note_heard(id, from, forwarded_read);
             if let Some(round) = round_answered {
                 self.oracles.note_round_ack(id, from, term, round);
@@ -621,6 +624,8 @@ impl World {
                 ));
                 return;
             }
+            let contexts: Vec<u64> = ready.read_states.iter().map(|r| r.context).collect();
+            self.check_read_rounds(id, &[&ready.messages, &ready.persisted_messages], &contexts);
             let host = self.host(id);
             let mut read_indexes = Vec::new();
             let mut released = Vec::new();
