@@ -1009,12 +1009,27 @@ impl World {
         if self.oracles.bounds.transfer_us >= gives_up_us {
             return;
         }
+        // The transferee must also be able to obey TimeoutNow when it comes:
+        // a voter in the configuration it applied, which is the leader's,
+        // with no conf entry past what it applied (a node that may have a
+        // committed conf change to apply does not campaign, as in etcd;
+        // seed 28907321: a learner just promoted, its commit behind).
         let caught_up = |world: &World, v: NodeId| {
             v != to || {
                 let host = world.host_ref(v);
-                host.status().is_some_and(|s| {
-                    s.last_index == status.last_index && s.last_term == status.last_term
-                }) && host.disk.durably_holds(status.last_index, status.last_term)
+                let may_campaign = host.node.as_ref().is_some_and(|node| {
+                    let applied = node.status().applied;
+                    node.conf_state() == conf
+                        && !node
+                            .log_entries_from(applied + 1)
+                            .iter()
+                            .any(|e| e.kind == raft_core::EntryKind::ConfChange)
+                });
+                may_campaign
+                    && host.status().is_some_and(|s| {
+                        s.last_index == status.last_index && s.last_term == status.last_term
+                    })
+                    && host.disk.durably_holds(status.last_index, status.last_term)
             }
         };
         let quorum = self.calm_followers(from, status.term, Some(to), &conf, caught_up);
