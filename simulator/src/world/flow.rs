@@ -489,7 +489,7 @@ impl Link {
 
 impl World {
     /// Whether the flow oracles judge this run.
-    fn flow_judged(&self) -> bool {
+    pub(crate) fn flow_judged(&self) -> bool {
         self.oracles.on && self.checker.is_some()
     }
 
@@ -620,32 +620,23 @@ impl World {
                 1
             }
         };
-        if campaign.answered.binary_search(&voter).is_ok() {
-            self.report(Violation {
-                invariant: Invariant::ElectionPace,
-                nodes: vec![id, voter],
-                index: None,
-                term: Some(term),
-                expected: format!(
-                    "n{id} not to ask n{voter} again for its vote in term {term}: it took n{voter}'s answer"
-                ),
-                seen: format!("request {asked} left"),
-            });
-            return;
-        }
         let elapsed = ticks - campaign.since_ticks;
         let allowed = 1 + elapsed / heartbeat;
-        if asked <= allowed {
+        let expected = if campaign.answered.binary_search(&voter).is_ok() {
+            format!("n{id} not to ask n{voter} again for its vote in term {term}: it took n{voter}'s answer")
+        } else if asked > allowed {
+            format!(
+                "n{id} to ask n{voter} for its vote at most {allowed} times in its {elapsed} ticks as a candidate of term {term} (once, then once a heartbeat interval of {heartbeat} ticks)"
+            )
+        } else {
             return;
-        }
+        };
         self.report(Violation {
             invariant: Invariant::ElectionPace,
             nodes: vec![id, voter],
             index: None,
             term: Some(term),
-            expected: format!(
-                "n{id} to ask n{voter} for its vote at most {allowed} times in its {elapsed} ticks as a candidate of term {term} (once, then once a heartbeat interval of {heartbeat} ticks)"
-            ),
+            expected,
             seen: format!("request {asked} left"),
         });
     }
@@ -660,18 +651,17 @@ impl World {
             return;
         }
         let (leader, member, term) = (message.from, message.to, message.term);
-        self.oracles.flow.link(leader, member, term).beats += 1;
-        if context != 0 {
-            return;
-        }
         let heartbeat = u64::from(self.params.heartbeat_interval_ticks);
         let flow = &mut self.oracles.flow;
         let (office_term, since) = flow.offices[leader as usize - 1];
-        if office_term != term {
-            return; // An office the host never saw begin.
-        }
-        let elapsed = flow.ticks[leader as usize - 1].0 - since;
+        let elapsed = flow.ticks[leader as usize - 1].0.saturating_sub(since);
         let link = flow.link(leader, member, term);
+        link.beats += 1;
+        // A read round's heartbeats go out on demand; an office the host
+        // never saw begin has no known start.
+        if context != 0 || office_term != term {
+            return;
+        }
         link.heartbeats += 1;
         let (sent, allowed) = (link.heartbeats, 1 + elapsed / heartbeat);
         if sent <= allowed {
@@ -700,11 +690,14 @@ impl World {
         let Some(node) = self.host_ref(leader).node.as_ref() else {
             return;
         };
-        let (status, conf) = (node.status(), node.conf_state());
+        // Called on every tick of every node: the configuration is read
+        // only for a leader.
+        let status = node.status();
         let flow = &self.oracles.flow;
         if status.role != Role::Leader || flow.offices[leader as usize - 1].0 != status.term {
             return;
         }
+        let conf = node.conf_state();
         let heartbeat = u64::from(self.params.heartbeat_interval_ticks);
         let members = conf
             .voters
@@ -927,13 +920,8 @@ impl World {
     /// receives a request with a stale term number, it rejects the
     /// request", and the reply carries its term).
     pub(crate) fn check_stale_requests_answered(&mut self, id: NodeId, messages: &[&[Message]]) {
-        if !self.oracles.flow.owed.iter().any(|owed| owed.0 == id) {
-            return;
-        }
-        let owed = std::mem::take(&mut self.oracles.flow.owed);
-        let (mine, others): (Vec<_>, Vec<_>) = owed.into_iter().partition(|owed| owed.0 == id);
-        self.oracles.flow.owed = others;
-        if !self.flow_judged() {
+        let mine = take_node(&mut self.oracles.flow.owed, id, |owed| owed.0);
+        if mine.is_empty() || !self.flow_judged() {
             return;
         }
         for (_, to, term, kind) in mine {
@@ -960,13 +948,8 @@ impl World {
     /// owes carries the hint its log gave when it took the append (see
     /// the module documentation, `append-flow`).
     pub(crate) fn check_rejection_hints(&mut self, id: NodeId, messages: &[&[Message]]) {
-        if !self.oracles.flow.hints.iter().any(|hint| hint.0 == id) {
-            return;
-        }
-        let hints = std::mem::take(&mut self.oracles.flow.hints);
-        let (mine, others): (Vec<_>, Vec<_>) = hints.into_iter().partition(|hint| hint.0 == id);
-        self.oracles.flow.hints = others;
-        if !self.flow_judged() {
+        let mine = take_node(&mut self.oracles.flow.hints, id, |hint| hint.0);
+        if mine.is_empty() || !self.flow_judged() {
             return;
         }
         // The ready holds the answers of every append taken since the last
@@ -1025,40 +1008,27 @@ impl World {
     /// cannot confirm, per leader (see the module documentation,
     /// `append-flow`).
     pub(crate) fn check_rejections_prompted(&mut self, id: NodeId, messages: &[&[Message]]) {
-        let flow = &mut self.oracles.flow;
-        let mine: Vec<NodeId> = flow
-            .rejectable
-            .iter()
-            .filter(|r| r.0 == id)
-            .map(|r| r.1)
-            .collect();
-        if !mine.is_empty() {
-            flow.rejectable.retain(|r| r.0 != id);
-        }
+        // Unlike the checks above, owing nothing is judged too: then no
+        // rejection may leave.
+        let mine = take_node(&mut self.oracles.flow.rejectable, id, |r| r.0);
         if !self.flow_judged() {
             return;
         }
-        let rejections = messages.iter().flat_map(|m| m.iter()).filter(|m| {
-            matches!(
-                m.body,
-                MessageBody::AppendEntriesResponse { reject: true, .. }
-            )
-        });
-        let mut counted: Vec<(NodeId, usize)> = Vec::new();
-        for rejection in rejections {
+        let rejections: Vec<&Message> = messages
+            .iter()
+            .flat_map(|m| m.iter())
+            .filter(|m| {
+                matches!(
+                    m.body,
+                    MessageBody::AppendEntriesResponse { reject: true, .. }
+                )
+            })
+            .collect();
+        for rejection in &rejections {
             let leader = rejection.to;
-            let count = match counted.iter_mut().find(|c| c.0 == leader) {
-                Some(c) => {
-                    c.1 += 1;
-                    c.1
-                }
-                None => {
-                    counted.push((leader, 1));
-                    1
-                }
-            };
-            let allowed = mine.iter().filter(|&&l| l == leader).count();
-            if count > allowed {
+            let given = rejections.iter().filter(|m| m.to == leader).count();
+            let allowed = mine.iter().filter(|r| r.1 == leader).count();
+            if given > allowed {
                 return self.report(Violation {
                     invariant: Invariant::AppendFlow,
                     nodes: vec![id, leader],
@@ -1067,7 +1037,7 @@ impl World {
                     expected: format!(
                         "n{id} to reject n{leader} at most {allowed} times: once per append it took and heartbeat whose commit it could not confirm since its last ready"
                     ),
-                    seen: format!("rejection {count} in its ready"),
+                    seen: format!("{given} rejections in its ready"),
                 });
             }
         }
@@ -1087,13 +1057,13 @@ impl World {
             return;
         }
         let host = self.host_ref(id);
-        let (Some(status), Some(config)) = (host.status(), Some(&host.config)) else {
+        let Some(status) = host.status() else {
             return;
         };
         let office = self.oracles.flow.offices[id as usize - 1].0;
         if status.role != Role::Leader
             || status.term != office
-            || config.read_only == raft_core::ReadOnlyOption::LeaseBased
+            || host.config.read_only == raft_core::ReadOnlyOption::LeaseBased
         {
             return;
         }
@@ -1108,17 +1078,14 @@ impl World {
         let idle = waiting.is_empty();
         // Released by this ready: the leader's own reads, and the answers to
         // forwarded ones.
-        for &context in contexts {
-            if let Some(at) = waiting.iter().position(|&r| r == (None, context)) {
+        let own = contexts.iter().map(|&context| (None, context));
+        let forwarded = all().filter_map(|m| match m.body {
+            MessageBody::ReadIndexResponse { context, .. } => Some((Some(m.to), context)),
+            _ => None,
+        });
+        for read in own.chain(forwarded) {
+            if let Some(at) = waiting.iter().position(|&r| r == read) {
                 waiting.remove(at);
-            }
-        }
-        for message in all() {
-            if let MessageBody::ReadIndexResponse { context, .. } = message.body {
-                let read = (Some(message.to), context);
-                if let Some(at) = waiting.iter().position(|&r| r == read) {
-                    waiting.remove(at);
-                }
             }
         }
         let Some(round) = new_round else {
@@ -1146,19 +1113,8 @@ impl World {
     /// again (etcd's `canVote`: `r.Vote == m.From`); its answer may have
     /// been lost.
     pub(crate) fn check_votes_granted_again(&mut self, id: NodeId, messages: &[&[Message]]) {
-        if !self
-            .oracles
-            .flow
-            .regrants
-            .iter()
-            .any(|regrant| regrant.0 == id)
-        {
-            return;
-        }
-        let regrants = std::mem::take(&mut self.oracles.flow.regrants);
-        let (mine, others): (Vec<_>, Vec<_>) = regrants.into_iter().partition(|r| r.0 == id);
-        self.oracles.flow.regrants = others;
-        if !self.flow_judged() {
+        let mine = take_node(&mut self.oracles.flow.regrants, id, |regrant| regrant.0);
+        if mine.is_empty() || !self.flow_judged() {
             return;
         }
         for &(_, candidate, term) in &mine {
@@ -1262,6 +1218,19 @@ fn log_term(node: &raft_core::RawNode, index: Index) -> Option<Term> {
         .first()
         .filter(|e| e.index == index)
         .map(|e| e.term)
+}
+
+/// Takes the entries of `list` that node `id` owes in its next ready
+/// (`node_of` says whose each is), leaving the others.
+fn take_node<T>(list: &mut Vec<T>, id: NodeId, node_of: impl Fn(&T) -> NodeId) -> Vec<T> {
+    if !list.iter().any(|entry| node_of(entry) == id) {
+        return Vec::new();
+    }
+    let (mine, others) = std::mem::take(list)
+        .into_iter()
+        .partition(|entry| node_of(entry) == id);
+    *list = others;
+    mine
 }
 
 #[cfg(test)]

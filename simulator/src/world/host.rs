@@ -481,10 +481,12 @@ impl World {
         let vote_answer = self.note_flow_answer(&message);
         let timeout_now = matches!(message.body, MessageBody::TimeoutNow);
         let from_leader = message.body.is_from_leader();
+        let flow_judged = self.flow_judged();
         let node = self.host(id).node.as_mut().expect("checked above");
         // What a rejection may answer: any append, or a heartbeat whose
         // commit this node cannot confirm (judged after it took it).
         let rejectable = match message.body {
+            _ if !flow_judged => None,
             MessageBody::AppendEntries { .. } => Some(Index::MAX),
             MessageBody::Heartbeat { commit, .. } => Some(commit.min(node.status().last_index)),
             _ => None,
