@@ -39,6 +39,16 @@ fn heartbeat(cluster: &mut Cluster, id: NodeId) {
     }
 }
 
+/// A snapshot sent whole, in one chunk.
+fn whole_snapshot(meta: SnapshotMeta, data: Bytes) -> MessageBody {
+    MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
+        meta,
+        offset: 0,
+        data,
+        done: true,
+    }))
+}
+
 /// The offsets of the snapshot chunks among `messages`, in order.
 fn chunk_offsets(messages: &[Message]) -> Vec<u64> {
     messages
@@ -271,12 +281,7 @@ fn stale_snapshot(bugs: Bugs) -> (raft_core::Status, raft_core::Status, Vec<Mess
         term,
         conf_state: cluster.node(1).conf_state(),
     };
-    let body = MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
-        meta,
-        offset: 0,
-        data: encode_state(&["a".to_owned()]),
-        done: true,
-    }));
+    let body = whole_snapshot(meta, encode_state(&["a".to_owned()]));
     cluster.deliver(message(1, 2, term, body));
     let answers = cluster.take_in_flight();
     (
@@ -334,12 +339,7 @@ fn snapshot_of_a_held_entry(bugs: Bugs) -> (RawNode, raft_core::Ready, Vec<Messa
             ..ConfState::default()
         },
     };
-    let body = MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
-        meta,
-        offset: 0,
-        data: Bytes::from_static(b"e1,e2,e3"),
-        done: true,
-    }));
+    let body = whole_snapshot(meta, Bytes::from_static(b"e1,e2,e3"));
     node.step(message(1, 2, 2, body));
     let ready = node.ready();
     node.advance(ready.number);
@@ -394,12 +394,7 @@ fn an_installed_snapshot_comes_before_the_entries_of_its_ready() {
             ..ConfState::default()
         },
     };
-    let install = MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
-        meta,
-        offset: 0,
-        data: Bytes::from_static(b"x"),
-        done: true,
-    }));
+    let install = whole_snapshot(meta, Bytes::from_static(b"x"));
     node.step(message(1, 2, 2, install));
     let append = MessageBody::AppendEntries {
         prev_log_index: 4,
@@ -723,16 +718,14 @@ fn a_snapshot_installed_while_a_ready_is_out_keeps_its_configuration_over_the_re
         voters: vec![2, 3, 4],
         ..ConfState::default()
     };
-    let install = MessageBody::InstallSnapshot(Box::new(SnapshotChunk {
-        meta: SnapshotMeta {
+    let install = whole_snapshot(
+        SnapshotMeta {
             index: 5,
             term: 2,
             conf_state: newer.clone(),
         },
-        offset: 0,
-        data: Bytes::from_static(b"x"),
-        done: true,
-    }));
+        Bytes::from_static(b"x"),
+    );
     node.step(message(3, 2, 2, install));
     assert_eq!(node.conf_state(), newer);
     node.advance(ready.number);
