@@ -289,6 +289,11 @@ pub enum Bug {
     /// run, and a candidate asks them and counts their grants, so a
     /// majority of voters is no longer needed to win.
     LearnerVotes,
+    /// A node that learns a higher term from a candidate it refuses
+    /// restarts its election timer (etcd's reset on every new term): without
+    /// PreVote, candidates with stale logs campaigning in turn hold back the
+    /// one voter they would all elect, for as long as they keep at it.
+    RefusalRestartsTimer,
     /// The leader accepts a configuration change while the previous one is
     /// not applied: both are built on the same configuration, and nodes may
     /// act on configurations two steps apart, whose majorities need not meet.
@@ -302,7 +307,7 @@ pub enum Bug {
 impl Bug {
     /// The planted bugs the default fuzz campaign catches (within 2,000
     /// seeds, as the simulator's tests prove), in a stable order.
-    pub const ALL: [Bug; 19] = [
+    pub const ALL: [Bug; 20] = [
         Bug::CommitOldTerm,
         Bug::VoteWithoutLogCheck,
         Bug::DoubleVote,
@@ -322,6 +327,7 @@ impl Bug {
         Bug::JointSingleMajority,
         Bug::LearnerInQuorum,
         Bug::LearnerVotes,
+        Bug::RefusalRestartsTimer,
     ];
 
     /// Planted bugs that raft-core's own tests show, but that the campaign
@@ -358,6 +364,7 @@ impl Bug {
             Bug::JointSingleMajority => "joint-single-majority",
             Bug::LearnerInQuorum => "learner-in-quorum",
             Bug::LearnerVotes => "learner-votes",
+            Bug::RefusalRestartsTimer => "refusal-restarts-timer",
             Bug::TwoChangesPending => "two-changes-pending",
             Bug::ConfChangeBeforeTermCommit => "conf-change-before-term-commit",
         }
@@ -415,6 +422,9 @@ impl Bug {
             }
             Bug::LearnerInQuorum => "the leader counts learners' acknowledgements toward commit",
             Bug::LearnerVotes => "learners campaign, and candidates count their votes",
+            Bug::RefusalRestartsTimer => {
+                "a node restarts its election timer on a higher term from a candidate it refuses"
+            }
             Bug::TwoChangesPending => {
                 "the leader accepts a configuration change while another is not yet applied"
             }

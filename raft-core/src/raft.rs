@@ -423,9 +423,17 @@ impl Raft {
                 // A grant carries the term we would campaign in; a refusal at a
                 // higher term is news of that term and makes us follow it.
                 MessageBody::PreVoteResponse { granted: true } => {}
-                _ => {
+                _ if body.is_from_leader() || self.is_leader() => {
                     self.become_follower(term, body.is_from_leader().then_some(from));
                 }
+                // Word of a term from a node that does not lead it (a
+                // candidate, a voter's answer): follow the term but keep the
+                // timer running. Figure 2 restarts a follower's timer only
+                // for its leader or a vote it grants; restarting it here (as
+                // etcd does) lets voters with stale logs, campaigning in
+                // turn, hold back the one voter they would all elect, for
+                // any number of rounds without PreVote (seed 31876217).
+                _ => self.follow_term(term),
             }
         } else if term < self.term {
             self.answer_stale(from, &body);
@@ -584,8 +592,42 @@ impl Raft {
         }
     }
 
-    /// Becomes a follower in `term` (a higher term, or the current one for a candidate).
+    /// Becomes a follower in `term` (a higher term, or the current one for a
+    /// candidate) and restarts its election timer.
     pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        self.step_down_to_follower(term, leader);
+        self.reset_election_timer();
+    }
+
+    /// Follows the higher `term` a non-leader spoke of, knowing no leader.
+    /// The new term draws a new timeout, as every term does (nodes that
+    /// timed out together in one term should not again in the next), but
+    /// the ticks waited without a leader still count. Never for a leader,
+    /// whose timer stood still while it led.
+    fn follow_term(&mut self, term: Term) {
+        assert!(
+            !self.is_leader(),
+            "a leader steps down through become_follower"
+        );
+        assert!(term > self.term, "only a higher term is followed");
+        self.step_down_to_follower(term, None);
+        let waited = self.election_elapsed_ticks;
+        self.reset_election_timer();
+        if self.config.bugs.has(Bug::RefusalRestartsTimer) {
+            self.planted_refusal_restarts_timer();
+            return;
+        }
+        self.election_elapsed_ticks = waited;
+    }
+
+    /// BUG(RefusalRestartsTimer): the ticks waited without a leader are
+    /// forgotten on a term a candidate brought (the timeout drawn stands).
+    fn planted_refusal_restarts_timer(&mut self) {
+        self.election_elapsed_ticks = 0;
+    }
+
+    /// Becomes a follower in `term`; the timer is the caller's.
+    fn step_down_to_follower(&mut self, term: Term, leader: Option<NodeId>) {
         assert!(term >= self.term, "terms never go backwards");
         if self.is_leader() {
             // Its own leadership is no leader it heard from: a deposed leader does
@@ -605,7 +647,6 @@ impl Raft {
         self.role = RoleState::Follower;
         self.leader = leader;
         self.on_leaving_office();
-        self.reset_election_timer();
     }
 
     /// CheckQuorum: a leader that did not hear from a majority within an election

@@ -912,3 +912,75 @@ fn advance_with_the_wrong_number_panics() {
     let ready = node.ready();
     node.advance(ready.number + 1);
 }
+
+/// Ticks a follower with log [1, 2] for up to `ticks`, a candidate with a
+/// stale log asking it in a new term every `E - 1` ticks; returns the tick
+/// it campaigned on, if it did.
+fn campaign_tick_among_stale_candidates(bugs: Bugs, ticks: u32) -> Option<u32> {
+    let config = config(1, 4, bugs);
+    let min = config.election_timeout_ticks_min;
+    let mut node = restored_node(config, 2, None, entries_with_terms(&[1, 2]));
+    let mut term = 2;
+    for tick in 0..ticks {
+        if tick % (min - 1) == 0 {
+            term += 1;
+            node.step(vote_request(2 + term % 3, term, 1, 1));
+            assert_eq!(votes_granted(&drain(&mut node)), vec![false]);
+            assert_eq!(
+                node.status().term,
+                term,
+                "a refused request's term is followed"
+            );
+        }
+        node.tick();
+        if node.status().role != Role::Follower {
+            assert_eq!(node.status().role, Role::Candidate);
+            assert_eq!(node.status().term, term + 1);
+            return Some(tick + 1);
+        }
+    }
+    None
+}
+
+#[test]
+fn refusing_candidates_with_stale_logs_does_not_hold_back_the_up_to_date_voters_election() {
+    // Figure 2: a follower's timer restarts when it hears its leader or grants
+    // a vote. Candidates with stale logs, asking in ever higher terms faster
+    // than any timeout, must not keep the voter they cannot beat from
+    // campaigning (without PreVote nothing else stops them).
+    let min = config(1, 4, Bugs::none()).election_timeout_ticks_min;
+    let campaigned = campaign_tick_among_stale_candidates(Bugs::none(), 10 * min);
+    assert!(
+        campaigned.is_some_and(|tick| tick < 2 * min),
+        "campaigned at {campaigned:?}, timeouts are below {}",
+        2 * min
+    );
+}
+
+#[test]
+fn planted_refusal_restarts_timer_holds_the_up_to_date_voter_back() {
+    let bugs = Bugs::none().with(raft_core::Bug::RefusalRestartsTimer);
+    let min = config(1, 4, bugs).election_timeout_ticks_min;
+    assert_eq!(campaign_tick_among_stale_candidates(bugs, 10 * min), None);
+}
+
+#[test]
+fn granting_a_vote_restarts_the_timer() {
+    let config = config(1, 4, Bugs::none());
+    let min = config.election_timeout_ticks_min;
+    let mut node = restored_node(config, 2, None, entries_with_terms(&[1, 2]));
+    let mut term = 2;
+    for ticks in 0..10 * min {
+        if ticks % (min - 1) == 0 {
+            term += 1;
+            node.step(vote_request(2 + term % 3, term, 2, 2));
+            assert_eq!(votes_granted(&drain(&mut node)), vec![true]);
+        }
+        node.tick();
+        assert_eq!(
+            node.status().role,
+            Role::Follower,
+            "campaigned at tick {ticks}"
+        );
+    }
+}
