@@ -186,6 +186,11 @@ fn learner_votes_is_caught() {
 }
 
 #[test]
+fn refusal_restarts_timer_is_caught() {
+    assert_caught(Bug::RefusalRestartsTimer);
+}
+
+#[test]
 fn every_planted_bug_has_its_test() {
     // The nineteen tests above: a new planted bug needs a test of its own.
     assert_eq!(

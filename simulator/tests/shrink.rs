@@ -197,6 +197,11 @@ fn the_learner_votes_corpus_entry_shrinks_to_a_one_minimal_scenario() {
 }
 
 #[test]
+fn the_refusal_restarts_timer_corpus_entry_shrinks_to_a_one_minimal_scenario() {
+    assert_corpus_entry_shrinks(Bug::RefusalRestartsTimer);
+}
+
+#[test]
 fn every_planted_bug_has_a_corpus_entry_and_its_shrink_test() {
     for bug in Bug::ALL {
         corpus_entry(bug);

@@ -118,6 +118,9 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
             LeaderCompleteness,
             CommittedEntryLost,
         ],
+        // A follower held back by candidates it refuses: past its longest
+        // timeout without campaigning, or a calm quorum without a leader.
+        Bug::RefusalRestartsTimer => &[ElectionPace, ProgressLeader],
         // Not found by the campaign (Bug::RAFT_CORE_ONLY): what would catch
         // each, two leaders or a lost commit.
         Bug::TwoChangesPending | Bug::ConfChangeBeforeTermCommit => &[

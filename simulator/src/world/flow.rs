@@ -72,6 +72,16 @@
 //!   silent. A voter whose answer (a grant or a refusal) it took is not
 //!   asked again in the term, from its next ready on (an answer is final
 //!   for the term: a voter grants once, and raft-core keeps a refusal).
+//! - *A follower's timer runs out.* A follower that may campaign (a voter
+//!   of the configuration it applied, no committed conf entry left to
+//!   apply) campaigns by the `2E - 1`th of its ticks since its election
+//!   timer last had to restart: it heard the leader of its term, granted
+//!   a vote, campaigned, led or started (Figure 2; timeouts are drawn in
+//!   `[E, 2E)`). Learning a higher term from a candidate it refuses does
+//!   not restart the timer: stale candidates campaigning in turn would
+//!   otherwise hold back the one voter they would all elect (seed
+//!   31876217). From `E` ticks on a node that may not campaign counts
+//!   afresh (raft-core restarts its timer then, without a campaign).
 //!
 //! **`heartbeat-pace`** (per leader, term and member): over `E` of its
 //! ticks as leader, a leader sends each member at most `1 + E / heartbeat`
@@ -201,6 +211,9 @@ pub(crate) struct Flow {
     /// asked again with a log still as up to date. Checked in the node's
     /// next ready.
     regrants: Vec<(NodeId, NodeId, Term)>,
+    /// Per node (`n - 1`): ticks it counted as a follower since its
+    /// election timer last had to restart.
+    quiet_ticks: Vec<u32>,
 }
 
 impl Flow {
@@ -218,7 +231,14 @@ impl Flow {
             rejectable: Vec::new(),
             reads_waiting: vec![(Vec::new(), 0); nodes],
             regrants: Vec::new(),
+            quiet_ticks: vec![0; nodes],
         }
+    }
+
+    /// Node `node`'s election timer had to restart: it heard its leader,
+    /// granted a vote, or is not a follower.
+    pub(crate) fn timer_restarted(&mut self, node: NodeId) {
+        self.quiet_ticks[node as usize - 1] = 0;
     }
 
     /// Node `node` ticked `ticks` times at once.
@@ -239,6 +259,7 @@ impl Flow {
         self.hints.retain(|hint| hint.0 != node);
         self.rejectable.retain(|r| r.0 != node);
         self.regrants.retain(|regrant| regrant.0 != node);
+        self.quiet_ticks[node as usize - 1] = 0;
     }
 
     /// Leader `node`'s configuration changed, adding `member` (`None`: the
@@ -722,6 +743,65 @@ impl World {
                 "n{leader} to have sent n{member} at least {due} heartbeats in {elapsed} ticks as leader of term {term} (one a heartbeat interval of {heartbeat} ticks)"
             ),
             seen: format!("{beats} heartbeats"),
+        });
+    }
+
+    /// Node `id` ticked `ticks` times (`led`: as leader before them): a
+    /// follower that may campaign and
+    /// counted `2E - 1` ticks since its timer last had to restart
+    /// campaigned on them (see the module documentation).
+    pub(crate) fn check_election_timer(&mut self, id: NodeId, ticks: u32, led: bool) {
+        if !self.flow_judged() {
+            return;
+        }
+        let host = self.host_ref(id);
+        let Some(node) = host.node.as_ref() else {
+            return;
+        };
+        let status = node.status();
+        let min = host.config.election_timeout_ticks_min;
+        let quiet = self.oracles.flow.quiet_ticks[id as usize - 1];
+        let waited = quiet.saturating_add(ticks);
+        // A leader that steps down for want of a quorum does so in a tick,
+        // restarting its timer.
+        let waited = if status.role != Role::Follower || led {
+            0
+        } else if waited < min {
+            waited
+        } else {
+            // Read only past the shortest timeout: a follower hearing its
+            // leader never gets here.
+            let conf = node.conf_state();
+            let voter = conf.voters.contains(&id) || conf.outgoing_voters.contains(&id);
+            let conf_to_apply = node
+                .log_entries_from(status.applied + 1)
+                .iter()
+                .take_while(|e| e.index <= status.commit)
+                .any(|e| e.kind == raft_core::EntryKind::ConfChange);
+            if voter && !conf_to_apply {
+                waited
+            } else {
+                0
+            }
+        };
+        self.oracles.flow.quiet_ticks[id as usize - 1] = waited;
+        let longest = 2 * min - 1;
+        if waited < longest {
+            return;
+        }
+        self.report(Violation {
+            invariant: Invariant::ElectionPace,
+            nodes: vec![id],
+            index: None,
+            term: Some(status.term),
+            expected: format!(
+                "n{id}, a follower that may campaign, to campaign within {longest} of its ticks (timeouts are drawn below {}) of the last event that restarts its election timer: its leader heard, a vote granted, a campaign",
+                2 * min
+            ),
+            seen: format!(
+                "still a follower in term {} after {waited} ticks",
+                status.term
+            ),
         });
     }
 

@@ -397,6 +397,7 @@ impl World {
         let tick = host.next_tick_interval_us();
         host.tick_due_us = now_us + tick;
         self.oracles.note_ticks(id, missed as u32 + 1, led);
+        self.check_election_timer(id, missed as u32 + 1, led);
         self.queue.push(
             self.now_us + tick,
             Event::Tick {
@@ -480,6 +481,10 @@ impl World {
         self.probe_garbled(&message);
         let vote_answer = self.note_flow_answer(&message);
         let timeout_now = matches!(message.body, MessageBody::TimeoutNow);
+        let granted_to = match message.body {
+            MessageBody::RequestVote { .. } => Some(message.from),
+            _ => None,
+        };
         let from_leader = message.body.is_from_leader();
         let flow_judged = self.flow_judged();
         let node = self.host(id).node.as_mut().expect("checked above");
@@ -503,6 +508,11 @@ impl World {
             && status.leader == Some(from)
         {
             self.oracles.note_leader_contact(id, true);
+            self.oracles.flow.timer_restarted(id);
+        }
+        if granted_to.is_some_and(|candidate| status.vote == Some(candidate) && status.term == term)
+        {
+            self.oracles.flow.timer_restarted(id);
         }
         if timeout_now && status.role == Role::Candidate && status.term == term + 1 {
             // A campaign the leader asked for, known before its vote requests
@@ -545,6 +555,10 @@ impl World {
         // changes nothing in the node.
         let status = self.host_ref(id).status();
         let leads = status.is_some_and(|s| s.role == Role::Leader);
+        if status.is_some_and(|s| s.role != Role::Follower) {
+            // A campaign, or an office: the timer restarts on leaving either.
+            self.oracles.flow.timer_restarted(id);
+        }
         if was_leader && !leads {
             // A leader's own office lends it no vote lease once it is over.
             self.oracles.note_leader_contact(id, false);
