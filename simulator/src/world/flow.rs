@@ -23,7 +23,8 @@
 //!   probe: its entry at `h` has term `ht`, and every entry of its below
 //!   that has a term of at most `ht` (etcd's `findConflictByTerm`). The
 //!   append the leader sends in answer never probes at `p <= h` with a term
-//!   above `ht` (certain to fail) while the follower still differs there.
+//!   above `ht` (certain to fail) while the follower still differs there
+//!   (holds another entry there, or none, and has not committed that far).
 //!
 //! - *A rejection is prompted.* A follower rejects no more than once for
 //!   each append it took and each heartbeat whose commit it could not
@@ -163,6 +164,12 @@ struct Campaign {
     /// `answered_now` as the messages of the candidate's latest ready were
     /// made knowing it: none of them asks these voters again.
     answered: Vec<NodeId>,
+    /// `answered_now` as the latest ready was taken, while the messages it
+    /// holds for after its fsync have not left: they were made before it
+    /// (seed 32871913: vote requests made on the tick that started the
+    /// campaign, the ready taken after a refusal came in), so this binds
+    /// only the next ready's.
+    answered_at_ready: Option<Vec<NodeId>>,
 }
 
 /// A read a leader took: the follower that forwarded it (`None`: its own
@@ -333,6 +340,7 @@ impl Flow {
                 asked: Vec::new(),
                 answered_now: Vec::new(),
                 answered: Vec::new(),
+                answered_at_ready: None,
             };
         }
     }
@@ -404,7 +412,8 @@ impl Flow {
     }
 
     /// Leader `leader` sent the messages of a ready: the next ready's were
-    /// all made knowing what its followers had said by now.
+    /// all made knowing what its followers had said by now. (A candidate's
+    /// vote requests wait for its fsync: see [`Flow::held_messages_sent`].)
     pub(crate) fn ready_sent(&mut self, leader: NodeId) {
         let start = (leader as usize - 1) * self.nodes;
         for link in &mut self.links[start..start + self.nodes] {
@@ -413,7 +422,17 @@ impl Flow {
             link.resend_allowed = false;
         }
         let campaign = &mut self.campaigns[leader as usize - 1];
-        campaign.answered.clone_from(&campaign.answered_now);
+        campaign.answered_at_ready = Some(campaign.answered_now.clone());
+    }
+
+    /// Node `node` sent the messages its latest ready held for after its
+    /// fsync: the answers its candidate had taken when that ready was
+    /// taken bind the next ready's vote requests.
+    pub(crate) fn held_messages_sent(&mut self, node: NodeId) {
+        let campaign = &mut self.campaigns[node as usize - 1];
+        if let Some(answered) = campaign.answered_at_ready.take() {
+            campaign.answered = answered;
+        }
     }
 
     /// The leader took the answer: its reply to a rejection was sent.
@@ -936,7 +955,10 @@ impl World {
             return; // Down: whether the probe fails is for its restart to say.
         };
         let follower_term = log_term(node, prev_log_index);
-        if follower_term == Some(prev_log_term) {
+        // Nor where the follower no longer differs: the same entry, or one
+        // its commit covers (a snapshot it installed since the hint may
+        // have compacted it away; seed 32753269).
+        if follower_term == Some(prev_log_term) || prev_log_index <= node.status().commit {
             return;
         }
         self.report(Violation {
@@ -1369,11 +1391,22 @@ mod tests {
             "a request made before may leave"
         );
         flow.ready_sent(1);
+        assert!(
+            flow.campaigns[0].answered.is_empty(),
+            "the ready's held vote requests were made before it was taken"
+        );
+        // An answer while the ready's fsync runs binds only the ready after.
+        flow.note_vote(1, 3, 3, false);
+        flow.held_messages_sent(1);
         assert_eq!(flow.campaigns[0].answered, [2]);
+        flow.ready_sent(1);
+        flow.held_messages_sent(1);
+        assert_eq!(flow.campaigns[0].answered, [2, 3]);
         // Another term's answer, or another node's ready, binds nothing.
         flow.note_vote(1, 4, 3, true);
         flow.ready_sent(2);
-        assert_eq!(flow.campaigns[0].answered, [2]);
+        flow.held_messages_sent(2);
+        assert_eq!(flow.campaigns[0].answered, [2, 3]);
     }
 
     #[test]

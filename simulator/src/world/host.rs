@@ -794,6 +794,7 @@ impl World {
             self.check(result);
         }
         self.send_all(awaiting.persisted_messages);
+        self.oracles.flow.held_messages_sent(id);
         for entry in &awaiting.committed_entries {
             self.apply(id, entry);
         }
