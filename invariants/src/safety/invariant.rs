@@ -146,8 +146,10 @@ pub enum Invariant {
     /// `election-pace`: a candidate that can no longer win (its refusals
     /// leave too few voters) steps down on the answer that decided it, and
     /// asks each voter at most once per heartbeat interval of its ticks,
-    /// never again once it took the voter's answer (reported by the
-    /// simulator).
+    /// never again once it took the voter's answer; a follower that may
+    /// campaign does so within its longest election timeout of the last
+    /// event that restarts its timer (its leader heard, a vote granted, a
+    /// campaign) (reported by the simulator).
     ElectionPace,
     /// `truncate-on-conflict`: a node rewrites its log only from an entry
     /// that conflicts (another term at the same index) or is new: never an
