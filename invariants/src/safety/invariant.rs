@@ -170,11 +170,17 @@ pub enum Invariant {
     /// ReadIndex reads, a read round starts only while a read waits
     /// (reported by the simulator, which counts each node's ticks).
     HeartbeatPace,
+    /// `check-quorum`: with CheckQuorum on, a leader that a quorum of a
+    /// voter set did not answer between two of its checks (one every
+    /// shortest election timeout of its ticks) steps down at the second
+    /// (etcd's `checkQuorum`; reported by the simulator, which counts each
+    /// node's ticks and the answers it takes).
+    CheckQuorum,
 }
 
 impl Invariant {
     /// Every invariant, in declaration order.
-    pub const ALL: [Invariant; 35] = [
+    pub const ALL: [Invariant; 36] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -210,6 +216,7 @@ impl Invariant {
         Invariant::TruncateOnConflict,
         Invariant::StaleTermAnswered,
         Invariant::HeartbeatPace,
+        Invariant::CheckQuorum,
     ];
 
     /// The kebab-case name, as used on the CLI and in files.
@@ -250,6 +257,7 @@ impl Invariant {
             Invariant::TruncateOnConflict => "truncate-on-conflict",
             Invariant::StaleTermAnswered => "stale-term-answered",
             Invariant::HeartbeatPace => "heartbeat-pace",
+            Invariant::CheckQuorum => "check-quorum",
         }
     }
 
@@ -269,7 +277,7 @@ impl fmt::Display for Invariant {
 
 /// The error of parsing an unknown invariant name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used, vote-lease, append-flow, election-pace, truncate-on-conflict, stale-term-answered, heartbeat-pace")]
+#[error("unknown invariant `{name}`; known: election-safety, log-matching, leader-completeness, state-machine-safety, committed-entry-lost, monotonic-term, monotonic-commit, monotonic-applied, liveness-leader, liveness-convergence, liveness-clients, liveness-stable-leader, linearizability, durable-commit, durable-answer, election-quorum, commit-current-term, read-index-current-term, progress-commit, progress-leader, progress-read, progress-transfer, one-vote-per-term, vote-log-check, read-confirmed, read-after-apply, acked-entries-kept, progress-new-member, read-lease-used, vote-lease, append-flow, election-pace, truncate-on-conflict, stale-term-answered, heartbeat-pace, check-quorum")]
 pub struct UnknownInvariant {
     /// The name that was given.
     pub name: String,

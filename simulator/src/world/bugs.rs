@@ -59,7 +59,7 @@ pub fn caught_by(bug: Bug) -> &'static [Invariant] {
         Bug::PreVoteBumpsTerm => &[LivenessStableLeader],
         // Released before (or long after) a quorum answered the leader.
         Bug::ReadIndexNoHeartbeat => &[ReadConfirmed, Linearizability],
-        Bug::LeaseWithoutCheckQuorum => &[ReadConfirmed, Linearizability],
+        Bug::LeaseWithoutCheckQuorum => &[CheckQuorum, ReadConfirmed, Linearizability],
         Bug::ReadIndexBeforeTermCommit => &[ReadIndexCurrentTerm, Linearizability],
         Bug::ReadBeforeApply => &[ReadAfterApply, Linearizability],
         // A snapshot older than the commit index takes the node back.

@@ -154,6 +154,7 @@ impl World {
         }
         self.phase = Phase::Heal;
         self.heal_started_us = self.now_us;
+        self.campaign_term_at_heal = self.campaign_term;
         self.network.heal();
         self.note_network_change();
         for k in 0..self.hosts.len() {
@@ -251,7 +252,18 @@ impl World {
             // removed leader's handover) deposes it by its own request.
             // The campaign may still be under way: no leader of max_term yet.
             let handed_over = Some(max_term) == self.transferred_term;
-            if max_term > term && self.now_us - since >= stable_us && !handed_over {
+            // A term a candidate reached before the heal (seed 36145059: a
+            // node that campaigned in term 9 during the chaos and then lost
+            // its disk; its refusals of term 9, still in flight on a slow
+            // link, landed after the heal) deposes the leader of a lower one,
+            // as Raft requires. Not so a term a pre-candidate raised by
+            // itself (`prevote-bumps-term`).
+            let reached_before_heal = max_term <= self.campaign_term_at_heal;
+            if max_term > term
+                && self.now_us - since >= stable_us
+                && !handed_over
+                && !reached_before_heal
+            {
                 let seen = format!(
                     "n{id} led term {term} for {} after the heal; now a node is in term {max_term}",
                     crate::world::format_time(self.now_us - since)

@@ -97,6 +97,19 @@
 //! `E / heartbeat` heartbeats of any kind, judged as the leader is about
 //! to tick with nothing of its held for an fsync (a leader that beats every
 //! `interval + 1` ticks lets followers' timers run closer to an election).
+//!
+//! **`check-quorum`** (per leader and term, with CheckQuorum on): a leader
+//! checks every `E` of its ticks (the shortest election timeout) whether a
+//! quorum of each voter set answered it since the check before (an
+//! append's, a heartbeat's or a snapshot chunk's answer; etcd's
+//! `RecentActive`), and steps down if not. Its latest check came within
+//! its last `E` ticks and counted answers taken after the one before, so
+//! after its batch of ticks a leader `E` or more ticks in office that took
+//! no such answer in its last `2E` ticks from a quorum of a voter set (it
+//! counts itself) has stepped down. Not judged within `2E` ticks of a
+//! configuration it applied (members it adds count as heard).
+
+use std::collections::BTreeSet;
 
 use invariants::{Invariant, Violation};
 use raft_core::{ConfState, Index, Message, MessageBody, NodeId, Role, Term};
@@ -221,6 +234,14 @@ pub(crate) struct Flow {
     /// Per node (`n - 1`): ticks it counted as a follower since its
     /// election timer last had to restart.
     quiet_ticks: Vec<u32>,
+    /// Per (leader, member), as `links`: the leader's term and tick count
+    /// when it last took an answer that CheckQuorum counts (an append's,
+    /// a heartbeat's or a snapshot chunk's) from the member.
+    answered_at: Vec<(Term, u64)>,
+    /// Per node (`n - 1`): its tick count when it took office, and when
+    /// its configuration last changed.
+    office_ticks: Vec<u64>,
+    conf_ticks: Vec<u64>,
 }
 
 impl Flow {
@@ -239,7 +260,61 @@ impl Flow {
             reads_waiting: vec![(Vec::new(), 0); nodes],
             regrants: Vec::new(),
             quiet_ticks: vec![0; nodes],
+            answered_at: vec![(0, 0); nodes * nodes],
+            office_ticks: vec![0; nodes],
+            conf_ticks: vec![0; nodes],
         }
+    }
+
+    /// Leader `leader` of `term` took an answer CheckQuorum counts from
+    /// `member` (see the module documentation, `check-quorum`).
+    pub(crate) fn note_quorum_answer(&mut self, leader: NodeId, member: NodeId, term: Term) {
+        let now = self.ticks[leader as usize - 1].0;
+        self.answered_at[(leader as usize - 1) * self.nodes + member as usize - 1] = (term, now);
+    }
+
+    /// Node `node` applied a configuration (a conf entry or a snapshot's).
+    pub(crate) fn note_conf_applied(&mut self, node: NodeId) {
+        self.conf_ticks[node as usize - 1] = self.ticks[node as usize - 1].0;
+    }
+
+    /// CheckQuorum (see the module documentation, `check-quorum`): for
+    /// leader `leader` of `term`, whose check runs every `period` of its
+    /// ticks, the voters of `voter_sets` it has not heard from since a
+    /// check it must have made, if too few to be a quorum of each set;
+    /// `None` while it cannot be judged (fewer than `period` ticks in
+    /// office, or a configuration applied in the last `2 * period`).
+    pub(crate) fn quorum_unheard(
+        &self,
+        (leader, term): (NodeId, Term),
+        period: u64,
+        voter_sets: [&[NodeId]; 2],
+    ) -> Option<(u64, Vec<NodeId>)> {
+        let at = leader as usize - 1;
+        let now = self.ticks[at].0;
+        if now < self.office_ticks[at] + period || now < self.conf_ticks[at] + 2 * period + 1 {
+            return None;
+        }
+        // Its latest check came in the last `period` ticks and counted the
+        // answers taken since the one before: all later than `now - 2 * period`.
+        let heard = |member: NodeId| {
+            member == leader || {
+                let (answered_term, ticks) =
+                    self.answered_at[at * self.nodes + member as usize - 1];
+                answered_term == term && ticks + 2 * period > now
+            }
+        };
+        let short = voter_sets.iter().any(|voters| {
+            !voters.is_empty() && 2 * voters.iter().filter(|&&v| heard(v)).count() <= voters.len()
+        });
+        short.then(|| {
+            let unheard = voter_sets
+                .iter()
+                .flat_map(|voters| voters.iter().copied())
+                .filter(|&v| !heard(v))
+                .collect::<BTreeSet<_>>();
+            (now - self.office_ticks[at], unheard.into_iter().collect())
+        })
     }
 
     /// Node `node`'s election timer had to restart: it heard its leader,
@@ -287,6 +362,9 @@ impl Flow {
     /// Node `node` took office as leader of `term`.
     pub(crate) fn took_office(&mut self, node: NodeId, term: Term) {
         self.offices[node as usize - 1] = (term, self.ticks[node as usize - 1].1);
+        // Every tick counted so far came before the office (conservative
+        // when it took office within a batch of ticks).
+        self.office_ticks[node as usize - 1] = self.ticks[node as usize - 1].0;
         self.reads_waiting[node as usize - 1] = (Vec::new(), 0);
     }
 
@@ -762,6 +840,50 @@ impl World {
                 "n{leader} to have sent n{member} at least {due} heartbeats in {elapsed} ticks as leader of term {term} (one a heartbeat interval of {heartbeat} ticks)"
             ),
             seen: format!("{beats} heartbeats"),
+        });
+    }
+
+    /// Leader `leader` ticked: with CheckQuorum, it heard a quorum of each
+    /// voter set in its last `2E` ticks, or it would have stepped down (see
+    /// the module documentation, `check-quorum`).
+    pub(crate) fn check_quorum_step_down(&mut self, leader: NodeId) {
+        if !self.flow_judged() {
+            return;
+        }
+        let host = self.host_ref(leader);
+        let Some(node) = host.node.as_ref().filter(|_| host.config.check_quorum) else {
+            return;
+        };
+        let status = node.status();
+        if status.role != Role::Leader
+            || self.oracles.flow.offices[leader as usize - 1].0 != status.term
+        {
+            return;
+        }
+        let period = u64::from(host.config.election_timeout_ticks_min);
+        let conf = node.conf_state();
+        let key = (leader, status.term);
+        let voter_sets = [&conf.voters[..], &conf.outgoing_voters[..]];
+        let Some((in_office, unheard)) = self.oracles.flow.quorum_unheard(key, period, voter_sets)
+        else {
+            return;
+        };
+        let term = status.term;
+        let names: Vec<String> = unheard.iter().map(|n| format!("n{n}")).collect();
+        self.report(Violation {
+            invariant: Invariant::CheckQuorum,
+            nodes: vec![leader],
+            index: None,
+            term: Some(term),
+            expected: format!(
+                "n{leader}, with CheckQuorum, to step down when a quorum of its voters (voters {:?}, outgoing {:?}) did not answer it between two of its checks, made every {period} of its ticks",
+                conf.voters, conf.outgoing_voters
+            ),
+            seen: format!(
+                "still leader of term {term} after {in_office} ticks in office, with no answer in its last {} ticks from {}",
+                2 * period,
+                names.join(" ")
+            ),
         });
     }
 
@@ -1407,6 +1529,63 @@ mod tests {
         flow.ready_sent(2);
         flow.held_messages_sent(2);
         assert_eq!(flow.campaigns[0].answered, [2, 3]);
+    }
+
+    #[test]
+    fn a_leader_is_judged_for_check_quorum_on_answers_of_its_last_two_periods() {
+        let voters: &[NodeId] = &[1, 2, 3];
+        let sets = [voters, &[][..]];
+        let mut flow = Flow::new(3);
+        flow.note_ticks(1, 30);
+        flow.took_office(1, 4);
+        flow.note_ticks(1, 9);
+        // Fewer than a period in office: no check made yet.
+        assert_eq!(flow.quorum_unheard((1, 4), 10, sets), None);
+        flow.note_ticks(1, 1);
+        assert_eq!(
+            flow.quorum_unheard((1, 4), 10, sets),
+            Some((10, vec![2, 3]))
+        );
+        // One answer of its term makes a quorum with the leader.
+        // (Taken after tick 40, whose check it missed: counted at 50.)
+        flow.note_quorum_answer(1, 2, 4);
+        flow.note_ticks(1, 19);
+        assert_eq!(flow.quorum_unheard((1, 4), 10, sets), None);
+        // The check at tick 60 counted nothing since the one at 50.
+        flow.note_ticks(1, 1);
+        assert_eq!(
+            flow.quorum_unheard((1, 4), 10, sets),
+            Some((30, vec![2, 3]))
+        );
+        // An answer of an earlier term does not count.
+        flow.note_quorum_answer(1, 3, 3);
+        assert_eq!(
+            flow.quorum_unheard((1, 4), 10, sets),
+            Some((30, vec![2, 3]))
+        );
+        // Joint: each set needs its own quorum.
+        flow.note_quorum_answer(1, 3, 4);
+        let outgoing: &[NodeId] = &[1, 3];
+        assert_eq!(flow.quorum_unheard((1, 4), 10, [voters, outgoing]), None);
+        let outgoing: &[NodeId] = &[2, 3];
+        assert_eq!(
+            flow.quorum_unheard((1, 4), 10, [voters, outgoing]),
+            Some((30, vec![2]))
+        );
+        let outgoing: &[NodeId] = &[2];
+        assert_eq!(
+            flow.quorum_unheard((1, 4), 10, [&[1, 3][..], outgoing]),
+            Some((30, vec![2]))
+        );
+        // A configuration applied in the last two periods: not judged.
+        flow.note_conf_applied(1);
+        flow.note_ticks(1, 20);
+        assert_eq!(flow.quorum_unheard((1, 4), 10, sets), None);
+        flow.note_ticks(1, 1);
+        assert_eq!(
+            flow.quorum_unheard((1, 4), 10, sets),
+            Some((51, vec![2, 3]))
+        );
     }
 
     #[test]

@@ -398,6 +398,9 @@ impl World {
         host.tick_due_us = now_us + tick;
         self.oracles.note_ticks(id, missed as u32 + 1, led);
         self.check_election_timer(id, missed as u32 + 1, led);
+        if led {
+            self.check_quorum_step_down(id);
+        }
         self.queue.push(
             self.now_us + tick,
             Event::Tick {
@@ -471,6 +474,13 @@ impl World {
             MessageBody::ReadIndex { context } => Some(context),
             _ => None,
         };
+        // The answers raft-core's CheckQuorum counts (`recent_active`).
+        let quorum_answer = matches!(
+            message.body,
+            MessageBody::AppendEntriesResponse { .. }
+                | MessageBody::HeartbeatResponse { .. }
+                | MessageBody::InstallSnapshotResponse { .. }
+        );
         let round_answered = match message.body {
             MessageBody::HeartbeatResponse { context } if context > 0 => Some(context),
             _ => None,
@@ -524,6 +534,9 @@ impl World {
                 self.oracles.flow.read_taken(id, Some(from), context);
             }
             self.note_heard(id, from, forwarded_read);
+            if quorum_answer {
+                self.oracles.flow.note_quorum_answer(id, from, term);
+            }
             if let Some(round) = round_answered {
                 self.oracles.note_round_ack(id, from, term, round);
             }
@@ -558,6 +571,9 @@ impl World {
         if status.is_some_and(|s| s.role != Role::Follower) {
             // A campaign, or an office: the timer restarts on leaving either.
             self.oracles.flow.timer_restarted(id);
+        }
+        if let Some(s) = status.filter(|s| s.role == Role::Candidate) {
+            self.campaign_term = self.campaign_term.max(s.term);
         }
         if was_leader && !leads {
             // A leader's own office lends it no vote lease once it is over.

@@ -415,6 +415,7 @@ impl Oracles {
     /// Node `node`'s configuration changed at `event`, `now_us`.
     pub(crate) fn note_conf_changed(&mut self, node: NodeId, event: u64, now_us: u64) {
         self.conf_changed[node as usize - 1] = (event, now_us);
+        self.flow.note_conf_applied(node);
     }
 
     /// Leader `leader` of `term` sent heartbeat round `round` now.
