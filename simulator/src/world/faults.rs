@@ -154,7 +154,6 @@ impl World {
         }
         self.phase = Phase::Heal;
         self.heal_started_us = self.now_us;
-        self.campaign_term_at_heal = self.campaign_term;
         self.network.heal();
         self.note_network_change();
         for k in 0..self.hosts.len() {
@@ -258,7 +257,7 @@ impl World {
             // link, landed after the heal) deposes the leader of a lower one,
             // as Raft requires. Not so a term a pre-candidate raised by
             // itself (`prevote-bumps-term`).
-            let reached_before_heal = max_term <= self.campaign_term_at_heal;
+            let reached_before_heal = max_term <= self.chaos_campaign_term;
             if max_term > term
                 && self.now_us - since >= stable_us
                 && !handed_over

@@ -20,7 +20,7 @@ use crate::world::network::{keyed, Delivery, Endpoint};
 use crate::world::params::{Params, ReadPath};
 use crate::world::rng::{Rng, Stream};
 use crate::world::timeline::Sent;
-use crate::world::World;
+use crate::world::{Phase, World};
 
 /// The part of a `Ready` that waits for its fsync.
 #[derive(Debug)]
@@ -572,8 +572,9 @@ impl World {
             // A campaign, or an office: the timer restarts on leaving either.
             self.oracles.flow.timer_restarted(id);
         }
-        if let Some(s) = status.filter(|s| s.role == Role::Candidate) {
-            self.campaign_term = self.campaign_term.max(s.term);
+        if let Some(s) = status.filter(|s| s.role == Role::Candidate && self.phase == Phase::Chaos)
+        {
+            self.chaos_campaign_term = self.chaos_campaign_term.max(s.term);
         }
         if was_leader && !leads {
             // A leader's own office lends it no vote lease once it is over.

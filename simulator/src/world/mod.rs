@@ -243,11 +243,10 @@ pub struct World {
     /// when the heal checks have seen it lead.
     heal_leader: Option<(NodeId, u64, u64)>,
     /// The highest term any node campaigned in as a candidate (its
-    /// pre-vote won, or a transfer asked it), and that term as the heal
-    /// began: a term reached by a campaign during the chaos may still
-    /// depose the healed cluster's leader, through messages in flight.
-    campaign_term: u64,
-    campaign_term_at_heal: u64,
+    /// pre-vote won, or a transfer asked it) during the chaos: such a term
+    /// may still depose the healed cluster's leader, through messages in
+    /// flight.
+    chaos_campaign_term: u64,
     /// Since when the cluster has had no working leader (its leader
     /// crashed, paused, stepped down or was cut off), once it had one.
     leader_lost_at: Option<u64>,
@@ -321,8 +320,7 @@ impl World {
             coverage: Coverage::default(),
             partial_partition_since: None,
             heal_leader: None,
-            campaign_term: 0,
-            campaign_term_at_heal: 0,
+            chaos_campaign_term: 0,
             alone_since: vec![None; node_count],
             foreign_ops: std::collections::BTreeMap::new(),
             pending_transfer: None,
